@@ -1,0 +1,3 @@
+module example.com/kvlite/cli
+
+go 1.21

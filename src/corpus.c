@@ -1,0 +1,253 @@
+/*
+ * corpus.c - loading a shard into one arena and mapping offsets back to
+ * files and lines (see corpus.h).
+ */
+#include "corpus.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "utf8.h"
+#include "util.h"
+
+void corpus_init(struct corpus *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void corpus_free(struct corpus *c)
+{
+    if (!c)
+        return;
+    free(c->buf);
+    free(c->line_off);
+    free(c->files);
+    corpus_init(c);
+}
+
+static void reserve_bytes(struct corpus *c, uint64_t more)
+{
+    if (c->len + more <= c->cap)
+        return;
+    uint64_t cap = c->cap ? c->cap : 1 << 16;
+    while (cap < c->len + more)
+        cap += cap / 2;
+    c->buf = xrealloc(c->buf, cap);
+    c->cap = cap;
+}
+
+static void reserve_lines(struct corpus *c, uint64_t more)
+{
+    if (c->nlines + more <= c->lines_cap)
+        return;
+    uint64_t cap = c->lines_cap ? c->lines_cap : 1 << 12;
+    while (cap < c->nlines + more)
+        cap += cap / 2;
+    c->line_off = xrealloc(c->line_off, cap * sizeof *c->line_off);
+    c->lines_cap = cap;
+}
+
+/* Drop every CR that precedes an LF in p[0..n); returns the new length. */
+static size_t strip_crlf(char *p, size_t n)
+{
+    char *cr = memchr(p, '\r', n);
+    if (!cr)
+        return n;
+    size_t w = (size_t)(cr - p);
+    for (size_t r = w; r < n; r++) {
+        if (p[r] == '\r' && r + 1 < n && p[r + 1] == '\n')
+            continue;
+        p[w++] = p[r];
+    }
+    return w;
+}
+
+/* Count lines in the new file's text and record their starts. */
+static uint32_t index_lines(struct corpus *c, uint64_t off, uint64_t len)
+{
+    const char *base = c->buf + off, *p = base, *end = base + len;
+    uint32_t n = 0;
+    while (p < end) {
+        reserve_lines(c, 1);
+        c->line_off[c->nlines++] = (uint32_t)(p - base);
+        n++;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl + 1; /* the text always ends with '\n' */
+    }
+    return n;
+}
+
+enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path,
+                                  const char *data, size_t len)
+{
+    if (len && memchr(data, '\0', len))
+        return CORPUS_BINARY;
+    bool valid = utf8_valid(data, len, NULL);
+    reserve_bytes(c, (valid ? len : UTF8_REPAIR_MAX(len)) + 1);
+    uint64_t off = c->len;
+    size_t n;
+    if (valid) {
+        memcpy(c->buf + off, data, len);
+        n = len;
+    } else {
+        n = utf8_repair(data, len, c->buf + off);
+        c->repaired++;
+    }
+    n = strip_crlf(c->buf + off, n);
+    if (n && c->buf[off + n - 1] != '\n')
+        c->buf[off + n++] = '\n';
+    c->len += n;
+    c->raw_bytes += len;
+
+    if (c->nfiles == c->files_cap) {
+        c->files_cap = c->files_cap ? c->files_cap * 2 : 256;
+        c->files = xrealloc(c->files, c->files_cap * sizeof *c->files);
+    }
+    struct corpus_file *f = &c->files[c->nfiles++];
+    f->id = id;
+    f->path = path;
+    f->off = off;
+    f->len = n;
+    f->first_line = c->nlines;
+    f->nlines = index_lines(c, off, n);
+    return CORPUS_ADDED;
+}
+
+/* Read a whole file of at most max bytes into *buf (grown as needed). */
+static int read_file(int root_fd, const char *path, uint64_t max, char **buf, size_t *cap,
+                     size_t *len)
+{
+    int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    size_t n = 0;
+    for (;;) {
+        if (n + 65536 > *cap) {
+            *cap = (n + 65536) * 2;
+            *buf = xrealloc(*buf, *cap);
+        }
+        ssize_t r = read(fd, *buf + n, *cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max) {
+            close(fd);
+            return -EFBIG; /* it grew since the walk */
+        }
+    }
+    close(fd);
+    *len = n;
+    return 0;
+}
+
+void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, int root_fd,
+                 uint64_t max_file_size)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].shard == shard)
+            total += l->v[i].size + 1;
+    reserve_bytes(c, total);
+
+    char *tmp = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct file_entry *e = &l->v[i];
+        if (e->shard != shard)
+            continue;
+        size_t len = 0;
+        int r = read_file(root_fd, e->path, max_file_size, &tmp, &cap, &len);
+        if (r == -EFBIG) {
+            c->too_large++;
+            continue;
+        }
+        if (r < 0) {
+            log_info("shard %u: cannot read %s: %s (skipped)", shard, e->path, strerror(-r));
+            c->unreadable++;
+            continue;
+        }
+        if (corpus_add(c, (uint32_t)i, e->path, tmp, len) == CORPUS_BINARY)
+            c->binary++;
+    }
+    free(tmp);
+}
+
+size_t corpus_file_at(const struct corpus *c, uint64_t off)
+{
+    size_t lo = 0, hi = c->nfiles;
+    /* Last file whose start is <= off. */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->files[mid].off <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    /* Skip empty files that share the start offset of the next one. */
+    while (lo + 1 < c->nfiles && c->files[lo + 1].off <= off)
+        lo++;
+    return lo;
+}
+
+long corpus_find_file(const struct corpus *c, uint32_t id)
+{
+    size_t lo = 0, hi = c->nfiles;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->files[mid].id == id)
+            return (long)mid;
+        if (c->files[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+uint32_t corpus_line_at(const struct corpus *c, const struct corpus_file *f, uint64_t off)
+{
+    const uint32_t *lines = c->line_off + f->first_line;
+    uint32_t rel = (uint32_t)(off - f->off);
+    uint32_t lo = 0, hi = f->nlines;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (lines[mid] <= rel)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint64_t corpus_line_start(const struct corpus *c, const struct corpus_file *f, uint32_t n)
+{
+    if (n >= f->nlines)
+        return f->off + f->len;
+    return f->off + c->line_off[f->first_line + n];
+}
+
+void corpus_line(const struct corpus *c, const struct corpus_file *f, uint32_t n,
+                 const char **s, size_t *len)
+{
+    uint64_t start = corpus_line_start(c, f, n);
+    uint64_t end = corpus_line_start(c, f, n + 1);
+    *s = c->buf + start;
+    *len = (size_t)(end - start - 1); /* without the '\n' */
+}

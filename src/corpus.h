@@ -1,0 +1,72 @@
+/*
+ * corpus.h - one worker's shard in memory.
+ *
+ * All the shard's text lives in one contiguous arena, file after file in
+ * path order, and every line ends with '\n' (one is added after a last
+ * line that has none), so the arena can be scanned as one buffer and a hit
+ * maps back to (file, line) by two binary searches.  Beside it, one table
+ * of line starts (u32, relative to the start of their file, so files may
+ * be placed anywhere in a large arena) and one table of files: no
+ * allocation per line.
+ *
+ * Text is normalised while loading: invalid UTF-8 bytes become U+FFFD and
+ * a CR before LF is dropped (see utf8.h for why).  Files holding a NUL byte
+ * are binary and are not stored.
+ */
+#ifndef SHARDGREP_CORPUS_H
+#define SHARDGREP_CORPUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walk.h"
+
+struct corpus_file {
+    uint32_t id;         /* index in the master's file list */
+    uint32_t nlines;
+    uint64_t off;        /* arena offset of the file's first byte */
+    uint64_t len;        /* bytes in the arena, final '\n' included */
+    uint64_t first_line; /* index of its first line in line_off */
+    const char *path;
+};
+
+struct corpus {
+    char *buf;
+    uint64_t len, cap;
+    uint32_t *line_off;
+    uint64_t nlines, lines_cap;
+    struct corpus_file *files;
+    size_t nfiles, files_cap;
+    uint64_t raw_bytes; /* bytes read from disk */
+    uint32_t binary, unreadable, too_large, repaired;
+};
+
+enum corpus_add_result { CORPUS_ADDED, CORPUS_BINARY };
+
+void corpus_init(struct corpus *c);
+void corpus_free(struct corpus *c);
+
+/* Append one file's contents.  Files must be added in increasing id order.
+ * The path is not copied: it must outlive the corpus. */
+enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path,
+                                  const char *data, size_t len);
+
+/* Read and add every file of the list assigned to shard.  Problems with
+ * single files are counted and logged; the rest still loads. */
+void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, int root_fd,
+                 uint64_t max_file_size);
+
+/* Index of the file holding arena offset off (off < c->len). */
+size_t corpus_file_at(const struct corpus *c, uint64_t off);
+/* Index of the file with this id, or -1 if it is not in this shard. */
+long corpus_find_file(const struct corpus *c, uint32_t id);
+/* 0-based line number within file f of arena offset off. */
+uint32_t corpus_line_at(const struct corpus *c, const struct corpus_file *f, uint64_t off);
+/* Line n (0-based) of file f, without its '\n'. */
+void corpus_line(const struct corpus *c, const struct corpus_file *f, uint32_t n,
+                 const char **s, size_t *len);
+/* Arena offset where line n (0-based) of file f starts; n may be f->nlines
+ * (the end of the file). */
+uint64_t corpus_line_start(const struct corpus *c, const struct corpus_file *f, uint32_t n);
+
+#endif

@@ -1,0 +1,166 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+/* The page must work without inline script; everything comes from here. */
+#define CSP                                                                                       \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "           \
+    "form-action 'self'"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const struct api_context *ctx;
+    unsigned port;
+};
+
+struct req_state {
+    char *body;
+    size_t len;
+    bool too_large;
+};
+
+static const char *get_arg(void *cls, const char *key)
+{
+    return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static void collect(struct req_state *st, const char *data, size_t n)
+{
+    if (st->too_large || st->len + n > API_BODY_MAX) {
+        st->too_large = true;
+        return;
+    }
+    st->body = xrealloc(st->body, st->len + n + 1);
+    memcpy(st->body + st->len, data, n);
+    st->len += n;
+    st->body[st->len] = '\0';
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, const struct api_response *res)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        res->len, res->body, res->body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", res->content_type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (res->body_static) {
+        MHD_add_response_header(r, "Content-Security-Policy", CSP);
+        MHD_add_response_header(r, "Cache-Control", "no-cache");
+    } else {
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    }
+    if (res->allow)
+        MHD_add_response_header(r, "Allow", res->allow);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    struct http_server *h = cls;
+    struct req_state *st = *con_cls;
+    (void)version;
+    if (!st) {
+        *con_cls = xcalloc(1, sizeof *st);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        collect(st, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    struct api_request req = {.method = method, .path = url, .arg = get_arg, .arg_ctx = c,
+                              .body = st->body, .body_len = st->len,
+                              .body_too_large = st->too_large};
+    struct api_response res;
+    api_handle(h->ctx, &req, &res);
+    enum MHD_Result ok = send_response(c, &res);
+    api_response_free(&res);
+    return ok;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct req_state *st = *con_cls;
+    (void)cls, (void)c, (void)toe;
+    if (st) {
+        free(st->body);
+        free(st);
+    }
+    *con_cls = NULL;
+}
+
+static int resolve(const char *bind, unsigned port, struct sockaddr_storage *ss, socklen_t *len,
+                   char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    char service[16];
+    snprintf(service, sizeof service, "%u", port);
+    int rc = getaddrinfo(bind, service, &hints, &ai);
+    if (rc != 0 || !ai) {
+        set_err(err, errlen, "bad bind address %s: %s", bind, gai_strerror(rc));
+        return SG_ERR;
+    }
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return SG_OK;
+}
+
+struct http_server *http_start(const struct api_context *ctx, const char *bind, unsigned port,
+                               char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (resolve(bind, port, &ss, &sslen, err, errlen) < 0)
+        return NULL;
+    struct http_server *h = xcalloc(1, sizeof *h);
+    h->ctx = ctx;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        completed, NULL, MHD_OPTION_END);
+    if (!h->daemon) {
+        set_err(err, errlen, "cannot listen on %s port %u (in use, or not allowed?)", bind, port);
+        free(h);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : port;
+    return h;
+}
+
+unsigned http_port(const struct http_server *h)
+{
+    return h->port;
+}
+
+void http_stop(struct http_server *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->daemon);
+    free(h);
+}

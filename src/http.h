@@ -1,0 +1,29 @@
+/*
+ * http.h - the HTTP front: libmicrohttpd in thread-per-connection mode.
+ *
+ * A handler may block while it waits for a query (GET /api/search, or
+ * wait_ms), so each connection gets its own thread; the connection limit
+ * bounds how many there are.  Request bodies are collected up to
+ * API_BODY_MAX and the rest is discarded (the API answers 413).  All the
+ * routing is in api.c; this file only translates.
+ */
+#ifndef SHARDGREP_HTTP_H
+#define SHARDGREP_HTTP_H
+
+#include <stddef.h>
+
+#include "api.h"
+
+#define HTTP_CONNECTION_LIMIT 512
+#define HTTP_IDLE_TIMEOUT_S 60
+
+struct http_server;
+
+/* Listen on bind:port (port 0: any free port) and serve ctx. */
+struct http_server *http_start(const struct api_context *ctx, const char *bind, unsigned port,
+                               char *err, size_t errlen);
+unsigned http_port(const struct http_server *h);
+/* Stop accepting and finish; joins every connection thread. */
+void http_stop(struct http_server *h); /* accepts NULL */
+
+#endif

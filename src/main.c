@@ -1,0 +1,39 @@
+/*
+ * main.c - shardgrep's entry point: parse the command line, then run the
+ * server (server.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "options.h"
+#include "server.h"
+#include "util.h"
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    char err[SG_ERRLEN];
+    switch (options_parse(&o, argc, argv, err, sizeof err)) {
+    case OPTIONS_HELP:
+        fputs(options_help(), stdout);
+        return 0;
+    case OPTIONS_VERSION:
+        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        return 0;
+    case OPTIONS_ERROR:
+        fprintf(stderr, "shardgrep: %s\n", err);
+        return 2;
+    case OPTIONS_RUN:
+        break;
+    }
+    struct stat st;
+    errno = 0;
+    if (o.root && (stat(o.root, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "shardgrep: cannot serve %s: %s\n", o.root,
+                errno ? strerror(errno) : "not a directory");
+        return 2;
+    }
+    return server_run(&o);
+}

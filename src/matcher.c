@@ -1,0 +1,199 @@
+/*
+ * matcher.c - PCRE2 compilation and matching (see matcher.h).
+ *
+ * A case-sensitive literal skips PCRE2 entirely and uses memmem(), the
+ * fastest search glibc has.  Everything else goes through PCRE2 with JIT
+ * when the platform has it; the interpreter is the fallback.  Match, depth
+ * and heap limits bound what a hostile pattern can cost per call.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "matcher.h"
+
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+#include "util.h"
+
+#define MATCH_LIMIT 10000000u
+#define DEPTH_LIMIT 100000u
+#define HEAP_LIMIT_KIB (64u * 1024u)
+
+struct matcher {
+    pcre2_code *code;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
+    bool jit;
+    bool line_mode;
+    char *literal; /* set for a case-sensitive literal: memmem() path */
+    size_t literal_len;
+};
+
+/* Constructs whose meaning changes when the subject is more than one line. */
+static bool needs_line_mode(const char *p, size_t n)
+{
+    static const char *const marks[] = {"\\A", "\\z", "\\Z", "\\G", "(?<=", "(?<!", "(*"};
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (memmem(p, n, marks[i], strlen(marks[i])))
+            return true;
+    return false;
+}
+
+static int compile(struct matcher *m, const char *pattern, size_t len, bool literal,
+                   bool caseless, char *err, size_t errlen, long *erroff)
+{
+    uint32_t opts = PCRE2_UTF | PCRE2_MULTILINE | PCRE2_NEVER_BACKSLASH_C;
+    if (literal)
+        opts |= PCRE2_LITERAL;
+    if (caseless)
+        opts |= PCRE2_CASELESS;
+    pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
+    pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
+    int code;
+    PCRE2_SIZE off;
+    m->code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &code, &off, cctx);
+    pcre2_compile_context_free(cctx);
+    if (!m->code) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        set_err(err, errlen, "%s at offset %zu", (const char *)msg, (size_t)off);
+        if (erroff)
+            *erroff = (long)off;
+        return SG_ERR;
+    }
+    m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0;
+    m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
+    m->mctx = pcre2_match_context_create(NULL);
+    pcre2_set_match_limit(m->mctx, MATCH_LIMIT);
+    pcre2_set_depth_limit(m->mctx, DEPTH_LIMIT);
+    pcre2_set_heap_limit(m->mctx, HEAP_LIMIT_KIB);
+    if (m->jit) {
+        m->jit_stack = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
+        pcre2_jit_stack_assign(m->mctx, NULL, m->jit_stack);
+    }
+    return SG_OK;
+}
+
+struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless,
+                            char *err, size_t errlen, long *erroff)
+{
+    struct matcher *m = xcalloc(1, sizeof *m);
+    if (erroff)
+        *erroff = -1;
+    if (!utf8_valid(pattern, len, NULL)) {
+        set_err(err, errlen, "the pattern is not valid UTF-8");
+        free(m);
+        return NULL;
+    }
+    /* Compile even the memmem() case: it validates and keeps one code path
+     * for the rare callers that need PCRE2 (none today). */
+    if (compile(m, pattern, len, literal, caseless, err, errlen, erroff) < 0) {
+        free(m);
+        return NULL;
+    }
+    if (literal && !caseless) {
+        m->literal = xstrndup(pattern, len);
+        m->literal_len = len;
+    }
+    m->line_mode = !literal && needs_line_mode(pattern, len);
+    return m;
+}
+
+void matcher_free(struct matcher *m)
+{
+    if (!m)
+        return;
+    pcre2_match_data_free(m->md);
+    pcre2_match_context_free(m->mctx);
+    pcre2_jit_stack_free(m->jit_stack);
+    pcre2_code_free(m->code);
+    free(m->literal);
+    free(m);
+}
+
+bool matcher_line_mode(const struct matcher *m)
+{
+    return m->line_mode;
+}
+
+static int run(struct matcher *m, const char *s, size_t n, size_t start)
+{
+    if (m->jit)
+        return pcre2_jit_match(m->code, (PCRE2_SPTR)s, n, start, PCRE2_NO_UTF_CHECK, m->md,
+                               m->mctx);
+    return pcre2_match(m->code, (PCRE2_SPTR)s, n, start, PCRE2_NO_UTF_CHECK, m->md, m->mctx);
+}
+
+int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_t *at)
+{
+    if (start > n)
+        return 0;
+    if (m->literal) {
+        const char *p = memmem(s + start, n - start, m->literal, m->literal_len);
+        if (!p)
+            return 0;
+        *at = (size_t)(p - s);
+        return 1;
+    }
+    int rc = run(m, s, n, start);
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    if (rc < 0)
+        return MATCHER_LIMIT;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+    /* With \K in a lookahead the start can lie after the end. */
+    *at = ov[0] < ov[1] ? ov[0] : ov[1];
+    return 1;
+}
+
+static int literal_line(struct matcher *m, const char *s, size_t n, struct mrange *out,
+                        int cap, bool *matched)
+{
+    int k = 0;
+    size_t pos = 0;
+    while (pos <= n) {
+        const char *p = memmem(s + pos, n - pos, m->literal, m->literal_len);
+        if (!p)
+            break;
+        *matched = true;
+        size_t st = (size_t)(p - s);
+        if (k < cap)
+            out[k++] = (struct mrange){(uint32_t)st, (uint32_t)(st + m->literal_len)};
+        pos = st + m->literal_len;
+    }
+    return k;
+}
+
+int matcher_line(struct matcher *m, const char *s, size_t n, struct mrange *out, int cap,
+                 bool *matched)
+{
+    *matched = false;
+    if (m->literal)
+        return literal_line(m, s, n, out, cap, matched);
+    int k = 0;
+    size_t pos = 0;
+    while (pos <= n && k < cap) {
+        int rc = run(m, s, n, pos);
+        if (rc == PCRE2_ERROR_NOMATCH)
+            break;
+        if (rc < 0)
+            return *matched ? k : MATCHER_LIMIT;
+        *matched = true;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+        size_t st = ov[0] < ov[1] ? ov[0] : ov[1], en = ov[1];
+        if (en > st) {
+            out[k++] = (struct mrange){(uint32_t)st, (uint32_t)en};
+            pos = en;
+        } else {
+            /* An empty match: step over one character to make progress. */
+            if (st >= n)
+                break;
+            size_t step = utf8_seq_len((const unsigned char *)s + st, n - st);
+            pos = st + (step ? step : 1);
+        }
+    }
+    return k;
+}

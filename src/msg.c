@@ -1,0 +1,268 @@
+/*
+ * msg.c - encoding and decoding of the master/worker messages (see msg.h
+ * for the wire format).  Integers are written byte by byte in
+ * little-endian order so the format does not depend on the host.
+ */
+#include "msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void msg_writer_init(struct msg_writer *w)
+{
+    w->data = NULL;
+    w->len = w->cap = 0;
+}
+
+void msg_writer_free(struct msg_writer *w)
+{
+    free(w->data);
+    msg_writer_init(w);
+}
+
+static void reserve(struct msg_writer *w, size_t more)
+{
+    if (w->len + more <= w->cap)
+        return;
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap < w->len + more)
+        cap *= 2;
+    w->data = xrealloc(w->data, cap);
+    w->cap = cap;
+}
+
+static void put_le(struct msg_writer *w, uint64_t v, int bytes)
+{
+    reserve(w, (size_t)bytes);
+    for (int i = 0; i < bytes; i++)
+        w->data[w->len++] = (uint8_t)(v >> (8 * i));
+}
+
+void msg_put_u8(struct msg_writer *w, uint8_t v) { put_le(w, v, 1); }
+void msg_put_u16(struct msg_writer *w, uint16_t v) { put_le(w, v, 2); }
+void msg_put_u32(struct msg_writer *w, uint32_t v) { put_le(w, v, 4); }
+void msg_put_u64(struct msg_writer *w, uint64_t v) { put_le(w, v, 8); }
+
+void msg_put_str(struct msg_writer *w, const char *s, size_t len)
+{
+    msg_put_u32(w, (uint32_t)len);
+    msg_put_raw(w, s, len);
+}
+
+void msg_put_raw(struct msg_writer *w, const void *p, size_t len)
+{
+    reserve(w, len);
+    if (len)
+        memcpy(w->data + w->len, p, len);
+    w->len += len;
+}
+
+void msg_patch_u32(struct msg_writer *w, size_t off, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        w->data[off + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+void msg_begin(struct msg_writer *w, uint16_t type, uint32_t shard, uint64_t seq)
+{
+    w->len = 0;
+    msg_put_u32(w, MSG_MAGIC);
+    msg_put_u16(w, MSG_VERSION);
+    msg_put_u16(w, type);
+    msg_put_u32(w, shard);
+    msg_put_u32(w, 0); /* length, set by msg_finish() */
+    msg_put_u64(w, seq);
+}
+
+void msg_finish(struct msg_writer *w)
+{
+    msg_patch_u32(w, 12, (uint32_t)(w->len - MSG_HEADER_SIZE));
+}
+
+void msg_reader_init(struct msg_reader *r, const void *p, size_t len)
+{
+    r->p = p;
+    r->len = len;
+    r->pos = 0;
+    r->bad = false;
+}
+
+static uint64_t get_le(struct msg_reader *r, int bytes)
+{
+    if (r->bad || r->len - r->pos < (size_t)bytes) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->p[r->pos + (size_t)i] << (8 * i);
+    r->pos += (size_t)bytes;
+    return v;
+}
+
+uint8_t msg_get_u8(struct msg_reader *r) { return (uint8_t)get_le(r, 1); }
+uint16_t msg_get_u16(struct msg_reader *r) { return (uint16_t)get_le(r, 2); }
+uint32_t msg_get_u32(struct msg_reader *r) { return (uint32_t)get_le(r, 4); }
+uint64_t msg_get_u64(struct msg_reader *r) { return get_le(r, 8); }
+
+const char *msg_get_str(struct msg_reader *r, uint32_t *len)
+{
+    uint32_t n = msg_get_u32(r);
+    if (r->bad || r->len - r->pos < n) {
+        r->bad = true;
+        *len = 0;
+        return "";
+    }
+    const char *s = (const char *)r->p + r->pos;
+    r->pos += n;
+    *len = n;
+    return s;
+}
+
+bool msg_reader_ok(const struct msg_reader *r)
+{
+    return !r->bad;
+}
+
+int msg_parse(const void *buf, size_t n, struct msg_header *h, struct msg_reader *r)
+{
+    struct msg_reader hr;
+    if (n < MSG_HEADER_SIZE || n > MSG_MAX)
+        return SG_ERR;
+    msg_reader_init(&hr, buf, MSG_HEADER_SIZE);
+    uint32_t magic = msg_get_u32(&hr);
+    h->version = msg_get_u16(&hr);
+    h->type = msg_get_u16(&hr);
+    h->shard = msg_get_u32(&hr);
+    h->length = msg_get_u32(&hr);
+    h->seq = msg_get_u64(&hr);
+    if (magic != MSG_MAGIC || h->version != MSG_VERSION)
+        return SG_ERR;
+    if (h->length != n - MSG_HEADER_SIZE)
+        return SG_ERR;
+    msg_reader_init(r, (const uint8_t *)buf + MSG_HEADER_SIZE, h->length);
+    return SG_OK;
+}
+
+/* A string field that will be used as a C string must hold no NUL. */
+static const char *get_cstr_view(struct msg_reader *r, uint32_t *len)
+{
+    const char *s = msg_get_str(r, len);
+    if (*len && memchr(s, '\0', *len))
+        r->bad = true;
+    return s;
+}
+
+int msg_query_decode(struct msg_reader *r, struct msg_query *q)
+{
+    q->flags = msg_get_u32(r);
+    q->max = msg_get_u32(r);
+    q->context = msg_get_u32(r);
+    q->timeout_ms = msg_get_u32(r);
+    q->pattern = get_cstr_view(r, &q->pattern_len);
+    q->path = get_cstr_view(r, &q->path_len);
+    q->exclude = get_cstr_view(r, &q->exclude_len);
+    if (q->context > MSG_MAX_CONTEXT)
+        r->bad = true;
+    return msg_reader_ok(r) && r->pos == r->len ? SG_OK : SG_ERR;
+}
+
+/* Skip n strings, returning where they started. */
+static const uint8_t *skip_strs(struct msg_reader *r, unsigned n)
+{
+    const uint8_t *start = r->p + r->pos;
+    uint32_t len;
+    for (unsigned i = 0; i < n && !r->bad; i++)
+        (void)msg_get_str(r, &len);
+    return start;
+}
+
+int msg_record_decode(struct msg_reader *r, struct msg_record *rec)
+{
+    rec->file_id = msg_get_u32(r);
+    rec->line = msg_get_u32(r);
+    rec->column = msg_get_u32(r);
+    rec->flags = msg_get_u8(r);
+    rec->text = msg_get_str(r, &rec->text_len);
+    rec->nranges = msg_get_u16(r);
+    if (rec->nranges > MSG_MAX_RANGES || r->len - r->pos < (size_t)rec->nranges * 8u) {
+        r->bad = true;
+        return SG_ERR;
+    }
+    rec->ranges = r->p + r->pos;
+    for (unsigned i = 0; i < rec->nranges; i++) {
+        uint32_t s = msg_get_u32(r), e = msg_get_u32(r);
+        if (s > e || e > rec->text_len)
+            r->bad = true;
+    }
+    rec->nbefore = msg_get_u8(r);
+    rec->before = skip_strs(r, rec->nbefore);
+    rec->nafter = msg_get_u8(r);
+    rec->after = skip_strs(r, rec->nafter);
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void msg_record_range(const struct msg_record *rec, unsigned i, uint32_t *start, uint32_t *end)
+{
+    *start = le32(rec->ranges + 8 * i);
+    *end = le32(rec->ranges + 8 * i + 4);
+}
+
+void msg_hello_encode(struct msg_writer *w, uint32_t shard, const struct msg_hello *h)
+{
+    msg_begin(w, MT_HELLO, shard, 0);
+    msg_put_u32(w, h->files);
+    msg_put_u64(w, h->lines);
+    msg_put_u64(w, h->bytes);
+    msg_put_u32(w, h->binary);
+    msg_put_u32(w, h->unreadable);
+    msg_put_u32(w, h->too_large);
+    msg_put_u64(w, h->load_us);
+    msg_put_u32(w, h->pid);
+    msg_finish(w);
+}
+
+int msg_hello_decode(struct msg_reader *r, struct msg_hello *h)
+{
+    h->files = msg_get_u32(r);
+    h->lines = msg_get_u64(r);
+    h->bytes = msg_get_u64(r);
+    h->binary = msg_get_u32(r);
+    h->unreadable = msg_get_u32(r);
+    h->too_large = msg_get_u32(r);
+    h->load_us = msg_get_u64(r);
+    h->pid = msg_get_u32(r);
+    return msg_reader_ok(r) && r->pos == r->len ? SG_OK : SG_ERR;
+}
+
+void msg_done_encode(struct msg_writer *w, uint32_t shard, uint64_t seq, const struct msg_done *d)
+{
+    msg_begin(w, MT_DONE, shard, seq);
+    msg_put_u8(w, d->status);
+    msg_put_u64(w, d->matched_lines);
+    msg_put_u64(w, d->matched_files);
+    msg_put_u64(w, d->elapsed_us);
+    msg_put_u32(w, d->limit_hits);
+    msg_put_str(w, d->error ? d->error : "", d->error ? d->error_len : 0);
+    msg_finish(w);
+}
+
+int msg_done_decode(struct msg_reader *r, struct msg_done *d)
+{
+    d->status = msg_get_u8(r);
+    d->matched_lines = msg_get_u64(r);
+    d->matched_files = msg_get_u64(r);
+    d->elapsed_us = msg_get_u64(r);
+    d->limit_hits = msg_get_u32(r);
+    d->error = msg_get_str(r, &d->error_len);
+    if (d->status > MSG_ST_NOT_FOUND)
+        r->bad = true;
+    return msg_reader_ok(r) && r->pos == r->len ? SG_OK : SG_ERR;
+}

@@ -1,0 +1,222 @@
+#include "options.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+enum {
+    OPT_MAX_FILE_SIZE = 256,
+    OPT_NO_IGNORE,
+    OPT_WEB_ROOT,
+    OPT_KEEP_QUERIES,
+    OPT_KEEP_SECONDS,
+    OPT_TIMEOUT_MS,
+};
+
+static const struct option long_options[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"bind", required_argument, NULL, 'b'},
+    {"workers", required_argument, NULL, 'w'},
+    {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+    {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
+    {"web-root", required_argument, NULL, OPT_WEB_ROOT},
+    {"keep-queries", required_argument, NULL, OPT_KEEP_QUERIES},
+    {"keep-seconds", required_argument, NULL, OPT_KEEP_SECONDS},
+    {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+const char *options_help(void)
+{
+    return "Usage: shardgrep [OPTIONS] [DIR]\n"
+           "Serve a code search over DIR (default: the bundled sample-corpus) on HTTP.\n"
+           "\n"
+           "  -p, --port N            port to listen on (default 8080; 0 picks a free one)\n"
+           "  -b, --bind ADDR         address to listen on (default 127.0.0.1)\n"
+           "  -w, --workers N         worker processes, one shard each (default: online CPUs)\n"
+           "      --max-file-size S   skip files larger than S bytes; K, M, G suffixes\n"
+           "                          (default 16M, at most 1G)\n"
+           "      --no-ignore         index what .gitignore and .ignore files exclude\n"
+           "      --web-root DIR      serve the search page from DIR (default: bundled web/)\n"
+           "      --keep-queries N    finished queries kept for polling (default 1000)\n"
+           "      --keep-seconds N    and for how long (default 600)\n"
+           "      --timeout-ms N      query deadline, also the largest a client may ask\n"
+           "                          for (default 10000)\n"
+           "  -h, --help              show this help and exit\n"
+           "  -V, --version           show the version and exit\n"
+           "\n"
+           "When ready, prints \"listening on http://HOST:PORT\" on stdout.\n"
+           "API: GET /api/search?q=..., POST /api/queries, GET|DELETE /api/queries/ID,\n"
+           "GET /api/files/PATH, GET /api/stats, GET /healthz.  See shardgrep(1).\n";
+}
+
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    if (!s || !*s)
+        return SG_ERR;
+    unsigned long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return SG_ERR;
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > hi)
+            return SG_ERR;
+    }
+    if (v < lo)
+        return SG_ERR;
+    *out = v;
+    return SG_OK;
+}
+
+int options_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !*s)
+        return SG_ERR;
+    uint64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > OPT_FILE_SIZE_MAX)
+            return SG_ERR;
+    }
+    if (p == s)
+        return SG_ERR;
+    uint64_t mult = 1;
+    if (*p) {
+        switch (*p) {
+        case 'k': case 'K': mult = 1024; break;
+        case 'm': case 'M': mult = 1024 * 1024; break;
+        case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
+        default: return SG_ERR;
+        }
+        p++;
+        if (*p == 'i' && p[1] == 'B')
+            p += 2;
+        else if (*p == 'B')
+            p++;
+        if (*p)
+            return SG_ERR;
+    }
+    *out = v * mult;
+    return SG_OK;
+}
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > OPT_WORKERS_MAX ? OPT_WORKERS_MAX : (unsigned)n;
+}
+
+static void defaults(struct options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bind = "127.0.0.1";
+    o->port = 8080;
+    o->workers = online_cpus();
+    o->max_file_size = 16 * 1024 * 1024;
+    o->keep_queries = 1000;
+    o->keep_seconds = 600;
+    o->timeout_ms = 10000;
+}
+
+/* One numeric option; on error fills err naming the option and range. */
+static int number(const char *name, const char *arg, unsigned long lo, unsigned long hi,
+                  unsigned long *out, char *err, size_t errlen)
+{
+    if (parse_uint(arg, lo, hi, out) == SG_OK)
+        return SG_OK;
+    set_err(err, errlen, "invalid value '%s' for --%s: expected an integer from %lu to %lu", arg,
+            name, lo, hi);
+    return SG_ERR;
+}
+
+static int apply(struct options *o, int c, const char *arg, char *err, size_t errlen)
+{
+    unsigned long v;
+    switch (c) {
+    case 'p':
+        if (number("port", arg, 0, 65535, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->port = (unsigned)v;
+        return SG_OK;
+    case 'b':
+        o->bind = arg;
+        return SG_OK;
+    case 'w':
+        if (number("workers", arg, 1, OPT_WORKERS_MAX, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->workers = (unsigned)v;
+        return SG_OK;
+    case OPT_MAX_FILE_SIZE:
+        if (options_parse_size(arg, &o->max_file_size) < 0 || o->max_file_size == 0) {
+            set_err(err, errlen,
+                    "invalid value '%s' for --max-file-size: expected a size such as 512K or 16M, "
+                    "at most 1G",
+                    arg);
+            return SG_ERR;
+        }
+        return SG_OK;
+    case OPT_NO_IGNORE:
+        o->no_ignore = true;
+        return SG_OK;
+    case OPT_WEB_ROOT:
+        o->web_root = arg;
+        return SG_OK;
+    case OPT_KEEP_QUERIES:
+        if (number("keep-queries", arg, 1, 1000000, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->keep_queries = (unsigned)v;
+        return SG_OK;
+    case OPT_KEEP_SECONDS:
+        if (number("keep-seconds", arg, 1, 7 * 86400, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->keep_seconds = (unsigned)v;
+        return SG_OK;
+    case OPT_TIMEOUT_MS:
+        if (number("timeout-ms", arg, 1, 3600000, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->timeout_ms = (uint32_t)v;
+        return SG_OK;
+    default:
+        return SG_ERR;
+    }
+}
+
+enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
+                                  size_t errlen)
+{
+    defaults(o);
+    opterr = 0; /* we word the errors ourselves */
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":p:b:w:hV", long_options, NULL)) != -1) {
+        if (c == 'h')
+            return OPTIONS_HELP;
+        if (c == 'V')
+            return OPTIONS_VERSION;
+        if (c == '?' || c == ':') {
+            const char *opt = argv[optind - 1];
+            set_err(err, errlen, c == '?' ? "unknown option '%s' (see --help)"
+                                          : "option '%s' needs a value",
+                    opt);
+            return OPTIONS_ERROR;
+        }
+        if (apply(o, c, optarg, err, errlen) < 0)
+            return OPTIONS_ERROR;
+    }
+    if (optind < argc)
+        o->root = argv[optind++];
+    if (optind < argc) {
+        set_err(err, errlen, "too many arguments: only one DIR can be served");
+        return OPTIONS_ERROR;
+    }
+    return OPTIONS_RUN;
+}

@@ -1,0 +1,41 @@
+/*
+ * options.h - the command line.
+ *
+ * Parsing is separate from acting on it: options_parse() never prints or
+ * exits, so it can be tested; main() prints the help, the version, or the
+ * one-line error and exits 2.
+ */
+#ifndef SHARDGREP_OPTIONS_H
+#define SHARDGREP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OPT_WORKERS_MAX 256
+#define OPT_FILE_SIZE_MAX (1024ull * 1024 * 1024)
+
+struct options {
+    const char *root; /* NULL: the bundled sample-corpus */
+    const char *bind;
+    unsigned port;
+    unsigned workers;
+    uint64_t max_file_size;
+    bool no_ignore;
+    const char *web_root; /* NULL: the bundled web/ */
+    unsigned keep_queries;
+    unsigned keep_seconds;
+    uint32_t timeout_ms;
+};
+
+enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };
+
+/* Fill o from argv (defaults first).  On OPTIONS_ERROR, err holds one line. */
+enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
+                                  size_t errlen);
+/* The --help text. */
+const char *options_help(void);
+/* "16M" -> 16777216; K, M, G suffixes (powers of 1024).  -1 if malformed. */
+int options_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * query.c - parsing and validating the fields of a search (see query.h).
+ *
+ * A JSON body is first flattened into name/value strings, then both paths
+ * run the same validator, so "max": 10 and max=10 mean exactly the same.
+ */
+#include "query.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glob.h"
+#include "util.h"
+
+void api_error_set(struct api_error *e, int status, const char *code, const char *param,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    e->status = status;
+    snprintf(e->code, sizeof e->code, "%s", code);
+    snprintf(e->param, sizeof e->param, "%s", param ? param : "");
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    e->offset = -1;
+}
+
+int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t hi,
+                     uint32_t *out, struct api_error *e)
+{
+    if (!value)
+        return SG_OK;
+    unsigned long long v = 0;
+    const char *p = value;
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > hi)
+            goto bad;
+    }
+    if (v < lo)
+        goto bad;
+    *out = (uint32_t)v;
+    return SG_OK;
+bad:
+    api_error_set(e, 400, "bad_parameter", name, "%s must be an integer from %u to %u", name,
+                  lo, hi);
+    return SG_ERR;
+}
+
+static int parse_bool(const char *value, const char *name, bool *out, struct api_error *e)
+{
+    if (!value)
+        return SG_OK;
+    if (!strcmp(value, "1") || !strcmp(value, "true")) {
+        *out = true;
+    } else if (!strcmp(value, "0") || !strcmp(value, "false") || !*value) {
+        *out = false;
+    } else {
+        api_error_set(e, 400, "bad_parameter", name, "%s must be 0, 1, true or false", name);
+        return SG_ERR;
+    }
+    return SG_OK;
+}
+
+static int parse_case(const char *value, enum case_mode *out, struct api_error *e)
+{
+    if (!value || !*value || !strcmp(value, "auto"))
+        *out = CASE_AUTO;
+    else if (!strcmp(value, "yes"))
+        *out = CASE_YES;
+    else if (!strcmp(value, "no"))
+        *out = CASE_NO;
+    else {
+        api_error_set(e, 400, "bad_parameter", "case", "case must be auto, yes or no");
+        return SG_ERR;
+    }
+    return SG_OK;
+}
+
+static int parse_globs(const char *value, const char *name, char **out, struct api_error *e)
+{
+    char err[SG_ERRLEN];
+    if (!value)
+        value = "";
+    if (strlen(value) > QUERY_GLOBS_MAX) {
+        api_error_set(e, 400, "bad_parameter", name, "%s is longer than %d bytes", name,
+                      QUERY_GLOBS_MAX);
+        return SG_ERR;
+    }
+    if (*value) {
+        struct glob_list *gl = glob_list_parse(value, err, sizeof err);
+        if (!gl) {
+            api_error_set(e, 400, "bad_parameter", name, "%s: %s", name, err);
+            return SG_ERR;
+        }
+        glob_list_free(gl);
+    }
+    *out = xstrdup(value);
+    return SG_OK;
+}
+
+int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
+                         uint32_t timeout_default, struct api_error *e)
+{
+    memset(s, 0, sizeof *s);
+    s->max = QUERY_MAX_DEFAULT;
+    s->timeout_ms = timeout_default;
+    const char *q = get(ctx, "q");
+    if (!q || !*q) {
+        api_error_set(e, 400, "missing_parameter", "q", "q is required and must not be empty");
+        return SG_ERR;
+    }
+    if (strlen(q) > QUERY_Q_MAX) {
+        api_error_set(e, 400, "bad_parameter", "q", "q is longer than %d bytes", QUERY_Q_MAX);
+        return SG_ERR;
+    }
+    if (parse_bool(get(ctx, "literal"), "literal", &s->literal, e) < 0 ||
+        parse_case(get(ctx, "case"), &s->cmode, e) < 0 ||
+        query_parse_uint(get(ctx, "max"), "max", 0, QUERY_MAX_LIMIT, &s->max, e) < 0 ||
+        query_parse_uint(get(ctx, "context"), "context", 0, QUERY_CONTEXT_MAX, &s->context, e) <
+            0 ||
+        query_parse_uint(get(ctx, "timeout_ms"), "timeout_ms", 1, timeout_default,
+                         &s->timeout_ms, e) < 0 ||
+        parse_globs(get(ctx, "path"), "path", &s->path, e) < 0 ||
+        parse_globs(get(ctx, "exclude"), "exclude", &s->exclude, e) < 0) {
+        query_spec_free(s);
+        return SG_ERR;
+    }
+    s->q = xstrdup(q);
+    return SG_OK;
+}
+
+/* The fields a JSON body may hold, flattened to strings. */
+static const char *const json_fields[] = {"q",    "literal",    "case", "path",
+                                          "exclude", "max", "context", "timeout_ms"};
+#define NFIELDS (sizeof json_fields / sizeof json_fields[0])
+
+struct flat {
+    char *value[NFIELDS];
+};
+
+static const char *flat_get(void *ctx, const char *key)
+{
+    struct flat *f = ctx;
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (!strcmp(json_fields[i], key))
+            return f->value[i];
+    return NULL;
+}
+
+/* A JSON value as the string a query string would carry. */
+static int flatten(const cJSON *item, char **out, struct api_error *e)
+{
+    char buf[64];
+    if (cJSON_IsString(item)) {
+        *out = xstrdup(item->valuestring);
+    } else if (cJSON_IsBool(item)) {
+        *out = xstrdup(cJSON_IsTrue(item) ? "true" : "false");
+    } else if (cJSON_IsNumber(item) && item->valuedouble >= 0 && item->valuedouble <= 4e9 &&
+               item->valuedouble == (double)(long long)item->valuedouble) {
+        snprintf(buf, sizeof buf, "%lld", (long long)item->valuedouble);
+        *out = xstrdup(buf);
+    } else if (cJSON_IsNull(item)) {
+        *out = NULL;
+    } else {
+        api_error_set(e, 400, "bad_parameter", item->string, "%s has a value of the wrong type",
+                      item->string);
+        return SG_ERR;
+    }
+    return SG_OK;
+}
+
+static int flatten_object(const cJSON *root, struct flat *f, struct api_error *e)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, root)
+    {
+        size_t i = 0;
+        while (i < NFIELDS && strcmp(json_fields[i], item->string))
+            i++;
+        if (i == NFIELDS) {
+            api_error_set(e, 400, "bad_parameter", item->string, "unknown field \"%.64s\"",
+                          item->string);
+            return SG_ERR;
+        }
+        free(f->value[i]);
+        f->value[i] = NULL;
+        if (flatten(item, &f->value[i], e) < 0)
+            return SG_ERR;
+    }
+    return SG_OK;
+}
+
+int query_spec_from_json(struct query_spec *s, const char *body, size_t len,
+                         uint32_t timeout_default, struct api_error *e)
+{
+    memset(s, 0, sizeof *s);
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        api_error_set(e, 400, "bad_json", NULL, "the body must be a JSON object");
+        return SG_ERR;
+    }
+    struct flat f = {{0}};
+    int rc = flatten_object(root, &f, e);
+    /* cJSON ends a string at an escaped NUL, which would silently shorten
+     * a pattern: refuse the body instead. */
+    if (rc == SG_OK && memmem(body, len, "\\u0000", 6)) {
+        api_error_set(e, 400, "bad_json", NULL, "strings must not contain NUL (\\u0000)");
+        rc = SG_ERR;
+    }
+    if (rc == SG_OK)
+        rc = query_spec_from_args(s, flat_get, &f, timeout_default, e);
+    for (size_t i = 0; i < NFIELDS; i++)
+        free(f.value[i]);
+    cJSON_Delete(root);
+    return rc;
+}
+
+void query_spec_free(struct query_spec *s)
+{
+    if (!s)
+        return;
+    free(s->q);
+    free(s->path);
+    free(s->exclude);
+    s->q = s->path = s->exclude = NULL;
+}
+
+void query_spec_copy(struct query_spec *dst, const struct query_spec *src)
+{
+    *dst = *src;
+    dst->q = xstrdup(src->q);
+    dst->path = xstrdup(src->path ? src->path : "");
+    dst->exclude = xstrdup(src->exclude ? src->exclude : "");
+}
+
+static bool has_upper(const char *p, bool literal)
+{
+    for (; *p; p++) {
+        if (!literal && *p == '\\' && p[1]) {
+            p++;
+            /* \p{Lu}, \x{41}, \N{U+41}, \g{Name}, \k{Name}: skip the braces */
+            if (p[1] == '{' && strchr("pPxNgko", *p)) {
+                const char *close = strchr(p, '}');
+                if (close)
+                    p = close;
+            }
+            continue;
+        }
+        if (*p >= 'A' && *p <= 'Z')
+            return true;
+    }
+    return false;
+}
+
+bool query_caseless(const struct query_spec *s)
+{
+    switch (s->cmode) {
+    case CASE_YES:
+        return false;
+    case CASE_NO:
+        return true;
+    default:
+        return !has_upper(s->q, s->literal);
+    }
+}
+
+const char *query_case_name(enum case_mode m)
+{
+    return m == CASE_YES ? "yes" : m == CASE_NO ? "no" : "auto";
+}

@@ -1,0 +1,54 @@
+/*
+ * queue.h - the transport between the master and its workers.
+ *
+ * Two directions: one request queue per shard (master -> worker i) and one
+ * shared result queue (every worker -> master).  Callers see whole
+ * messages of at most MSG_MAX bytes; how they travel is this module's
+ * business.  The local implementation uses Unix-domain SOCK_SEQPACKET
+ * sockets, which keep message boundaries and make each send atomic, so
+ * messages from different workers on the shared result socket never
+ * interleave.  A transport between machines would implement the same
+ * functions.
+ *
+ * Descriptor ownership: queue_new() creates every socket in the master.
+ * After fork(), the worker calls queue_enter_worker(), which closes every
+ * descriptor but its own request end and the shared result end; the master
+ * calls queue_close_worker_end() for that shard.  So a worker sees EOF on
+ * its request queue when the master dies, and the master sees EPIPE when
+ * it writes to a dead worker.  The master keeps a write end of the result
+ * queue so it can hand it to a restarted worker.
+ */
+#ifndef SHARDGREP_QUEUE_H
+#define SHARDGREP_QUEUE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct queue;
+
+struct queue *queue_new(unsigned nshards, char *err, size_t errlen);
+void queue_free(struct queue *q); /* accepts NULL */
+unsigned queue_shards(const struct queue *q);
+
+/* Master side.  queue_send() returns 0, or -1 if the worker is gone. */
+int queue_send(struct queue *q, unsigned shard, const void *msg, size_t len);
+/* Receive one message from any worker into buf (cap >= MSG_MAX).  Waits at
+ * most timeout_ms (-1: forever).  Returns its length, 0 on timeout, -1 on
+ * error. */
+ssize_t queue_recv(struct queue *q, void *buf, size_t cap, int timeout_ms);
+/* After forking shard's worker: drop the master's copy of its end. */
+void queue_close_worker_end(struct queue *q, unsigned shard);
+/* Replace shard's request channel with a fresh one (before restarting its
+ * worker); -1 on failure. */
+int queue_reset_shard(struct queue *q, unsigned shard, char *err, size_t errlen);
+/* Close every request channel: workers see EOF and exit. */
+void queue_close_requests(struct queue *q);
+
+/* Worker side, in the child after fork(). */
+void queue_enter_worker(struct queue *q, unsigned shard);
+int queue_worker_send(struct queue *q, const void *msg, size_t len);
+/* Like queue_recv() on this worker's request queue; -1 also on EOF (the
+ * master is gone). */
+ssize_t queue_worker_recv(struct queue *q, void *buf, size_t cap, int timeout_ms);
+
+#endif

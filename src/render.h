@@ -1,0 +1,35 @@
+/*
+ * render.h - the JSON documents of the API, built with cJSON.
+ *
+ * Every string that reaches JSON is valid UTF-8: source lines were
+ * repaired when loaded, and paths (which the file system does not promise
+ * to be UTF-8) are repaired here.  Results are decoded from the workers'
+ * records (msg.h) straight into the document.
+ */
+#ifndef SHARDGREP_RENDER_H
+#define SHARDGREP_RENDER_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "query.h"
+#include "registry.h"
+#include "walk.h"
+
+/* {"error": {...}} */
+cJSON *render_error(const struct api_error *e);
+
+/* The query document, with results [offset, offset+limit). */
+cJSON *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
+                    size_t limit);
+
+/* One result record as a JSON object. */
+cJSON *render_record(const uint8_t *rec, const struct file_list *files, unsigned context);
+
+/* A string of n bytes, repaired to valid UTF-8 if it is not. */
+cJSON *render_string(const char *s, size_t n);
+
+/* Print and free: the caller owns the returned text. */
+char *render_print(cJSON *doc, size_t *len);
+
+#endif

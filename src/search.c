@@ -1,0 +1,316 @@
+/*
+ * search.c - a query over one worker's corpus (see search.h).
+ */
+#include "search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "glob.h"
+#include "matcher.h"
+#include "utf8.h"
+#include "util.h"
+
+#define CLIP_LEAD 128          /* bytes kept before the first match of a clipped line */
+#define LINE_CHECK_EVERY 1024  /* lines between deadline checks in line mode */
+#define MAX_LINE_RANGES 256
+
+struct search {
+    const struct corpus *c;
+    uint32_t shard;
+    uint64_t seq;
+    const struct msg_query *q;
+    const struct search_io *io;
+    struct matcher *m;
+    uint64_t deadline_ns;
+    uint8_t status;
+    bool io_failed;
+    /* counts */
+    uint64_t matched_lines, matched_files;
+    uint32_t limit_hits, sent;
+    long last_file; /* index of the last file with a matched line */
+    /* the batch being filled */
+    struct msg_writer batch, rec;
+    uint32_t batch_count;
+};
+
+void search_clip(const char *line, size_t len, const struct mrange *ranges, int nranges,
+                 size_t *ws, size_t *we)
+{
+    if (len <= SEARCH_TEXT_MAX) {
+        *ws = 0;
+        *we = len;
+        return;
+    }
+    size_t anchor = nranges > 0 ? ranges[0].start : 0;
+    size_t s = anchor > CLIP_LEAD ? anchor - CLIP_LEAD : 0;
+    if (s + SEARCH_TEXT_MAX > len)
+        s = len - SEARCH_TEXT_MAX;
+    s = utf8_floor(line, len, s);
+    size_t e = s + SEARCH_TEXT_MAX;
+    e = e >= len ? len : utf8_floor(line, len, e);
+    *ws = s;
+    *we = e;
+}
+
+static void batch_begin(struct search *s)
+{
+    msg_begin(&s->batch, MT_BATCH, s->shard, s->seq);
+    msg_put_u32(&s->batch, 0); /* count, patched on flush */
+    s->batch_count = 0;
+}
+
+static void batch_flush(struct search *s)
+{
+    if (s->batch_count == 0)
+        return;
+    msg_patch_u32(&s->batch, MSG_HEADER_SIZE, s->batch_count);
+    msg_finish(&s->batch);
+    if (s->io->send(s->io->ctx, s->batch.data, s->batch.len) < 0)
+        s->io_failed = true;
+    batch_begin(s);
+}
+
+/* A context line: its first SEARCH_TEXT_MAX bytes. */
+static void put_context_line(struct msg_writer *w, const char *t, size_t n)
+{
+    if (n > SEARCH_TEXT_MAX)
+        n = utf8_floor(t, n, SEARCH_TEXT_MAX);
+    msg_put_str(w, t, n);
+}
+
+static void put_context(struct search *s, const struct corpus_file *f, uint32_t from,
+                        uint32_t to)
+{
+    msg_put_u8(&s->rec, (uint8_t)(to - from));
+    for (uint32_t i = from; i < to; i++) {
+        const char *t;
+        size_t n;
+        corpus_line(s->c, f, i, &t, &n);
+        put_context_line(&s->rec, t, n);
+    }
+}
+
+static void emit(struct search *s, const struct corpus_file *f, uint32_t ln, const char *text,
+                 size_t len, const struct mrange *r, int nr)
+{
+    size_t ws, we;
+    search_clip(text, len, r, nr, &ws, &we);
+    struct msg_writer *w = &s->rec;
+    w->len = 0;
+    msg_put_u32(w, f->id);
+    msg_put_u32(w, ln + 1);
+    msg_put_u32(w, (uint32_t)ws);
+    msg_put_u8(w, (ws > 0 || we < len) ? MSG_RF_CLIPPED : 0);
+    msg_put_str(w, text + ws, we - ws);
+    size_t count_at = w->len;
+    uint16_t kept = 0;
+    msg_put_u16(w, 0);
+    for (int i = 0; i < nr; i++) {
+        if (r[i].end <= ws || r[i].start >= we)
+            continue;
+        uint32_t a = r[i].start > ws ? r[i].start : (uint32_t)ws;
+        uint32_t b = r[i].end < we ? r[i].end : (uint32_t)we;
+        msg_put_u32(w, a - (uint32_t)ws);
+        msg_put_u32(w, b - (uint32_t)ws);
+        kept++;
+    }
+    w->data[count_at] = (uint8_t)kept;
+    w->data[count_at + 1] = (uint8_t)(kept >> 8);
+    uint32_t ctx = s->q->context;
+    put_context(s, f, ln > ctx ? ln - ctx : 0, ln);
+    put_context(s, f, ln + 1, ln + 1 + ctx < f->nlines ? ln + 1 + ctx : f->nlines);
+
+    if (s->batch.len + w->len > MSG_MAX)
+        batch_flush(s);
+    msg_put_raw(&s->batch, w->data, w->len);
+    s->batch_count++;
+    s->sent++;
+}
+
+/* Confirm line ln of file f and account for it. */
+static void check_line(struct search *s, size_t fi, uint32_t ln)
+{
+    const struct corpus_file *f = &s->c->files[fi];
+    struct mrange r[MAX_LINE_RANGES];
+    const char *text;
+    size_t len;
+    bool matched;
+    corpus_line(s->c, f, ln, &text, &len);
+    int nr = matcher_line(s->m, text, len, r, MAX_LINE_RANGES, &matched);
+    if (nr == MATCHER_LIMIT) {
+        s->limit_hits++;
+        return;
+    }
+    if (!matched)
+        return;
+    s->matched_lines++;
+    if ((long)fi != s->last_file) {
+        s->matched_files++;
+        s->last_file = (long)fi;
+    }
+    if (s->sent < s->q->max)
+        emit(s, f, ln, text, len, r, nr);
+}
+
+static bool past_deadline(struct search *s)
+{
+    if (now_ns() < s->deadline_ns)
+        return false;
+    s->status = MSG_ST_TIMED_OUT;
+    return true;
+}
+
+/* Every line of [from, to) on its own. */
+static void scan_lines(struct search *s, uint64_t from, uint64_t to)
+{
+    const struct corpus *c = s->c;
+    uint64_t pos = from;
+    unsigned n = 0;
+    while (pos < to) {
+        size_t fi = corpus_file_at(c, pos);
+        const struct corpus_file *f = &c->files[fi];
+        uint32_t ln = corpus_line_at(c, f, pos);
+        check_line(s, fi, ln);
+        pos = corpus_line_start(c, f, ln + 1);
+        if (++n % LINE_CHECK_EVERY == 0 && past_deadline(s))
+            return;
+    }
+}
+
+/* Candidates over [from, to) as one subject, each confirmed on its line. */
+static void scan_buffer(struct search *s, uint64_t from, uint64_t to)
+{
+    const struct corpus *c = s->c;
+    const char *subject = c->buf + from;
+    size_t n = (size_t)(to - from), start = 0, at;
+    for (;;) {
+        int rc = matcher_find(s->m, subject, n, start, &at);
+        if (rc == 0)
+            return;
+        if (rc == MATCHER_LIMIT) {
+            scan_lines(s, from + start, to);
+            return;
+        }
+        uint64_t abs = from + at;
+        if (abs >= to)
+            return;
+        size_t fi = corpus_file_at(c, abs);
+        const struct corpus_file *f = &c->files[fi];
+        uint32_t ln = corpus_line_at(c, f, abs);
+        check_line(s, fi, ln);
+        start = (size_t)(corpus_line_start(c, f, ln + 1) - from);
+        if (start >= n)
+            return;
+    }
+}
+
+/* Scan the text [from, to) of consecutive selected files, segment by segment. */
+static void scan_run(struct search *s, uint64_t from, uint64_t to)
+{
+    const char *buf = s->c->buf;
+    while (from < to && s->status == MSG_ST_DONE && !s->io_failed) {
+        uint64_t end = from + SEARCH_SEGMENT;
+        if (end >= to) {
+            end = to;
+        } else {
+            const char *nl = memchr(buf + end - 1, '\n', (size_t)(to - end + 1));
+            end = nl ? (uint64_t)(nl - buf) + 1 : to;
+        }
+        if (matcher_line_mode(s->m))
+            scan_lines(s, from, end);
+        else
+            scan_buffer(s, from, end);
+        from = end;
+        if (s->status != MSG_ST_DONE)
+            break;
+        if (s->io->should_stop(s->io->ctx))
+            s->status = MSG_ST_CANCELLED;
+        else
+            past_deadline(s);
+    }
+}
+
+static struct glob_list *filter(const char *spec, uint32_t len)
+{
+    if (len == 0)
+        return NULL;
+    char *z = xstrndup(spec, len);
+    struct glob_list *gl = glob_list_parse(z, NULL, 0);
+    free(z);
+    return gl;
+}
+
+static void scan_selected(struct search *s)
+{
+    const struct corpus *c = s->c;
+    struct glob_list *inc = filter(s->q->path, s->q->path_len);
+    struct glob_list *exc = filter(s->q->exclude, s->q->exclude_len);
+    size_t i = 0;
+    while (i < c->nfiles && s->status == MSG_ST_DONE && !s->io_failed) {
+        const struct corpus_file *f = &c->files[i];
+        bool take = (!inc || glob_list_match(inc, f->path)) &&
+                    !(exc && glob_list_match(exc, f->path));
+        if (!take) {
+            i++;
+            continue;
+        }
+        /* Extend the run over the following selected files. */
+        size_t j = i + 1;
+        if (!inc && !exc) {
+            j = c->nfiles;
+        } else {
+            while (j < c->nfiles && (!inc || glob_list_match(inc, c->files[j].path)) &&
+                   !(exc && glob_list_match(exc, c->files[j].path)))
+                j++;
+        }
+        scan_run(s, f->off, c->files[j - 1].off + c->files[j - 1].len);
+        i = j;
+    }
+    glob_list_free(inc);
+    glob_list_free(exc);
+}
+
+static void send_done(struct search *s, uint64_t started, const char *error)
+{
+    struct msg_done d = {.status = s->status,
+                         .matched_lines = s->matched_lines,
+                         .matched_files = s->matched_files,
+                         .elapsed_us = (now_ns() - started) / 1000,
+                         .limit_hits = s->limit_hits,
+                         .error = error,
+                         .error_len = error ? (uint32_t)strlen(error) : 0};
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_done_encode(&w, s->shard, s->seq, &d);
+    s->io->send(s->io->ctx, w.data, w.len);
+    msg_writer_free(&w);
+}
+
+void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const struct msg_query *q,
+                const struct search_io *io)
+{
+    uint64_t started = now_ns();
+    struct search s = {.c = c, .shard = shard, .seq = seq, .q = q, .io = io,
+                       .status = MSG_ST_DONE, .last_file = -1};
+    s.deadline_ns = started + (uint64_t)q->timeout_ms * 1000000u;
+    char err[SG_ERRLEN];
+    long off;
+    s.m = matcher_new(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                      q->flags & MSG_QF_CASELESS, err, sizeof err, &off);
+    if (!s.m) {
+        s.status = MSG_ST_FAILED;
+        send_done(&s, started, err);
+        return;
+    }
+    msg_writer_init(&s.batch);
+    msg_writer_init(&s.rec);
+    batch_begin(&s);
+    if (c->nfiles > 0)
+        scan_selected(&s);
+    batch_flush(&s);
+    send_done(&s, started, s.limit_hits ? "some lines exceeded the regex match limit" : NULL);
+    msg_writer_free(&s.batch);
+    msg_writer_free(&s.rec);
+    matcher_free(s.m);
+}

@@ -1,0 +1,272 @@
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "aggregator.h"
+#include "api.h"
+#include "http.h"
+#include "msg.h"
+#include "queue.h"
+#include "registry.h"
+#include "shard.h"
+#include "walk.h"
+#include "webroot.h"
+#include "worker.h"
+#include "util.h"
+
+#define REAP_GRACE_MS 5000
+
+struct server {
+    const struct options *opt;
+    const char *root;
+    struct file_list files;
+    struct queue *queue;
+    pid_t *pids;
+    struct msg_hello *hello;
+    struct registry *reg;
+    struct aggregator *agg;
+    struct webroot *web;
+    struct http_server *http;
+    struct api_context api;
+};
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A bundled folder: the source tree's copy, else the installed one. */
+static const char *bundled(const char *src_dir, const char *installed)
+{
+    return is_dir(src_dir) ? src_dir : installed;
+}
+
+static void fork_workers(struct server *s)
+{
+    struct worker_config cfg = {.root = s->root, .max_file_size = s->opt->max_file_size,
+                                .master_pid = getpid()};
+    fflush(NULL); /* nothing buffered may be written twice */
+    for (unsigned i = 0; i < s->opt->workers; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            die("fork: %s", strerror(errno));
+        if (pid == 0)
+            worker_main(s->queue, i, &s->files, &cfg);
+        s->pids[i] = pid;
+        queue_close_worker_end(s->queue, i);
+    }
+}
+
+static long shard_of_pid(const struct server *s, pid_t pid)
+{
+    for (unsigned i = 0; i < s->opt->workers; i++)
+        if (s->pids[i] == pid)
+            return (long)i;
+    return -1;
+}
+
+static void kill_workers(struct server *s)
+{
+    for (unsigned i = 0; i < s->opt->workers; i++)
+        if (s->pids[i] > 0)
+            kill(s->pids[i], SIGKILL);
+}
+
+/* Read every worker's HELLO; dies if a worker dies or a stop is asked. */
+static void await_workers(struct server *s, const sigset_t *sigs)
+{
+    uint8_t *buf = xmalloc(MSG_MAX);
+    unsigned ready = 0;
+    struct timespec zero = {0, 0};
+    while (ready < s->opt->workers) {
+        ssize_t n = queue_recv(s->queue, buf, MSG_MAX, 100);
+        struct msg_header h;
+        struct msg_reader r;
+        struct msg_hello hello;
+        if (n > 0 && msg_parse(buf, (size_t)n, &h, &r) == 0 && h.type == MT_HELLO &&
+            h.shard < s->opt->workers && msg_hello_decode(&r, &hello) == 0) {
+            s->hello[h.shard] = hello;
+            ready++;
+            log_info("shard %u (pid %u): %u files, %llu lines, %llu bytes in %.0f ms", h.shard,
+                     hello.pid, hello.files, (unsigned long long)hello.lines,
+                     (unsigned long long)hello.bytes, (double)hello.load_us / 1000.0);
+        }
+        int sig = sigtimedwait(sigs, NULL, &zero);
+        if (sig == SIGINT || sig == SIGTERM) {
+            kill_workers(s);
+            while (wait(NULL) > 0)
+                ;
+            log_info("stopped while loading");
+            exit(0);
+        }
+        pid_t dead = waitpid(-1, NULL, WNOHANG);
+        if (dead > 0) {
+            kill_workers(s);
+            die("worker for shard %ld died while loading", shard_of_pid(s, dead));
+        }
+    }
+    free(buf);
+}
+
+static void log_totals(const struct server *s, double t0)
+{
+    uint64_t files = 0, lines = 0, bytes = 0, binary = 0;
+    for (unsigned i = 0; i < s->opt->workers; i++) {
+        files += s->hello[i].files;
+        lines += s->hello[i].lines;
+        bytes += s->hello[i].bytes;
+        binary += s->hello[i].binary;
+    }
+    log_info("loaded %llu files, %llu lines, %llu bytes across %u shards in %.0f ms "
+             "(skipped: %zu ignored, %llu binary, %zu too large, %zu not regular files)",
+             (unsigned long long)files, (unsigned long long)lines, (unsigned long long)bytes,
+             s->opt->workers, now_ms() - t0, s->files.ignored, (unsigned long long)binary,
+             s->files.too_large, s->files.special);
+}
+
+static void on_child_exit(struct server *s)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        long shard = shard_of_pid(s, pid);
+        if (shard < 0)
+            continue;
+        s->pids[shard] = 0;
+        if (WIFSIGNALED(status))
+            log_info("worker for shard %ld (pid %d) was killed by signal %d", shard, (int)pid,
+                     WTERMSIG(status));
+        else
+            log_info("worker for shard %ld (pid %d) exited with status %d", shard, (int)pid,
+                     WEXITSTATUS(status));
+        registry_shard_down(s->reg, (unsigned)shard);
+    }
+}
+
+static void reap_all(struct server *s)
+{
+    double until = now_ms() + REAP_GRACE_MS;
+    unsigned left = 0;
+    for (unsigned i = 0; i < s->opt->workers; i++)
+        left += s->pids[i] > 0;
+    while (left > 0) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid > 0) {
+            long shard = shard_of_pid(s, pid);
+            if (shard >= 0) {
+                s->pids[shard] = 0;
+                left--;
+            }
+            continue;
+        }
+        if (pid < 0 && errno == ECHILD)
+            break;
+        if (now_ms() > until) {
+            kill_workers(s);
+            until = now_ms() + REAP_GRACE_MS;
+        }
+        usleep(10000);
+    }
+}
+
+static void shutdown_server(struct server *s)
+{
+    registry_shutdown(s->reg); /* waiting handlers answer now */
+    http_stop(s->http);        /* joins every connection thread */
+    queue_close_requests(s->queue);
+    reap_all(s);
+    aggregator_stop(s->agg);
+    registry_free(s->reg);
+    webroot_free(s->web);
+    queue_free(s->queue);
+    file_list_free(&s->files);
+    free(s->pids);
+    free(s->hello);
+}
+
+static void start_front(struct server *s)
+{
+    char err[SG_ERRLEN];
+    struct registry_options ro = {.keep_count = s->opt->keep_queries,
+                                  .keep_seconds = s->opt->keep_seconds};
+    s->reg = registry_new(s->queue, s->opt->workers, &ro);
+    for (unsigned i = 0; i < s->opt->workers; i++)
+        registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
+    s->agg = aggregator_start(s->queue, s->reg);
+    s->api = (struct api_context){.reg = s->reg, .files = &s->files, .web = s->web,
+                                  .timeout_ms = s->opt->timeout_ms, .started_ms = now_ms()};
+    s->http = http_start(&s->api, s->opt->bind, s->opt->port, err, sizeof err);
+    if (!s->http) {
+        kill_workers(s);
+        die("%s", err);
+    }
+}
+
+static void prepare(struct server *s, const struct options *o)
+{
+    char err[SG_ERRLEN];
+    s->opt = o;
+    s->root = o->root ? o->root : bundled(SG_SRCDIR "/sample-corpus", SG_PKGDATADIR "/sample-corpus");
+    const char *web = o->web_root ? o->web_root : bundled(SG_SRCDIR "/web", SG_PKGDATADIR "/web");
+    s->web = webroot_load(web, err, sizeof err);
+    if (!s->web) {
+        if (o->web_root)
+            die("%s", err);
+        log_info("%s: serving the API only", err);
+    }
+    struct walk_options wo = {.max_file_size = o->max_file_size, .no_ignore = o->no_ignore};
+    if (walk_tree(s->root, &wo, &s->files, err, sizeof err) < 0)
+        die("%s", err);
+    shard_assign(&s->files, o->workers);
+    s->queue = queue_new(o->workers, err, sizeof err);
+    if (!s->queue)
+        die("%s", err);
+    s->pids = xcalloc(o->workers, sizeof *s->pids);
+    s->hello = xcalloc(o->workers, sizeof *s->hello);
+}
+
+int server_run(const struct options *o)
+{
+    struct server s = {0};
+    double t0 = now_ms();
+    prepare(&s, o);
+    log_info("serving %s: %zu files to load on %u workers", s.root, s.files.n, o->workers);
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    fork_workers(&s);
+    await_workers(&s, &sigs);
+    log_totals(&s, t0);
+    start_front(&s);
+
+    bool v6 = strchr(o->bind, ':') != NULL;
+    printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", o->bind, v6 ? "]" : "",
+           http_port(s.http));
+    fflush(stdout);
+
+    for (;;) {
+        int sig = sigwaitinfo(&sigs, NULL);
+        if (sig == SIGCHLD)
+            on_child_exit(&s);
+        else if (sig == SIGINT || sig == SIGTERM)
+            break;
+    }
+    log_info("shutting down");
+    shutdown_server(&s);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * util.h - small helpers shared by every module: allocation that aborts on
+ * failure, start-up fatal errors, logging to stderr, monotonic time.
+ *
+ * Allocation failure is not recoverable in this program (a worker that
+ * cannot hold its shard is useless), so every allocation goes through
+ * xmalloc() and friends, which print one line and abort.
+ */
+#ifndef SHARDGREP_UTIL_H
+#define SHARDGREP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SG_OK 0
+#define SG_ERR (-1)
+
+/* Size of the error buffers callers hand to functions that can fail. */
+#define SG_ERRLEN 256
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Print "shardgrep: <message>" on stderr and exit with status 1.  Only for
+ * start-up, before any worker or thread exists. */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* One log line on stderr, prefixed with the program name. */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write a formatted message into a caller's error buffer (may be NULL). */
+void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Monotonic clock in nanoseconds and milliseconds. */
+uint64_t now_ns(void);
+double now_ms(void);
+
+#endif

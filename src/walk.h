@@ -1,0 +1,47 @@
+/*
+ * walk.h - the one walk of the root at start-up.
+ *
+ * The master walks the tree once and produces the sorted list of files to
+ * index.  Rules (DESIGN.md, "What gets indexed"): regular files only,
+ * symbolic links are never followed, VCS folders (.git, .hg, .svn) are
+ * skipped, files over max_file_size are skipped, and .gitignore / .ignore
+ * files are honoured unless no_ignore is set.  Binary files (a NUL byte)
+ * are detected later, by the worker that reads the file, so each file is
+ * read only once.
+ */
+#ifndef SHARDGREP_WALK_H
+#define SHARDGREP_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct file_entry {
+    char *path;    /* relative to the root, '/'-separated */
+    uint64_t size; /* from lstat() during the walk */
+    uint32_t shard;
+};
+
+struct file_list {
+    struct file_entry *v;
+    size_t n, cap;
+    /* What the walk left out. */
+    size_t ignored, too_large, special, unreadable_dirs;
+    uint64_t bytes; /* sum of sizes */
+};
+
+struct walk_options {
+    uint64_t max_file_size;
+    bool no_ignore;
+};
+
+/* Walk root; fills *out (sorted by path, byte order).  Fails only if root
+ * itself cannot be opened; unreadable folders below are counted and logged. */
+int walk_tree(const char *root, const struct walk_options *opt, struct file_list *out,
+              char *err, size_t errlen);
+void file_list_free(struct file_list *l);
+
+/* Binary search for an exact relative path; returns the index or -1. */
+long file_list_find(const struct file_list *l, const char *path);
+
+#endif

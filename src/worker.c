@@ -1,0 +1,236 @@
+/*
+ * worker.c - a shard's process: load, then serve requests (see worker.h).
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "corpus.h"
+#include "msg.h"
+#include "search.h"
+#include "utf8.h"
+#include "util.h"
+
+#define CANCELLED_MEMORY 64
+
+struct pending {
+    uint8_t *data;
+    size_t len;
+};
+
+struct worker {
+    struct queue *q;
+    unsigned shard;
+    struct corpus corpus;
+    uint64_t current; /* seq of the running request */
+    struct pending *fifo;
+    size_t head, count, cap;
+    uint64_t cancelled[CANCELLED_MEMORY];
+    unsigned ncancelled;
+    uint8_t *buf;
+};
+
+static void push_pending(struct worker *w, const uint8_t *data, size_t len)
+{
+    if (w->count == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct pending *f = xmalloc(cap * sizeof *f);
+        for (size_t i = 0; i < w->count; i++)
+            f[i] = w->fifo[(w->head + i) % w->cap];
+        free(w->fifo);
+        w->fifo = f;
+        w->head = 0;
+        w->cap = cap;
+    }
+    uint8_t *copy = xmalloc(len);
+    memcpy(copy, data, len);
+    w->fifo[(w->head + w->count) % w->cap] = (struct pending){copy, len};
+    w->count++;
+}
+
+static bool was_cancelled(const struct worker *w, uint64_t seq)
+{
+    unsigned n = w->ncancelled < CANCELLED_MEMORY ? w->ncancelled : CANCELLED_MEMORY;
+    for (unsigned i = 0; i < n; i++)
+        if (w->cancelled[i] == seq)
+            return true;
+    return false;
+}
+
+/* Drain the request queue without waiting.  True if the running request
+ * was cancelled.  Exits if the master is gone. */
+static bool drain(struct worker *w)
+{
+    bool stop = false;
+    for (;;) {
+        ssize_t n = queue_worker_recv(w->q, w->buf, MSG_MAX, 0);
+        if (n == 0)
+            return stop;
+        if (n < 0)
+            _exit(0);
+        struct msg_header h;
+        struct msg_reader r;
+        if (msg_parse(w->buf, (size_t)n, &h, &r) < 0)
+            continue;
+        if (h.type == MT_CANCEL) {
+            if (h.seq == w->current)
+                stop = true;
+            else
+                w->cancelled[w->ncancelled++ % CANCELLED_MEMORY] = h.seq;
+        } else {
+            push_pending(w, w->buf, (size_t)n);
+        }
+    }
+}
+
+static int io_send(void *ctx, const void *msg, size_t len)
+{
+    struct worker *w = ctx;
+    if (queue_worker_send(w->q, msg, len) < 0)
+        _exit(0); /* the master is gone */
+    return 0;
+}
+
+static bool io_should_stop(void *ctx)
+{
+    return drain(ctx);
+}
+
+static void send_done(struct worker *w, uint64_t seq, uint8_t status, const char *error)
+{
+    struct msg_done d = {.status = status, .error = error,
+                         .error_len = error ? (uint32_t)strlen(error) : 0};
+    struct msg_writer mw;
+    msg_writer_init(&mw);
+    msg_done_encode(&mw, w->shard, seq, &d);
+    io_send(w, mw.data, mw.len);
+    msg_writer_free(&mw);
+}
+
+/* Send every line of one file in LINES batches, then DONE. */
+static void serve_file(struct worker *w, uint64_t seq, uint32_t id)
+{
+    long fi = corpus_find_file(&w->corpus, id);
+    if (fi < 0) {
+        send_done(w, seq, MSG_ST_NOT_FOUND, "file not in this shard");
+        return;
+    }
+    const struct corpus_file *f = &w->corpus.files[fi];
+    struct msg_writer mw;
+    msg_writer_init(&mw);
+    uint32_t line = 0;
+    while (line < f->nlines) {
+        msg_begin(&mw, MT_LINES, w->shard, seq);
+        msg_put_u32(&mw, line + 1);
+        msg_put_u32(&mw, 0);
+        uint32_t count = 0;
+        while (line < f->nlines) {
+            const char *t;
+            size_t n;
+            corpus_line(&w->corpus, f, line, &t, &n);
+            if (n > WORKER_FILE_LINE_MAX)
+                n = utf8_floor(t, n, WORKER_FILE_LINE_MAX);
+            if (count > 0 && mw.len + n + 4 > MSG_MAX)
+                break;
+            msg_put_str(&mw, t, n);
+            count++;
+            line++;
+        }
+        msg_patch_u32(&mw, MSG_HEADER_SIZE + 4, count);
+        msg_finish(&mw);
+        io_send(w, mw.data, mw.len);
+    }
+    msg_writer_free(&mw);
+    send_done(w, seq, MSG_ST_DONE, NULL);
+}
+
+static void serve(struct worker *w, const uint8_t *buf, size_t n)
+{
+    struct msg_header h;
+    struct msg_reader r;
+    if (msg_parse(buf, n, &h, &r) < 0)
+        return;
+    w->current = h.seq;
+    if (h.type == MT_QUERY) {
+        struct msg_query q;
+        if (msg_query_decode(&r, &q) < 0) {
+            send_done(w, h.seq, MSG_ST_FAILED, "malformed query message");
+        } else if (was_cancelled(w, h.seq)) {
+            send_done(w, h.seq, MSG_ST_CANCELLED, NULL);
+        } else {
+            struct search_io io = {.ctx = w, .send = io_send, .should_stop = io_should_stop};
+            search_run(&w->corpus, w->shard, h.seq, &q, &io);
+        }
+    } else if (h.type == MT_FILE) {
+        uint32_t id = msg_get_u32(&r);
+        if (msg_reader_ok(&r))
+            serve_file(w, h.seq, id);
+    }
+    w->current = 0;
+}
+
+static void load(struct worker *w, const struct file_list *files,
+                 const struct worker_config *cfg)
+{
+    uint64_t t0 = now_ns();
+    int root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    corpus_init(&w->corpus);
+    if (root_fd >= 0) {
+        corpus_load(&w->corpus, files, w->shard, root_fd, cfg->max_file_size);
+        close(root_fd);
+    } else {
+        log_info("shard %u: cannot open %s: %s", w->shard, cfg->root, strerror(errno));
+    }
+    const struct corpus *c = &w->corpus;
+    struct msg_hello h = {.files = (uint32_t)c->nfiles, .lines = c->nlines, .bytes = c->len,
+                          .binary = c->binary, .unreadable = c->unreadable,
+                          .too_large = c->too_large, .load_us = (now_ns() - t0) / 1000,
+                          .pid = (uint32_t)getpid()};
+    struct msg_writer mw;
+    msg_writer_init(&mw);
+    msg_hello_encode(&mw, w->shard, &h);
+    io_send(w, mw.data, mw.len);
+    msg_writer_free(&mw);
+}
+
+void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
+                 const struct worker_config *cfg)
+{
+    /* Die with the master; and if it died before we got here, go now. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != cfg->master_pid)
+        _exit(0);
+    /* Ctrl-C reaches the whole process group: shutdown is the master's job. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+
+    queue_enter_worker(q, shard);
+    struct worker w = {.q = q, .shard = shard};
+    w.buf = xmalloc(MSG_MAX);
+    load(&w, files, cfg);
+    for (;;) {
+        if (w.count > 0) {
+            struct pending p = w.fifo[w.head];
+            w.head = (w.head + 1) % w.cap;
+            w.count--;
+            serve(&w, p.data, p.len);
+            free(p.data);
+            continue;
+        }
+        ssize_t n = queue_worker_recv(q, w.buf, MSG_MAX, -1);
+        if (n < 0)
+            _exit(0); /* EOF: the master closed our queue or died */
+        serve(&w, w.buf, (size_t)n);
+    }
+}

@@ -1,0 +1,23 @@
+/*
+ * check_suites.h - the Check suites of the unit tests; the shared runner
+ * (check_main.c) adds each of them to its SRunner.
+ */
+#ifndef SHARDGREP_CHECK_SUITES_H
+#define SHARDGREP_CHECK_SUITES_H
+
+#include <check.h>
+
+Suite *suite_glob(void);
+Suite *suite_ignore(void);
+Suite *suite_utf8(void);
+Suite *suite_msg(void);
+Suite *suite_matcher(void);
+Suite *suite_corpus(void);
+Suite *suite_shard(void);
+Suite *suite_query(void);
+Suite *suite_options(void);
+Suite *suite_search(void);
+Suite *suite_render(void);
+Suite *suite_walk(void);
+
+#endif

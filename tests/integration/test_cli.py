@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Command line of shardgrep: --help, --version, bad options and values
+(exit 2, one line on stderr), --port 0 and a fixed port, --workers,
+--max-file-size, --no-ignore, --bind, --timeout-ms, the default DIR."""
+
+import os
+import re
+import signal
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgtest  # noqa: E402
+from sgtest import (CORPUS, Corpus, Server, TempDir, check, eq, expect_error,  # noqa: E402
+                    expect_json, fail, run_cli)
+
+R = sgtest.Runner("test_cli")
+sgtest.register_common_self_checks(R)
+
+OPTIONS = ["--port", "--bind", "--workers", "--max-file-size", "--no-ignore",
+           "--web-root", "--keep-queries", "--keep-seconds", "--timeout-ms",
+           "--help", "--version"]
+
+
+@R.test
+def help_mentions_every_option():
+    code, out, err = run_cli(["--help"])
+    eq(code, 0, "exit status of --help")
+    missing = [o for o in OPTIONS if o not in out]
+    check(not missing, "--help output (stdout) does not mention %s; it was: %r"
+          % (missing, out[:1500]))
+
+
+@R.test
+def version_prints_one_line():
+    code, out, err = run_cli(["--version"])
+    eq(code, 0, "exit status of --version")
+    lines = out.splitlines()
+    eq(len(lines), 1, "number of lines of --version on stdout (%r)" % out)
+    check("shardgrep" in lines[0] and re.search(r"\d+\.\d+", lines[0]),
+          "--version line should name shardgrep and a version: %r" % lines[0])
+
+
+def _bad(args, why):
+    def t():
+        code, out, err = run_cli(args, timeout=10)
+        if code is None:
+            fail("%s: still running after 10s (it should refuse to start); "
+                 "stdout %r" % (why, out[:200]))
+        eq(code, 2, "exit status for %s (%s)" % (args, why))
+        lines = [l for l in err.splitlines()]
+        eq(len(lines), 1, "lines on stderr for %s (stderr %r)" % (args, err))
+        check(lines[0].strip(), "empty error line for %s" % (args,))
+        check("listening" not in out, "printed %r for %s" % (out, args))
+    t.__name__ = "rejects_" + why
+    R.test(t)
+
+
+def _not_a_dir():
+    return os.path.join(CORPUS, "README.md")
+
+
+_bad(["--bogus-option", CORPUS], "unknown_option")
+_bad(["-Z", CORPUS], "unknown_short_option")
+_bad(["--workers", "0", CORPUS], "workers_0")
+_bad(["--workers", "abc", CORPUS], "workers_abc")
+_bad(["--workers", "-2", CORPUS], "workers_negative")
+_bad(["--port", "70000", CORPUS], "port_70000")
+_bad(["--port", "-1", CORPUS], "port_negative")
+_bad(["--port", "80x", CORPUS], "port_trailing_garbage")
+_bad(["--max-file-size", "x", CORPUS], "max_file_size_x")
+_bad(["--max-file-size", "10Q", CORPUS], "max_file_size_bad_suffix")
+_bad(["--keep-queries", "abc", CORPUS], "keep_queries_abc")
+_bad(["--keep-seconds", "x", CORPUS], "keep_seconds_x")
+_bad(["--timeout-ms", "abc", CORPUS], "timeout_ms_abc")
+_bad([CORPUS, "--workers"], "workers_missing_value")
+_bad([os.path.join(CORPUS, "no-such-dir-here")], "nonexistent_dir")
+_bad([_not_a_dir()], "dir_is_a_file")
+
+
+@R.test
+def port_0_prints_real_port_and_serves():
+    srv = Server(["--workers", "2"]).start()
+    try:
+        eq(srv.listen_host, "127.0.0.1", "host in the listening line")
+        check(0 < srv.port < 65536, "port %d out of range" % srv.port)
+        r = srv.get("/healthz")
+        expect_json(r, 200, "GET /healthz on the printed port")
+        check(re.search(r"\d", srv.stderr_text()),
+              "no load figures logged on stderr: %r" % srv.stderr_text()[:300])
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+        eq(srv.stdout_lines, [srv.listen_line],
+           "stdout of the whole run (exactly one line)")
+    finally:
+        srv.kill()
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@R.test
+def fixed_port_and_bind():
+    port = _free_port()
+    srv = Server(["--bind", "127.0.0.1", "--workers", "1"], port=port).start()
+    try:
+        eq(srv.port, port, "port in the listening line")
+        eq(srv.listen_host, "127.0.0.1", "host in the listening line")
+        expect_json(srv.get("/healthz"), 200, "GET /healthz")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+def _workers_case(n):
+    def t():
+        srv = Server(["--workers", str(n)]).start()
+        try:
+            st = srv.stats()
+            shards = st.get("shards")
+            check(isinstance(shards, list), "stats.shards not a list: %r" % st)
+            eq(len(shards), n, "number of shards in /api/stats")
+            eq(sorted(s.get("shard") for s in shards), list(range(n)),
+               "shard numbers")
+            pids = [s.get("pid") for s in shards]
+            eq(len(set(pids)), n, "distinct worker pids %r" % pids)
+            kids = sgtest.children_of(srv.proc.pid)
+            for p in pids:
+                check(p in kids, "worker pid %r is not a child of the server "
+                      "%d (children %r)" % (p, srv.proc.pid, sorted(kids)))
+            check(all(s.get("up") is True for s in shards),
+                  "a shard is not up: %r" % shards)
+            h = srv.get("/healthz")
+            expect_json(h, 200, "GET /healthz")
+            eq(h.json.get("shards_total"), n, "healthz shards_total")
+            eq(h.json.get("shards_up"), n, "healthz shards_up")
+            sgtest.assert_stops_clean(srv, signal.SIGTERM)
+        finally:
+            srv.kill()
+    t.__name__ = "workers_%d_gives_%d_shards" % (n, n)
+    R.test(t)
+
+
+_workers_case(1)
+_workers_case(3)
+
+
+@R.test
+def max_file_size_with_suffix():
+    tmp = TempDir()
+    files = {"small.txt": b"size_marker small\n",
+             "exact.txt": (b"size_marker exact\n" + b"x" * 1024)[:1023] + b"\n",
+             "over.txt": (b"size_marker over\n" + b"x" * 1024)[:1024] + b"\n",
+             "big/two_k.txt": b"size_marker two_k\n" + b"y" * 2048 + b"\n"}
+    for rel, data in files.items():
+        full = os.path.join(tmp.path, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data)
+    eq(os.path.getsize(os.path.join(tmp.path, "exact.txt")), 1024, "setup")
+    srv = Server(["--max-file-size", "1K", "--workers", "2"],
+                 root=tmp.path).start()
+    try:
+        st = srv.stats()
+        eq(st.get("files"), 2, "files indexed with --max-file-size 1K "
+           "(small.txt and the 1024-byte exact.txt)")
+        eq((st.get("skipped") or {}).get("too_large"), 2,
+           "skipped.too_large with --max-file-size 1K")
+        doc = srv.search_ok("size_marker")
+        eq(sorted(r["path"] for r in doc["results"]),
+           ["exact.txt", "small.txt"], "files that match size_marker")
+        expect_error(srv.files("over.txt"), 404, "not_found",
+                     "GET /api/files/over.txt (too large)")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+    srv = Server(["--max-file-size", "2M", "--workers", "1"],
+                 root=tmp.path).start()
+    try:
+        eq(srv.stats().get("files"), 4, "files indexed with --max-file-size 2M")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test
+def no_ignore_indexes_ignored_files():
+    want = Corpus(no_ignore=True)
+    srv = Server(["--no-ignore", "--workers", "2"]).start()
+    try:
+        st = srv.stats()
+        eq(st.get("files"), len(want.files),
+           "files indexed with --no-ignore (expected: %d non-binary files)"
+           % len(want.files))
+        doc = srv.search_ok("ignored_marker", max=100000)
+        expected = sorted({p for p, _, _, _ in want.search("ignored_marker")})
+        got = sorted({r["path"] for r in doc["results"]})
+        eq(got, expected, "files with ignored_marker under --no-ignore")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test
+def default_dir_is_bundled_corpus():
+    """--help says DIR defaults to the bundled sample-corpus: started from an
+    unrelated directory without DIR, the server indexes that corpus."""
+    tmp = TempDir()
+    with open(os.path.join(tmp.path, "here.txt"), "w") as f:
+        f.write("cwd_marker one\n")
+    srv = Server(["--workers", "1"], root="", cwd=tmp.path).start()
+    try:
+        eq(srv.stats().get("files"), len(Corpus().files),
+           "files indexed when DIR is left out")
+        eq(srv.search_ok("cwd_marker")["results"], [],
+           "the current directory is not what is served")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test
+def timeout_ms_caps_query_deadline():
+    srv = Server(["--timeout-ms", "5000", "--workers", "1"]).start()
+    try:
+        doc = srv.search_ok("kv", timeout_ms=5000)
+        eq(doc.get("query", {}).get("timeout_ms"), 5000, "query.timeout_ms")
+        doc = srv.search_ok("kv")
+        eq(doc.get("query", {}).get("timeout_ms"), 5000,
+           "query.timeout_ms defaults to --timeout-ms")
+        expect_error(srv.search("kv", timeout_ms=5001), 400, "bad_parameter",
+                     "timeout_ms above --timeout-ms", param="timeout_ms")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(R.main())
