@@ -168,13 +168,23 @@ static cJSON *file_doc(const char *path, const struct result_ref *lines, size_t 
     cJSON_AddItemToObject(doc, "path", render_string(path, strlen(path)));
     cJSON_AddNumberToObject(doc, "line_count", (double)n);
     cJSON *arr = cJSON_AddArrayToObject(doc, "lines");
+    cJSON *clipped = NULL;
     for (size_t i = 0; i < n; i++) {
         struct msg_reader r;
         uint32_t len;
+        /* Validated when it was filed (registry.c). */
         msg_reader_init(&r, lines[i].rec, (size_t)-1 / 2);
+        uint8_t flags = msg_get_u8(&r);
         const char *s = msg_get_str(&r, &len);
         cJSON_AddItemToArray(arr, render_string(s, len));
+        if (flags & MSG_RF_CLIPPED) {
+            if (!clipped)
+                clipped = cJSON_CreateArray();
+            cJSON_AddItemToArray(clipped, cJSON_CreateNumber((double)lines[i].line));
+        }
     }
+    if (clipped)
+        cJSON_AddItemToObject(doc, "clipped_lines", clipped);
     return doc;
 }
 

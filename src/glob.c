@@ -94,7 +94,7 @@ static const char *class_end(const char *p, const char *end)
     if (q < end && (*q == '!' || *q == '^'))
         q++;
     if (q < end && *q == ']')
-        q++;                    /* a ']' first is a member, not the end */
+        q++; /* a ']' first is a member, not the end */
     while (q < end && *q != ']') {
         if (*q == '\\' && ++q == end)
             return NULL;
@@ -129,7 +129,7 @@ static bool class_match(const char *p, const char *q, uint32_t c)
     }
     while (p < end) {
         uint32_t lo = class_char(&p, end), hi = lo;
-        if (p + 1 < end && *p == '-') {     /* a '-' last is literal */
+        if (p + 1 < end && *p == '-') { /* a '-' last is literal */
             p++;
             hi = class_char(&p, end);
         }
@@ -158,8 +158,7 @@ static const char *skip_atom(const char *p, const char *end)
 
 /* Match the atom at *pp (not '*') against the start of [s, send).  Returns
  * the number of path bytes it consumed and advances *pp, or 0. */
-static size_t match_atom(const char **pp, const char *pend, const char *s,
-                         const char *send)
+static size_t match_atom(const char **pp, const char *pend, const char *s, const char *send)
 {
     const char *p = *pp, *q;
     size_t n = 1;
@@ -183,8 +182,7 @@ static size_t match_atom(const char **pp, const char *pend, const char *s,
 }
 
 /* One pattern segment against one path segment (neither holds a '/'). */
-static bool segment_match(const char *p, const char *pend, const char *s,
-                          const char *send)
+static bool segment_match(const char *p, const char *pend, const char *s, const char *send)
 {
     const char *star_p = NULL, *star_s = NULL;
     size_t n;
@@ -260,7 +258,7 @@ static bool rest_matches_empty(const char *p, const char *pend)
             return false;
         p = pat_seg_next(pe, pend);
         if (!p)
-            return false;       /* trailing "**" needs a segment */
+            return false; /* trailing "**" needs a segment */
     }
     return true;
 }
@@ -268,8 +266,7 @@ static bool rest_matches_empty(const char *p, const char *pend)
 /* The whole glob [pat, pend) against the whole path [s, send).  A segment
  * position of NULL means "past the last segment", which differs from "at
  * an empty last segment" (the path "a/" has segments "a" and ""). */
-static bool match_path(const char *pat, size_t plen, const char *path,
-                       size_t slen)
+static bool match_path(const char *pat, size_t plen, const char *path, size_t slen)
 {
     const char *pend = pat + plen, *send = path + slen;
     const char *p = pat, *s = path;
@@ -282,7 +279,7 @@ static bool match_path(const char *pat, size_t plen, const char *path,
             if (is_globstar(p, pe)) {
                 p = pat_seg_next(pe, pend);
                 if (!p)
-                    return true;    /* trailing "**" takes the >= 1 left */
+                    return true; /* trailing "**" takes the >= 1 left */
                 star_p = p;
                 star_s = s;
                 continue;
@@ -322,11 +319,11 @@ struct brace_item {
 struct brace_seq {
     struct brace_item *items;
     size_t nitems;
-    size_t count;               /* expansions, saturating at BRACE_CAP */
+    size_t count; /* expansions, saturating at BRACE_CAP */
 };
 
 struct brace_parse {
-    const char *base;           /* the whole glob, for error offsets */
+    const char *base; /* the whole glob, for error offsets */
     char *err;
     size_t errlen;
 };
@@ -373,23 +370,21 @@ static void brace_free_seq(struct brace_seq *seq)
     free(seq->items);
 }
 
-static int brace_parse_seq(struct brace_parse *bp, const char *p,
-                           const char *end, int depth, struct brace_seq *seq);
+static int brace_parse_seq(struct brace_parse *bp, const char *p, const char *end, int depth,
+                           struct brace_seq *seq);
 
 /* Parse the group opening at `open` into item; returns the position past
  * its '}', or NULL with a message.  Recursion is bounded by the depth
  * check, which comes first. */
-static const char *brace_parse_group(struct brace_parse *bp, const char *open,
-                                     const char *end, int depth,
-                                     struct brace_item *item)
+static const char *brace_parse_group(struct brace_parse *bp, const char *open, const char *end,
+                                     int depth, struct brace_item *item)
 {
     const char *alt = open + 1;
     size_t cap = 0;
     int level = 0;
 
     if (depth > GLOB_MAX_BRACE_DEPTH) {
-        set_err(bp->err, bp->errlen, "braces nested deeper than %d",
-                GLOB_MAX_BRACE_DEPTH);
+        set_err(bp->err, bp->errlen, "braces nested deeper than %d", GLOB_MAX_BRACE_DEPTH);
         return NULL;
     }
     for (const char *q = open + 1; q < end; q = skip_atom(q, end)) {
@@ -407,14 +402,13 @@ static const char *brace_parse_group(struct brace_parse *bp, const char *open,
             alt = q + 1;
         }
     }
-    set_err(bp->err, bp->errlen, "unbalanced '{' at offset %zu",
-            (size_t)(open - bp->base));
+    set_err(bp->err, bp->errlen, "unbalanced '{' at offset %zu", (size_t)(open - bp->base));
     return NULL;
 }
 
 /* Parse [p, end) into seq.  seq is left freeable even on error. */
-static int brace_parse_seq(struct brace_parse *bp, const char *p,
-                           const char *end, int depth, struct brace_seq *seq)
+static int brace_parse_seq(struct brace_parse *bp, const char *p, const char *end, int depth,
+                           struct brace_seq *seq)
 {
     size_t cap = 0;
 
@@ -436,8 +430,7 @@ static int brace_parse_seq(struct brace_parse *bp, const char *p,
         if (q == end)
             break;
         if (*q == '}') {
-            set_err(bp->err, bp->errlen, "unbalanced '}' at offset %zu",
-                    (size_t)(q - bp->base));
+            set_err(bp->err, bp->errlen, "unbalanced '}' at offset %zu", (size_t)(q - bp->base));
             return SG_ERR;
         }
         item = brace_add_item(seq, &cap);
@@ -472,10 +465,9 @@ static void brace_emit(const struct brace_seq *seq, size_t idx, char **out)
 /* Expand the braces of a glob whose other syntax is already checked.
  * Returns an array of *n strings (each freed, then the array), or NULL
  * with a message. */
-static char **brace_expand(const char *pat, size_t len, size_t *n, char *err,
-                           size_t errlen)
+static char **brace_expand(const char *pat, size_t len, size_t *n, char *err, size_t errlen)
 {
-    struct brace_parse bp = { pat, err, errlen };
+    struct brace_parse bp = {pat, err, errlen};
     struct brace_seq root;
     char **out = NULL;
 
@@ -509,8 +501,7 @@ static void free_strings(char **v, size_t n)
 /* ------------------------------------------------------------------ */
 
 /* Everything but the braces: length, escapes, classes. */
-static int check_plain(const char *pattern, size_t len, char *err,
-                       size_t errlen)
+static int check_plain(const char *pattern, size_t len, char *err, size_t errlen)
 {
     const char *end = pattern + len;
 
@@ -524,8 +515,7 @@ static int check_plain(const char *pattern, size_t len, char *err,
             return SG_ERR;
         }
         if (*p == '[' && !class_end(p, end)) {
-            set_err(err, errlen, "unbalanced '[' at offset %zu",
-                    (size_t)(p - pattern));
+            set_err(err, errlen, "unbalanced '[' at offset %zu", (size_t)(p - pattern));
             return SG_ERR;
         }
     }
@@ -581,8 +571,9 @@ bool glob_match(const char *pattern, const char *path, int flags)
 
 /* One pattern of a list.  G, the first glen bytes of pat, is the glob
  * anchored at the root (with a leading "**" segment for globs that match a
- * name at any depth); all of pat matches whatever lies below a folder that
- * G matches: G followed by a "**" segment. */
+ * name at any depth).  All of pat, G followed by a "**" segment (see
+ * list_add_alt() for when G ends in one), matches whatever lies below a
+ * folder that G matches. */
 struct glob_entry {
     char *pat;
     size_t glen, len;
@@ -598,7 +589,7 @@ struct glob_list {
  * classes that is not escaped. */
 static const char *list_item_end(const char *p, const char *end)
 {
-    int depth = 0;
+    size_t depth = 0;
 
     while (p < end) {
         if (*p == ',' && depth == 0)
@@ -629,8 +620,7 @@ static bool escaped_before(const char *s, const char *e)
 /* Is the last segment of the glob [s, e) a "**"? */
 static bool ends_in_globstar(const char *s, const char *e)
 {
-    return e - s >= 2 && e[-1] == '*' && e[-2] == '*' &&
-           (e - s == 2 || e[-3] == '/');
+    return e - s >= 2 && e[-1] == '*' && e[-2] == '*' && (e - s == 2 || e[-3] == '/');
 }
 
 /* Add one brace-free alternative; returns false when it names no path
@@ -652,7 +642,11 @@ static bool list_add_alt(struct glob_list *gl, const char *s, const char *e)
     }
     if (s == e)
         return false;
-    if (memchr(s, '/', (size_t)(e - s)))
+    /* Any '/' anchors a query glob, a trailing one too: "src/" means the
+     * top-level src folder, as a user typing it expects ("**" + "/src/"
+     * reaches one at any depth).  This is where query globs part from
+     * gitignore. */
+    if (dir_only || memchr(s, '/', (size_t)(e - s)))
         anchored = true;
     prefix = anchored ? 0 : 3;
     glen = prefix + (size_t)(e - s);
@@ -677,8 +671,8 @@ static bool list_add_alt(struct glob_list *gl, const char *s, const char *e)
 }
 
 /* Check, expand and add the glob [s, e). */
-static int list_add_glob(struct glob_list *gl, const char *s, const char *e,
-                         char *err, size_t errlen)
+static int list_add_glob(struct glob_list *gl, const char *s, const char *e, char *err,
+                         size_t errlen)
 {
     char msg[SG_ERRLEN];
     char *glob = xstrndup(s, (size_t)(e - s));
@@ -702,8 +696,8 @@ static int list_add_glob(struct glob_list *gl, const char *s, const char *e,
             set_err(msg, sizeof msg, "names no path");
     }
     if (rc != SG_OK)
-        set_err(err, errlen, "bad glob \"%.100s%s\": %s", glob,
-                strlen(glob) > 100 ? "..." : "", msg);
+        set_err(err, errlen, "bad glob \"%.100s%s\": %s", glob, strlen(glob) > 100 ? "..." : "",
+                msg);
     if (alts)
         free_strings(alts, n);
     free(glob);
@@ -728,12 +722,10 @@ struct glob_list *glob_list_parse(const char *spec, char *err, size_t errlen)
         /* Spaces around items are almost always "a, b" typing. */
         while (s < e && (*s == ' ' || *s == '\t'))
             s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t') &&
-               !escaped_before(s, e))
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t') && !escaped_before(s, e))
             e--;
         if (s < e && ++nglobs > GLOB_LIST_MAX_GLOBS) {
-            set_err(err, errlen, "more than %d globs in the list",
-                    GLOB_LIST_MAX_GLOBS);
+            set_err(err, errlen, "more than %d globs in the list", GLOB_LIST_MAX_GLOBS);
             goto fail;
         }
         if (s < e && list_add_glob(gl, s, e, err, errlen) != SG_OK)
@@ -771,8 +763,7 @@ bool glob_list_match(const struct glob_list *gl, const char *path)
     for (size_t i = 0; i < gl->n; i++) {
         const struct glob_entry *ent = &gl->entries[i];
         /* The glob names the path itself... */
-        if ((!ent->dir_only || is_dir) &&
-            match_path(ent->pat, ent->glen, path, len))
+        if ((!ent->dir_only || is_dir) && match_path(ent->pat, ent->glen, path, len))
             return true;
         /* ...or one of the folders it lies in. */
         if (match_path(ent->pat, ent->len, path, len))

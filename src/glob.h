@@ -8,10 +8,12 @@
  * UTF-8) except '/'; "[...]" matches one character from a class (ranges
  * "a-z", negation with '!' or '^', a ']' first is literal), never '/';
  * a backslash escapes the next character; "**" as a whole path segment
- * matches zero or more segments ("**" alone matches everything, a trailing
- * "a/" "**" matches everything below a but not a itself); "**" inside a
- * segment acts like '*'.  With GLOB_BRACES, "{a,b}" alternatives (nested,
- * "\," escapes a comma).  Matching is case-sensitive.
+ * matches zero or more segments: leading, any folder prefix; in the
+ * middle, any run of folders (including none); trailing, everything below
+ * the folder before it but not that folder itself; alone, everything.
+ * "**" inside a segment acts like '*'.  With GLOB_BRACES, "{a,b}"
+ * alternatives (nested, "\," escapes a comma).  Matching is
+ * case-sensitive.
  *
  * Globs may come from HTTP clients: every function here bounds its time
  * and memory (no exponential backtracking; the limits below are enforced
@@ -33,7 +35,7 @@
 /* Most alternatives one glob may expand to ("{a,b}{c,d}" is 4). */
 #define GLOB_MAX_ALTERNATIVES 256
 /* Most globs in one list, and most patterns after brace expansion. */
-#define GLOB_LIST_MAX_GLOBS 256
+#define GLOB_LIST_MAX_GLOBS    256
 #define GLOB_LIST_MAX_PATTERNS 1024
 
 /* Whole-string match of a glob against a '/'-separated relative path.
@@ -53,12 +55,12 @@ struct glob_list;
  * a bad glob is an error (NULL, with a message naming the glob). */
 struct glob_list *glob_list_parse(const char *spec, char *err, size_t errlen);
 
-/* True when any glob in the list selects the path, with gitignore-like
- * semantics: a glob with no '/' (other than a trailing one) matches any
- * path component by name; a glob containing '/' is anchored at the root
- * (a leading '/' is ignored); a trailing '/' means the glob names a folder;
- * a glob that matches a folder selects everything beneath it.  A path
- * ending in '/' names a folder. */
+/* True when any glob in the list selects the path: a glob with no '/'
+ * matches any path component by name ("*.c", "tests"); a glob holding a
+ * '/' anywhere, a trailing one included, is anchored at the root (a
+ * leading '/' is ignored; "src/" is the top-level src folder); a trailing
+ * '/' means the glob names a folder; a glob that matches a folder selects
+ * everything beneath it.  A path ending in '/' names a folder. */
 bool glob_list_match(const struct glob_list *gl, const char *path);
 
 /* Accepts NULL. */

@@ -37,13 +37,13 @@
 
 struct ignore_rule {
     char *glob;
-    bool negate;                /* "!pattern": re-include */
-    bool dir_only;              /* "pattern/": folders only */
-    bool anchored;              /* matched against the path below base */
+    bool negate;   /* "!pattern": re-include */
+    bool dir_only; /* "pattern/": folders only */
+    bool anchored; /* matched against the path below base */
 };
 
 struct ignore_rules {
-    char *base;                 /* "" for the root */
+    char *base; /* "" for the root */
     size_t baselen;
     struct ignore_rule *rules;
     size_t n, cap;
@@ -61,7 +61,7 @@ static size_t trim_trailing_spaces(const char *line, size_t len)
 
     for (size_t i = 0; i < len; i++) {
         if (line[i] == '\\' && i + 1 < len) {
-            i++;                /* an escaped character is never trimmed */
+            i++; /* an escaped character is never trimmed */
             keep = i + 1;
         } else if (line[i] != ' ') {
             keep = i + 1;
@@ -82,7 +82,7 @@ static void add_rule(struct ignore_rules *r, const struct ignore_rule *rule)
 /* Turn one line (no newline, no CR) into a rule, or skip it. */
 static void parse_line(struct ignore_rules *r, const char *line, size_t len)
 {
-    struct ignore_rule rule = { NULL, false, false, false };
+    struct ignore_rule rule = {NULL, false, false, false};
     size_t start = 0;
 
     if (len == 0 || line[0] == '#' || memchr(line, '\0', len))
@@ -113,8 +113,7 @@ static void parse_line(struct ignore_rules *r, const char *line, size_t len)
     add_rule(r, &rule);
 }
 
-struct ignore_rules *ignore_rules_parse(const char *text, size_t len,
-                                        const char *base)
+struct ignore_rules *ignore_rules_parse(const char *text, size_t len, const char *base)
 {
     struct ignore_rules *r = xcalloc(1, sizeof *r);
     const char *p = text, *end = text ? text + len : text;
@@ -156,19 +155,18 @@ void ignore_rules_free(struct ignore_rules *r)
 }
 
 /* relpath relative to base, or NULL when it is not strictly below it. */
-static const char *below_base(const struct ignore_rules *r,
-                              const char *relpath)
+static const char *below_base(const struct ignore_rules *r, const char *relpath)
 {
     if (r->baselen == 0)
         return *relpath ? relpath : NULL;
-    if (strncmp(relpath, r->base, r->baselen) != 0 ||
-        relpath[r->baselen] != '/' || relpath[r->baselen + 1] == '\0')
+    if (strncmp(relpath, r->base, r->baselen) != 0 || relpath[r->baselen] != '/' ||
+        relpath[r->baselen + 1] == '\0')
         return NULL;
     return relpath + r->baselen + 1;
 }
 
-enum ignore_verdict ignore_rules_match(const struct ignore_rules *r,
-                                       const char *relpath, bool is_dir)
+enum ignore_verdict ignore_rules_match(const struct ignore_rules *r, const char *relpath,
+                                       bool is_dir)
 {
     const char *rel, *name;
 
@@ -222,8 +220,7 @@ size_t ignore_stack_depth(const struct ignore_stack *s)
     return s ? s->n : 0;
 }
 
-bool ignore_stack_ignored(const struct ignore_stack *s, const char *relpath,
-                          bool is_dir)
+bool ignore_stack_ignored(const struct ignore_stack *s, const char *relpath, bool is_dir)
 {
     if (!s)
         return false;

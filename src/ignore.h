@@ -20,8 +20,7 @@ struct ignore_rules;
 /* text/len: file contents (need not be NUL-terminated); base: the folder
  * holding the file, relative to the root, no leading/trailing '/', "" (or
  * NULL) for the root.  Never fails: bad lines are skipped. */
-struct ignore_rules *ignore_rules_parse(const char *text, size_t len,
-                                        const char *base);
+struct ignore_rules *ignore_rules_parse(const char *text, size_t len, const char *base);
 
 /* Accepts NULL. */
 void ignore_rules_free(struct ignore_rules *r);
@@ -31,8 +30,8 @@ enum ignore_verdict { IGNORE_NONE, IGNORE_EXCLUDE, IGNORE_INCLUDE };
 /* The verdict of the LAST rule in the file that matches relpath (relative
  * to the root).  IGNORE_NONE when no rule matches or relpath is not
  * strictly under base. */
-enum ignore_verdict ignore_rules_match(const struct ignore_rules *r,
-                                       const char *relpath, bool is_dir);
+enum ignore_verdict ignore_rules_match(const struct ignore_rules *r, const char *relpath,
+                                       bool is_dir);
 
 /* A stack of rule sets, as a directory walk descends: push when entering a
  * folder that has ignore files (push .gitignore first, then .ignore, so
@@ -55,7 +54,6 @@ size_t ignore_stack_depth(const struct ignore_stack *s);
 
 /* True when the path is ignored: the most recently pushed set with a
  * verdict decides. */
-bool ignore_stack_ignored(const struct ignore_stack *s, const char *relpath,
-                          bool is_dir);
+bool ignore_stack_ignored(const struct ignore_stack *s, const char *relpath, bool is_dir);
 
 #endif

@@ -45,9 +45,12 @@ static bool needs_line_mode(const char *p, size_t n)
 static int compile(struct matcher *m, const char *pattern, size_t len, bool literal,
                    bool caseless, char *err, size_t errlen, long *erroff)
 {
-    uint32_t opts = PCRE2_UTF | PCRE2_MULTILINE | PCRE2_NEVER_BACKSLASH_C;
+    /* PCRE2_LITERAL refuses most other options; a literal needs none. */
+    uint32_t opts = PCRE2_UTF;
     if (literal)
         opts |= PCRE2_LITERAL;
+    else
+        opts |= PCRE2_MULTILINE | PCRE2_NEVER_BACKSLASH_C;
     if (caseless)
         opts |= PCRE2_CASELESS;
     pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);

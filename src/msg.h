@@ -31,7 +31,8 @@
  *                           u32 file id, u32 line, u32 column, u8 flags,
  *                           str text, u16 nranges, nranges x (u32, u32),
  *                           u8 nbefore, strs, u8 nafter, strs
- *   LINES   worker->master  u32 first line number, u32 count, strs
+ *   LINES   worker->master  u32 first line number, u32 count, then count
+ *                           lines: u8 flags (MSG_RF_CLIPPED), str text
  *   DONE    worker->master  u8 status, u64 matched_lines, u64 matched_files,
  *                           u64 elapsed_us, u32 limit_hits, str error
  */

@@ -155,10 +155,22 @@ static const char *flat_get(void *ctx, const char *key)
     return NULL;
 }
 
+/* Fields whose JSON value must be a string. */
+static bool string_field(const char *name)
+{
+    return !strcmp(name, "q") || !strcmp(name, "case") || !strcmp(name, "path") ||
+           !strcmp(name, "exclude");
+}
+
 /* A JSON value as the string a query string would carry. */
 static int flatten(const cJSON *item, char **out, struct api_error *e)
 {
     char buf[64];
+    if (string_field(item->string) && !cJSON_IsString(item) && !cJSON_IsNull(item)) {
+        api_error_set(e, 400, "bad_parameter", item->string, "%s must be a string",
+                      item->string);
+        return SG_ERR;
+    }
     if (cJSON_IsString(item)) {
         *out = xstrdup(item->valuestring);
     } else if (cJSON_IsBool(item)) {
@@ -202,8 +214,12 @@ int query_spec_from_json(struct query_spec *s, const char *body, size_t len,
                          uint32_t timeout_default, struct api_error *e)
 {
     memset(s, 0, sizeof *s);
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    if (!root || !cJSON_IsObject(root)) {
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    /* Nothing but white space may follow the object. */
+    while (root && end && end < body + len && strchr(" \t\r\n", *end) && *end)
+        end++;
+    if (!root || !cJSON_IsObject(root) || (end && end < body + len)) {
         cJSON_Delete(root);
         api_error_set(e, 400, "bad_json", NULL, "the body must be a JSON object");
         return SG_ERR;

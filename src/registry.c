@@ -591,6 +591,7 @@ static void file_lines(struct query *q, struct part *p, const uint8_t *buf, size
     for (uint32_t i = 0; i < count && msg_reader_ok(&rd); i++) {
         const uint8_t *at = rd.p + rd.pos;
         uint32_t len;
+        (void)msg_get_u8(&rd);
         (void)msg_get_str(&rd, &len);
         if (msg_reader_ok(&rd))
             add_ref(p, 0, first + i, at);

@@ -43,7 +43,7 @@ struct registry_options {
 /* One result: a record inside one of the query's batches. */
 struct result_ref {
     uint32_t file_id, line;
-    const uint8_t *rec; /* msg_record_decode() it; for file views, a string */
+    const uint8_t *rec; /* msg_record_decode() it; for file views, u8 flags + str */
 };
 
 /* What a reader sees of a query, copied under the lock.  Release with

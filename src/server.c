@@ -225,6 +225,10 @@ static void prepare(struct server *s, const struct options *o)
     struct walk_options wo = {.max_file_size = o->max_file_size, .no_ignore = o->no_ignore};
     if (walk_tree(s->root, &wo, &s->files, err, sizeof err) < 0)
         die("%s", err);
+    if (s->files.n == 0 && s->files.ignored > 0)
+        log_info("warning: ignore rules exclude every file under %s (a .gitignore holding "
+                 "'/*'?); --no-ignore indexes them",
+                 s->root);
     shard_assign(&s->files, o->workers);
     s->queue = queue_new(o->workers, err, sizeof err);
     if (!s->queue)

@@ -64,6 +64,8 @@ static bool was_cancelled(const struct worker *w, uint64_t seq)
     return false;
 }
 
+static void serve_file(struct worker *w, uint64_t seq, uint32_t id);
+
 /* Drain the request queue without waiting.  True if the running request
  * was cancelled.  Exits if the master is gone. */
 static bool drain(struct worker *w)
@@ -84,6 +86,12 @@ static bool drain(struct worker *w)
                 stop = true;
             else
                 w->cancelled[w->ncancelled++ % CANCELLED_MEMORY] = h.seq;
+        } else if (h.type == MT_FILE) {
+            /* A file view is quick: answer it now rather than after the
+             * running search, so the page stays responsive. */
+            uint32_t id = msg_get_u32(&r);
+            if (msg_reader_ok(&r))
+                serve_file(w, h.seq, id);
         } else {
             push_pending(w, w->buf, (size_t)n);
         }
@@ -117,6 +125,7 @@ static void send_done(struct worker *w, uint64_t seq, uint8_t status, const char
 /* Send every line of one file in LINES batches, then DONE. */
 static void serve_file(struct worker *w, uint64_t seq, uint32_t id)
 {
+    /* Called from drain() too: it must not touch the running search. */
     long fi = corpus_find_file(&w->corpus, id);
     if (fi < 0) {
         send_done(w, seq, MSG_ST_NOT_FOUND, "file not in this shard");
@@ -135,10 +144,14 @@ static void serve_file(struct worker *w, uint64_t seq, uint32_t id)
             const char *t;
             size_t n;
             corpus_line(&w->corpus, f, line, &t, &n);
-            if (n > WORKER_FILE_LINE_MAX)
+            uint8_t flags = 0;
+            if (n > WORKER_FILE_LINE_MAX) {
                 n = utf8_floor(t, n, WORKER_FILE_LINE_MAX);
-            if (count > 0 && mw.len + n + 4 > MSG_MAX)
+                flags = MSG_RF_CLIPPED;
+            }
+            if (count > 0 && mw.len + n + 5 > MSG_MAX)
                 break;
+            msg_put_u8(&mw, flags);
             msg_put_str(&mw, t, n);
             count++;
             line++;

@@ -14,10 +14,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "msg.h"
 #include "queue.h"
 #include "walk.h"
 
-#define WORKER_FILE_LINE_MAX (16 * 1024) /* longest line sent in a file view */
+/* Longest line sent in a file view: one line must fit in one message. */
+#define WORKER_FILE_LINE_MAX (MSG_MAX - 1024)
 
 struct worker_config {
     const char *root;

@@ -30,8 +30,7 @@ static void check_matches(const struct match_case *c, size_t n, int flags)
 {
     for (size_t i = 0; i < n; i++) {
         bool got = glob_match(c[i].pattern, c[i].path, flags);
-        ck_assert_msg(got == c[i].want,
-                      "glob_match(\"%s\", \"%s\", %d) = %d, want %d",
+        ck_assert_msg(got == c[i].want, "glob_match(\"%s\", \"%s\", %d) = %d, want %d",
                       c[i].pattern, c[i].path, flags, got, c[i].want);
     }
 }
@@ -55,13 +54,10 @@ static char *repeat(const char *unit, size_t n, const char *tail)
 START_TEST(test_match_literal)
 {
     static const struct match_case c[] = {
-        { "abc", "abc", true },     { "abc", "abd", false },
-        { "abc", "ab", false },     { "ab", "abc", false },
-        { "a/b", "a/b", true },     { "a/b", "a/c", false },
-        { "a/b", "a", false },      { "a", "a/b", false },
-        { "ABC", "abc", false },    { "x.c", "x.C", false },
-        { "a b", "a b", true },     { "a,b", "a,b", true },
-        { "a//b", "a//b", true },   { "a//b", "a/b", false },
+        {"abc", "abc", true},   {"abc", "abd", false},  {"abc", "ab", false}, {"ab", "abc", false},
+        {"a/b", "a/b", true},   {"a/b", "a/c", false},  {"a/b", "a", false},  {"a", "a/b", false},
+        {"ABC", "abc", false},  {"x.c", "x.C", false},  {"a b", "a b", true}, {"a,b", "a,b", true},
+        {"a//b", "a//b", true}, {"a//b", "a/b", false},
     };
     check_matches(c, NCASES(c), 0);
     check_matches(c, NCASES(c), GLOB_BRACES);
@@ -71,9 +67,8 @@ END_TEST
 START_TEST(test_match_empty)
 {
     static const struct match_case c[] = {
-        { "", "", true },  { "", "a", false }, { "a", "", false },
-        { "*", "", true }, { "?", "", false }, { "[a]", "", false },
-        { "**", "", true }, { "a/**", "", false },
+        {"", "", true},   {"", "a", false},   {"a", "", false}, {"*", "", true},
+        {"?", "", false}, {"[a]", "", false}, {"**", "", true}, {"a/**", "", false},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -84,9 +79,8 @@ START_TEST(test_match_trailing_slash)
     /* A path is matched as written: a trailing '/' is an empty last
      * segment. */
     static const struct match_case c[] = {
-        { "a", "a/", false },  { "a/", "a/", true },   { "a/", "a", false },
-        { "*", "a/", false },  { "*/", "a/", true },   { "a/b/", "a/b/", true },
-        { "a/b", "a/b/", false }, { "**/b/", "x/b/", true },
+        {"a", "a/", false}, {"a/", "a/", true},     {"a/", "a", false},     {"*", "a/", false},
+        {"*/", "a/", true}, {"a/b/", "a/b/", true}, {"a/b", "a/b/", false}, {"**/b/", "x/b/", true},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -95,19 +89,32 @@ END_TEST
 START_TEST(test_match_star)
 {
     static const struct match_case c[] = {
-        { "*", "abc", true },        { "*", "a/b", false },
-        { "*.c", "x.c", true },      { "*.c", ".c", true },
-        { "*.c", "dir/x.c", false }, { "*.c", "x.cc", false },
-        { "a*", "a", true },         { "a*", "b", false },
-        { "*a", "ba", true },        { "*a", "ab", false },
-        { "a*b*c", "aXbYc", true },  { "a*b*c", "abc", true },
-        { "a*b*c", "aXbY", false },  { "a*a", "a", false },
-        { "a*a", "aa", true },       { "a*a", "abca", true },
-        { "*x*", "abc", false },     { "*x*", "axc", true },
-        { "a/*", "a/b", true },      { "a/*", "a/b/c", false },
-        { "*/*", "a/b", true },      { "*/b", "a/b", true },
-        { "a/*/c", "a/b/c", true },  { "a/*/c", "a/b/x/c", false },
-        { "*.tar.*", "x.tar.gz", true }, { "a*/b", "abc/b", true },
+        {"*", "abc", true},
+        {"*", "a/b", false},
+        {"*.c", "x.c", true},
+        {"*.c", ".c", true},
+        {"*.c", "dir/x.c", false},
+        {"*.c", "x.cc", false},
+        {"a*", "a", true},
+        {"a*", "b", false},
+        {"*a", "ba", true},
+        {"*a", "ab", false},
+        {"a*b*c", "aXbYc", true},
+        {"a*b*c", "abc", true},
+        {"a*b*c", "aXbY", false},
+        {"a*a", "a", false},
+        {"a*a", "aa", true},
+        {"a*a", "abca", true},
+        {"*x*", "abc", false},
+        {"*x*", "axc", true},
+        {"a/*", "a/b", true},
+        {"a/*", "a/b/c", false},
+        {"*/*", "a/b", true},
+        {"*/b", "a/b", true},
+        {"a/*/c", "a/b/c", true},
+        {"a/*/c", "a/b/x/c", false},
+        {"*.tar.*", "x.tar.gz", true},
+        {"a*/b", "abc/b", true},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -116,12 +123,9 @@ END_TEST
 START_TEST(test_match_question)
 {
     static const struct match_case c[] = {
-        { "?", "a", true },      { "?", "ab", false },
-        { "?", "/", false },     { "a?c", "abc", true },
-        { "a?c", "a/c", false }, { "a?c", "ac", false },
-        { "??", "ab", true },    { "??", "a", false },
-        { "?/?", "a/b", true },  { "*?", "a", true },
-        { "?*?", "a", false },   { "?*?", "ab", true },
+        {"?", "a", true},      {"?", "ab", false},   {"?", "/", false},   {"a?c", "abc", true},
+        {"a?c", "a/c", false}, {"a?c", "ac", false}, {"??", "ab", true},  {"??", "a", false},
+        {"?/?", "a/b", true},  {"*?", "a", true},    {"?*?", "a", false}, {"?*?", "ab", true},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -131,28 +135,28 @@ START_TEST(test_match_utf8)
 {
     static const struct match_case c[] = {
         /* '?' takes a whole UTF-8 sequence of 2, 3 or 4 bytes. */
-        { "?", "\xc3\xa9", true },              /* é */
-        { "?", "\xe2\x82\xac", true },          /* € */
-        { "?", "\xf0\x9f\x98\x80", true },      /* U+1F600 */
-        { "??", "\xc3\xa9", false },
-        { "?.txt", "\xc3\xa9.txt", true },
-        { "a?b", "a\xc3\xa9\x62", true },
-        { "*?", "\xc3\xa9", true },
-        { "\xc3\xa9*", "\xc3\xa9t\xc3\xa9", true },
+        {"?", "\xc3\xa9", true},         /* é */
+        {"?", "\xe2\x82\xac", true},     /* € */
+        {"?", "\xf0\x9f\x98\x80", true}, /* U+1F600 */
+        {"??", "\xc3\xa9", false},
+        {"?.txt", "\xc3\xa9.txt", true},
+        {"a?b", "a\xc3\xa9\x62", true},
+        {"*?", "\xc3\xa9", true},
+        {"\xc3\xa9*", "\xc3\xa9t\xc3\xa9", true},
         /* Classes also compare whole characters (code points). */
-        { "[\xc3\xa9]", "\xc3\xa9", true },
-        { "[\xc3\xa9]", "e", false },
-        { "[!a]", "\xc3\xa9", true },
-        { "[\xc3\xa0-\xc3\xbc]", "\xc3\xa9", true },   /* [à-ü] holds é */
-        { "[a-z]", "\xc3\xa9", false },
+        {"[\xc3\xa9]", "\xc3\xa9", true},
+        {"[\xc3\xa9]", "e", false},
+        {"[!a]", "\xc3\xa9", true},
+        {"[\xc3\xa0-\xc3\xbc]", "\xc3\xa9", true}, /* [à-ü] holds é */
+        {"[a-z]", "\xc3\xa9", false},
         /* '*' never stops inside a character. */
-        { "*\xa9", "\xc3\xa9", false },
+        {"*\xa9", "\xc3\xa9", false},
         /* Invalid UTF-8 falls back to single bytes. */
-        { "?", "\xff", true },
-        { "??", "\xc3\x28", true },             /* lead byte, no follower */
-        { "?", "\xc3", true },                  /* truncated sequence */
-        { "?", "\xc0\x80", false },             /* overlong: two bytes */
-        { "[\xc3]", "\xc3\xa9", false },
+        {"?", "\xff", true},
+        {"??", "\xc3\x28", true}, /* lead byte, no follower */
+        {"?", "\xc3", true},      /* truncated sequence */
+        {"?", "\xc0\x80", false}, /* overlong: two bytes */
+        {"[\xc3]", "\xc3\xa9", false},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -161,27 +165,45 @@ END_TEST
 START_TEST(test_match_class)
 {
     static const struct match_case c[] = {
-        { "[abc]", "b", true },       { "[abc]", "d", false },
-        { "[abc]", "ab", false },     { "[a-c]", "b", true },
-        { "[a-c]", "d", false },      { "[a-c]", "-", false },
-        { "[!a-c]", "d", true },      { "[!a-c]", "b", false },
-        { "[^a-c]", "d", true },      { "[^a-c]", "a", false },
-        { "[]]", "]", true },         { "[]a]", "a", true },
-        { "[]a]", "b", false },       { "[!]]", "]", false },
-        { "[!]]", "x", true },        { "[^]]", "]", false },
-        { "[a-]", "-", true },        { "[-a]", "-", true },
-        { "[a-]", "b", false },       { "[a\\]]", "]", true },
-        { "[\\-x]", "-", true },      { "[a\\-z]", "m", false },
-        { "[[]", "[", true },         { "[a-z][0-9]", "x7", true },
-        { "[a-z][0-9]", "7x", false }, { "[z-a]", "m", false },
-        { "[0-9A-Fa-f]", "E", true },  { "[0-9A-Fa-f]", "g", false },
-        { "x[!.]*", "x.c", false },   { "x[!.]*", "xa.c", true },
+        {"[abc]", "b", true},
+        {"[abc]", "d", false},
+        {"[abc]", "ab", false},
+        {"[a-c]", "b", true},
+        {"[a-c]", "d", false},
+        {"[a-c]", "-", false},
+        {"[!a-c]", "d", true},
+        {"[!a-c]", "b", false},
+        {"[^a-c]", "d", true},
+        {"[^a-c]", "a", false},
+        {"[]]", "]", true},
+        {"[]a]", "a", true},
+        {"[]a]", "b", false},
+        {"[!]]", "]", false},
+        {"[!]]", "x", true},
+        {"[^]]", "]", false},
+        {"[a-]", "-", true},
+        {"[-a]", "-", true},
+        {"[a-]", "b", false},
+        {"[a\\]]", "]", true},
+        {"[\\-x]", "-", true},
+        {"[a\\-z]", "m", false},
+        {"[[]", "[", true},
+        {"[a-z][0-9]", "x7", true},
+        {"[a-z][0-9]", "7x", false},
+        {"[z-a]", "m", false},
+        {"[0-9A-Fa-f]", "E", true},
+        {"[0-9A-Fa-f]", "g", false},
+        {"x[!.]*", "x.c", false},
+        {"x[!.]*", "xa.c", true},
         /* A class never matches '/', even when it names it. */
-        { "a[/]b", "a/b", false },    { "a[!x]b", "a/b", false },
-        { "[!a]", "/", false },       { "*[!a]", "b/", false },
+        {"a[/]b", "a/b", false},
+        {"a[!x]b", "a/b", false},
+        {"[!a]", "/", false},
+        {"*[!a]", "b/", false},
         /* A bad class makes a bad glob, which matches nothing. */
-        { "x[ab", "x[ab", false },    { "[", "[", false },
-        { "[!]", "!", false },
+        {"x[ab", "x[ab", false},
+        {"[", "[", false},
+        {"[!]", "!", false},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -190,15 +212,12 @@ END_TEST
 START_TEST(test_match_escape)
 {
     static const struct match_case c[] = {
-        { "\\*", "*", true },         { "\\*", "a", false },
-        { "\\?", "?", true },         { "\\?", "a", false },
-        { "\\[a]", "[a]", true },     { "\\[a]", "a", false },
-        { "\\\\", "\\", true },       { "a\\b", "ab", true },
-        { "\\*\\*", "**", true },     { "\\*\\*", "ab", false },
-        { "a\\/b", "a/b", true },     { "\\#x", "#x", true },
-        { "\\{a,b\\}", "{a,b}", true }, { "x\\ ", "x ", true },
-        { "*\\*", "ab*", true },      { "*\\*", "ab", false },
-        { "a\\", "a\\", false },      /* trailing backslash: bad glob */
+        {"\\*", "*", true},           {"\\*", "a", false},    {"\\?", "?", true},
+        {"\\?", "a", false},          {"\\[a]", "[a]", true}, {"\\[a]", "a", false},
+        {"\\\\", "\\", true},         {"a\\b", "ab", true},   {"\\*\\*", "**", true},
+        {"\\*\\*", "ab", false},      {"a\\/b", "a/b", true}, {"\\#x", "#x", true},
+        {"\\{a,b\\}", "{a,b}", true}, {"x\\ ", "x ", true},   {"*\\*", "ab*", true},
+        {"*\\*", "ab", false},        {"a\\", "a\\", false}, /* trailing backslash: bad glob */
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -207,12 +226,10 @@ END_TEST
 START_TEST(test_match_globstar_leading)
 {
     static const struct match_case c[] = {
-        { "**/x", "x", true },        { "**/x", "a/x", true },
-        { "**/x", "a/b/x", true },    { "**/x", "a/xx", false },
-        { "**/x", "x/a", false },     { "**/x", "ax", false },
-        { "**/*.c", "c.c", true },    { "**/*.c", "a/b/c.c", true },
-        { "**/*.c", "a/b/c.h", false }, { "**/a/b", "x/a/b", true },
-        { "**/a/b", "a/x/b", false }, { "**/a/*", "a/a/a", true },
+        {"**/x", "x", true},       {"**/x", "a/x", true},       {"**/x", "a/b/x", true},
+        {"**/x", "a/xx", false},   {"**/x", "x/a", false},      {"**/x", "ax", false},
+        {"**/*.c", "c.c", true},   {"**/*.c", "a/b/c.c", true}, {"**/*.c", "a/b/c.h", false},
+        {"**/a/b", "x/a/b", true}, {"**/a/b", "a/x/b", false},  {"**/a/*", "a/a/a", true},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -221,12 +238,10 @@ END_TEST
 START_TEST(test_match_globstar_trailing)
 {
     static const struct match_case c[] = {
-        { "a/**", "a", false },       { "a/**", "a/b", true },
-        { "a/**", "a/b/c", true },    { "a/**", "b/a/c", false },
-        { "a/**", "ab/c", false },    { "a/**", "b", false },
-        { "a/b/**", "a/b/c/d", true }, { "a/b/**", "a/b", false },
-        { "*/**", "a/b", true },      { "*/**", "a", false },
-        { "a/**/**", "a", false },    { "a/**/**", "a/b", true },
+        {"a/**", "a", false},        {"a/**", "a/b", true},    {"a/**", "a/b/c", true},
+        {"a/**", "b/a/c", false},    {"a/**", "ab/c", false},  {"a/**", "b", false},
+        {"a/b/**", "a/b/c/d", true}, {"a/b/**", "a/b", false}, {"*/**", "a/b", true},
+        {"*/**", "a", false},        {"a/**/**", "a", false},  {"a/**/**", "a/b", true},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -235,16 +250,24 @@ END_TEST
 START_TEST(test_match_globstar_middle)
 {
     static const struct match_case c[] = {
-        { "a/**/b", "a/b", true },         { "a/**/b", "a/x/b", true },
-        { "a/**/b", "a/x/y/b", true },     { "a/**/b", "a/x/y/c", false },
-        { "a/**/b", "b", false },          { "a/**/b", "a/b/c", false },
-        { "a/**/b", "ab", false },         { "a/**/b", "x/a/b", false },
-        { "a/**/**/b", "a/b", true },      { "a/**/**/b", "a/x/y/b", true },
-        { "a/**/b/**/c", "a/x/b/y/z/c", true },
-        { "a/**/b/**/c", "a/b/c", true },  { "a/**/b/**/c", "a/c", false },
+        {"a/**/b", "a/b", true},
+        {"a/**/b", "a/x/b", true},
+        {"a/**/b", "a/x/y/b", true},
+        {"a/**/b", "a/x/y/c", false},
+        {"a/**/b", "b", false},
+        {"a/**/b", "a/b/c", false},
+        {"a/**/b", "ab", false},
+        {"a/**/b", "x/a/b", false},
+        {"a/**/**/b", "a/b", true},
+        {"a/**/**/b", "a/x/y/b", true},
+        {"a/**/b/**/c", "a/x/b/y/z/c", true},
+        {"a/**/b/**/c", "a/b/c", true},
+        {"a/**/b/**/c", "a/c", false},
         /* Needs the "**" to give back what it first left unmatched. */
-        { "a/**/b/c", "a/b/x/b/c", true }, { "a/**/b/c", "a/b/x/b/d", false },
-        { "a/**/*.c", "a/x/y.c", true },   { "a/**/*.c", "a/y.c", true },
+        {"a/**/b/c", "a/b/x/b/c", true},
+        {"a/**/b/c", "a/b/x/b/d", false},
+        {"a/**/*.c", "a/x/y.c", true},
+        {"a/**/*.c", "a/y.c", true},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -253,10 +276,9 @@ END_TEST
 START_TEST(test_match_globstar_alone)
 {
     static const struct match_case c[] = {
-        { "**", "", true },     { "**", "a", true },
-        { "**", "a/b/c", true }, { "**", ".hidden/x", true },
-        { "**/**", "a", true }, { "**/**", "a/b", true },
-        { "**/", "a/", true },  { "**/", "a", false },
+        {"**", "", true},          {"**", "a", true},    {"**", "a/b/c", true},
+        {"**", ".hidden/x", true}, {"**/**", "a", true}, {"**/**", "a/b", true},
+        {"**/", "a/", true},       {"**/", "a", false},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -266,13 +288,11 @@ START_TEST(test_match_globstar_not_segment)
 {
     /* "**" that is not a whole segment is just '*'. */
     static const struct match_case c[] = {
-        { "a**b", "axyb", true },     { "a**b", "ab", true },
-        { "a**b", "ax/yb", false },   { "**.c", "x.c", true },
-        { "**.c", "a/x.c", false },   { "x/**y", "x/ay", true },
-        { "x/**y", "x/a/y", false },  { "y**/x", "yab/x", true },
-        { "y**/x", "y/a/x", false },  { "***", "a", true },
-        { "***", "a/b", false },      { "\\*\\*/x", "**/x", true },
-        { "\\*\\*/x", "a/x", false }, { "*\\*/x", "a/x", false },
+        {"a**b", "axyb", true},     {"a**b", "ab", true},     {"a**b", "ax/yb", false},
+        {"**.c", "x.c", true},      {"**.c", "a/x.c", false}, {"x/**y", "x/ay", true},
+        {"x/**y", "x/a/y", false},  {"y**/x", "yab/x", true}, {"y**/x", "y/a/x", false},
+        {"***", "a", true},         {"***", "a/b", false},    {"\\*\\*/x", "**/x", true},
+        {"\\*\\*/x", "a/x", false}, {"*\\*/x", "a/x", false},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -281,24 +301,40 @@ END_TEST
 START_TEST(test_match_braces)
 {
     static const struct match_case c[] = {
-        { "*.{c,h}", "x.c", true },        { "*.{c,h}", "x.h", true },
-        { "*.{c,h}", "x.o", false },       { "*.{c,h}", "x.{c,h}", false },
-        { "{a,b}/{c,d}", "b/c", true },    { "{a,b}/{c,d}", "b/e", false },
-        { "{a,{b,c}d}", "a", true },       { "{a,{b,c}d}", "cd", true },
-        { "{a,{b,c}d}", "c", false },      { "{a,{b,c}d}", "ad", false },
-        { "{x{1,{2,3}},y}z", "x3z", true }, { "{x{1,{2,3}},y}z", "yz", true },
-        { "x{,.bak}", "x", true },         { "x{,.bak}", "x.bak", true },
-        { "{a\\,b,c}", "a,b", true },      { "{a\\,b,c}", "a", false },
-        { "{a\\,b,c}", "c", true },        { "{a}", "a", true },
-        { "{}", "", true },                { "{}x", "x", true },
-        { "{src,lib}/**/*.c", "lib/x/y.c", true },
-        { "{src,lib}/**/*.c", "doc/x/y.c", false },
-        { "{**,x}/y", "a/b/y", true },     { "{a/b,c}", "a/b", true },
-        { "{a/b,c}", "a", false },         { "[{]", "{", true },
-        { "{[,]}", ",", true },            { "{[,]}", "[", false },
-        { "\\{a,b\\}", "{a,b}", true },    { "\\{a,b\\}", "a", false },
-        { "{a,b}", "{a,b}", false },       { "a,b", "a,b", true },
-        { "{a,b", "a", false },            { "a}", "a}", false },
+        {"*.{c,h}", "x.c", true},
+        {"*.{c,h}", "x.h", true},
+        {"*.{c,h}", "x.o", false},
+        {"*.{c,h}", "x.{c,h}", false},
+        {"{a,b}/{c,d}", "b/c", true},
+        {"{a,b}/{c,d}", "b/e", false},
+        {"{a,{b,c}d}", "a", true},
+        {"{a,{b,c}d}", "cd", true},
+        {"{a,{b,c}d}", "c", false},
+        {"{a,{b,c}d}", "ad", false},
+        {"{x{1,{2,3}},y}z", "x3z", true},
+        {"{x{1,{2,3}},y}z", "yz", true},
+        {"x{,.bak}", "x", true},
+        {"x{,.bak}", "x.bak", true},
+        {"{a\\,b,c}", "a,b", true},
+        {"{a\\,b,c}", "a", false},
+        {"{a\\,b,c}", "c", true},
+        {"{a}", "a", true},
+        {"{}", "", true},
+        {"{}x", "x", true},
+        {"{src,lib}/**/*.c", "lib/x/y.c", true},
+        {"{src,lib}/**/*.c", "doc/x/y.c", false},
+        {"{**,x}/y", "a/b/y", true},
+        {"{a/b,c}", "a/b", true},
+        {"{a/b,c}", "a", false},
+        {"[{]", "{", true},
+        {"{[,]}", ",", true},
+        {"{[,]}", "[", false},
+        {"\\{a,b\\}", "{a,b}", true},
+        {"\\{a,b\\}", "a", false},
+        {"{a,b}", "{a,b}", false},
+        {"a,b", "a,b", true},
+        {"{a,b", "a", false},
+        {"a}", "a}", false},
     };
     check_matches(c, NCASES(c), GLOB_BRACES);
 }
@@ -319,14 +355,11 @@ START_TEST(test_match_braces_every_alternative)
         for (unsigned bit = 0; bit < 8; bit++)
             path[bit] = (i >> bit) & 1 ? 'b' : 'a';
         path[8] = '\0';
-        ck_assert_msg(glob_match(p, path, GLOB_BRACES), "\"%s\" missed \"%s\"",
-                      p, path);
+        ck_assert_msg(glob_match(p, path, GLOB_BRACES), "\"%s\" missed \"%s\"", p, path);
     }
     for (size_t i = 0; i < NCASES(nested); i++)
-        ck_assert_msg(glob_match(q, nested[i], GLOB_BRACES),
-                      "\"%s\" missed \"%s\"", q, nested[i]);
-    ck_assert_msg(!glob_match(q, "ab", GLOB_BRACES), "\"%s\" matched \"ab\"",
-                  q);
+        ck_assert_msg(glob_match(q, nested[i], GLOB_BRACES), "\"%s\" missed \"%s\"", q, nested[i]);
+    ck_assert_msg(!glob_match(q, "ab", GLOB_BRACES), "\"%s\" matched \"ab\"", q);
 }
 END_TEST
 
@@ -334,10 +367,9 @@ START_TEST(test_match_braces_off)
 {
     /* Without GLOB_BRACES, '{', '}' and ',' are ordinary characters. */
     static const struct match_case c[] = {
-        { "{a,b}", "{a,b}", true },      { "{a,b}", "a", false },
-        { "*.{c,h}", "x.{c,h}", true },  { "*.{c,h}", "x.c", false },
-        { "{", "{", true },              { "}", "}", true },
-        { "a}", "a}", true },            { "{a,b", "{a,b", true },
+        {"{a,b}", "{a,b}", true},  {"{a,b}", "a", false},  {"*.{c,h}", "x.{c,h}", true},
+        {"*.{c,h}", "x.c", false}, {"{", "{", true},       {"}", "}", true},
+        {"a}", "a}", true},        {"{a,b", "{a,b", true},
     };
     check_matches(c, NCASES(c), 0);
 }
@@ -348,10 +380,9 @@ START_TEST(test_match_bad_input)
     char *longest = repeat("a", GLOB_MAX_LEN, "");
     char *too_long = repeat("a", GLOB_MAX_LEN + 1, "");
 
-    ck_assert_msg(glob_match(longest, longest, 0),
-                  "a %d-byte glob must still match", GLOB_MAX_LEN);
-    ck_assert_msg(!glob_match(too_long, too_long, 0),
-                  "a %d-byte glob must be refused", GLOB_MAX_LEN + 1);
+    ck_assert_msg(glob_match(longest, longest, 0), "a %d-byte glob must still match", GLOB_MAX_LEN);
+    ck_assert_msg(!glob_match(too_long, too_long, 0), "a %d-byte glob must be refused",
+                  GLOB_MAX_LEN + 1);
     ck_assert_msg(!glob_match(NULL, "a", 0), "NULL glob matched");
     ck_assert_msg(!glob_match("*", NULL, 0), "NULL path matched");
     ck_assert_msg(!glob_match("[a", "[a", GLOB_BRACES), "bad class matched");
@@ -404,30 +435,40 @@ END_TEST
 struct check_case {
     const char *pattern;
     int flags;
-    const char *want;   /* NULL: valid; else a part of the message */
+    const char *want; /* NULL: valid; else a part of the message */
 };
 
 START_TEST(test_check_table)
 {
     static const struct check_case c[] = {
-        { "", 0, NULL },              { "*", 0, NULL },
-        { "a/**/b", 0, NULL },        { "[]]", 0, NULL },
-        { "[!]a]", 0, NULL },         { "\\[", 0, NULL },
-        { "]", 0, NULL },             { "{a,b}", 0, NULL },
-        { "{a,b}", GLOB_BRACES, NULL }, { "{", 0, NULL },
-        { "}", 0, NULL },             { "{a,{b,c}}", GLOB_BRACES, NULL },
-        { "[{]", GLOB_BRACES, NULL }, { "\\{", GLOB_BRACES, NULL },
-        { "{a\\}}", GLOB_BRACES, NULL },
-        { "[a", 0, "unbalanced '['" }, { "ab[c", 0, "offset 2" },
-        { "[]", 0, "unbalanced '['" }, { "[!]", 0, "unbalanced '['" },
-        { "[a\\]", 0, "unbalanced '['" }, { "a\\", 0, "trailing backslash" },
-        { "\\", GLOB_BRACES, "trailing backslash" },
-        { "{a", GLOB_BRACES, "unbalanced '{'" },
-        { "x{a,{b}", GLOB_BRACES, "offset 1" },
-        { "a}", GLOB_BRACES, "unbalanced '}'" },
-        { "{a,b}}", GLOB_BRACES, "unbalanced '}'" },
-        { "{a\\}", GLOB_BRACES, "unbalanced '{'" },
-        { "{[}]", GLOB_BRACES, "unbalanced '{'" },
+        {"", 0, NULL},
+        {"*", 0, NULL},
+        {"a/**/b", 0, NULL},
+        {"[]]", 0, NULL},
+        {"[!]a]", 0, NULL},
+        {"\\[", 0, NULL},
+        {"]", 0, NULL},
+        {"{a,b}", 0, NULL},
+        {"{a,b}", GLOB_BRACES, NULL},
+        {"{", 0, NULL},
+        {"}", 0, NULL},
+        {"{a,{b,c}}", GLOB_BRACES, NULL},
+        {"[{]", GLOB_BRACES, NULL},
+        {"\\{", GLOB_BRACES, NULL},
+        {"{a\\}}", GLOB_BRACES, NULL},
+        {"[a", 0, "unbalanced '['"},
+        {"ab[c", 0, "offset 2"},
+        {"[]", 0, "unbalanced '['"},
+        {"[!]", 0, "unbalanced '['"},
+        {"[a\\]", 0, "unbalanced '['"},
+        {"a\\", 0, "trailing backslash"},
+        {"\\", GLOB_BRACES, "trailing backslash"},
+        {"{a", GLOB_BRACES, "unbalanced '{'"},
+        {"x{a,{b}", GLOB_BRACES, "offset 1"},
+        {"a}", GLOB_BRACES, "unbalanced '}'"},
+        {"{a,b}}", GLOB_BRACES, "unbalanced '}'"},
+        {"{a\\}", GLOB_BRACES, "unbalanced '{'"},
+        {"{[}]", GLOB_BRACES, "unbalanced '{'"},
     };
     char err[SG_ERRLEN];
 
@@ -436,15 +477,14 @@ START_TEST(test_check_table)
         strcpy(err, "(unset)");
         rc = glob_check(c[i].pattern, c[i].flags, err, sizeof err);
         if (!c[i].want) {
-            ck_assert_msg(rc == SG_OK, "glob_check(\"%s\", %d) failed: %s",
-                          c[i].pattern, c[i].flags, err);
+            ck_assert_msg(rc == SG_OK, "glob_check(\"%s\", %d) failed: %s", c[i].pattern,
+                          c[i].flags, err);
             continue;
         }
-        ck_assert_msg(rc == SG_ERR, "glob_check(\"%s\", %d) accepted it",
-                      c[i].pattern, c[i].flags);
+        ck_assert_msg(rc == SG_ERR, "glob_check(\"%s\", %d) accepted it", c[i].pattern, c[i].flags);
         ck_assert_msg(strstr(err, c[i].want) != NULL,
-                      "glob_check(\"%s\"): message \"%s\" lacks \"%s\"",
-                      c[i].pattern, err, c[i].want);
+                      "glob_check(\"%s\"): message \"%s\" lacks \"%s\"", c[i].pattern, err,
+                      c[i].want);
     }
 }
 END_TEST
@@ -459,9 +499,8 @@ START_TEST(test_check_length)
     rc = glob_check(longest, GLOB_BRACES, err, sizeof err);
     ck_assert_msg(rc == SG_OK, "%d-byte glob refused: %s", GLOB_MAX_LEN, err);
     rc = glob_check(too_long, 0, err, sizeof err);
-    ck_assert_msg(rc == SG_ERR && strstr(err, "longer than"),
-                  "%d-byte glob: rc %d, message \"%s\"", GLOB_MAX_LEN + 1,
-                  rc, err);
+    ck_assert_msg(rc == SG_ERR && strstr(err, "longer than"), "%d-byte glob: rc %d, message \"%s\"",
+                  GLOB_MAX_LEN + 1, rc, err);
     free(longest);
     free(too_long);
 }
@@ -471,8 +510,8 @@ START_TEST(test_check_brace_limits)
 {
     char err[SG_ERRLEN] = "";
     char *deep_ok = xmalloc(64), *too_deep = xmalloc(64);
-    char *wide_ok = repeat("{a,b}", 8, "");         /* 256 */
-    char *too_wide = repeat("{a,b}", 9, "");        /* 512 */
+    char *wide_ok = repeat("{a,b}", 8, "");  /* 256 */
+    char *too_wide = repeat("{a,b}", 9, ""); /* 512 */
     char *commas = repeat(",", GLOB_MAX_ALTERNATIVES, "}");
     char *braces = xmalloc(strlen(commas) + 2);
     int rc;
@@ -491,8 +530,8 @@ START_TEST(test_check_brace_limits)
     rc = glob_check(deep_ok, GLOB_BRACES, err, sizeof err);
     ck_assert_msg(rc == SG_OK, "\"%s\" refused: %s", deep_ok, err);
     rc = glob_check(too_deep, GLOB_BRACES, err, sizeof err);
-    ck_assert_msg(rc == SG_ERR && strstr(err, "nested deeper"),
-                  "\"%s\": rc %d, message \"%s\"", too_deep, rc, err);
+    ck_assert_msg(rc == SG_ERR && strstr(err, "nested deeper"), "\"%s\": rc %d, message \"%s\"",
+                  too_deep, rc, err);
     rc = glob_check(too_deep, 0, err, sizeof err);
     ck_assert_msg(rc == SG_OK, "\"%s\" without braces refused", too_deep);
     rc = glob_check(wide_ok, GLOB_BRACES, err, sizeof err);
@@ -533,8 +572,8 @@ END_TEST
 START_TEST(test_list_parse_ok)
 {
     static const char *const ok[] = {
-        "*.c", "*.c,*.h", ",*.c,,", " *.c , *.h ", "src/**/*.h",
-        "*.{c,h},Makefile", "{a,b},[,]", "a\\,b", "/src/", "**",
+        "*.c",       "*.c,*.h", ",*.c,,", " *.c , *.h ", "src/**/*.h", "*.{c,h},Makefile",
+        "{a,b},[,]", "a\\,b",   "/src/",  "**",
     };
     char err[SG_ERRLEN];
 
@@ -542,8 +581,7 @@ START_TEST(test_list_parse_ok)
         struct glob_list *gl;
         strcpy(err, "");
         gl = glob_list_parse(ok[i], err, sizeof err);
-        ck_assert_msg(gl != NULL, "glob_list_parse(\"%s\") failed: %s", ok[i],
-                      err);
+        ck_assert_msg(gl != NULL, "glob_list_parse(\"%s\") failed: %s", ok[i], err);
         glob_list_free(gl);
     }
 }
@@ -553,13 +591,12 @@ START_TEST(test_list_parse_bad)
 {
     static const struct {
         const char *spec;
-        const char *want;   /* part of the message */
+        const char *want; /* part of the message */
     } bad[] = {
-        { "", "empty glob list" },      { ",,,", "empty glob list" },
-        { " , \t", "empty glob list" }, { "*.c,[a", "\"[a\"" },
-        { "*.c,[a", "unbalanced '['" }, { "{a,b", "\"{a,b\"" },
-        { "a},b", "\"a}\"" },           { "x\\", "trailing backslash" },
-        { "/", "\"/\": names no path" }, { "*.c,//", "names no path" },
+        {"", "empty glob list"},     {",,,", "empty glob list"},    {" , \t", "empty glob list"},
+        {"*.c,[a", "\"[a\""},        {"*.c,[a", "unbalanced '['"},  {"{a,b", "\"{a,b\""},
+        {"a},b", "\"a}\""},          {"x\\", "trailing backslash"}, {"/", "\"/\": names no path"},
+        {"*.c,//", "names no path"},
     };
     char err[SG_ERRLEN];
 
@@ -567,14 +604,12 @@ START_TEST(test_list_parse_bad)
         struct glob_list *gl;
         strcpy(err, "");
         gl = glob_list_parse(bad[i].spec, err, sizeof err);
-        ck_assert_msg(gl == NULL, "glob_list_parse(\"%s\") accepted it",
-                      bad[i].spec);
+        ck_assert_msg(gl == NULL, "glob_list_parse(\"%s\") accepted it", bad[i].spec);
         ck_assert_msg(strstr(err, bad[i].want) != NULL,
-                      "glob_list_parse(\"%s\"): message \"%s\" lacks \"%s\"",
-                      bad[i].spec, err, bad[i].want);
+                      "glob_list_parse(\"%s\"): message \"%s\" lacks \"%s\"", bad[i].spec, err,
+                      bad[i].want);
     }
-    ck_assert_msg(glob_list_parse(NULL, err, sizeof err) == NULL,
-                  "NULL spec accepted");
+    ck_assert_msg(glob_list_parse(NULL, err, sizeof err) == NULL, "NULL spec accepted");
     ck_assert_msg(glob_list_parse("[", NULL, 0) == NULL, "\"[\" accepted");
 }
 END_TEST
@@ -584,19 +619,18 @@ START_TEST(test_list_parse_limits)
     char err[SG_ERRLEN] = "";
     char *most = repeat("x,", GLOB_LIST_MAX_GLOBS - 1, "x");
     char *too_many = repeat("x,", GLOB_LIST_MAX_GLOBS, "x");
-    char *wide = repeat("{a,b}", 8, ",");           /* 256 patterns each */
-    char *four = repeat(wide, 4, "");               /* 1024 patterns */
+    char *wide = repeat("{a,b}", 8, ","); /* 256 patterns each */
+    char *four = repeat(wide, 4, "");     /* 1024 patterns */
     char *five = repeat(wide, 5, "");
     char *long_bad = repeat("y", 300, "[");
     struct glob_list *gl;
 
     gl = glob_list_parse(most, err, sizeof err);
-    ck_assert_msg(gl != NULL, "%d globs refused: %s", GLOB_LIST_MAX_GLOBS,
-                  err);
+    ck_assert_msg(gl != NULL, "%d globs refused: %s", GLOB_LIST_MAX_GLOBS, err);
     glob_list_free(gl);
     gl = glob_list_parse(too_many, err, sizeof err);
-    ck_assert_msg(gl == NULL && strstr(err, "more than 256 globs"),
-                  "%d globs: message \"%s\"", GLOB_LIST_MAX_GLOBS + 1, err);
+    ck_assert_msg(gl == NULL && strstr(err, "more than 256 globs"), "%d globs: message \"%s\"",
+                  GLOB_LIST_MAX_GLOBS + 1, err);
     gl = glob_list_parse(four, err, sizeof err);
     ck_assert_msg(gl != NULL, "1024 patterns refused: %s", err);
     glob_list_free(gl);
@@ -633,13 +667,11 @@ static void check_list(const struct list_case *c, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct glob_list *gl = glob_list_parse(c[i].spec, err, sizeof err);
         bool got;
-        ck_assert_msg(gl != NULL, "glob_list_parse(\"%s\") failed: %s",
-                      c[i].spec, err);
+        ck_assert_msg(gl != NULL, "glob_list_parse(\"%s\") failed: %s", c[i].spec, err);
         got = glob_list_match(gl, c[i].path);
         glob_list_free(gl);
-        ck_assert_msg(got == c[i].want,
-                      "glob_list_match(\"%s\", \"%s\") = %d, want %d",
-                      c[i].spec, c[i].path, got, c[i].want);
+        ck_assert_msg(got == c[i].want, "glob_list_match(\"%s\", \"%s\") = %d, want %d", c[i].spec,
+                      c[i].path, got, c[i].want);
     }
 }
 
@@ -647,15 +679,21 @@ START_TEST(test_list_basename)
 {
     /* No '/': matches any component by name. */
     static const struct list_case c[] = {
-        { "*.c", "x.c", true },          { "*.c", "a/b/x.c", true },
-        { "*.c", "x.h", false },         { "*.c", "x.cc", false },
-        { "*.c", "a/foo.c/readme", true }, /* a folder named foo.c */
-        { "tests", "tests", true },      { "tests", "tests/unit/x.py", true },
-        { "tests", "a/tests/x", true },  { "tests", "tests.py", false },
-        { "tests", "mytests/x", false }, { "te?ts", "a/tests/x", true },
-        { "*", "a/b/c", true },          { "**", "a/b/c", true },
-        { "Makefile", "sub/Makefile", true },
-        { "Makefile", "sub/Makefile.am", false },
+        {"*.c", "x.c", true},
+        {"*.c", "a/b/x.c", true},
+        {"*.c", "x.h", false},
+        {"*.c", "x.cc", false},
+        {"*.c", "a/foo.c/readme", true}, /* a folder named foo.c */
+        {"tests", "tests", true},
+        {"tests", "tests/unit/x.py", true},
+        {"tests", "a/tests/x", true},
+        {"tests", "tests.py", false},
+        {"tests", "mytests/x", false},
+        {"te?ts", "a/tests/x", true},
+        {"*", "a/b/c", true},
+        {"**", "a/b/c", true},
+        {"Makefile", "sub/Makefile", true},
+        {"Makefile", "sub/Makefile.am", false},
     };
     check_list(c, NCASES(c));
 }
@@ -665,17 +703,25 @@ START_TEST(test_list_anchored)
 {
     /* A '/' anchors the glob at the root; a leading one is dropped. */
     static const struct list_case c[] = {
-        { "src/*.c", "src/x.c", true },       { "src/*.c", "lib/src/x.c", false },
-        { "src/*.c", "src/sub/x.c", false },  { "src/*", "src/net/x.c", true },
-        { "/src", "src/x.c", true },          { "/src", "lib/src/x.c", false },
-        { "/x.c", "x.c", true },              { "/x.c", "a/x.c", false },
-        { "src/**/*.h", "src/a/b.h", true },  { "src/**/*.h", "src/b.h", true },
-        { "src/**/*.h", "b.h", false },       { "src/**", "src/a", true },
-        { "src/**", "src", false },           { "**/test/*.py", "test/x.py", true },
-        { "**/test/*.py", "a/b/test/x.py", true },
-        { "**/test/*.py", "a/test/b/x.py", false },
-        { "a/b", "a/b/c/d", true },           { "a/b", "a/bc", false },
-        { "//src", "src/x", true },
+        {"src/*.c", "src/x.c", true},
+        {"src/*.c", "lib/src/x.c", false},
+        {"src/*.c", "src/sub/x.c", false},
+        {"src/*", "src/net/x.c", true},
+        {"/src", "src/x.c", true},
+        {"/src", "lib/src/x.c", false},
+        {"/x.c", "x.c", true},
+        {"/x.c", "a/x.c", false},
+        {"src/**/*.h", "src/a/b.h", true},
+        {"src/**/*.h", "src/b.h", true},
+        {"src/**/*.h", "b.h", false},
+        {"src/**", "src/a", true},
+        {"src/**", "src", false},
+        {"**/test/*.py", "test/x.py", true},
+        {"**/test/*.py", "a/b/test/x.py", true},
+        {"**/test/*.py", "a/test/b/x.py", false},
+        {"a/b", "a/b/c/d", true},
+        {"a/b", "a/bc", false},
+        {"//src", "src/x", true},
     };
     check_list(c, NCASES(c));
 }
@@ -683,23 +729,40 @@ END_TEST
 
 START_TEST(test_list_folder)
 {
-    /* A trailing '/' names a folder; a matching folder selects all
-     * beneath it. */
+    /* A trailing '/' names a folder and, like any '/', anchors the glob
+     * at the root; a matching folder selects all beneath it. */
     static const struct list_case c[] = {
-        { "src", "src/net/x.c", true },   { "src/", "src/net/x.c", true },
-        { "src/*", "src/net/x.c", true }, { "src", "src", true },
-        { "src/", "src", false },         { "src/", "src/", true },
-        { "src/", "lib/src/x", true },    { "/src/", "lib/src/x", false },
-        { "build/", "a/build/x.o", true }, { "build/", "a/build", false },
-        { "build/", "a/build/", true },   { "a/b/", "a/b/c", true },
-        { "a/b/", "a/b", false },         { "src//", "src/x", true },
-        { "*/", "x", false },             { "*/", "d/x", true },
-        { "**/", "d/x", true },           { "**/", "x", false },
-        { "src\\/", "src/x", true },      { "src\\/", "src", false },
+        {"src", "src/net/x.c", true},
+        {"src/", "src/net/x.c", true},
+        {"src/*", "src/net/x.c", true},
+        {"src", "src", true},
+        {"src/", "src", false},
+        {"src/", "src/", true},
+        {"src/", "lib/src/x", false},
+        {"/src/", "lib/src/x", false},
+        {"**/src/", "lib/src/x", true},
+        {"build/", "a/build/x.o", false},
+        {"build/", "build/x.o", true},
+        {"build/", "build", false},
+        {"**/build/", "a/build/x.o", true},
+        {"**/build/", "a/build", false},
+        {"**/build/", "a/build/", true},
+        {"a/b/", "a/b/c", true},
+        {"a/b/", "a/b", false},
+        {"src//", "src/x", true},
+        {"*/", "x", false},
+        {"*/", "d/x", true},
+        {"*/", "a/d/x", true},
+        {"**/", "d/x", true},
+        {"**/", "x", false},
+        {"src\\/", "src/x", true},
+        {"src\\/", "src", false},
         /* Folders below src, and what they hold; not src's own files. */
-        { "src/**/", "src/x", false },    { "src/**/", "src/x/", true },
-        { "src/**/", "src/x/y", true },   { "src/**/", "src", false },
-        { "src/**", "src/x", true },
+        {"src/**/", "src/x", false},
+        {"src/**/", "src/x/", true},
+        {"src/**/", "src/x/y", true},
+        {"src/**/", "src", false},
+        {"src/**", "src/x", true},
     };
     check_list(c, NCASES(c));
 }
@@ -708,17 +771,21 @@ END_TEST
 START_TEST(test_list_braces_commas)
 {
     static const struct list_case c[] = {
-        { "*.{c,h},Makefile", "x.h", true },
-        { "*.{c,h},Makefile", "d/Makefile", true },
-        { "*.{c,h},Makefile", "x.o", false },
-        { "{src/*.c,*.h}", "src/x.c", true },   /* anchored alternative */
-        { "{src/*.c,*.h}", "lib/x.c", false },
-        { "{src/*.c,*.h}", "lib/y.h", true },   /* basename alternative */
-        { " *.c , *.h ", "x.h", true },
-        { "a\\,b", "a,b", true },               { "a\\,b", "a", false },
-        { "a\\,b", "b", false },                { "[,]x", ",x", true },
-        { "x\\ ", "x ", true },                 { "{/a,b}", "c/a", false },
-        { "{/a,b}", "c/b", true },              { "{a,}x", "x", true },
+        {"*.{c,h},Makefile", "x.h", true},
+        {"*.{c,h},Makefile", "d/Makefile", true},
+        {"*.{c,h},Makefile", "x.o", false},
+        {"{src/*.c,*.h}", "src/x.c", true}, /* anchored alternative */
+        {"{src/*.c,*.h}", "lib/x.c", false},
+        {"{src/*.c,*.h}", "lib/y.h", true}, /* basename alternative */
+        {" *.c , *.h ", "x.h", true},
+        {"a\\,b", "a,b", true},
+        {"a\\,b", "a", false},
+        {"a\\,b", "b", false},
+        {"[,]x", ",x", true},
+        {"x\\ ", "x ", true},
+        {"{/a,b}", "c/a", false},
+        {"{/a,b}", "c/b", true},
+        {"{a,}x", "x", true},
     };
     check_list(c, NCASES(c));
 }
@@ -728,14 +795,14 @@ START_TEST(test_list_exclude)
 {
     /* The exclude= use: true means "leave this file out". */
     static const struct list_case c[] = {
-        { "vendor,*.min.js,third_party/", "vendor/lib/a.js", true },
-        { "vendor,*.min.js,third_party/", "web/app.min.js", true },
-        { "vendor,*.min.js,third_party/", "x/third_party/y.c", true },
-        { "vendor,*.min.js,third_party/", "web/app.js", false },
-        { "vendor,*.min.js,third_party/", "src/vendors.c", false },
-        { "vendor,*.min.js,third_party/", "third_party", false },
-        { "**/testdata/**", "a/testdata/x", true },
-        { "**/testdata/**", "testdata", false },
+        {"vendor,*.min.js,third_party/", "vendor/lib/a.js", true},
+        {"vendor,*.min.js,third_party/", "web/app.min.js", true},
+        {"vendor,*.min.js,third_party/", "x/third_party/y.c", true},
+        {"vendor,*.min.js,third_party/", "web/app.js", false},
+        {"vendor,*.min.js,third_party/", "src/vendors.c", false},
+        {"vendor,*.min.js,third_party/", "third_party", false},
+        {"**/testdata/**", "a/testdata/x", true},
+        {"**/testdata/**", "testdata", false},
     };
     check_list(c, NCASES(c));
 }

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
 from sgtest import (Corpus, Lazy, Server, TempDir, check, compile_like_shardgrep,  # noqa: E402
                     byte_ranges, decode_per_byte, eq, expect_error, expect_json,
-                    fail, quote_path, set_diff)
+                    quote_path, set_diff)
 
 R = sgtest.Runner("test_api")
 sgtest.register_common_self_checks(R)
@@ -117,6 +117,14 @@ def check_results(doc, expected, rx, what, complete=True, context=0):
             check(not r.get("clipped"), "%s: clipped on a short line" % where)
             check(text in full_variants, "%s: text %r, file has %r"
                   % (where, text, full))
+            tb = text.encode("utf-8")
+            for a, b in r.get("ranges") or []:
+                check(isinstance(a, int) and isinstance(b, int)
+                      and 0 <= a < b <= len(tb)
+                      and rx.fullmatch(tb[a:b].decode("utf-8", "replace")),
+                      "%s: range %r covers %r, not a match of %r"
+                      % (where, [a, b], tb[a:b] if isinstance(a, int) else a,
+                         rx.pattern))
             eq(r.get("ranges"), byte_ranges(rx, text), "%s: ranges" % where)
         check_context(r, context, where)
 
@@ -304,6 +312,8 @@ GLOB_CASES = [
     {"exclude": "src/,web/"},
     {"path": "*.{c,h,go}", "exclude": "src/net/"},
     {"path": "{src,web}/"},
+    {"path": "**/src/"},
+    {"path": "**/src/*.js"},
 ]
 
 
@@ -501,6 +511,35 @@ def files_equal_disk():
         for i, g in enumerate(got):
             check(g in line_text_variants(c, f, i + 1),
                   "%s:%d: %r, file has %r" % (f, i + 1, g[:200], want[i][:200]))
+        check(not d.get("clipped_lines"), "%s: clipped_lines %r without a "
+              "line over 63 KiB" % (f, d.get("clipped_lines")))
+
+
+@R.test
+def files_line_over_63k_is_cut_and_listed():
+    tmp = TempDir()
+    big = "y" * 70000 + " tail_marker " + "z" * 30000
+    with open(os.path.join(tmp.path, "big.txt"), "w") as f:
+        f.write("first line\n" + big + "\nlast line\n")
+    srv = Server(["--workers", "1"], root=tmp.path).start()
+    try:
+        r = srv.files("big.txt")
+        expect_json(r, 200, "GET /api/files/big.txt")
+        d = r.json
+        eq(d.get("line_count"), 3, "line_count")
+        lines = d.get("lines")
+        eq((lines[0], lines[2]), ("first line", "last line"), "short lines")
+        lb = lines[1].encode("utf-8")
+        check(63 * 1024 - 3 <= len(lb) <= 63 * 1024 and big.startswith(lines[1]),
+              "the long line should be its first 63 KiB, got %d bytes" % len(lb))
+        eq(d.get("clipped_lines"), [2], "clipped_lines")
+        doc = srv.search_ok("tail_marker")
+        eq(len(doc["results"]), 1, "results for tail_marker")
+        res = doc["results"][0]
+        check_clipped(res, big, re.compile("tail_marker"), "big.txt:2")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
 
 
 @R.test

@@ -11,6 +11,7 @@ invalid UTF-8 turned into U+FFFD), so CRLF and Latin-1 lines compare
 honestly."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,7 @@ MIRROR = Lazy(_mirror)
 
 
 def rare_word():
-    counts, files_of = C().word_counts()
+    counts, _ = C().word_counts()
     for w, n in sorted(counts.items()):
         if n == 1 and w.islower() and "marker" not in w and len(w) >= 6:
             return w
@@ -44,8 +45,6 @@ def rare_word():
 
 
 def non_ascii_word():
-    counts, _ = C().word_counts()
-    import re
     for f in C().files:
         for line in C().lines(f):
             for w in re.findall(r"\w*[^\x00-\x7f\ufffd]\w*", line):
@@ -86,7 +85,7 @@ QUERIES = [
     (r"\S+=\S+", {"case": "yes"}),
     ("return", {"path": "*.c"}),
     ("import", {"path": "**/*.py"}),
-    ("kv", {"exclude": "src/"}),
+    ("kv", {"exclude": "src/**,*.md"}),
     ("kv", {"path": "*.{c,h,go}", "exclude": "tests"}),
     ("marker", {"path": "{web,scripts}/", "exclude": "*.html"}),
     (lambda: non_ascii_word(), {"literal": True, "case": "yes"}),

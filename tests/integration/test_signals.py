@@ -24,7 +24,7 @@ sgtest.register_common_self_checks(R)
 
 SUBREAPER = sgtest.set_child_subreaper()
 HEAVY_TREE = Lazy(lambda: sgtest.make_heavy_tree(TempDir("sgheavy-").path))
-EXIT_WITHIN = 5.0
+EXIT_WITHIN = 6.0
 
 
 def start_heavy(workers=2):
@@ -66,10 +66,9 @@ def blocked_client(srv, results):
     get an answer or a closed connection, not hang."""
     def run():
         try:
-            r = srv.search(HEAVY_Q, timeout=30, timeout_ms=60000)
-            results.append(r.status)
+            results.append(srv.search(HEAVY_Q, timeout=30, timeout_ms=60000))
         except Exception as e:
-            results.append(type(e).__name__)
+            results.append(e)
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
@@ -92,6 +91,7 @@ def stop_during_heavy_query(sig):
             fail("server still running %.0fs after %s during a heavy query"
                  % (EXIT_WITHIN, signal.Signals(sig).name))
         eq(code, 0, "exit status after %s" % signal.Signals(sig).name)
+        eq(sgtest.proc_stat(srv.proc.pid), None, "the master in /proc")
         sgtest.assert_gone(workers, "after the server exited on %s (%.2fs)"
                            % (signal.Signals(sig).name, dt))
         t.join(10)
@@ -111,6 +111,32 @@ def sigterm_during_heavy_query():
 @R.test
 def sigint_during_heavy_query():
     stop_during_heavy_query(signal.SIGINT)
+
+
+@R.test
+def waiting_client_gets_503_shutting_down():
+    """api.md: 503 shutting_down when the server is stopping.  A client
+    waiting on a search when SIGTERM arrives gets that answer."""
+    srv = start_heavy()
+    try:
+        got = []
+        t = blocked_client(srv, got)
+        time.sleep(0.5)
+        check(not got, "the heavy search finished before the signal: %r" % got)
+        srv.send(signal.SIGTERM)
+        t.join(15)
+        check(got, "waiting client got nothing within 15s")
+        r = got[0]
+        if isinstance(r, Exception):
+            fail("waiting client got %s (%s) instead of an HTTP answer"
+                 % (type(r).__name__, r))
+        sgtest.expect_error(r, 503, "shutting_down",
+                            "answer to a search waiting at SIGTERM")
+        eq(srv.wait(EXIT_WITHIN), 0, "exit status")
+    finally:
+        srv.kill()
+        for p in list(srv.descendants):
+            reap_pid(p)
 
 
 @R.test

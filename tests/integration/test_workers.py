@@ -7,8 +7,6 @@ complete, ordered, without duplicates and with every text intact."""
 import json
 import os
 import random
-import re
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
