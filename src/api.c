@@ -68,6 +68,12 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
 {
     struct query_view v;
     registry_view(ctx->reg, q, &v);
+    if (v.status == QS_CANCELLED && registry_closing(ctx->reg)) {
+        /* Ended by the shutdown, not by a client: say so. */
+        query_view_free(&v);
+        error(res, 503, "shutting_down", "the server is shutting down");
+        return;
+    }
     respond_json(res, status, render_query(&v, ctx->files, p->offset, p->limit));
     query_view_free(&v);
 }
@@ -334,6 +340,7 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
                 struct api_response *res)
 {
     memset(res, 0, sizeof *res);
+    res->close = registry_closing(ctx->reg);
     const char *p = req->path;
     if (!strcmp(p, "/api/search")) {
         if (is(req, "GET"))

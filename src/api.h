@@ -45,6 +45,7 @@ struct api_response {
     size_t len;
     bool body_static;
     const char *allow; /* for 405 */
+    bool close;        /* close the connection after this answer */
 };
 
 void api_handle(const struct api_context *ctx, const struct api_request *req,

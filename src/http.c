@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -20,6 +21,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     const struct api_context *ctx;
     unsigned port;
+    bool quiesced;
 };
 
 struct req_state {
@@ -62,6 +64,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct api_
     }
     if (res->allow)
         MHD_add_response_header(r, "Allow", res->allow);
+    if (res->close)
+        MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -133,7 +137,8 @@ struct http_server *http_start(const struct api_context *ctx, const char *bind, 
         return NULL;
     struct http_server *h = xcalloc(1, sizeof *h);
     h->ctx = ctx;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    /* ITC lets MHD_quiesce_daemon() wake the listening thread. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
@@ -155,6 +160,30 @@ struct http_server *http_start(const struct api_context *ctx, const char *bind, 
 unsigned http_port(const struct http_server *h)
 {
     return h->port;
+}
+
+void http_quiesce(struct http_server *h)
+{
+    if (!h || h->quiesced)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd); /* pending connections get a reset, not a hang */
+    h->quiesced = true;
+}
+
+void http_drain(struct http_server *h, unsigned timeout_ms)
+{
+    if (!h)
+        return;
+    double until = now_ms() + timeout_ms;
+    while (now_ms() < until) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            return;
+        usleep(10000);
+    }
 }
 
 void http_stop(struct http_server *h)

@@ -23,7 +23,11 @@ struct http_server;
 struct http_server *http_start(const struct api_context *ctx, const char *bind, unsigned port,
                                char *err, size_t errlen);
 unsigned http_port(const struct http_server *h);
-/* Stop accepting and finish; joins every connection thread. */
+/* Stop accepting new connections; those open go on. */
+void http_quiesce(struct http_server *h);
+/* Wait up to timeout_ms for the open connections to end. */
+void http_drain(struct http_server *h, unsigned timeout_ms);
+/* Close every connection and finish; joins every connection thread. */
 void http_stop(struct http_server *h); /* accepts NULL */
 
 #endif

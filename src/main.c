@@ -10,11 +10,15 @@
 #include "options.h"
 #include "server.h"
 #include "util.h"
+#include "worker.h"
 
 int main(int argc, char **argv)
 {
     struct options o;
     char err[SG_ERRLEN];
+    /* A replacement worker started by the master (worker.h). */
+    if (argc > 1 && !strcmp(argv[1], WORKER_EXEC_ARG))
+        return worker_exec_main(argc, argv);
     switch (options_parse(&o, argc, argv, err, sizeof err)) {
     case OPTIONS_HELP:
         fputs(options_help(), stdout);

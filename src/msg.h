@@ -24,6 +24,9 @@
  *                           str pattern, str path globs, str exclude globs
  *   CANCEL  master->worker  (empty)
  *   FILE    master->worker  u32 file id
+ *   FILES   master->worker  (to a restarted worker, before anything else)
+ *                           u8 last, u32 total files, u32 count, then count
+ *                           entries: u32 file id, u64 size, str path
  *   HELLO   worker->master  u32 files, u64 lines, u64 bytes, u32 binary,
  *                           u32 unreadable, u32 too_large, u64 load_us,
  *                           u32 pid
@@ -52,6 +55,7 @@ enum msg_type {
     MT_QUERY = 1,
     MT_CANCEL = 2,
     MT_FILE = 3,
+    MT_FILES = 4,
     MT_HELLO = 16,
     MT_BATCH = 17,
     MT_LINES = 18,

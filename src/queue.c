@@ -181,3 +181,23 @@ ssize_t queue_worker_recv(struct queue *q, void *buf, size_t cap, int timeout_ms
 {
     return recv_one(q->req[q->self].worker_fd, buf, cap, timeout_ms);
 }
+
+void queue_worker_fds(const struct queue *q, unsigned shard, int *req_fd, int *res_fd)
+{
+    *req_fd = q->req[shard].worker_fd;
+    *res_fd = q->res_write;
+}
+
+struct queue *queue_attach(int req_fd, int res_fd, unsigned shard)
+{
+    struct queue *q = xcalloc(1, sizeof *q);
+    q->nshards = shard + 1;
+    q->req = xcalloc(q->nshards, sizeof *q->req);
+    for (unsigned i = 0; i < q->nshards; i++)
+        q->req[i].master_fd = q->req[i].worker_fd = -1;
+    q->req[shard].worker_fd = req_fd;
+    q->res_read = -1;
+    q->res_write = res_fd;
+    q->self = shard;
+    return q;
+}

@@ -43,9 +43,14 @@ void queue_close_worker_end(struct queue *q, unsigned shard);
 int queue_reset_shard(struct queue *q, unsigned shard, char *err, size_t errlen);
 /* Close every request channel: workers see EOF and exit. */
 void queue_close_requests(struct queue *q);
+/* The two descriptors a worker process for shard needs (its request end
+ * and the shared result end), for a worker started by exec. */
+void queue_worker_fds(const struct queue *q, unsigned shard, int *req_fd, int *res_fd);
 
 /* Worker side, in the child after fork(). */
 void queue_enter_worker(struct queue *q, unsigned shard);
+/* Worker side after exec: a queue over the inherited descriptors. */
+struct queue *queue_attach(int req_fd, int res_fd, unsigned shard);
 int queue_worker_send(struct queue *q, const void *msg, size_t len);
 /* Like queue_recv() on this worker's request queue; -1 also on EOF (the
  * master is gone). */

@@ -16,7 +16,7 @@
 
 #define NBUCKETS 4096
 #define EXPIRED_MEMORY 65536
-#define OVERDUE_GRACE_MS 2000.0
+#define OVERDUE_GRACE_MS 500.0 /* past the deadline, before the master ends a query */
 
 struct part {
     bool done, failed;
@@ -620,6 +620,16 @@ void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
     struct msg_reader rd;
     if (msg_parse(buf, n, &h, &rd) < 0 || h.shard >= r->nshards)
         return;
+    if (h.type == MT_HELLO) {
+        /* A restarted worker has loaded its shard. */
+        struct msg_hello hello;
+        if (msg_hello_decode(&rd, &hello) == 0) {
+            registry_shard_up(r, h.shard, (pid_t)hello.pid, &hello);
+            log_info("shard %u is back (pid %u): %u files in %.0f ms", h.shard, hello.pid,
+                     hello.files, (double)hello.load_us / 1000.0);
+        }
+        return;
+    }
     pthread_mutex_lock(&r->lock);
     struct query *q = find_running(r, h.seq);
     if (q && !q->parts[h.shard].done) {
@@ -736,4 +746,12 @@ void registry_shutdown(struct registry *r)
     }
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
+}
+
+bool registry_closing(struct registry *r)
+{
+    pthread_mutex_lock(&r->lock);
+    bool closing = r->shutting_down;
+    pthread_mutex_unlock(&r->lock);
+    return closing;
 }

@@ -116,5 +116,7 @@ void registry_stats(struct registry *r, struct registry_stats *s);
 
 /* Refuse new queries and cancel the running ones, waking every waiter. */
 void registry_shutdown(struct registry *r);
+/* True once registry_shutdown() was called. */
+bool registry_closing(struct registry *r);
 
 #endif

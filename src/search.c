@@ -12,7 +12,7 @@
 #include "util.h"
 
 #define CLIP_LEAD 128          /* bytes kept before the first match of a clipped line */
-#define LINE_CHECK_EVERY 1024  /* lines between deadline checks in line mode */
+#define LINE_CHECK_EVERY 64    /* lines between deadline checks in line mode */
 #define MAX_LINE_RANGES 256
 
 struct search {
@@ -29,6 +29,7 @@ struct search {
     uint64_t matched_lines, matched_files;
     uint32_t limit_hits, sent;
     long last_file; /* index of the last file with a matched line */
+    uint64_t segment; /* current segment size, adapted to the pattern's speed */
     /* the batch being filled */
     struct msg_writer batch, rec;
     uint32_t batch_count;
@@ -210,7 +211,8 @@ static void scan_run(struct search *s, uint64_t from, uint64_t to)
 {
     const char *buf = s->c->buf;
     while (from < to && s->status == MSG_ST_DONE && !s->io_failed) {
-        uint64_t end = from + SEARCH_SEGMENT;
+        uint64_t t0 = now_ns();
+        uint64_t end = from + s->segment;
         if (end >= to) {
             end = to;
         } else {
@@ -222,6 +224,11 @@ static void scan_run(struct search *s, uint64_t from, uint64_t to)
         else
             scan_buffer(s, from, end);
         from = end;
+        uint64_t took = now_ns() - t0;
+        if (took < SEARCH_SEGMENT_FAST_NS && s->segment < SEARCH_SEGMENT)
+            s->segment *= 2;
+        else if (took > SEARCH_SEGMENT_SLOW_NS && s->segment > SEARCH_SEGMENT_MIN)
+            s->segment /= 2;
         if (s->status != MSG_ST_DONE)
             break;
         if (s->io->should_stop(s->io->ctx))
@@ -292,7 +299,8 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
 {
     uint64_t started = now_ns();
     struct search s = {.c = c, .shard = shard, .seq = seq, .q = q, .io = io,
-                       .status = MSG_ST_DONE, .last_file = -1};
+                       .status = MSG_ST_DONE, .last_file = -1,
+                       .segment = SEARCH_SEGMENT_MIN};
     s.deadline_ns = started + (uint64_t)q->timeout_ms * 1000000u;
     char err[SG_ERRLEN];
     long off;

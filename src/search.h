@@ -7,10 +7,13 @@
  * (msg.h), ending with one DONE message that carries the exact counts.
  * At most `max` records are sent; counting goes on to the end.
  *
- * The scan is cut into segments of about SEARCH_SEGMENT bytes (on line
- * boundaries); between segments the search asks the caller whether to
- * stop (a cancel arrived) and checks its deadline, so neither waits for a
- * whole shard.
+ * The scan is cut into segments on line boundaries; between segments the
+ * search asks the caller whether to stop (a cancel arrived) and checks
+ * its deadline, so neither waits for a whole shard.  Segments adapt to
+ * the pattern's speed: they start at SEARCH_SEGMENT_MIN bytes, double
+ * while a segment takes under SEARCH_SEGMENT_FAST_NS (fewer checks for a
+ * fast scan), and halve past SEARCH_SEGMENT_SLOW_NS (a slow pattern still
+ * notices its deadline or a cancel within milliseconds).
  */
 #ifndef SHARDGREP_SEARCH_H
 #define SHARDGREP_SEARCH_H
@@ -23,7 +26,10 @@
 #include "matcher.h"
 #include "msg.h"
 
-#define SEARCH_SEGMENT (1u << 20)
+#define SEARCH_SEGMENT (1u << 20) /* the largest segment */
+#define SEARCH_SEGMENT_MIN (4u << 10)
+#define SEARCH_SEGMENT_FAST_NS 2000000u
+#define SEARCH_SEGMENT_SLOW_NS 10000000u
 #define SEARCH_TEXT_MAX 1024 /* bytes of a line sent in a result */
 
 struct search_io {

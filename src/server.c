@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,10 @@
 #include "util.h"
 
 #define REAP_GRACE_MS 5000
+#define RESTART_FIRST_MS 100.0  /* delay before restarting a dead worker */
+#define RESTART_MAX_MS 30000.0  /* the longest back-off */
+#define RESTART_STABLE_MS 10000 /* a worker that lived this long resets it */
+#define HTTP_DRAIN_MS 1000 /* for answers being sent at shutdown */
 
 struct server {
     const struct options *opt;
@@ -30,6 +35,9 @@ struct server {
     struct queue *queue;
     pid_t *pids;
     struct msg_hello *hello;
+    /* Supervision, per shard: when its worker started, when to restart
+     * it (0: not scheduled), and the current back-off. */
+    double *started_ms, *restart_at, *backoff_ms;
     struct registry *reg;
     struct aggregator *agg;
     struct webroot *web;
@@ -61,8 +69,86 @@ static void fork_workers(struct server *s)
         if (pid == 0)
             worker_main(s->queue, i, &s->files, &cfg);
         s->pids[i] = pid;
+        s->started_ms[i] = now_ms();
         queue_close_worker_end(s->queue, i);
     }
+}
+
+/* In the child of a fork from the threaded master: only async-signal-safe
+ * calls until exec.  Puts the two queue descriptors at 3 and 4 (through
+ * high numbers, in case one already sits there) and drops the rest. */
+static void exec_worker(int req_fd, int res_fd, char *const argv[])
+{
+    int a = fcntl(req_fd, F_DUPFD, 10), b = fcntl(res_fd, F_DUPFD, 10);
+    if (a < 0 || b < 0 || dup2(a, WORKER_REQ_FD) < 0 || dup2(b, WORKER_RES_FD) < 0)
+        _exit(127);
+    if (close_range(WORKER_RES_FD + 1, ~0U, 0) < 0)
+        for (int fd = WORKER_RES_FD + 1; fd < 1024; fd++)
+            close(fd);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+}
+
+static void restart_worker(struct server *s, unsigned i)
+{
+    char err[SG_ERRLEN], shard[16], size[32], master[16];
+    s->restart_at[i] = 0;
+    if (queue_reset_shard(s->queue, i, err, sizeof err) < 0) {
+        log_info("cannot restart shard %u: %s", i, err);
+        s->restart_at[i] = now_ms() + s->backoff_ms[i];
+        return;
+    }
+    snprintf(shard, sizeof shard, "%u", i);
+    snprintf(size, sizeof size, "%llu", (unsigned long long)s->opt->max_file_size);
+    snprintf(master, sizeof master, "%d", (int)getpid());
+    char *argv[] = {"shardgrep", WORKER_EXEC_ARG, shard, (char *)s->root, size, master, NULL};
+    int req_fd, res_fd;
+    queue_worker_fds(s->queue, i, &req_fd, &res_fd);
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_worker(req_fd, res_fd, argv);
+    queue_close_worker_end(s->queue, i);
+    if (pid < 0) {
+        log_info("cannot restart shard %u: fork: %s", i, strerror(errno));
+        s->restart_at[i] = now_ms() + s->backoff_ms[i];
+        return;
+    }
+    s->pids[i] = pid;
+    s->started_ms[i] = now_ms();
+    log_info("restarted shard %u (pid %d); it reloads its files", i, (int)pid);
+    /* If it dies while reading this, SIGCHLD schedules the next try. */
+    (void)worker_send_files(s->queue, i, &s->files);
+}
+
+/* Schedule a restart, backing off when a worker keeps dying young. */
+static void schedule_restart(struct server *s, unsigned i)
+{
+    double now = now_ms();
+    if (now - s->started_ms[i] >= RESTART_STABLE_MS || s->backoff_ms[i] == 0)
+        s->backoff_ms[i] = RESTART_FIRST_MS;
+    else if (s->backoff_ms[i] < RESTART_MAX_MS)
+        s->backoff_ms[i] = s->backoff_ms[i] * 2 > RESTART_MAX_MS ? RESTART_MAX_MS
+                                                                   : s->backoff_ms[i] * 2;
+    s->restart_at[i] = now + s->backoff_ms[i];
+    log_info("restarting shard %u in %.0f ms", i, s->backoff_ms[i]);
+}
+
+/* Restart the workers that are due; returns ms until the next one is, or -1. */
+static long run_restarts(struct server *s)
+{
+    long next = -1;
+    for (unsigned i = 0; i < s->opt->workers; i++) {
+        if (s->restart_at[i] == 0)
+            continue;
+        double wait = s->restart_at[i] - now_ms();
+        if (wait <= 0) {
+            restart_worker(s, i);
+            continue;
+        }
+        if (next < 0 || (long)wait + 1 < next)
+            next = (long)wait + 1;
+    }
+    return next;
 }
 
 static long shard_of_pid(const struct server *s, pid_t pid)
@@ -148,6 +234,7 @@ static void on_child_exit(struct server *s)
             log_info("worker for shard %ld (pid %d) exited with status %d", shard, (int)pid,
                      WEXITSTATUS(status));
         registry_shard_down(s->reg, (unsigned)shard);
+        schedule_restart(s, (unsigned)shard);
     }
 }
 
@@ -179,8 +266,10 @@ static void reap_all(struct server *s)
 
 static void shutdown_server(struct server *s)
 {
-    registry_shutdown(s->reg); /* waiting handlers answer now */
-    http_stop(s->http);        /* joins every connection thread */
+    http_quiesce(s->http);     /* no new connections */
+    registry_shutdown(s->reg); /* waiting handlers answer now, with 503 */
+    http_drain(s->http, HTTP_DRAIN_MS);
+    http_stop(s->http); /* closes what is left; joins every connection thread */
     queue_close_requests(s->queue);
     reap_all(s);
     aggregator_stop(s->agg);
@@ -190,6 +279,9 @@ static void shutdown_server(struct server *s)
     file_list_free(&s->files);
     free(s->pids);
     free(s->hello);
+    free(s->started_ms);
+    free(s->restart_at);
+    free(s->backoff_ms);
 }
 
 static void start_front(struct server *s)
@@ -235,6 +327,9 @@ static void prepare(struct server *s, const struct options *o)
         die("%s", err);
     s->pids = xcalloc(o->workers, sizeof *s->pids);
     s->hello = xcalloc(o->workers, sizeof *s->hello);
+    s->started_ms = xcalloc(o->workers, sizeof *s->started_ms);
+    s->restart_at = xcalloc(o->workers, sizeof *s->restart_at);
+    s->backoff_ms = xcalloc(o->workers, sizeof *s->backoff_ms);
 }
 
 int server_run(const struct options *o)
@@ -263,7 +358,9 @@ int server_run(const struct options *o)
     fflush(stdout);
 
     for (;;) {
-        int sig = sigwaitinfo(&sigs, NULL);
+        long next = run_restarts(&s);
+        struct timespec ts = {next / 1000, (next % 1000) * 1000000L};
+        int sig = next < 0 ? sigwaitinfo(&sigs, NULL) : sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGCHLD)
             on_child_exit(&s);
         else if (sig == SIGINT || sig == SIGTERM)

@@ -213,8 +213,8 @@ static void load(struct worker *w, const struct file_list *files,
     msg_writer_free(&mw);
 }
 
-void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
-                 const struct worker_config *cfg)
+/* Process set-up common to both ways of starting. */
+static void become_worker(const struct worker_config *cfg)
 {
     /* Die with the master; and if it died before we got here, go now. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -227,8 +227,22 @@ void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+}
 
+static void run(struct queue *q, unsigned shard, const struct file_list *files,
+                const struct worker_config *cfg) __attribute__((noreturn));
+
+void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
+                 const struct worker_config *cfg)
+{
+    become_worker(cfg);
     queue_enter_worker(q, shard);
+    run(q, shard, files, cfg);
+}
+
+static void run(struct queue *q, unsigned shard, const struct file_list *files,
+                const struct worker_config *cfg)
+{
     struct worker w = {.q = q, .shard = shard};
     w.buf = xmalloc(MSG_MAX);
     load(&w, files, cfg);
@@ -246,4 +260,93 @@ void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
             _exit(0); /* EOF: the master closed our queue or died */
         serve(&w, w.buf, (size_t)n);
     }
+}
+
+int worker_send_files(struct queue *q, unsigned shard, const struct file_list *files)
+{
+    struct msg_writer w;
+    msg_writer_init(&w);
+    size_t i = 0;
+    int rc = SG_OK;
+    do {
+        msg_begin(&w, MT_FILES, shard, 0);
+        size_t flag_at = w.len;
+        msg_put_u8(&w, 0);
+        msg_put_u32(&w, (uint32_t)files->n);
+        size_t count_at = w.len;
+        msg_put_u32(&w, 0);
+        uint32_t count = 0;
+        for (; i < files->n; i++) {
+            const struct file_entry *e = &files->v[i];
+            if (e->shard != shard)
+                continue;
+            size_t len = strlen(e->path);
+            if (w.len + len + 16 > MSG_MAX)
+                break;
+            msg_put_u32(&w, (uint32_t)i);
+            msg_put_u64(&w, e->size);
+            msg_put_str(&w, e->path, len);
+            count++;
+        }
+        w.data[flag_at] = i == files->n;
+        msg_patch_u32(&w, count_at, count);
+        msg_finish(&w);
+        rc = queue_send(q, shard, w.data, w.len);
+    } while (rc == SG_OK && i < files->n);
+    msg_writer_free(&w);
+    return rc;
+}
+
+/* Build this shard's view of the file list from FILES messages: entries
+ * keep their global index; the other shards' slots stay empty. */
+static int receive_files(struct queue *q, unsigned shard, struct file_list *files)
+{
+    uint8_t *buf = xmalloc(MSG_MAX);
+    memset(files, 0, sizeof *files);
+    bool last = false;
+    while (!last) {
+        ssize_t n = queue_worker_recv(q, buf, MSG_MAX, -1);
+        struct msg_header h;
+        struct msg_reader r;
+        if (n <= 0 || msg_parse(buf, (size_t)n, &h, &r) < 0 || h.type != MT_FILES)
+            break;
+        last = msg_get_u8(&r);
+        uint32_t total = msg_get_u32(&r), count = msg_get_u32(&r);
+        if (!files->v && msg_reader_ok(&r)) {
+            files->n = files->cap = total;
+            files->v = xcalloc(total ? total : 1, sizeof *files->v);
+            for (size_t i = 0; i < total; i++)
+                files->v[i].shard = UINT32_MAX;
+        }
+        for (uint32_t k = 0; k < count && msg_reader_ok(&r); k++) {
+            uint32_t id = msg_get_u32(&r), len;
+            uint64_t size = msg_get_u64(&r);
+            const char *path = msg_get_str(&r, &len);
+            if (!msg_reader_ok(&r) || id >= files->n || files->v[id].path)
+                break;
+            files->v[id] = (struct file_entry){xstrndup(path, len), size, shard};
+        }
+        if (!msg_reader_ok(&r))
+            break;
+    }
+    free(buf);
+    return last ? SG_OK : SG_ERR;
+}
+
+int worker_exec_main(int argc, char **argv)
+{
+    if (argc != 6)
+        return 2;
+    unsigned shard = (unsigned)strtoul(argv[2], NULL, 10);
+    struct worker_config cfg = {.root = argv[3],
+                                .max_file_size = strtoull(argv[4], NULL, 10),
+                                .master_pid = (pid_t)strtol(argv[5], NULL, 10)};
+    become_worker(&cfg);
+    struct queue *q = queue_attach(WORKER_REQ_FD, WORKER_RES_FD, shard);
+    struct file_list files;
+    if (receive_files(q, shard, &files) < 0) {
+        log_info("shard %u: no file list from the master", shard);
+        _exit(1);
+    }
+    run(q, shard, &files, &cfg);
 }
