@@ -11,8 +11,8 @@
 #include "render.h"
 #include "util.h"
 
-#define JSON_TYPE "application/json; charset=utf-8"
-#define FILE_WAIT_MS 15000
+#define JSON_TYPE       "application/json; charset=utf-8"
+#define FILE_WAIT_MS    15000
 #define SEARCH_GRACE_MS 5000
 
 static void respond_json(struct api_response *res, int status, cJSON *doc)
@@ -53,8 +53,8 @@ static int parse_paging(const struct api_request *req, struct paging *p, struct 
     p->offset = 0;
     p->limit = QUERY_MAX_LIMIT;
     p->wait_ms = 0;
-    if (query_parse_uint(req->arg(req->arg_ctx, "offset"), "offset", 0, QUERY_MAX_LIMIT,
-                         &p->offset, e) < 0 ||
+    if (query_parse_uint(req->arg(req->arg_ctx, "offset"), "offset", 0, QUERY_MAX_LIMIT, &p->offset,
+                         e) < 0 ||
         query_parse_uint(req->arg(req->arg_ctx, "limit"), "limit", 0, QUERY_MAX_LIMIT, &p->limit,
                          e) < 0 ||
         query_parse_uint(req->arg(req->arg_ctx, "wait_ms"), "wait_ms", 0, API_WAIT_MAX_MS,
@@ -194,8 +194,7 @@ static cJSON *file_doc(const char *path, const struct result_ref *lines, size_t 
     return doc;
 }
 
-static void handle_file(const struct api_context *ctx, const char *path,
-                        struct api_response *res)
+static void handle_file(const struct api_context *ctx, const char *path, struct api_response *res)
 {
     /* Only an exact indexed path is looked up; nothing touches the disk. */
     long idx = *path ? file_list_find(ctx->files, path) : -1;
@@ -204,8 +203,7 @@ static void handle_file(const struct api_context *ctx, const char *path,
         return;
     }
     struct api_error e;
-    struct query *q =
-        registry_submit_file(ctx->reg, (uint32_t)idx, ctx->files->v[idx].shard, &e);
+    struct query *q = registry_submit_file(ctx->reg, (uint32_t)idx, ctx->files->v[idx].shard, &e);
     if (!q) {
         respond_error(res, &e);
         return;

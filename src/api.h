@@ -17,7 +17,7 @@
 #include "walk.h"
 #include "webroot.h"
 
-#define API_BODY_MAX (64 * 1024)
+#define API_BODY_MAX    (64 * 1024)
 #define API_WAIT_MAX_MS 60000
 
 struct api_context {
@@ -41,7 +41,7 @@ struct api_request {
 struct api_response {
     int status;
     const char *content_type;
-    char *body;      /* owned unless body_static */
+    char *body; /* owned unless body_static */
     size_t len;
     bool body_static;
     const char *allow; /* for 405 */

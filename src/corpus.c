@@ -15,6 +15,10 @@
 #include "utf8.h"
 #include "util.h"
 
+/* Zeroed bytes kept after the text: PCRE2's JIT may read a little past the
+ * end of its subject, and it should find defined bytes there. */
+#define CORPUS_PAD 64
+
 void corpus_init(struct corpus *c)
 {
     memset(c, 0, sizeof *c);
@@ -82,13 +86,13 @@ static uint32_t index_lines(struct corpus *c, uint64_t off, uint64_t len)
     return n;
 }
 
-enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path,
-                                  const char *data, size_t len)
+enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path, const char *data,
+                                  size_t len)
 {
     if (len && memchr(data, '\0', len))
         return CORPUS_BINARY;
     bool valid = utf8_valid(data, len, NULL);
-    reserve_bytes(c, (valid ? len : UTF8_REPAIR_MAX(len)) + 1);
+    reserve_bytes(c, (valid ? len : UTF8_REPAIR_MAX(len)) + 1 + CORPUS_PAD);
     uint64_t off = c->len;
     size_t n;
     if (valid) {
@@ -103,6 +107,7 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
         c->buf[off + n++] = '\n';
     c->len += n;
     c->raw_bytes += len;
+    memset(c->buf + c->len, 0, CORPUS_PAD);
 
     if (c->nfiles == c->files_cap) {
         c->files_cap = c->files_cap ? c->files_cap * 2 : 256;
@@ -243,8 +248,8 @@ uint64_t corpus_line_start(const struct corpus *c, const struct corpus_file *f, 
     return f->off + c->line_off[f->first_line + n];
 }
 
-void corpus_line(const struct corpus *c, const struct corpus_file *f, uint32_t n,
-                 const char **s, size_t *len)
+void corpus_line(const struct corpus *c, const struct corpus_file *f, uint32_t n, const char **s,
+                 size_t *len)
 {
     uint64_t start = corpus_line_start(c, f, n);
     uint64_t end = corpus_line_start(c, f, n + 1);

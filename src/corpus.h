@@ -22,7 +22,7 @@
 #include "walk.h"
 
 struct corpus_file {
-    uint32_t id;         /* index in the master's file list */
+    uint32_t id; /* index in the master's file list */
     uint32_t nlines;
     uint64_t off;        /* arena offset of the file's first byte */
     uint64_t len;        /* bytes in the arena, final '\n' included */
@@ -48,8 +48,8 @@ void corpus_free(struct corpus *c);
 
 /* Append one file's contents.  Files must be added in increasing id order.
  * The path is not copied: it must outlive the corpus. */
-enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path,
-                                  const char *data, size_t len);
+enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path, const char *data,
+                                  size_t len);
 
 /* Read and add every file of the list assigned to shard.  Problems with
  * single files are counted and logged; the rest still loads. */
@@ -63,8 +63,8 @@ long corpus_find_file(const struct corpus *c, uint32_t id);
 /* 0-based line number within file f of arena offset off. */
 uint32_t corpus_line_at(const struct corpus *c, const struct corpus_file *f, uint64_t off);
 /* Line n (0-based) of file f, without its '\n'. */
-void corpus_line(const struct corpus *c, const struct corpus_file *f, uint32_t n,
-                 const char **s, size_t *len);
+void corpus_line(const struct corpus *c, const struct corpus_file *f, uint32_t n, const char **s,
+                 size_t *len);
 /* Arena offset where line n (0-based) of file f starts; n may be f->nlines
  * (the end of the file). */
 uint64_t corpus_line_start(const struct corpus *c, const struct corpus_file *f, uint32_t n);

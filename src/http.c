@@ -12,9 +12,9 @@
 #include "util.h"
 
 /* The page must work without inline script; everything comes from here. */
-#define CSP                                                                                       \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "           \
+#define CSP                                                                                        \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "             \
     "form-action 'self'"
 
 struct http_server {
@@ -87,8 +87,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
-    struct api_request req = {.method = method, .path = url, .arg = get_arg, .arg_ctx = c,
-                              .body = st->body, .body_len = st->len,
+    struct api_request req = {.method = method,
+                              .path = url,
+                              .arg = get_arg,
+                              .arg_ctx = c,
+                              .body = st->body,
+                              .body_len = st->len,
                               .body_too_large = st->too_large};
     struct api_response res;
     api_handle(h->ctx, &req, &res);
@@ -112,8 +116,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static int resolve(const char *bind, unsigned port, struct sockaddr_storage *ss, socklen_t *len,
                    char *err, size_t errlen)
 {
-    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
-                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai = NULL;
     char service[16];
     snprintf(service, sizeof service, "%u", port);
@@ -143,10 +146,9 @@ struct http_server *http_start(const struct api_context *ctx, const char *bind, 
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        completed, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
     if (!h->daemon) {
         set_err(err, errlen, "cannot listen on %s port %u (in use, or not allowed?)", bind, port);
         free(h);

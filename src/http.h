@@ -15,7 +15,7 @@
 #include "api.h"
 
 #define HTTP_CONNECTION_LIMIT 512
-#define HTTP_IDLE_TIMEOUT_S 60
+#define HTTP_IDLE_TIMEOUT_S   60
 
 struct http_server;
 

@@ -17,8 +17,8 @@
 #include "utf8.h"
 #include "util.h"
 
-#define MATCH_LIMIT 10000000u
-#define DEPTH_LIMIT 100000u
+#define MATCH_LIMIT    10000000u
+#define DEPTH_LIMIT    100000u
 #define HEAP_LIMIT_KIB (64u * 1024u)
 
 struct matcher {
@@ -32,18 +32,31 @@ struct matcher {
     size_t literal_len;
 };
 
-/* Constructs whose meaning changes when the subject is more than one line. */
+/*
+ * When can the buffer scan miss a line that matches on its own?  In the
+ * buffer a line is followed by '\n' where, alone, it is followed by the
+ * end of the subject.  Greedy and lazy items that step over the '\n' can
+ * always backtrack, and ^, $ (multiline), \b and positive lookahead judge
+ * a '\n' and the end alike, so the buffer finds every such match (maybe
+ * as part of a longer one that the line check then settles).  What cannot
+ * give the '\n' back, or judges it differently, can miss: negative
+ * lookahead (?!\s), atomic groups, possessive quantifiers (\s*+$),
+ * conditionals, \A \z \Z \G, lookbehind, and (*VERB) settings.  Such
+ * patterns run line by line.  The test is textual and errs on the safe
+ * side ("\++" looks possessive): a false alarm costs speed, not results.
+ */
 static bool needs_line_mode(const char *p, size_t n)
 {
-    static const char *const marks[] = {"\\A", "\\z", "\\Z", "\\G", "(?<=", "(?<!", "(*"};
+    static const char *const marks[] = {"\\A", "\\z", "\\Z", "\\G", "(?<=", "(?<!", "(*",
+                                        "(?!", "(?>", "(?(", "*+",  "++",   "?+",   "}+"};
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
         if (memmem(p, n, marks[i], strlen(marks[i])))
             return true;
     return false;
 }
 
-static int compile(struct matcher *m, const char *pattern, size_t len, bool literal,
-                   bool caseless, char *err, size_t errlen, long *erroff)
+static int compile(struct matcher *m, const char *pattern, size_t len, bool literal, bool caseless,
+                   char *err, size_t errlen, long *erroff)
 {
     /* PCRE2_LITERAL refuses most other options; a literal needs none. */
     uint32_t opts = PCRE2_UTF;
@@ -80,8 +93,8 @@ static int compile(struct matcher *m, const char *pattern, size_t len, bool lite
     return SG_OK;
 }
 
-struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless,
-                            char *err, size_t errlen, long *erroff)
+struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless, char *err,
+                            size_t errlen, long *erroff)
 {
     struct matcher *m = xcalloc(1, sizeof *m);
     if (erroff)
@@ -152,11 +165,15 @@ int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_
     return 1;
 }
 
-static int literal_line(struct matcher *m, const char *s, size_t n, struct mrange *out,
-                        int cap, bool *matched)
+static int literal_line(struct matcher *m, const char *s, size_t n, struct mrange *out, int cap,
+                        bool *matched)
 {
     int k = 0;
     size_t pos = 0;
+    if (m->literal_len == 0) {
+        *matched = true; /* the empty string is everywhere */
+        return 0;
+    }
     while (pos <= n) {
         const char *p = memmem(s + pos, n - pos, m->literal, m->literal_len);
         if (!p)

@@ -32,8 +32,8 @@ struct mrange {
 
 /* Compile.  On a bad pattern returns NULL with PCRE2's message in err and
  * the byte offset of the problem in *erroff (-1 if none applies). */
-struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless,
-                            char *err, size_t errlen, long *erroff);
+struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless, char *err,
+                            size_t errlen, long *erroff);
 void matcher_free(struct matcher *m); /* accepts NULL */
 
 bool matcher_line_mode(const struct matcher *m);

@@ -40,10 +40,22 @@ static void put_le(struct msg_writer *w, uint64_t v, int bytes)
         w->data[w->len++] = (uint8_t)(v >> (8 * i));
 }
 
-void msg_put_u8(struct msg_writer *w, uint8_t v) { put_le(w, v, 1); }
-void msg_put_u16(struct msg_writer *w, uint16_t v) { put_le(w, v, 2); }
-void msg_put_u32(struct msg_writer *w, uint32_t v) { put_le(w, v, 4); }
-void msg_put_u64(struct msg_writer *w, uint64_t v) { put_le(w, v, 8); }
+void msg_put_u8(struct msg_writer *w, uint8_t v)
+{
+    put_le(w, v, 1);
+}
+void msg_put_u16(struct msg_writer *w, uint16_t v)
+{
+    put_le(w, v, 2);
+}
+void msg_put_u32(struct msg_writer *w, uint32_t v)
+{
+    put_le(w, v, 4);
+}
+void msg_put_u64(struct msg_writer *w, uint64_t v)
+{
+    put_le(w, v, 8);
+}
 
 void msg_put_str(struct msg_writer *w, const char *s, size_t len)
 {
@@ -102,10 +114,22 @@ static uint64_t get_le(struct msg_reader *r, int bytes)
     return v;
 }
 
-uint8_t msg_get_u8(struct msg_reader *r) { return (uint8_t)get_le(r, 1); }
-uint16_t msg_get_u16(struct msg_reader *r) { return (uint16_t)get_le(r, 2); }
-uint32_t msg_get_u32(struct msg_reader *r) { return (uint32_t)get_le(r, 4); }
-uint64_t msg_get_u64(struct msg_reader *r) { return get_le(r, 8); }
+uint8_t msg_get_u8(struct msg_reader *r)
+{
+    return (uint8_t)get_le(r, 1);
+}
+uint16_t msg_get_u16(struct msg_reader *r)
+{
+    return (uint16_t)get_le(r, 2);
+}
+uint32_t msg_get_u32(struct msg_reader *r)
+{
+    return (uint32_t)get_le(r, 4);
+}
+uint64_t msg_get_u64(struct msg_reader *r)
+{
+    return get_le(r, 8);
+}
 
 const char *msg_get_str(struct msg_reader *r, uint32_t *len)
 {

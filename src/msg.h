@@ -46,10 +46,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_MAGIC 0x50524753u
-#define MSG_VERSION 1
+#define MSG_MAGIC       0x50524753u
+#define MSG_VERSION     1
 #define MSG_HEADER_SIZE 24
-#define MSG_MAX 65536
+#define MSG_MAX         65536
 
 enum msg_type {
     MT_QUERY = 1,
@@ -63,7 +63,7 @@ enum msg_type {
 };
 
 /* QUERY flags. */
-#define MSG_QF_LITERAL 1u
+#define MSG_QF_LITERAL  1u
 #define MSG_QF_CASELESS 2u
 
 /* Record flags in a BATCH. */
@@ -136,7 +136,7 @@ struct msg_query {
 int msg_query_decode(struct msg_reader *r, struct msg_query *q);
 
 /* One result record of a BATCH, decoded as views into the message. */
-#define MSG_MAX_RANGES 512
+#define MSG_MAX_RANGES  512
 #define MSG_MAX_CONTEXT 255
 struct msg_record {
     uint32_t file_id, line, column;

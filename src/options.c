@@ -88,12 +88,22 @@ int options_parse_size(const char *s, uint64_t *out)
     if (p == s)
         return SG_ERR;
     uint64_t mult = 1;
-    if (*p) {
+    if (*p) { /* the limit applies to the result, checked below */
         switch (*p) {
-        case 'k': case 'K': mult = 1024; break;
-        case 'm': case 'M': mult = 1024 * 1024; break;
-        case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
-        default: return SG_ERR;
+        case 'k':
+        case 'K':
+            mult = 1024;
+            break;
+        case 'm':
+        case 'M':
+            mult = 1024 * 1024;
+            break;
+        case 'g':
+        case 'G':
+            mult = 1024 * 1024 * 1024;
+            break;
+        default:
+            return SG_ERR;
         }
         p++;
         if (*p == 'i' && p[1] == 'B')
@@ -103,6 +113,8 @@ int options_parse_size(const char *s, uint64_t *out)
         if (*p)
             return SG_ERR;
     }
+    if (v * mult > OPT_FILE_SIZE_MAX)
+        return SG_ERR;
     *out = v * mult;
     return SG_OK;
 }
@@ -195,7 +207,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 {
     defaults(o);
     opterr = 0; /* we word the errors ourselves */
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets a half-read "-hV" */
     int c;
     while ((c = getopt_long(argc, argv, ":p:b:w:hV", long_options, NULL)) != -1) {
         if (c == 'h')
@@ -203,9 +215,13 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
         if (c == 'V')
             return OPTIONS_VERSION;
         if (c == '?' || c == ':') {
-            const char *opt = argv[optind - 1];
-            set_err(err, errlen, c == '?' ? "unknown option '%s' (see --help)"
-                                          : "option '%s' needs a value",
+            /* A long option is named by the word getopt read; a short one
+             * (maybe inside a group like -zq) by optopt. */
+            char shortopt[3] = {'-', (char)optopt, '\0'};
+            const char *word = argv[optind - 1];
+            const char *opt = !strncmp(word, "--", 2) || !optopt ? word : shortopt;
+            set_err(err, errlen,
+                    c == '?' ? "unknown option '%s' (see --help)" : "option '%s' needs a value",
                     opt);
             return OPTIONS_ERROR;
         }

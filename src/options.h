@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OPT_WORKERS_MAX 256
+#define OPT_WORKERS_MAX   256
 #define OPT_FILE_SIZE_MAX (1024ull * 1024 * 1024)
 
 struct options {

@@ -28,8 +28,8 @@ void api_error_set(struct api_error *e, int status, const char *code, const char
     e->offset = -1;
 }
 
-int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t hi,
-                     uint32_t *out, struct api_error *e)
+int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t hi, uint32_t *out,
+                     struct api_error *e)
 {
     if (!value)
         return SG_OK;
@@ -49,8 +49,8 @@ int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t 
     *out = (uint32_t)v;
     return SG_OK;
 bad:
-    api_error_set(e, 400, "bad_parameter", name, "%s must be an integer from %u to %u", name,
-                  lo, hi);
+    api_error_set(e, 400, "bad_parameter", name, "%s must be an integer from %u to %u", name, lo,
+                  hi);
     return SG_ERR;
 }
 
@@ -126,8 +126,8 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
         query_parse_uint(get(ctx, "max"), "max", 0, QUERY_MAX_LIMIT, &s->max, e) < 0 ||
         query_parse_uint(get(ctx, "context"), "context", 0, QUERY_CONTEXT_MAX, &s->context, e) <
             0 ||
-        query_parse_uint(get(ctx, "timeout_ms"), "timeout_ms", 1, timeout_default,
-                         &s->timeout_ms, e) < 0 ||
+        query_parse_uint(get(ctx, "timeout_ms"), "timeout_ms", 1, timeout_default, &s->timeout_ms,
+                         e) < 0 ||
         parse_globs(get(ctx, "path"), "path", &s->path, e) < 0 ||
         parse_globs(get(ctx, "exclude"), "exclude", &s->exclude, e) < 0) {
         query_spec_free(s);
@@ -138,8 +138,8 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
 }
 
 /* The fields a JSON body may hold, flattened to strings. */
-static const char *const json_fields[] = {"q",    "literal",    "case", "path",
-                                          "exclude", "max", "context", "timeout_ms"};
+static const char *const json_fields[] = {"q",       "literal", "case",    "path",
+                                          "exclude", "max",     "context", "timeout_ms"};
 #define NFIELDS (sizeof json_fields / sizeof json_fields[0])
 
 struct flat {
@@ -167,8 +167,7 @@ static int flatten(const cJSON *item, char **out, struct api_error *e)
 {
     char buf[64];
     if (string_field(item->string) && !cJSON_IsString(item) && !cJSON_IsNull(item)) {
-        api_error_set(e, 400, "bad_parameter", item->string, "%s must be a string",
-                      item->string);
+        api_error_set(e, 400, "bad_parameter", item->string, "%s must be a string", item->string);
         return SG_ERR;
     }
     if (cJSON_IsString(item)) {
@@ -210,6 +209,25 @@ static int flatten_object(const cJSON *root, struct flat *f, struct api_error *e
     return SG_OK;
 }
 
+/* Whether a JSON text holds the escape \u0000 inside a string (and not,
+ * say, the six characters of an escaped backslash followed by u0000). */
+static bool has_escaped_nul(const char *s, size_t n)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_string) {
+            in_string = s[i] == '"';
+        } else if (s[i] == '"') {
+            in_string = false;
+        } else if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4))
+                return true;
+            i++; /* skip the escaped character */
+        }
+    }
+    return false;
+}
+
 int query_spec_from_json(struct query_spec *s, const char *body, size_t len,
                          uint32_t timeout_default, struct api_error *e)
 {
@@ -228,7 +246,7 @@ int query_spec_from_json(struct query_spec *s, const char *body, size_t len,
     int rc = flatten_object(root, &f, e);
     /* cJSON ends a string at an escaped NUL, which would silently shorten
      * a pattern: refuse the body instead. */
-    if (rc == SG_OK && memmem(body, len, "\\u0000", 6)) {
+    if (rc == SG_OK && has_escaped_nul(body, len)) {
         api_error_set(e, 400, "bad_json", NULL, "strings must not contain NUL (\\u0000)");
         rc = SG_ERR;
     }
@@ -263,6 +281,11 @@ static bool has_upper(const char *p, bool literal)
     for (; *p; p++) {
         if (!literal && *p == '\\' && p[1]) {
             p++;
+            /* \pL, \PL: a one-letter property name is not a letter to match */
+            if ((*p == 'p' || *p == 'P') && p[1] && p[1] != '{') {
+                p++;
+                continue;
+            }
             /* \p{Lu}, \x{41}, \N{U+41}, \g{Name}, \k{Name}: skip the braces */
             if (p[1] == '{' && strchr("pPxNgko", *p)) {
                 const char *close = strchr(p, '}');

@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QUERY_Q_MAX 4096
-#define QUERY_GLOBS_MAX 4096
+#define QUERY_Q_MAX       4096
+#define QUERY_GLOBS_MAX   4096
 #define QUERY_MAX_DEFAULT 1000
-#define QUERY_MAX_LIMIT 100000
+#define QUERY_MAX_LIMIT   100000
 #define QUERY_CONTEXT_MAX 10
 
 enum case_mode { CASE_AUTO, CASE_YES, CASE_NO };
@@ -64,7 +64,7 @@ const char *query_case_name(enum case_mode m);
 
 /* Parse an optional unsigned parameter in [lo, hi]; *out keeps its value
  * when the parameter is absent.  On a bad value fills e (bad_parameter). */
-int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t hi,
-                     uint32_t *out, struct api_error *e);
+int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t hi, uint32_t *out,
+                     struct api_error *e);
 
 #endif

@@ -14,8 +14,8 @@
 #include "matcher.h"
 #include "util.h"
 
-#define NBUCKETS 4096
-#define EXPIRED_MEMORY 65536
+#define NBUCKETS         4096
+#define EXPIRED_MEMORY   65536
 #define OVERDUE_GRACE_MS 500.0 /* past the deadline, before the master ends a query */
 
 struct part {
@@ -67,7 +67,7 @@ struct registry {
 
 const char *query_status_name(enum query_status s)
 {
-    static const char *const names[] = {"running", "done",    "cancelled",
+    static const char *const names[] = {"running",   "done",    "cancelled",
                                         "timed_out", "partial", "failed"};
     return names[s];
 }
@@ -360,8 +360,8 @@ struct query *registry_submit(struct registry *r, const struct query_spec *spec,
 {
     char err[SG_ERRLEN];
     long off;
-    struct matcher *m = matcher_new(spec->q, strlen(spec->q), spec->literal,
-                                    query_caseless(spec), err, sizeof err, &off);
+    struct matcher *m = matcher_new(spec->q, strlen(spec->q), spec->literal, query_caseless(spec),
+                                    err, sizeof err, &off);
     if (!m) {
         api_error_set(e, 400, "bad_regex", "q", "%s", err);
         e->offset = off;
@@ -598,8 +598,7 @@ static void file_lines(struct query *q, struct part *p, const uint8_t *buf, size
     }
 }
 
-static void file_done(struct registry *r, struct query *q, unsigned shard,
-                      struct msg_reader *rd)
+static void file_done(struct registry *r, struct query *q, unsigned shard, struct msg_reader *rd)
 {
     struct msg_done d;
     if (msg_done_decode(rd, &d) < 0)
@@ -684,8 +683,8 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
     pthread_mutex_unlock(&r->lock);
 }
 
-bool registry_file_lines(struct registry *r, struct query *q, struct result_ref **lines,
-                         size_t *n, uint8_t *status)
+bool registry_file_lines(struct registry *r, struct query *q, struct result_ref **lines, size_t *n,
+                         uint8_t *status)
 {
     pthread_mutex_lock(&r->lock);
     bool done = q->finished;

@@ -99,8 +99,8 @@ bool registry_wait(struct registry *r, struct query *q, unsigned timeout_ms);
 void registry_cancel(struct registry *r, struct query *q);
 void registry_view(struct registry *r, struct query *q, struct query_view *v);
 /* For a file view: the lines received, and the outcome. */
-bool registry_file_lines(struct registry *r, struct query *q, struct result_ref **lines,
-                         size_t *n, uint8_t *status);
+bool registry_file_lines(struct registry *r, struct query *q, struct result_ref **lines, size_t *n,
+                         uint8_t *status);
 
 /* From the aggregator: one message from a worker. */
 void registry_deliver(struct registry *r, const uint8_t *buf, size_t n);

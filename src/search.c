@@ -11,9 +11,9 @@
 #include "utf8.h"
 #include "util.h"
 
-#define CLIP_LEAD 128          /* bytes kept before the first match of a clipped line */
-#define LINE_CHECK_EVERY 64    /* lines between deadline checks in line mode */
-#define MAX_LINE_RANGES 256
+#define CLIP_LEAD        128 /* bytes kept before the first match of a clipped line */
+#define LINE_CHECK_EVERY 64  /* lines between deadline checks in line mode */
+#define MAX_LINE_RANGES  256
 
 struct search {
     const struct corpus *c;
@@ -28,15 +28,15 @@ struct search {
     /* counts */
     uint64_t matched_lines, matched_files;
     uint32_t limit_hits, sent;
-    long last_file; /* index of the last file with a matched line */
+    long last_file;   /* index of the last file with a matched line */
     uint64_t segment; /* current segment size, adapted to the pattern's speed */
     /* the batch being filled */
     struct msg_writer batch, rec;
     uint32_t batch_count;
 };
 
-void search_clip(const char *line, size_t len, const struct mrange *ranges, int nranges,
-                 size_t *ws, size_t *we)
+void search_clip(const char *line, size_t len, const struct mrange *ranges, int nranges, size_t *ws,
+                 size_t *we)
 {
     if (len <= SEARCH_TEXT_MAX) {
         *ws = 0;
@@ -44,12 +44,18 @@ void search_clip(const char *line, size_t len, const struct mrange *ranges, int 
         return;
     }
     size_t anchor = nranges > 0 ? ranges[0].start : 0;
-    size_t s = anchor > CLIP_LEAD ? anchor - CLIP_LEAD : 0;
-    if (s + SEARCH_TEXT_MAX > len)
-        s = len - SEARCH_TEXT_MAX;
-    s = utf8_floor(line, len, s);
+    size_t s = utf8_floor(line, len, anchor > CLIP_LEAD ? anchor - CLIP_LEAD : 0);
     size_t e = s + SEARCH_TEXT_MAX;
-    e = e >= len ? len : utf8_floor(line, len, e);
+    if (e >= len) {
+        /* Near the end: take the last SEARCH_TEXT_MAX bytes, starting on
+         * the first whole character (flooring would overrun the limit). */
+        e = len;
+        s = len - SEARCH_TEXT_MAX;
+        while (s < len && ((unsigned char)line[s] & 0xC0) == 0x80)
+            s++;
+    } else {
+        e = utf8_floor(line, len, e);
+    }
     *ws = s;
     *we = e;
 }
@@ -80,8 +86,7 @@ static void put_context_line(struct msg_writer *w, const char *t, size_t n)
     msg_put_str(w, t, n);
 }
 
-static void put_context(struct search *s, const struct corpus_file *f, uint32_t from,
-                        uint32_t to)
+static void put_context(struct search *s, const struct corpus_file *f, uint32_t from, uint32_t to)
 {
     msg_put_u8(&s->rec, (uint8_t)(to - from));
     for (uint32_t i = from; i < to; i++) {
@@ -256,8 +261,8 @@ static void scan_selected(struct search *s)
     size_t i = 0;
     while (i < c->nfiles && s->status == MSG_ST_DONE && !s->io_failed) {
         const struct corpus_file *f = &c->files[i];
-        bool take = (!inc || glob_list_match(inc, f->path)) &&
-                    !(exc && glob_list_match(exc, f->path));
+        bool take =
+            (!inc || glob_list_match(inc, f->path)) && !(exc && glob_list_match(exc, f->path));
         if (!take) {
             i++;
             continue;
@@ -298,8 +303,13 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
                 const struct search_io *io)
 {
     uint64_t started = now_ns();
-    struct search s = {.c = c, .shard = shard, .seq = seq, .q = q, .io = io,
-                       .status = MSG_ST_DONE, .last_file = -1,
+    struct search s = {.c = c,
+                       .shard = shard,
+                       .seq = seq,
+                       .q = q,
+                       .io = io,
+                       .status = MSG_ST_DONE,
+                       .last_file = -1,
                        .segment = SEARCH_SEGMENT_MIN};
     s.deadline_ns = started + (uint64_t)q->timeout_ms * 1000000u;
     char err[SG_ERRLEN];

@@ -26,11 +26,11 @@
 #include "matcher.h"
 #include "msg.h"
 
-#define SEARCH_SEGMENT (1u << 20) /* the largest segment */
-#define SEARCH_SEGMENT_MIN (4u << 10)
+#define SEARCH_SEGMENT         (1u << 20) /* the largest segment */
+#define SEARCH_SEGMENT_MIN     (4u << 10)
 #define SEARCH_SEGMENT_FAST_NS 2000000u
 #define SEARCH_SEGMENT_SLOW_NS 10000000u
-#define SEARCH_TEXT_MAX 1024 /* bytes of a line sent in a result */
+#define SEARCH_TEXT_MAX        1024 /* bytes of a line sent in a result */
 
 struct search_io {
     void *ctx;
@@ -47,7 +47,7 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
 /* Pick the window of a long line to send: [*ws, *we) holds at most
  * SEARCH_TEXT_MAX bytes, starts a little before the first range, and cuts
  * on UTF-8 character boundaries. */
-void search_clip(const char *line, size_t len, const struct mrange *ranges, int nranges,
-                 size_t *ws, size_t *we);
+void search_clip(const char *line, size_t len, const struct mrange *ranges, int nranges, size_t *ws,
+                 size_t *we);
 
 #endif

@@ -22,11 +22,11 @@
 #include "worker.h"
 #include "util.h"
 
-#define REAP_GRACE_MS 5000
-#define RESTART_FIRST_MS 100.0  /* delay before restarting a dead worker */
-#define RESTART_MAX_MS 30000.0  /* the longest back-off */
-#define RESTART_STABLE_MS 10000 /* a worker that lived this long resets it */
-#define HTTP_DRAIN_MS 1000 /* for answers being sent at shutdown */
+#define REAP_GRACE_MS     5000
+#define RESTART_FIRST_MS  100.0   /* delay before restarting a dead worker */
+#define RESTART_MAX_MS    30000.0 /* the longest back-off */
+#define RESTART_STABLE_MS 10000   /* a worker that lived this long resets it */
+#define HTTP_DRAIN_MS     1000    /* for answers being sent at shutdown */
 
 struct server {
     const struct options *opt;
@@ -59,8 +59,8 @@ static const char *bundled(const char *src_dir, const char *installed)
 
 static void fork_workers(struct server *s)
 {
-    struct worker_config cfg = {.root = s->root, .max_file_size = s->opt->max_file_size,
-                                .master_pid = getpid()};
+    struct worker_config cfg = {
+        .root = s->root, .max_file_size = s->opt->max_file_size, .master_pid = getpid()};
     fflush(NULL); /* nothing buffered may be written twice */
     for (unsigned i = 0; i < s->opt->workers; i++) {
         pid_t pid = fork();
@@ -127,8 +127,8 @@ static void schedule_restart(struct server *s, unsigned i)
     if (now - s->started_ms[i] >= RESTART_STABLE_MS || s->backoff_ms[i] == 0)
         s->backoff_ms[i] = RESTART_FIRST_MS;
     else if (s->backoff_ms[i] < RESTART_MAX_MS)
-        s->backoff_ms[i] = s->backoff_ms[i] * 2 > RESTART_MAX_MS ? RESTART_MAX_MS
-                                                                   : s->backoff_ms[i] * 2;
+        s->backoff_ms[i] =
+            s->backoff_ms[i] * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : s->backoff_ms[i] * 2;
     s->restart_at[i] = now + s->backoff_ms[i];
     log_info("restarting shard %u in %.0f ms", i, s->backoff_ms[i]);
 }
@@ -293,8 +293,11 @@ static void start_front(struct server *s)
     for (unsigned i = 0; i < s->opt->workers; i++)
         registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
     s->agg = aggregator_start(s->queue, s->reg);
-    s->api = (struct api_context){.reg = s->reg, .files = &s->files, .web = s->web,
-                                  .timeout_ms = s->opt->timeout_ms, .started_ms = now_ms()};
+    s->api = (struct api_context){.reg = s->reg,
+                                  .files = &s->files,
+                                  .web = s->web,
+                                  .timeout_ms = s->opt->timeout_ms,
+                                  .started_ms = now_ms()};
     s->http = http_start(&s->api, s->opt->bind, s->opt->port, err, sizeof err);
     if (!s->http) {
         kill_workers(s);
@@ -306,7 +309,8 @@ static void prepare(struct server *s, const struct options *o)
 {
     char err[SG_ERRLEN];
     s->opt = o;
-    s->root = o->root ? o->root : bundled(SG_SRCDIR "/sample-corpus", SG_PKGDATADIR "/sample-corpus");
+    s->root =
+        o->root ? o->root : bundled(SG_SRCDIR "/sample-corpus", SG_PKGDATADIR "/sample-corpus");
     const char *web = o->web_root ? o->web_root : bundled(SG_SRCDIR "/web", SG_PKGDATADIR "/web");
     s->web = webroot_load(web, err, sizeof err);
     if (!s->web) {

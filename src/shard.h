@@ -2,9 +2,10 @@
  * shard.h - which worker holds which file.
  *
  * Files are taken in path order and each goes to the shard holding the
- * fewest bytes so far (ties: the lowest index).  The assignment depends
- * only on the file list, so a restarted worker gets the same files, and
- * shards differ in size by at most the largest file.
+ * fewest bytes so far (ties: the fewest files, so empty files spread too;
+ * then the lowest index).  The assignment depends only on the file list,
+ * so a restarted worker gets the same files, and shards differ in size by
+ * at most the largest file.
  */
 #ifndef SHARDGREP_SHARD_H
 #define SHARDGREP_SHARD_H

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SG_OK 0
+#define SG_OK  0
 #define SG_ERR (-1)
 
 /* Size of the error buffers callers hand to functions that can fail. */
@@ -32,8 +32,7 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Write a formatted message into a caller's error buffer (may be NULL). */
-void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Monotonic clock in nanoseconds and milliseconds. */
 uint64_t now_ns(void);

@@ -179,8 +179,8 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const struct file_entry *)a)->path, ((const struct file_entry *)b)->path);
 }
 
-int walk_tree(const char *root, const struct walk_options *opt, struct file_list *out,
-              char *err, size_t errlen)
+int walk_tree(const char *root, const struct walk_options *opt, struct file_list *out, char *err,
+              size_t errlen)
 {
     memset(out, 0, sizeof *out);
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -37,8 +37,8 @@ struct walk_options {
 
 /* Walk root; fills *out (sorted by path, byte order).  Fails only if root
  * itself cannot be opened; unreadable folders below are counted and logged. */
-int walk_tree(const char *root, const struct walk_options *opt, struct file_list *out,
-              char *err, size_t errlen);
+int walk_tree(const char *root, const struct walk_options *opt, struct file_list *out, char *err,
+              size_t errlen);
 void file_list_free(struct file_list *l);
 
 /* Binary search for an exact relative path; returns the index or -1. */

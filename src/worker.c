@@ -113,8 +113,8 @@ static bool io_should_stop(void *ctx)
 
 static void send_done(struct worker *w, uint64_t seq, uint8_t status, const char *error)
 {
-    struct msg_done d = {.status = status, .error = error,
-                         .error_len = error ? (uint32_t)strlen(error) : 0};
+    struct msg_done d = {
+        .status = status, .error = error, .error_len = error ? (uint32_t)strlen(error) : 0};
     struct msg_writer mw;
     msg_writer_init(&mw);
     msg_done_encode(&mw, w->shard, seq, &d);
@@ -189,8 +189,7 @@ static void serve(struct worker *w, const uint8_t *buf, size_t n)
     w->current = 0;
 }
 
-static void load(struct worker *w, const struct file_list *files,
-                 const struct worker_config *cfg)
+static void load(struct worker *w, const struct file_list *files, const struct worker_config *cfg)
 {
     uint64_t t0 = now_ns();
     int root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -202,9 +201,13 @@ static void load(struct worker *w, const struct file_list *files,
         log_info("shard %u: cannot open %s: %s", w->shard, cfg->root, strerror(errno));
     }
     const struct corpus *c = &w->corpus;
-    struct msg_hello h = {.files = (uint32_t)c->nfiles, .lines = c->nlines, .bytes = c->len,
-                          .binary = c->binary, .unreadable = c->unreadable,
-                          .too_large = c->too_large, .load_us = (now_ns() - t0) / 1000,
+    struct msg_hello h = {.files = (uint32_t)c->nfiles,
+                          .lines = c->nlines,
+                          .bytes = c->len,
+                          .binary = c->binary,
+                          .unreadable = c->unreadable,
+                          .too_large = c->too_large,
+                          .load_us = (now_ns() - t0) / 1000,
                           .pid = (uint32_t)getpid()};
     struct msg_writer mw;
     msg_writer_init(&mw);

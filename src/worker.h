@@ -44,8 +44,8 @@ void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
  * MAX_FILE_SIZE MASTER_PID", request queue on WORKER_REQ_FD, result queue
  * on WORKER_RES_FD. */
 #define WORKER_EXEC_ARG "--internal-worker"
-#define WORKER_REQ_FD 3
-#define WORKER_RES_FD 4
+#define WORKER_REQ_FD   3
+#define WORKER_RES_FD   4
 int worker_exec_main(int argc, char **argv);
 
 /* Master side: send shard's part of the file list to an exec'd worker. */

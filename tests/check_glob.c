@@ -797,7 +797,8 @@ START_TEST(test_list_exclude)
     static const struct list_case c[] = {
         {"vendor,*.min.js,third_party/", "vendor/lib/a.js", true},
         {"vendor,*.min.js,third_party/", "web/app.min.js", true},
-        {"vendor,*.min.js,third_party/", "x/third_party/y.c", true},
+        {"vendor,*.min.js,third_party/", "x/third_party/y.c", false},
+        {"vendor,*.min.js,third_party/", "third_party/y.c", true},
         {"vendor,*.min.js,third_party/", "web/app.js", false},
         {"vendor,*.min.js,third_party/", "src/vendors.c", false},
         {"vendor,*.min.js,third_party/", "third_party", false},

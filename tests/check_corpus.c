@@ -1,0 +1,557 @@
+/*
+ * check_corpus.c - unit tests for src/corpus.c: normalising and storing
+ * files (corpus_add), mapping arena offsets back to files and lines, and
+ * loading a shard from disk (corpus_load).
+ *
+ * The mapping tests check every byte of the arena against a table built
+ * independently from the files' expected text, so an off-by-one at any
+ * file or line boundary (including empty files, which share an offset
+ * with their neighbour) shows up with the offset that broke.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "check_suites.h"
+#include "corpus.h"
+#include "utf8.h"
+#include "util.h"
+#include "walk.h"
+
+#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
+#define FFFD      "\xef\xbf\xbd"
+
+static struct corpus c;
+
+static void setup(void)
+{
+    corpus_init(&c);
+}
+
+static void teardown(void)
+{
+    corpus_free(&c);
+}
+
+/* Add a file whose contents are a string literal (len given: may hold NUL). */
+static enum corpus_add_result add(uint32_t id, const char *path, const char *data, size_t len)
+{
+    return corpus_add(&c, id, path, data, len);
+}
+
+/* s[0..n) with \n, \r and non-ASCII bytes escaped, for messages (two
+ * static buffers, used in turn). */
+static const char *esc(const char *s, size_t n)
+{
+    static char buf[2][512];
+    static int which;
+    char *out = buf[which++ % 2];
+    size_t o = 0;
+    for (size_t i = 0; i < n && o < sizeof buf[0] - 8; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\n')
+            o += (size_t)snprintf(out + o, sizeof buf[0] - o, "\\n");
+        else if (ch == '\r')
+            o += (size_t)snprintf(out + o, sizeof buf[0] - o, "\\r");
+        else if (ch < 0x20 || ch >= 0x7f)
+            o += (size_t)snprintf(out + o, sizeof buf[0] - o, "\\x%02x", ch);
+        else
+            out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The stored text of file f, compared with want. */
+static void check_text(size_t fi, const char *want, size_t want_len)
+{
+    ck_assert_msg(fi < c.nfiles, "file %zu missing: %zu files", fi, c.nfiles);
+    const struct corpus_file *f = &c.files[fi];
+    ck_assert_msg(f->len == want_len && memcmp(c.buf + f->off, want, want_len) == 0,
+                  "file %zu (%s) stored %llu bytes \"%s\", want %zu bytes \"%s\"", fi, f->path,
+                  (unsigned long long)f->len, esc(c.buf + f->off, (size_t)f->len), want_len,
+                  esc(want, want_len));
+}
+
+static void check_line_text(size_t fi, uint32_t n, const char *want)
+{
+    const char *s;
+    size_t len;
+    corpus_line(&c, &c.files[fi], n, &s, &len);
+    ck_assert_msg(len == strlen(want) && memcmp(s, want, len) == 0,
+                  "file %zu line %u is \"%s\", want \"%s\"", fi, n, esc(s, len),
+                  esc(want, strlen(want)));
+}
+
+/* ------------------------------------------------------------------ */
+/* corpus_add                                                          */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_add_plain)
+{
+    enum corpus_add_result r = add(3, "a.txt", "one\ntwo\n", 8);
+    ck_assert_msg(r == CORPUS_ADDED, "corpus_add returned %d", r);
+    ck_assert_msg(c.nfiles == 1 && c.nlines == 2 && c.len == 8,
+                  "nfiles %zu nlines %llu len %llu, want 1 2 8", c.nfiles,
+                  (unsigned long long)c.nlines, (unsigned long long)c.len);
+    const struct corpus_file *f = &c.files[0];
+    ck_assert_msg(f->id == 3 && strcmp(f->path, "a.txt") == 0 && f->off == 0 && f->nlines == 2 &&
+                      f->first_line == 0,
+                  "file: id %u path %s off %llu nlines %u first_line %llu", f->id, f->path,
+                  (unsigned long long)f->off, f->nlines, (unsigned long long)f->first_line);
+    check_text(0, "one\ntwo\n", 8);
+    check_line_text(0, 0, "one");
+    check_line_text(0, 1, "two");
+    ck_assert_msg(c.raw_bytes == 8 && c.repaired == 0, "raw_bytes %llu repaired %u",
+                  (unsigned long long)c.raw_bytes, c.repaired);
+}
+END_TEST
+
+START_TEST(test_add_no_final_newline)
+{
+    add(0, "a", "one\ntwo", 7);
+    check_text(0, "one\ntwo\n", 8);
+    ck_assert_msg(c.files[0].nlines == 2, "nlines %u, want 2", c.files[0].nlines);
+    check_line_text(0, 1, "two");
+    ck_assert_msg(c.raw_bytes == 7, "raw_bytes %llu counts the added newline",
+                  (unsigned long long)c.raw_bytes);
+    add(1, "b", "x", 1);
+    check_text(1, "x\n", 2);
+    ck_assert_msg(c.files[1].off == 8 && c.files[1].nlines == 1, "second file at %llu, %u lines",
+                  (unsigned long long)c.files[1].off, c.files[1].nlines);
+}
+END_TEST
+
+START_TEST(test_add_empty)
+{
+    enum corpus_add_result r = add(0, "empty", "", 0);
+    ck_assert_msg(r == CORPUS_ADDED, "an empty file returned %d", r);
+    ck_assert_msg(c.nfiles == 1 && c.files[0].nlines == 0 && c.files[0].len == 0 && c.len == 0 &&
+                      c.nlines == 0,
+                  "empty file: nfiles %zu nlines %u len %llu; corpus len %llu", c.nfiles,
+                  c.files[0].nlines, (unsigned long long)c.files[0].len, (unsigned long long)c.len);
+    /* a file of one empty line is not empty */
+    add(1, "nl", "\n", 1);
+    ck_assert_msg(c.files[1].nlines == 1 && c.files[1].len == 1, "\"\\n\": %u lines, %llu bytes",
+                  c.files[1].nlines, (unsigned long long)c.files[1].len);
+    check_line_text(1, 0, "");
+}
+END_TEST
+
+START_TEST(test_add_crlf)
+{
+    add(0, "dos", "a\r\nb\r\n", 6);
+    check_text(0, "a\nb\n", 4);
+    add(1, "lone", "a\rb\r\nc", 6); /* a lone CR is text */
+    check_text(1, "a\rb\nc\n", 6);
+    check_line_text(1, 0, "a\rb");
+    add(2, "mixed", "x\r\n\r\n\ny", 7);
+    check_text(2, "x\n\n\ny\n", 6);
+    ck_assert_msg(c.files[2].nlines == 4, "mixed: %u lines, want 4", c.files[2].nlines);
+    add(3, "no-final", "p\r\nq", 4);
+    check_text(3, "p\nq\n", 4);
+}
+END_TEST
+
+START_TEST(test_add_binary)
+{
+    add(0, "a", "text\n", 5);
+    uint64_t len = c.len, nlines = c.nlines, raw = c.raw_bytes;
+    enum corpus_add_result r = add(1, "bin", "ab\0cd\n", 6);
+    ck_assert_msg(r == CORPUS_BINARY, "a file with a NUL returned %d, want CORPUS_BINARY", r);
+    ck_assert_msg(c.nfiles == 1 && c.len == len && c.nlines == nlines && c.raw_bytes == raw,
+                  "a binary file was stored: nfiles %zu len %llu nlines %llu raw %llu", c.nfiles,
+                  (unsigned long long)c.len, (unsigned long long)c.nlines,
+                  (unsigned long long)c.raw_bytes);
+    r = add(2, "nul-last", "abc\0", 4);
+    ck_assert_msg(r == CORPUS_BINARY, "a trailing NUL returned %d", r);
+    r = add(3, "nul-only", "\0", 1);
+    ck_assert_msg(r == CORPUS_BINARY && c.nfiles == 1, "\"\\0\" returned %d, nfiles %zu", r,
+                  c.nfiles);
+    /* the next text file lands right after the first */
+    add(4, "b", "more\n", 5);
+    ck_assert_msg(c.nfiles == 2 && c.files[1].off == 5 && c.files[1].id == 4,
+                  "after binaries: nfiles %zu off %llu id %u", c.nfiles,
+                  (unsigned long long)c.files[1].off, c.files[1].id);
+}
+END_TEST
+
+START_TEST(test_add_invalid_utf8)
+{
+    add(0, "latin1", "caf\xe9\n", 5);
+    check_text(0, "caf" FFFD "\n", 7);
+    ck_assert_msg(c.repaired == 1, "repaired %u, want 1", c.repaired);
+    ck_assert_msg(c.raw_bytes == 5, "raw_bytes %llu, want 5 (bytes read)",
+                  (unsigned long long)c.raw_bytes);
+    add(1, "mixed", "\xff\r\nok \xc3\xa9\n\xed\xa0\x80", 12);
+    check_text(1, FFFD "\nok \xc3\xa9\n" FFFD FFFD FFFD "\n", 20);
+    ck_assert_msg(c.files[1].nlines == 3, "mixed: %u lines, want 3", c.files[1].nlines);
+    ck_assert_msg(utf8_valid(c.buf, c.len, NULL), "the arena is not valid UTF-8");
+    ck_assert_msg(c.repaired == 2, "repaired %u, want 2", c.repaired);
+    add(2, "valid", "\xc3\xa9\n", 3);
+    ck_assert_msg(c.repaired == 2, "a valid file counted as repaired");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* corpus_file_at / corpus_line_at / corpus_line / corpus_line_start   */
+/* ------------------------------------------------------------------ */
+
+/* Files as added, with their stored text; empty ones between and at
+ * both ends. */
+static const struct {
+    const char *path, *data, *stored;
+} layout[] = {
+    {"0-empty", "", ""},
+    {"a.txt", "alpha\nbeta\n", "alpha\nbeta\n"},
+    {"b-empty", "", ""},
+    {"c.txt", "gamma", "gamma\n"},
+    {"d-empty", "", ""},
+    {"e-empty", "", ""},
+    {"f.txt", "\n\ndelta\r\nx", "\n\ndelta\nx\n"},
+    {"g.txt", "z\n", "z\n"},
+    {"h-empty", "", ""},
+};
+
+static void setup_layout(void)
+{
+    corpus_init(&c);
+    for (size_t i = 0; i < NCASES(layout); i++)
+        corpus_add(&c, (uint32_t)(10 * i), layout[i].path, layout[i].data, strlen(layout[i].data));
+}
+
+START_TEST(test_layout_files)
+{
+    uint64_t off = 0, lines = 0;
+    ck_assert_msg(c.nfiles == NCASES(layout), "nfiles %zu, want %zu", c.nfiles, NCASES(layout));
+    for (size_t i = 0; i < NCASES(layout); i++) {
+        const struct corpus_file *f = &c.files[i];
+        size_t len = strlen(layout[i].stored);
+        uint32_t nl = 0;
+        for (size_t k = 0; k < len; k++)
+            nl += layout[i].stored[k] == '\n';
+        ck_assert_msg(f->off == off && f->len == len && f->nlines == nl && f->first_line == lines,
+                      "%s: off %llu len %llu nlines %u first %llu, want %llu %zu %u %llu", f->path,
+                      (unsigned long long)f->off, (unsigned long long)f->len, f->nlines,
+                      (unsigned long long)f->first_line, (unsigned long long)off, len, nl,
+                      (unsigned long long)lines);
+        check_text(i, layout[i].stored, len);
+        off += len;
+        lines += nl;
+    }
+    ck_assert_msg(c.len == off && c.nlines == lines, "corpus len %llu nlines %llu",
+                  (unsigned long long)c.len, (unsigned long long)c.nlines);
+}
+END_TEST
+
+START_TEST(test_layout_every_offset)
+{
+    /* Walk the expected text byte by byte: for each arena offset, the
+     * non-empty file and the line that hold it. */
+    uint64_t off = 0;
+    for (size_t i = 0; i < NCASES(layout); i++) {
+        const char *t = layout[i].stored;
+        uint32_t line = 0;
+        for (size_t k = 0; t[k]; k++, off++) {
+            size_t fi = corpus_file_at(&c, off);
+            ck_assert_msg(fi == i, "corpus_file_at(%llu) = %zu (%s), want %zu (%s)",
+                          (unsigned long long)off, fi, fi < c.nfiles ? c.files[fi].path : "?", i,
+                          layout[i].path);
+            uint32_t got = corpus_line_at(&c, &c.files[fi], off);
+            ck_assert_msg(got == line, "corpus_line_at(%s, %llu) = %u, want %u", layout[i].path,
+                          (unsigned long long)off, got, line);
+            if (t[k] == '\n')
+                line++;
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_layout_lines)
+{
+    static const struct {
+        size_t file;
+        uint32_t line;
+        const char *text;
+    } want[] = {
+        {1, 0, "alpha"}, {1, 1, "beta"},  {3, 0, "gamma"}, {6, 0, ""},
+        {6, 1, ""},      {6, 2, "delta"}, {6, 3, "x"},     {7, 0, "z"},
+    };
+    for (size_t i = 0; i < NCASES(want); i++)
+        check_line_text(want[i].file, want[i].line, want[i].text);
+    /* line starts, and the end of the file as line nlines */
+    const struct corpus_file *f = &c.files[6];
+    uint64_t s2 = corpus_line_start(&c, f, 2), end = corpus_line_start(&c, f, f->nlines);
+    ck_assert_msg(s2 == f->off + 2, "line 2 of f.txt starts at %llu, want %llu",
+                  (unsigned long long)s2, (unsigned long long)(f->off + 2));
+    ck_assert_msg(end == f->off + f->len, "end of f.txt at %llu, want %llu",
+                  (unsigned long long)end, (unsigned long long)(f->off + f->len));
+    f = &c.files[2]; /* empty: its end is its start */
+    end = corpus_line_start(&c, f, 0);
+    ck_assert_msg(end == f->off, "empty file: line 0 starts at %llu, want %llu",
+                  (unsigned long long)end, (unsigned long long)f->off);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* corpus_find_file                                                    */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_find_file)
+{
+    long got = corpus_find_file(&c, 0);
+    ck_assert_msg(got == -1, "find in an empty corpus = %ld", got);
+    static const uint32_t ids[] = {2, 5, 9, 10, 400};
+    for (size_t i = 0; i < NCASES(ids); i++)
+        add(ids[i], "f", "x\n", 2);
+    for (size_t i = 0; i < NCASES(ids); i++) {
+        got = corpus_find_file(&c, ids[i]);
+        ck_assert_msg(got == (long)i, "corpus_find_file(%u) = %ld, want %zu", ids[i], got, i);
+    }
+    static const uint32_t absent[] = {0, 1, 3, 6, 11, 399, 401, UINT32_MAX};
+    for (size_t i = 0; i < NCASES(absent); i++) {
+        got = corpus_find_file(&c, absent[i]);
+        ck_assert_msg(got == -1, "corpus_find_file(%u) = %ld, want -1", absent[i], got);
+    }
+}
+END_TEST
+
+START_TEST(test_find_file_binary_not_stored)
+{
+    add(1, "a", "x\n", 2);
+    add(2, "bin", "\0", 1);
+    add(3, "empty", "", 0);
+    long got = corpus_find_file(&c, 2);
+    ck_assert_msg(got == -1, "a binary file is found at %ld", got);
+    got = corpus_find_file(&c, 3);
+    ck_assert_msg(got == 1, "an empty file is at %ld, want 1", got);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* corpus_load                                                         */
+/* ------------------------------------------------------------------ */
+
+/* The tree and its file list are built once per TCase by an unchecked
+ * fixture (in Check's parent process), so the folder is removed even when
+ * a test fails in fork mode; the tests only read them.  Building does not
+ * assert: the first problem is noted and each test's setup reports it. */
+static char tmpdir[64];
+static char tree_err[640];
+static int root_fd = -1;
+static struct file_list list;
+
+static void note(const char *what, const char *path)
+{
+    if (!tree_err[0])
+        snprintf(tree_err, sizeof tree_err, "%s %s: %s", what, path, strerror(errno));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void write_file(const char *rel, const char *data, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, rel);
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        note("create", path);
+        return;
+    }
+    if (fwrite(data, 1, len, fp) != len)
+        note("write", path);
+    if (fclose(fp) != 0)
+        note("close", path);
+}
+
+/* Append an entry to the file list (the caller keeps it sorted). */
+static void list_add(const char *path, uint64_t size, uint32_t shard)
+{
+    if (list.n == list.cap) {
+        list.cap = list.cap ? 2 * list.cap : 16;
+        list.v = xrealloc(list.v, list.cap * sizeof *list.v);
+    }
+    list.v[list.n].path = xstrdup(path);
+    list.v[list.n].size = size;
+    list.v[list.n].shard = shard;
+    list.n++;
+}
+
+/* A tree with files for two shards and files that cannot be loaded:
+ *   0 a.txt       shard 0  "one\ntwo\n"
+ *   1 b.txt       shard 1  "bee"
+ *   2 big.txt     shard 0  200 bytes (the load uses max 100)
+ *   3 bin.dat     shard 0  holds a NUL
+ *   4 dir         shard 0  a folder, not a file
+ *   5 gone.txt    shard 0  listed, then deleted
+ *   6 link        shard 0  a symbolic link to a.txt (never followed)
+ *   7 sub/c.txt   shard 0  "see\r\n"
+ *   8 sub/d.txt   shard 1  ""
+ */
+static void make_tree(void)
+{
+    char big[200], path[128];
+    tree_err[0] = '\0';
+    memset(&list, 0, sizeof list);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/check_corpus.XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        note("mkdtemp", tmpdir);
+        tmpdir[0] = '\0';
+        return;
+    }
+    snprintf(path, sizeof path, "%s/sub", tmpdir);
+    if (mkdir(path, 0755) != 0)
+        note("mkdir", path);
+    snprintf(path, sizeof path, "%s/dir", tmpdir);
+    if (mkdir(path, 0755) != 0)
+        note("mkdir", path);
+    memset(big, 'x', sizeof big);
+    write_file("a.txt", "one\ntwo\n", 8);
+    write_file("b.txt", "bee", 3);
+    write_file("big.txt", big, sizeof big);
+    write_file("bin.dat", "ab\0cd", 5);
+    write_file("gone.txt", "gone\n", 5);
+    write_file("sub/c.txt", "see\r\n", 5);
+    write_file("sub/d.txt", "", 0);
+    snprintf(path, sizeof path, "%s/link", tmpdir);
+    if (symlink("a.txt", path) != 0)
+        note("symlink", path);
+    list_add("a.txt", 8, 0);
+    list_add("b.txt", 3, 1);
+    list_add("big.txt", 50, 0); /* the walk saw it small: it grew since */
+    list_add("bin.dat", 5, 0);
+    list_add("dir", 0, 0);
+    list_add("gone.txt", 5, 0);
+    list_add("link", 5, 0);
+    list_add("sub/c.txt", 5, 0);
+    list_add("sub/d.txt", 0, 1);
+    snprintf(path, sizeof path, "%s/gone.txt", tmpdir);
+    if (unlink(path) != 0)
+        note("unlink", path);
+    root_fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        note("open", tmpdir);
+}
+
+static void remove_tree(void)
+{
+    file_list_free(&list);
+    if (root_fd >= 0)
+        close(root_fd);
+    root_fd = -1;
+    if (tmpdir[0])
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir[0] = '\0';
+}
+
+static void setup_load(void)
+{
+    corpus_init(&c);
+    ck_assert_msg(tmpdir[0] && !tree_err[0], "the test tree could not be built: %s", tree_err);
+}
+
+START_TEST(test_load_shard0)
+{
+    corpus_load(&c, &list, 0, root_fd, 100);
+    ck_assert_msg(c.nfiles == 2, "shard 0 loaded %zu files, want 2 (a.txt, sub/c.txt)", c.nfiles);
+    ck_assert_msg(c.files[0].id == 0 && strcmp(c.files[0].path, "a.txt") == 0,
+                  "first file: id %u %s", c.files[0].id, c.files[0].path);
+    ck_assert_msg(c.files[1].id == 7 && strcmp(c.files[1].path, "sub/c.txt") == 0,
+                  "second file: id %u %s, want 7 sub/c.txt", c.files[1].id, c.files[1].path);
+    check_text(0, "one\ntwo\n", 8);
+    check_text(1, "see\n", 4);
+    ck_assert_msg(c.binary == 1, "binary %u, want 1 (bin.dat)", c.binary);
+    ck_assert_msg(c.too_large == 1, "too_large %u, want 1 (big.txt)", c.too_large);
+    ck_assert_msg(c.unreadable == 3, "unreadable %u, want 3 (dir, gone.txt, link)", c.unreadable);
+    ck_assert_msg(c.raw_bytes == 8 + 5, "raw_bytes %llu, want 13", (unsigned long long)c.raw_bytes);
+}
+END_TEST
+
+START_TEST(test_load_shard1)
+{
+    corpus_load(&c, &list, 1, root_fd, 100);
+    ck_assert_msg(c.nfiles == 2, "shard 1 loaded %zu files, want 2", c.nfiles);
+    ck_assert_msg(c.files[0].id == 1 && c.files[1].id == 8, "ids %u %u, want 1 8", c.files[0].id,
+                  c.files[1].id);
+    check_text(0, "bee\n", 4);
+    check_text(1, "", 0);
+    ck_assert_msg(c.binary == 0 && c.too_large == 0 && c.unreadable == 0,
+                  "shard 1: binary %u too_large %u unreadable %u", c.binary, c.too_large,
+                  c.unreadable);
+}
+END_TEST
+
+START_TEST(test_load_size_limit)
+{
+    /* With room for big.txt it loads; the limit is the load's, not the
+     * size the walk recorded. */
+    corpus_load(&c, &list, 0, root_fd, 200);
+    ck_assert_msg(c.nfiles == 3 && c.too_large == 0, "max 200: %zu files, too_large %u", c.nfiles,
+                  c.too_large);
+    ck_assert_msg(c.files[1].id == 2 && c.files[1].len == 201, "big.txt: id %u len %llu",
+                  c.files[1].id, (unsigned long long)c.files[1].len);
+}
+END_TEST
+
+START_TEST(test_load_empty_shard)
+{
+    corpus_load(&c, &list, 5, root_fd, 100);
+    ck_assert_msg(c.nfiles == 0 && c.len == 0 && c.unreadable == 0,
+                  "a shard with no files: nfiles %zu len %llu", c.nfiles,
+                  (unsigned long long)c.len);
+}
+END_TEST
+
+Suite *suite_corpus(void)
+{
+    Suite *s = suite_create("corpus");
+    TCase *tc;
+
+    tc = tcase_create("corpus_add");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_add_plain);
+    tcase_add_test(tc, test_add_no_final_newline);
+    tcase_add_test(tc, test_add_empty);
+    tcase_add_test(tc, test_add_crlf);
+    tcase_add_test(tc, test_add_binary);
+    tcase_add_test(tc, test_add_invalid_utf8);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("corpus_line");
+    tcase_add_checked_fixture(tc, setup_layout, teardown);
+    tcase_add_test(tc, test_layout_files);
+    tcase_add_test(tc, test_layout_every_offset);
+    tcase_add_test(tc, test_layout_lines);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("corpus_find_file");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_find_file);
+    tcase_add_test(tc, test_find_file_binary_not_stored);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("corpus_load");
+    tcase_add_unchecked_fixture(tc, make_tree, remove_tree);
+    tcase_add_checked_fixture(tc, setup_load, teardown);
+    tcase_add_test(tc, test_load_shard0);
+    tcase_add_test(tc, test_load_shard1);
+    tcase_add_test(tc, test_load_size_limit);
+    tcase_add_test(tc, test_load_empty_shard);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
