@@ -21,6 +21,7 @@
 #include <check.h>
 
 #include "check_suites.h"
+#include "check_util.h"
 #include "corpus.h"
 #include "utf8.h"
 #include "util.h"
@@ -355,27 +356,10 @@ static void note(const char *what, const char *path)
         snprintf(tree_err, sizeof tree_err, "%s %s: %s", what, path, strerror(errno));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void write_file(const char *rel, const char *data, size_t len)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, rel);
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        note("create", path);
-        return;
-    }
-    if (fwrite(data, 1, len, fp) != len)
-        note("write", path);
-    if (fclose(fp) != 0)
-        note("close", path);
+    if (check_write_file(tmpdir, rel, data, len) < 0)
+        note("write", rel);
 }
 
 /* Append an entry to the file list (the caller keeps it sorted). */
@@ -454,7 +438,7 @@ static void remove_tree(void)
         close(root_fd);
     root_fd = -1;
     if (tmpdir[0])
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        check_rm_tree(tmpdir);
     tmpdir[0] = '\0';
 }
 

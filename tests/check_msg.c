@@ -15,6 +15,7 @@
 #include <check.h>
 
 #include "check_suites.h"
+#include "check_util.h"
 #include "msg.h"
 #include "util.h"
 
@@ -468,20 +469,9 @@ static void put_record(uint32_t file, uint32_t line, uint32_t col, uint8_t flags
                        const uint32_t *ranges, unsigned nranges, const char *const *before,
                        unsigned nbefore, const char *const *after, unsigned nafter)
 {
-    msg_put_u32(&w, file);
-    msg_put_u32(&w, line);
-    msg_put_u32(&w, col);
-    msg_put_u8(&w, flags);
-    msg_put_str(&w, text, strlen(text));
-    msg_put_u16(&w, (uint16_t)nranges);
-    for (unsigned i = 0; i < 2 * nranges; i++)
-        msg_put_u32(&w, ranges[i]);
-    msg_put_u8(&w, (uint8_t)nbefore);
-    for (unsigned i = 0; i < nbefore; i++)
-        msg_put_str(&w, before[i], strlen(before[i]));
-    msg_put_u8(&w, (uint8_t)nafter);
-    for (unsigned i = 0; i < nafter; i++)
-        msg_put_str(&w, after[i], strlen(after[i]));
+    struct check_record r = {file,    line,   col,   flags,   text,  ranges,
+                             nranges, before, after, nbefore, nafter};
+    check_put_record(&w, &r);
 }
 
 static int decode_record_copy(size_t n)

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "check_suites.h"
+#include "check_util.h"
 #include "msg.h"
 #include "query.h"
 #include "render.h"
@@ -236,21 +237,10 @@ static const uint8_t *encode(uint32_t file, uint32_t line, uint32_t column, uint
                              const char *const *before, unsigned nbefore, const char *const *after,
                              unsigned nafter)
 {
+    struct check_record r = {file,    line,   column, flags,   t,     ranges,
+                             nranges, before, after,  nbefore, nafter};
     w.len = 0;
-    msg_put_u32(&w, file);
-    msg_put_u32(&w, line);
-    msg_put_u32(&w, column);
-    msg_put_u8(&w, flags);
-    msg_put_str(&w, t, strlen(t));
-    msg_put_u16(&w, (uint16_t)nranges);
-    for (unsigned i = 0; i < 2 * nranges; i++)
-        msg_put_u32(&w, ranges[i]);
-    msg_put_u8(&w, (uint8_t)nbefore);
-    for (unsigned i = 0; i < nbefore; i++)
-        msg_put_str(&w, before[i], strlen(before[i]));
-    msg_put_u8(&w, (uint8_t)nafter);
-    for (unsigned i = 0; i < nafter; i++)
-        msg_put_str(&w, after[i], strlen(after[i]));
+    check_put_record(&w, &r);
     return w.data;
 }
 

@@ -21,6 +21,7 @@
 #include <check.h>
 
 #include "check_suites.h"
+#include "check_util.h"
 #include "util.h"
 #include "walk.h"
 
@@ -42,14 +43,6 @@ static void note(const char *what, const char *path)
         snprintf(tree_err, sizeof tree_err, "%s %.100s: %s", what, path, strerror(errno));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void make_dir(const char *rel)
 {
     char path[256];
@@ -60,17 +53,8 @@ static void make_dir(const char *rel)
 
 static void make_file(const char *rel, const char *data, size_t len)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        note("create", path);
-        return;
-    }
-    if (fwrite(data, 1, len, fp) != len)
-        note("write", path);
-    if (fclose(fp) != 0)
-        note("close", path);
+    if (check_write_file(root, rel, data, len) < 0)
+        note("write", rel);
 }
 
 static void make_text(const char *rel, const char *data)
@@ -145,7 +129,7 @@ static void make_tree(void)
 static void remove_tree(void)
 {
     if (root[0])
-        nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        check_rm_tree(root);
     root[0] = '\0';
 }
 
