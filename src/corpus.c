@@ -31,7 +31,20 @@ void corpus_free(struct corpus *c)
     free(c->buf);
     free(c->line_off);
     free(c->files);
+    tindex_free(c->index);
     corpus_init(c);
+}
+
+void corpus_enable_index(struct corpus *c)
+{
+    if (!c->index)
+        c->index = tindex_new();
+}
+
+void corpus_seal(struct corpus *c)
+{
+    if (c->index && !tindex_ready(c->index))
+        tindex_finish(c->index);
 }
 
 static void reserve_bytes(struct corpus *c, uint64_t more)
@@ -120,6 +133,8 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     f->len = n;
     f->first_line = c->nlines;
     f->nlines = index_lines(c, off, n);
+    if (c->index)
+        tindex_add(c->index, c->buf + off, n);
     return CORPUS_ADDED;
 }
 
@@ -170,6 +185,7 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
         if (l->v[i].shard == shard)
             total += l->v[i].size + 1;
     reserve_bytes(c, total);
+    corpus_enable_index(c);
 
     char *tmp = NULL;
     size_t cap = 0;
@@ -192,6 +208,7 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
             c->binary++;
     }
     free(tmp);
+    corpus_seal(c);
 }
 
 size_t corpus_file_at(const struct corpus *c, uint64_t off)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tindex.h"
 #include "walk.h"
 
 struct corpus_file {
@@ -37,7 +38,8 @@ struct corpus {
     uint64_t nlines, lines_cap;
     struct corpus_file *files;
     size_t nfiles, files_cap;
-    uint64_t raw_bytes; /* bytes read from disk */
+    uint64_t raw_bytes;   /* bytes read from disk */
+    struct tindex *index; /* trigram index, when enabled */
     uint32_t binary, unreadable, too_large, repaired;
 };
 
@@ -51,8 +53,14 @@ void corpus_free(struct corpus *c);
 enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path, const char *data,
                                   size_t len);
 
-/* Read and add every file of the list assigned to shard.  Problems with
- * single files are counted and logged; the rest still loads. */
+/* Build a trigram index of the files added from now on (tindex.h). */
+void corpus_enable_index(struct corpus *c);
+/* No more files: finish the index. */
+void corpus_seal(struct corpus *c);
+
+/* Read and add every file of the list assigned to shard, indexed, and
+ * seal.  Problems with single files are counted and logged; the rest
+ * still loads. */
 void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, int root_fd,
                  uint64_t max_file_size);
 

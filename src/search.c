@@ -8,6 +8,8 @@
 
 #include "glob.h"
 #include "matcher.h"
+#include "qplan.h"
+#include "tindex.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -253,34 +255,74 @@ static struct glob_list *filter(const char *spec, uint32_t len)
     return gl;
 }
 
+/* Which files a query scans: the path filters, and the trigram index's
+ * candidates.  Files are asked about in increasing order. */
+struct selector {
+    struct glob_list *inc, *exc;
+    uint32_t *cand; /* NULL: no restriction */
+    size_t ncand, k;
+};
+
+static void selector_init(struct selector *sel, const struct search *s)
+{
+    const struct msg_query *q = s->q;
+    sel->inc = filter(q->path, q->path_len);
+    sel->exc = filter(q->exclude, q->exclude_len);
+    sel->cand = NULL;
+    sel->ncand = sel->k = 0;
+    if (tindex_ready(s->c->index)) {
+        struct qnode *plan = qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                                         q->flags & MSG_QF_CASELESS);
+        sel->cand = tindex_candidates(s->c->index, plan, &sel->ncand);
+        qplan_free(plan);
+    }
+}
+
+static void selector_free(struct selector *sel)
+{
+    glob_list_free(sel->inc);
+    glob_list_free(sel->exc);
+    free(sel->cand);
+}
+
+/* True when no file at or after i can be selected. */
+static bool selector_exhausted(const struct selector *sel)
+{
+    return sel->cand && sel->k >= sel->ncand;
+}
+
+static bool selector_take(struct selector *sel, size_t i, const char *path)
+{
+    if (sel->cand) {
+        while (sel->k < sel->ncand && sel->cand[sel->k] < i)
+            sel->k++;
+        if (sel->k >= sel->ncand || sel->cand[sel->k] != i)
+            return false;
+    }
+    return (!sel->inc || glob_list_match(sel->inc, path)) &&
+           !(sel->exc && glob_list_match(sel->exc, path));
+}
+
+/* Scan the selected files, each run of consecutive ones as one piece. */
 static void scan_selected(struct search *s)
 {
     const struct corpus *c = s->c;
-    struct glob_list *inc = filter(s->q->path, s->q->path_len);
-    struct glob_list *exc = filter(s->q->exclude, s->q->exclude_len);
+    struct selector sel;
+    selector_init(&sel, s);
     size_t i = 0;
-    while (i < c->nfiles && s->status == MSG_ST_DONE && !s->io_failed) {
-        const struct corpus_file *f = &c->files[i];
-        bool take =
-            (!inc || glob_list_match(inc, f->path)) && !(exc && glob_list_match(exc, f->path));
-        if (!take) {
+    while (i < c->nfiles && s->status == MSG_ST_DONE && !s->io_failed &&
+           !selector_exhausted(&sel)) {
+        if (!selector_take(&sel, i, c->files[i].path)) {
             i++;
             continue;
         }
-        /* Extend the run over the following selected files. */
         size_t j = i + 1;
-        if (!inc && !exc) {
-            j = c->nfiles;
-        } else {
-            while (j < c->nfiles && (!inc || glob_list_match(inc, c->files[j].path)) &&
-                   !(exc && glob_list_match(exc, c->files[j].path)))
-                j++;
-        }
-        scan_run(s, f->off, c->files[j - 1].off + c->files[j - 1].len);
+        while (j < c->nfiles && selector_take(&sel, j, c->files[j].path))
+            j++;
+        scan_run(s, c->files[i].off, c->files[j - 1].off + c->files[j - 1].len);
         i = j;
     }
-    glob_list_free(inc);
-    glob_list_free(exc);
+    selector_free(&sel);
 }
 
 static void send_done(struct search *s, uint64_t started, const char *error)

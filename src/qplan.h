@@ -1,0 +1,49 @@
+/*
+ * qplan.h - which trigrams a line must hold for a pattern to match it.
+ *
+ * From a PCRE2 pattern, qplan_build() derives a boolean query over
+ * trigrams (AND / OR of trigram leaves, or ALL when nothing can be said),
+ * in the spirit of codesearch and zoekt: a literal run that every match
+ * must contain gives its trigrams, alternatives give an OR.  A worker's
+ * trigram index (tindex.h) turns the query into candidate files, and only
+ * those are scanned.
+ *
+ * The query is only a filter, so it must never be stricter than the
+ * pattern: whatever the parser does not understand becomes ALL (for a
+ * part of the pattern, or the whole), which costs speed, never results.
+ * Trigrams are case-folded (ASCII letters lowered), as is the index, so
+ * one index serves case-sensitive and caseless searches.  A caseless
+ * search may match other bytes than the pattern's under Unicode folding
+ * (k matches U+212A KELVIN SIGN, s matches U+017F LONG S, é matches É), so
+ * in caseless parts k, s and non-ASCII characters end a literal run.
+ */
+#ifndef SHARDGREP_QPLAN_H
+#define SHARDGREP_QPLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum qnode_kind { QN_ALL, QN_TRI, QN_AND, QN_OR };
+
+struct qnode {
+    enum qnode_kind kind;
+    uint32_t tri; /* QN_TRI: three folded bytes, first in the high byte */
+    struct qnode **kids;
+    size_t nkids;
+};
+
+/* Build the query for a pattern (never NULL; QN_ALL when nothing helps). */
+struct qnode *qplan_build(const char *pattern, size_t len, bool literal, bool caseless);
+void qplan_free(struct qnode *n); /* accepts NULL */
+
+/* A readable form for tests and logs: "and(abc,bcd,or(xyz,all))". */
+char *qplan_describe(const struct qnode *n);
+
+/* The byte folding shared with the index. */
+static inline unsigned char qplan_fold(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * tindex.c - trigram posting lists per shard (see tindex.h).
+ */
+#include "tindex.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define NTRI (1u << 24)
+
+struct tindex {
+    /* while building */
+    uint64_t *seen;    /* one bit per trigram, for the file being added */
+    uint32_t *pending; /* every file's distinct trigrams, file after file */
+    size_t npending, pending_cap;
+    uint32_t *file_end; /* end of each file's run in pending */
+    uint32_t nfiles, files_cap;
+    /* built */
+    uint32_t *keys;     /* the trigrams present, ascending */
+    uint32_t *offsets;  /* nkeys + 1 starts in postings */
+    uint32_t *postings; /* file numbers */
+    size_t nkeys;
+};
+
+struct tindex *tindex_new(void)
+{
+    struct tindex *t = xcalloc(1, sizeof *t);
+    t->seen = xcalloc(NTRI / 64, sizeof *t->seen);
+    return t;
+}
+
+void tindex_free(struct tindex *t)
+{
+    if (!t)
+        return;
+    free(t->seen);
+    free(t->pending);
+    free(t->file_end);
+    free(t->keys);
+    free(t->offsets);
+    free(t->postings);
+    free(t);
+}
+
+static void pending_push(struct tindex *t, uint32_t key)
+{
+    if (t->npending == t->pending_cap) {
+        t->pending_cap = t->pending_cap ? t->pending_cap * 2 : 1 << 16;
+        t->pending = xrealloc(t->pending, t->pending_cap * sizeof *t->pending);
+    }
+    t->pending[t->npending++] = key;
+}
+
+void tindex_add(struct tindex *t, const char *text, size_t len)
+{
+    size_t first = t->npending;
+    uint32_t key = 0;
+    unsigned have = 0; /* folded bytes in key since the last newline */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n') {
+            have = 0;
+            continue;
+        }
+        key = ((key << 8) | qplan_fold(c)) & (NTRI - 1);
+        if (++have < 3)
+            continue;
+        uint64_t bit = 1ull << (key & 63);
+        if (t->seen[key >> 6] & bit)
+            continue;
+        t->seen[key >> 6] |= bit;
+        pending_push(t, key);
+    }
+    /* Clear only the bits this file set. */
+    for (size_t i = first; i < t->npending; i++)
+        t->seen[t->pending[i] >> 6] &= ~(1ull << (t->pending[i] & 63));
+    if (t->nfiles == t->files_cap) {
+        t->files_cap = t->files_cap ? t->files_cap * 2 : 1024;
+        t->file_end = xrealloc(t->file_end, t->files_cap * sizeof *t->file_end);
+    }
+    t->file_end[t->nfiles++] = (uint32_t)t->npending;
+}
+
+void tindex_finish(struct tindex *t)
+{
+    uint32_t *count = xcalloc(NTRI, sizeof *count);
+    for (size_t i = 0; i < t->npending; i++)
+        count[t->pending[i]]++;
+    size_t nkeys = 0;
+    for (uint32_t k = 0; k < NTRI; k++)
+        nkeys += count[k] != 0;
+    t->nkeys = nkeys;
+    t->keys = xmalloc((nkeys ? nkeys : 1) * sizeof *t->keys);
+    t->offsets = xmalloc((nkeys + 1) * sizeof *t->offsets);
+    /* count[k] becomes the next free slot of k's list. */
+    uint32_t at = 0;
+    size_t j = 0;
+    for (uint32_t k = 0; k < NTRI; k++) {
+        if (!count[k])
+            continue;
+        t->keys[j] = k;
+        t->offsets[j++] = at;
+        uint32_t c = count[k];
+        count[k] = at;
+        at += c;
+    }
+    t->offsets[nkeys] = at;
+    t->postings = xmalloc((t->npending ? t->npending : 1) * sizeof *t->postings);
+    size_t i = 0;
+    for (uint32_t f = 0; f < t->nfiles; f++)
+        for (; i < t->file_end[f]; i++)
+            t->postings[count[t->pending[i]]++] = f;
+    free(count);
+    free(t->pending);
+    free(t->file_end);
+    free(t->seen);
+    t->pending = t->file_end = NULL;
+    t->seen = NULL;
+    t->npending = t->pending_cap = 0;
+}
+
+/* A set of file numbers: all of them, or a sorted list (owned or a view
+ * into the postings). */
+struct fset {
+    bool all, owned;
+    const uint32_t *v;
+    size_t n;
+};
+
+static void fset_release(struct fset *s)
+{
+    if (s->owned)
+        free((void *)s->v);
+    s->owned = false;
+}
+
+static struct fset lookup(const struct tindex *t, uint32_t tri)
+{
+    size_t lo = 0, hi = t->nkeys;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->keys[mid] < tri)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    struct fset s = {0};
+    if (lo < t->nkeys && t->keys[lo] == tri) {
+        s.v = t->postings + t->offsets[lo];
+        s.n = t->offsets[lo + 1] - t->offsets[lo];
+    }
+    return s;
+}
+
+size_t tindex_count(const struct tindex *t, uint32_t tri)
+{
+    return lookup(t, tri).n;
+}
+
+static bool contains(const uint32_t *v, size_t n, uint32_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+/* a AND b, where a is the smaller; a is consumed. */
+static struct fset intersect(struct fset a, const struct fset *b)
+{
+    uint32_t *out = xmalloc((a.n ? a.n : 1) * sizeof *out);
+    size_t k = 0;
+    for (size_t i = 0; i < a.n; i++)
+        if (contains(b->v, b->n, a.v[i]))
+            out[k++] = a.v[i];
+    fset_release(&a);
+    return (struct fset){.owned = true, .v = out, .n = k};
+}
+
+static struct fset unite(struct fset a, struct fset b)
+{
+    uint32_t *out = xmalloc((a.n + b.n ? a.n + b.n : 1) * sizeof *out);
+    size_t i = 0, j = 0, k = 0;
+    while (i < a.n || j < b.n) {
+        if (j >= b.n || (i < a.n && a.v[i] < b.v[j]))
+            out[k++] = a.v[i++];
+        else if (i >= a.n || b.v[j] < a.v[i])
+            out[k++] = b.v[j++];
+        else
+            out[k++] = a.v[i++], j++;
+    }
+    fset_release(&a);
+    fset_release(&b);
+    return (struct fset){.owned = true, .v = out, .n = k};
+}
+
+static int by_size(const void *x, const void *y)
+{
+    const struct fset *a = x, *b = y;
+    return (a->n > b->n) - (a->n < b->n);
+}
+
+static struct fset eval(const struct tindex *t, const struct qnode *q);
+
+static struct fset eval_and(const struct tindex *t, const struct qnode *q)
+{
+    struct fset *kids = xmalloc(q->nkids * sizeof *kids);
+    size_t n = 0;
+    for (size_t i = 0; i < q->nkids; i++) {
+        struct fset s = eval(t, q->kids[i]);
+        if (s.all)
+            continue;
+        kids[n++] = s;
+    }
+    struct fset acc = {.all = true};
+    if (n > 0) {
+        /* Smallest first: each step only shrinks the candidates. */
+        qsort(kids, n, sizeof *kids, by_size);
+        acc = kids[0];
+        for (size_t i = 1; i < n; i++) {
+            if (acc.n > 0)
+                acc = intersect(acc, &kids[i]);
+            fset_release(&kids[i]);
+        }
+    }
+    free(kids);
+    return acc;
+}
+
+static struct fset eval(const struct tindex *t, const struct qnode *q)
+{
+    switch (q->kind) {
+    case QN_TRI:
+        return lookup(t, q->tri);
+    case QN_AND:
+        return eval_and(t, q);
+    case QN_OR: {
+        struct fset acc = {0};
+        for (size_t i = 0; i < q->nkids; i++) {
+            struct fset s = eval(t, q->kids[i]);
+            if (s.all) {
+                fset_release(&acc);
+                return s;
+            }
+            acc = unite(acc, s);
+        }
+        return acc;
+    }
+    default:
+        return (struct fset){.all = true};
+    }
+}
+
+uint32_t *tindex_candidates(const struct tindex *t, const struct qnode *q, size_t *n)
+{
+    struct fset s = eval(t, q);
+    if (s.all)
+        return NULL;
+    uint32_t *out = xmalloc((s.n ? s.n : 1) * sizeof *out);
+    if (s.n)
+        memcpy(out, s.v, s.n * sizeof *out);
+    *n = s.n;
+    fset_release(&s);
+    return out;
+}
+
+bool tindex_ready(const struct tindex *t)
+{
+    return t && t->keys;
+}
+
+size_t tindex_bytes(const struct tindex *t)
+{
+    size_t postings = t->keys ? (size_t)t->offsets[t->nkeys] : t->npending;
+    return t->nkeys * 2 * sizeof(uint32_t) + postings * sizeof(uint32_t) + (t->seen ? NTRI / 8 : 0);
+}
