@@ -19,18 +19,22 @@
 
 #define MAX_DEPTH 64
 
+/* A literal run being collected, and the AND it flushes into. */
+struct run {
+    unsigned char *buf;
+    size_t len, cap;
+};
+
 struct parser {
     const unsigned char *p;
     size_t n, pos;
     bool caseless;
     bool bail; /* gave up: the whole query is ALL */
     int depth;
-};
-
-/* A literal run being collected, and the AND it flushes into. */
-struct run {
-    unsigned char *buf;
-    size_t len, cap;
+    /* The longest run the whole pattern requires (outside any group, and
+     * with no top-level alternation), for qplan_anchor(). */
+    struct run anchor;
+    bool no_anchor;
 };
 
 static struct qnode *node_new(enum qnode_kind kind)
@@ -96,8 +100,12 @@ static void run_push(struct run *r, const unsigned char *b, size_t len)
 }
 
 /* End the current run: its trigrams join the AND. */
-static void run_flush(struct run *r, struct qnode *and)
+static void run_flush(struct parser *ps, struct run *r, struct qnode *and)
 {
+    if (ps->depth <= 1 && r->len > ps->anchor.len) {
+        ps->anchor.len = 0;
+        run_push(&ps->anchor, r->buf, r->len);
+    }
     for (size_t i = 0; i + 3 <= r->len; i++) {
         struct qnode *t = node_new(QN_TRI);
         t->tri = (uint32_t)qplan_fold(r->buf[i]) << 16 | (uint32_t)qplan_fold(r->buf[i + 1]) << 8 |
@@ -348,15 +356,15 @@ static void add_atom(struct parser *ps, struct atom *a, long min, struct run *ru
 {
     if (a->kind == ATOM_LIT && !folds_widely(ps, a)) {
         if (min == 0) {
-            run_flush(run, and); /* optional: the run cannot cross it */
+            run_flush(ps, run, and); /* optional: the run cannot cross it */
             return;
         }
         run_push(run, a->lit, a->len);
         if (min > 0)
-            run_flush(run, and); /* repeated: what follows is not adjacent */
+            run_flush(ps, run, and); /* repeated: what follows is not adjacent */
         return;
     }
-    run_flush(run, and);
+    run_flush(ps, run, and);
     if (a->kind == ATOM_NODE) {
         if (min == 0)
             qplan_free(a->node);
@@ -389,12 +397,12 @@ static void parse_quoted(struct parser *ps, struct run *run, struct qnode *and)
     if (before_last == SIZE_MAX) {
         /* "\Q\E*" repeats what came before: too subtle to follow. */
         ps->bail = run->len > 0;
-        run_flush(run, and);
+        run_flush(ps, run, and);
         return;
     }
     if (min == 0)
         run->len = before_last;
-    run_flush(run, and);
+    run_flush(ps, run, and);
 }
 
 static struct qnode *parse_concat(struct parser *ps)
@@ -415,7 +423,7 @@ static struct qnode *parse_concat(struct parser *ps)
         long min = parse_quantifier(ps);
         add_atom(ps, &a, min, &run, and);
     }
-    run_flush(&run, and);
+    run_flush(ps, &run, and);
     free(run.buf);
     return simplify(and);
 }
@@ -452,9 +460,9 @@ static void prescan(struct parser *ps)
     }
 }
 
-static struct qnode *literal_plan(const char *pattern, size_t len, bool caseless)
+static struct qnode *literal_plan(struct parser *pp)
 {
-    struct parser ps = {.p = (const unsigned char *)pattern, .n = len, .caseless = caseless};
+    struct parser ps = *pp;
     struct qnode *and = node_new(QN_AND);
     struct run run = {0};
     while (ps.pos < ps.n) {
@@ -463,24 +471,50 @@ static struct qnode *literal_plan(const char *pattern, size_t len, bool caseless
         ps.pos += a.len;
         add_atom(&ps, &a, -1, &run, and);
     }
-    run_flush(&run, and);
+    run_flush(&ps, &run, and);
     free(run.buf);
+    *pp = ps;
     return simplify(and);
+}
+
+/* Parse into *ps; the caller frees ps->anchor.buf. */
+static struct qnode *build(struct parser *ps, const char *pattern, size_t len, bool literal,
+                           bool caseless)
+{
+    *ps = (struct parser){.p = (const unsigned char *)pattern, .n = len, .caseless = caseless};
+    if (literal)
+        return literal_plan(ps);
+    prescan(ps);
+    struct qnode *root = ps->bail ? node_new(QN_ALL) : parse_alt(ps);
+    if (ps->bail || ps->pos < ps->n) {
+        /* Gave up, or stopped at an unmatched ')': claim nothing. */
+        qplan_free(root);
+        root = node_new(QN_ALL);
+        ps->no_anchor = true;
+    }
+    return root;
 }
 
 struct qnode *qplan_build(const char *pattern, size_t len, bool literal, bool caseless)
 {
-    if (literal)
-        return literal_plan(pattern, len, caseless);
-    struct parser ps = {.p = (const unsigned char *)pattern, .n = len, .caseless = caseless};
-    prescan(&ps);
-    struct qnode *root = ps.bail ? node_new(QN_ALL) : parse_alt(&ps);
-    if (ps.bail || ps.pos < ps.n) {
-        /* Gave up, or stopped at an unmatched ')': claim nothing. */
-        qplan_free(root);
-        root = node_new(QN_ALL);
-    }
+    struct parser ps;
+    struct qnode *root = build(&ps, pattern, len, literal, caseless);
+    free(ps.anchor.buf);
     return root;
+}
+
+char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless, size_t *alen,
+                   bool *anchor_caseless)
+{
+    struct parser ps;
+    qplan_free(build(&ps, pattern, len, literal, caseless));
+    if (ps.no_anchor || ps.anchor.len < QPLAN_ANCHOR_MIN) {
+        free(ps.anchor.buf);
+        return NULL;
+    }
+    *alen = ps.anchor.len;
+    *anchor_caseless = ps.caseless; /* (?i) in the pattern makes it so */
+    return (char *)ps.anchor.buf;
 }
 
 struct strbuf {

@@ -37,6 +37,17 @@ struct qnode {
 struct qnode *qplan_build(const char *pattern, size_t len, bool literal, bool caseless);
 void qplan_free(struct qnode *n); /* accepts NULL */
 
+/* The longest literal run that every match contains, for a fast
+ * substring search ahead of the regex.  *anchor_caseless says how to
+ * search for it: memmem_ci() when set (the run then holds no k, s or
+ * non-ASCII character), memmem() otherwise; a (?i) in the pattern sets it
+ * even for a case-sensitive search.  NULL when there is no run of at
+ * least QPLAN_ANCHOR_MIN bytes; else a buffer of *alen bytes (not
+ * NUL-terminated) that the caller frees. */
+#define QPLAN_ANCHOR_MIN 3
+char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless, size_t *alen,
+                   bool *anchor_caseless);
+
 /* A readable form for tests and logs: "and(abc,bcd,or(xyz,all))". */
 char *qplan_describe(const struct qnode *n);
 

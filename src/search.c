@@ -9,6 +9,7 @@
 #include "glob.h"
 #include "matcher.h"
 #include "qplan.h"
+#include "strsearch.h"
 #include "tindex.h"
 #include "utf8.h"
 #include "util.h"
@@ -32,6 +33,11 @@ struct search {
     uint32_t limit_hits, sent;
     long last_file;   /* index of the last file with a matched line */
     uint64_t segment; /* current segment size, adapted to the pattern's speed */
+    /* A literal every match holds (qplan_anchor()): when set, candidates
+     * are found with memmem()/memmem_ci() instead of the regex. */
+    char *anchor;
+    size_t anchor_len;
+    bool anchor_ci;
     /* the batch being filled */
     struct msg_writer batch, rec;
     uint32_t batch_count;
@@ -213,6 +219,29 @@ static void scan_buffer(struct search *s, uint64_t from, uint64_t to)
     }
 }
 
+/* Candidates by the anchor literal over [from, to), each confirmed on its
+ * line by the regex.  Sound for every pattern, line-mode ones included:
+ * a matching line holds the anchor. */
+static void scan_anchor(struct search *s, uint64_t from, uint64_t to)
+{
+    const struct corpus *c = s->c;
+    uint64_t pos = from;
+    while (pos < to) {
+        const char *hay = c->buf + pos;
+        size_t n = (size_t)(to - pos);
+        const char *hit = s->anchor_ci ? memmem_ci(hay, n, s->anchor, s->anchor_len)
+                                       : memmem(hay, n, s->anchor, s->anchor_len);
+        if (!hit)
+            return;
+        uint64_t abs = (uint64_t)(hit - c->buf);
+        size_t fi = corpus_file_at(c, abs);
+        const struct corpus_file *f = &c->files[fi];
+        uint32_t ln = corpus_line_at(c, f, abs);
+        check_line(s, fi, ln);
+        pos = corpus_line_start(c, f, ln + 1);
+    }
+}
+
 /* Scan the text [from, to) of consecutive selected files, segment by segment. */
 static void scan_run(struct search *s, uint64_t from, uint64_t to)
 {
@@ -226,7 +255,9 @@ static void scan_run(struct search *s, uint64_t from, uint64_t to)
             const char *nl = memchr(buf + end - 1, '\n', (size_t)(to - end + 1));
             end = nl ? (uint64_t)(nl - buf) + 1 : to;
         }
-        if (matcher_line_mode(s->m))
+        if (s->anchor)
+            scan_anchor(s, from, end);
+        else if (matcher_line_mode(s->m))
             scan_lines(s, from, end);
         else
             scan_buffer(s, from, end);
@@ -363,6 +394,8 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
         send_done(&s, started, err);
         return;
     }
+    s.anchor = qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                            q->flags & MSG_QF_CASELESS, &s.anchor_len, &s.anchor_ci);
     msg_writer_init(&s.batch);
     msg_writer_init(&s.rec);
     batch_begin(&s);
@@ -373,4 +406,5 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
     msg_writer_free(&s.batch);
     msg_writer_free(&s.rec);
     matcher_free(s.m);
+    free(s.anchor);
 }

@@ -1,0 +1,75 @@
+#include "strsearch.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+static inline unsigned char fold(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static bool equal_ci(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+/* Positions [from, hlen - nlen] one by one. */
+static const char *scalar(const char *hay, size_t hlen, size_t from, const char *needle,
+                          size_t nlen)
+{
+    unsigned char first = fold((unsigned char)needle[0]);
+    for (size_t i = from; i + nlen <= hlen; i++)
+        if (fold((unsigned char)hay[i]) == first && equal_ci(hay + i, needle, nlen))
+            return hay + i;
+    return NULL;
+}
+
+#ifdef __SSE2__
+/* Lower-case the ASCII letters of 16 bytes (bytes >= 0x80 compare as
+ * negative, so they are never taken for 'A'..'Z'). */
+static inline __m128i fold16(__m128i x)
+{
+    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+    return _mm_or_si128(x, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+}
+
+const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    if (nlen == 0)
+        return hay;
+    if (nlen > hlen)
+        return NULL;
+    const __m128i first = _mm_set1_epi8((char)fold((unsigned char)needle[0]));
+    const __m128i last = _mm_set1_epi8((char)fold((unsigned char)needle[nlen - 1]));
+    size_t i = 0;
+    /* Both 16-byte loads stay inside hay. */
+    for (; i + nlen - 1 + 16 <= hlen; i += 16) {
+        __m128i a = fold16(_mm_loadu_si128((const __m128i *)(hay + i)));
+        __m128i b = fold16(_mm_loadu_si128((const __m128i *)(hay + i + nlen - 1)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+            if (equal_ci(hay + i + bit, needle, nlen))
+                return hay + i + bit;
+            mask &= mask - 1;
+        }
+    }
+    return scalar(hay, hlen, i, needle, nlen);
+}
+#else
+const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    if (nlen == 0)
+        return hay;
+    return scalar(hay, hlen, 0, needle, nlen);
+}
+#endif
