@@ -133,6 +133,9 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     f->len = n;
     f->first_line = c->nlines;
     f->nlines = index_lines(c, off, n);
+    f->wide_fold =
+        memmem(c->buf + off, n, "\xe2\x84\xaa", 3) || memmem(c->buf + off, n, "\xc5\xbf", 2);
+    c->wide_fold += f->wide_fold;
     if (c->index)
         tindex_add(c->index, c->buf + off, n);
     return CORPUS_ADDED;

@@ -16,6 +16,7 @@
 #ifndef SHARDGREP_CORPUS_H
 #define SHARDGREP_CORPUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,10 @@ struct corpus_file {
     uint64_t len;        /* bytes in the arena, final '\n' included */
     uint64_t first_line; /* index of its first line in line_off */
     const char *path;
+    /* Holds U+212A KELVIN SIGN or U+017F LONG S, which a caseless search
+     * matches for k and s: such a file is always scanned with the regex
+     * (see qplan.h). */
+    bool wide_fold;
 };
 
 struct corpus {
@@ -41,6 +46,7 @@ struct corpus {
     uint64_t raw_bytes;   /* bytes read from disk */
     struct tindex *index; /* trigram index, when enabled */
     uint32_t binary, unreadable, too_large, repaired;
+    uint32_t wide_fold; /* files with wide_fold set */
 };
 
 enum corpus_add_result { CORPUS_ADDED, CORPUS_BINARY };

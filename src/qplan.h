@@ -13,9 +13,12 @@
  * part of the pattern, or the whole), which costs speed, never results.
  * Trigrams are case-folded (ASCII letters lowered), as is the index, so
  * one index serves case-sensitive and caseless searches.  A caseless
- * search may match other bytes than the pattern's under Unicode folding
- * (k matches U+212A KELVIN SIGN, s matches U+017F LONG S, é matches É), so
- * in caseless parts k, s and non-ASCII characters end a literal run.
+ * search may match other bytes than the pattern's under Unicode folding:
+ * é matches É, so in caseless parts non-ASCII characters end a literal
+ * run.  The only non-ASCII characters that fold to ASCII letters are
+ * U+212A KELVIN SIGN (k) and U+017F LONG S (s); rather than give up k and
+ * s, the corpus flags the (rare) files that hold them and the worker
+ * always scans those with the regex alone (corpus.h, wide_fold).
  */
 #ifndef SHARDGREP_QPLAN_H
 #define SHARDGREP_QPLAN_H

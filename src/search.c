@@ -317,14 +317,15 @@ static void selector_free(struct selector *sel)
 }
 
 /* True when no file at or after i can be selected. */
-static bool selector_exhausted(const struct selector *sel)
+static bool selector_exhausted(const struct selector *sel, const struct corpus *c)
 {
-    return sel->cand && sel->k >= sel->ncand;
+    return sel->cand && sel->k >= sel->ncand && c->wide_fold == 0;
 }
 
-static bool selector_take(struct selector *sel, size_t i, const char *path)
+static bool selector_take(struct selector *sel, size_t i, const struct corpus_file *f)
 {
-    if (sel->cand) {
+    const char *path = f->path;
+    if (sel->cand && !f->wide_fold) {
         while (sel->k < sel->ncand && sel->cand[sel->k] < i)
             sel->k++;
         if (sel->k >= sel->ncand || sel->cand[sel->k] != i)
@@ -342,15 +343,25 @@ static void scan_selected(struct search *s)
     selector_init(&sel, s);
     size_t i = 0;
     while (i < c->nfiles && s->status == MSG_ST_DONE && !s->io_failed &&
-           !selector_exhausted(&sel)) {
-        if (!selector_take(&sel, i, c->files[i].path)) {
+           !selector_exhausted(&sel, c)) {
+        const struct corpus_file *f = &c->files[i];
+        if (!selector_take(&sel, i, f)) {
+            i++;
+            continue;
+        }
+        if (f->wide_fold) {
+            /* Neither the index nor the anchor speaks for this file. */
+            char *anchor = s->anchor;
+            s->anchor = NULL;
+            scan_run(s, f->off, f->off + f->len);
+            s->anchor = anchor;
             i++;
             continue;
         }
         size_t j = i + 1;
-        while (j < c->nfiles && selector_take(&sel, j, c->files[j].path))
+        while (j < c->nfiles && !c->files[j].wide_fold && selector_take(&sel, j, &c->files[j]))
             j++;
-        scan_run(s, c->files[i].off, c->files[j - 1].off + c->files[j - 1].len);
+        scan_run(s, f->off, c->files[j - 1].off + c->files[j - 1].len);
         i = j;
     }
     selector_free(&sel);

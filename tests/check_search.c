@@ -912,6 +912,95 @@ START_TEST(test_clip_utf8_near_end)
 }
 END_TEST
 
+/* Records and counts of one run, to compare two runs. */
+struct outcome {
+    uint64_t lines, files;
+    size_t nrecs;
+    uint32_t key[64]; /* file_id << 16 | line of the first records */
+};
+
+static struct outcome outcome_of(void)
+{
+    struct outcome o = {out.done.matched_lines, out.done.matched_files, out.nrecs, {0}};
+    for (size_t i = 0; i < out.nrecs && i < 64; i++)
+        o.key[i] = out.recs[i].file_id << 16 | out.recs[i].line;
+    return o;
+}
+
+START_TEST(test_run_indexed_same)
+{
+    /* The trigram index and the anchor literal only choose what to scan:
+     * every answer must equal the plain scan's. */
+    static const char *const patterns[] = {
+        "foo",  "FOO",         "foo\\(", "int (foo|bar);", "(?i)define", "o;$",
+        "^foo", "end \\*/",    "fo+",    "\\bfoo\\b",      "void|Title", "f.o",
+        "zzz",  "(?<=int )ba", "d.*s",   "[a-z]+\\(",      "\\Qfoo(\\E",
+    };
+    static const uint32_t flag_sets[] = {0, MSG_QF_CASELESS, MSG_QF_LITERAL,
+                                         MSG_QF_LITERAL | MSG_QF_CASELESS};
+    struct corpus plain = {0};
+    corpus_init(&plain);
+    for (size_t i = 0; i < NCASES(files); i++)
+        corpus_add(&plain, (uint32_t)i, files[i].path, files[i].text, strlen(files[i].text));
+    corpus_enable_index(&corp);
+    add_files();
+    corpus_seal(&corp);
+    ck_assert_msg(tindex_ready(corp.index), "the index is not ready after corpus_seal()");
+    for (size_t p = 0; p < NCASES(patterns); p++) {
+        for (size_t f = 0; f < NCASES(flag_sets); f++) {
+            run(patterns[p], flag_sets[f], 1000, 0, "", "");
+            if (out.done.status == MSG_ST_FAILED)
+                continue; /* a literal flag on a regex may not compile */
+            struct outcome indexed = outcome_of();
+            struct corpus saved = corp;
+            corp = plain;
+            run(patterns[p], flag_sets[f], 1000, 0, "", "");
+            struct outcome scanned = outcome_of();
+            plain = corp;
+            corp = saved;
+            ck_assert_msg(indexed.lines == scanned.lines && indexed.files == scanned.files &&
+                              indexed.nrecs == scanned.nrecs &&
+                              !memcmp(indexed.key, scanned.key, sizeof indexed.key),
+                          "/%s/ flags %u: indexed %llu lines %llu files %zu records, plain %llu "
+                          "%llu %zu",
+                          patterns[p], flag_sets[f], (unsigned long long)indexed.lines,
+                          (unsigned long long)indexed.files, indexed.nrecs,
+                          (unsigned long long)scanned.lines, (unsigned long long)scanned.files,
+                          scanned.nrecs);
+        }
+    }
+    corpus_free(&plain);
+}
+END_TEST
+
+START_TEST(test_run_wide_fold)
+{
+    /* U+212A KELVIN SIGN matches k, U+017F LONG S matches s, caselessly:
+     * files holding them are found although their trigrams differ. */
+    static const char *const text[] = {
+        "p = \xe2\x84\xaamalloc(n);\n", /* KELVIN SIGN + "malloc(" */
+        "\xc5\xbftruct x;\n",           /* LONG S + "truct" */
+        "p = kmalloc(n);\nstruct y;\n",
+    };
+    static const char *const paths[] = {"a.c", "b.c", "c.c"};
+    corpus_enable_index(&corp);
+    for (uint32_t i = 0; i < 3; i++)
+        corpus_add(&corp, i, paths[i], text[i], strlen(text[i]));
+    corpus_seal(&corp);
+    ck_assert_msg(corp.wide_fold == 2, "wide_fold files %u, want 2", corp.wide_fold);
+    run("kmalloc\\(", MSG_QF_CASELESS, 1000, 0, "", "");
+    check_done("kmalloc\\( caseless", MSG_ST_DONE, 2, 2);
+    run("kmalloc(", MSG_QF_CASELESS | MSG_QF_LITERAL, 1000, 0, "", "");
+    check_done("kmalloc( literal caseless", MSG_ST_DONE, 2, 2);
+    run("struct", MSG_QF_CASELESS, 1000, 0, "", "");
+    check_done("struct caseless", MSG_ST_DONE, 2, 2);
+    run("kmalloc\\(", 0, 1000, 0, "", "");
+    check_done("kmalloc\\( case-sensitive", MSG_ST_DONE, 1, 1);
+    run("(?i)STRUCT", 0, 1000, 0, "", "");
+    check_done("(?i)STRUCT", MSG_ST_DONE, 2, 2);
+}
+END_TEST
+
 Suite *suite_search(void)
 {
     Suite *s = suite_create("search");
@@ -921,6 +1010,8 @@ Suite *suite_search(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_run_basic);
+    tcase_add_test(tc, test_run_indexed_same);
+    tcase_add_test(tc, test_run_wide_fold);
     tcase_add_test(tc, test_run_no_match);
     tcase_add_test(tc, test_run_flags);
     tcase_add_test(tc, test_run_max);
