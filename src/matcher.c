@@ -28,7 +28,8 @@ struct matcher {
     pcre2_jit_stack *jit_stack;
     bool jit;
     bool line_mode;
-    char *literal; /* set for a case-sensitive literal: memmem() path */
+    bool lookahead; /* has (?= : a match may depend on what follows the line */
+    char *literal;  /* set for a case-sensitive literal: memmem() path */
     size_t literal_len;
 };
 
@@ -115,6 +116,7 @@ struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool 
         m->literal_len = len;
     }
     m->line_mode = !literal && needs_line_mode(pattern, len);
+    m->lookahead = !literal && memmem(pattern, len, "(?=", 3) != NULL;
     return m;
 }
 
@@ -143,7 +145,12 @@ static int run(struct matcher *m, const char *s, size_t n, size_t start)
     return pcre2_match(m->code, (PCRE2_SPTR)s, n, start, PCRE2_NO_UTF_CHECK, m->md, m->mctx);
 }
 
-int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_t *at)
+bool matcher_local(const struct matcher *m)
+{
+    return !m->lookahead;
+}
+
+int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_t *at, size_t *end)
 {
     if (start > n)
         return 0;
@@ -152,6 +159,7 @@ int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_
         if (!p)
             return 0;
         *at = (size_t)(p - s);
+        *end = *at + m->literal_len;
         return 1;
     }
     int rc = run(m, s, n, start);
@@ -162,7 +170,18 @@ int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
     /* With \K in a lookahead the start can lie after the end. */
     *at = ov[0] < ov[1] ? ov[0] : ov[1];
+    *end = ov[1];
     return 1;
+}
+
+int matcher_test(struct matcher *m, const char *s, size_t n)
+{
+    if (m->literal)
+        return memmem(s, n, m->literal, m->literal_len) != NULL || m->literal_len == 0;
+    int rc = run(m, s, n, 0);
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    return rc < 0 ? MATCHER_LIMIT : 1;
 }
 
 static int literal_line(struct matcher *m, const char *s, size_t n, struct mrange *out, int cap,

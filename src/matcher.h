@@ -39,8 +39,18 @@ void matcher_free(struct matcher *m); /* accepts NULL */
 bool matcher_line_mode(const struct matcher *m);
 
 /* Find the first match starting at or after start in s[0..n).  Returns 1
- * with its start in *at, 0 when there is none, MATCHER_LIMIT. */
-int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_t *at);
+ * with its start in *at and its end in *end, 0 when there is none,
+ * MATCHER_LIMIT. */
+int matcher_find(struct matcher *m, const char *s, size_t n, size_t start, size_t *at, size_t *end);
+
+/* Whether a buffer match that lies inside one line is a match of that
+ * line alone.  True unless the pattern looks ahead (it may have seen the
+ * '\n' after the line); line-mode patterns never get here. */
+bool matcher_local(const struct matcher *m);
+
+/* Whether the line s[0..n) (no '\n') matches: 1 or 0, or MATCHER_LIMIT.
+ * Cheaper than matcher_line() when the ranges are not needed. */
+int matcher_test(struct matcher *m, const char *s, size_t n);
 
 /* Match the line s[0..n) (no '\n') alone.  Stores up to cap non-empty
  * match ranges and returns how many were stored; *matched says whether

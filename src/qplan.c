@@ -35,6 +35,7 @@ struct parser {
      * with no top-level alternation), for qplan_anchor(). */
     struct run anchor;
     bool no_anchor;
+    bool impure; /* saw anything but plain literal characters */
 };
 
 static struct qnode *node_new(enum qnode_kind kind)
@@ -353,6 +354,8 @@ static bool folds_widely(const struct parser *ps, const struct atom *a)
 static void add_atom(struct parser *ps, struct atom *a, long min, struct run *run,
                      struct qnode *and)
 {
+    if (a->kind != ATOM_LIT || min >= 0 || folds_widely(ps, a))
+        ps->impure = true;
     if (a->kind == ATOM_LIT && !folds_widely(ps, a)) {
         if (min == 0) {
             run_flush(ps, run, and); /* optional: the run cannot cross it */
@@ -393,6 +396,7 @@ static void parse_quoted(struct parser *ps, struct run *run, struct qnode *and)
     long min = parse_quantifier(ps);
     if (min < 0)
         return;
+    ps->impure = true;
     if (before_last == SIZE_MAX) {
         /* "\Q\E*" repeats what came before: too subtle to follow. */
         ps->bail = run->len > 0;
@@ -503,7 +507,7 @@ struct qnode *qplan_build(const char *pattern, size_t len, bool literal, bool ca
 }
 
 char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless, size_t *alen,
-                   bool *anchor_caseless)
+                   bool *anchor_caseless, bool *exact)
 {
     struct parser ps;
     qplan_free(build(&ps, pattern, len, literal, caseless));
@@ -513,6 +517,8 @@ char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless,
     }
     *alen = ps.anchor.len;
     *anchor_caseless = ps.caseless; /* (?i) in the pattern makes it so */
+    /* A newline in it: no line holds it, let the regex say no. */
+    *exact = !ps.impure && !ps.bail && !memchr(ps.anchor.buf, '\n', ps.anchor.len);
     return (char *)ps.anchor.buf;
 }
 

@@ -46,10 +46,11 @@ void qplan_free(struct qnode *n); /* accepts NULL */
  * non-ASCII character), memmem() otherwise; a (?i) in the pattern sets it
  * even for a case-sensitive search.  NULL when there is no run of at
  * least QPLAN_ANCHOR_MIN bytes; else a buffer of *alen bytes (not
- * NUL-terminated) that the caller frees. */
+ * NUL-terminated) that the caller frees.  *exact says the pattern is
+ * nothing but that literal: its matches are the anchor's occurrences. */
 #define QPLAN_ANCHOR_MIN 3
 char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless, size_t *alen,
-                   bool *anchor_caseless);
+                   bool *anchor_caseless, bool *exact);
 
 /* A readable form for tests and logs: "and(abc,bcd,or(xyz,all))". */
 char *qplan_describe(const struct qnode *n);

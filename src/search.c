@@ -38,6 +38,7 @@ struct search {
     char *anchor;
     size_t anchor_len;
     bool anchor_ci;
+    bool anchor_exact; /* the pattern is the anchor: no regex needed */
     /* the batch being filled */
     struct msg_writer batch, rec;
     uint32_t batch_count;
@@ -142,29 +143,67 @@ static void emit(struct search *s, const struct corpus_file *f, uint32_t ln, con
     s->sent++;
 }
 
-/* Confirm line ln of file f and account for it. */
-static void check_line(struct search *s, size_t fi, uint32_t ln)
+/* Count a matching line, and send it while fewer than max were sent. */
+static void account(struct search *s, size_t fi, uint32_t ln, const char *text, size_t len,
+                    const struct mrange *r, int nr)
 {
-    const struct corpus_file *f = &s->c->files[fi];
-    struct mrange r[MAX_LINE_RANGES];
-    const char *text;
-    size_t len;
-    bool matched;
-    corpus_line(s->c, f, ln, &text, &len);
-    int nr = matcher_line(s->m, text, len, r, MAX_LINE_RANGES, &matched);
-    if (nr == MATCHER_LIMIT) {
-        s->limit_hits++;
-        return;
-    }
-    if (!matched)
-        return;
     s->matched_lines++;
     if ((long)fi != s->last_file) {
         s->matched_files++;
         s->last_file = (long)fi;
     }
     if (s->sent < s->q->max)
-        emit(s, f, ln, text, len, r, nr);
+        emit(s, &s->c->files[fi], ln, text, len, r, nr);
+}
+
+/* Every occurrence of the anchor in a line, as PCRE2 would report the
+ * matches of a literal: leftmost, not overlapping. */
+static int anchor_ranges(const struct search *s, const char *text, size_t len, struct mrange *r)
+{
+    int k = 0;
+    size_t pos = 0;
+    while (k < MAX_LINE_RANGES && pos + s->anchor_len <= len) {
+        const char *hit = s->anchor_ci ? memmem_ci(text + pos, len - pos, s->anchor, s->anchor_len)
+                                       : memmem(text + pos, len - pos, s->anchor, s->anchor_len);
+        if (!hit)
+            break;
+        size_t at = (size_t)(hit - text);
+        r[k++] = (struct mrange){(uint32_t)at, (uint32_t)(at + s->anchor_len)};
+        pos = at + s->anchor_len;
+    }
+    return k;
+}
+
+/* Confirm line ln of file f and account for it.  anchored: the line is
+ * known to hold the anchor. */
+static void check_line(struct search *s, size_t fi, uint32_t ln, bool anchored)
+{
+    const struct corpus_file *f = &s->c->files[fi];
+    struct mrange r[MAX_LINE_RANGES];
+    const char *text;
+    size_t len;
+    bool matched;
+    int nr = 0;
+    bool want_ranges = s->sent < s->q->max;
+    corpus_line(s->c, f, ln, &text, &len);
+    if (anchored && s->anchor_exact) {
+        if (want_ranges)
+            nr = anchor_ranges(s, text, len, r);
+        account(s, fi, ln, text, len, r, nr);
+        return;
+    }
+    if (want_ranges) {
+        nr = matcher_line(s->m, text, len, r, MAX_LINE_RANGES, &matched);
+    } else {
+        nr = matcher_test(s->m, text, len); /* counting only */
+        matched = nr == 1;
+    }
+    if (nr == MATCHER_LIMIT) {
+        s->limit_hits++;
+        return;
+    }
+    if (matched)
+        account(s, fi, ln, text, len, r, want_ranges ? nr : 0);
 }
 
 static bool past_deadline(struct search *s)
@@ -185,21 +224,24 @@ static void scan_lines(struct search *s, uint64_t from, uint64_t to)
         size_t fi = corpus_file_at(c, pos);
         const struct corpus_file *f = &c->files[fi];
         uint32_t ln = corpus_line_at(c, f, pos);
-        check_line(s, fi, ln);
+        check_line(s, fi, ln, false);
         pos = corpus_line_start(c, f, ln + 1);
         if (++n % LINE_CHECK_EVERY == 0 && past_deadline(s))
             return;
     }
 }
 
-/* Candidates over [from, to) as one subject, each confirmed on its line. */
+/* Candidates over [from, to) as one subject, each confirmed on its line.
+ * Once max results are sent only counts matter, and a match that lies
+ * inside its line needs no second look (matcher_local()). */
 static void scan_buffer(struct search *s, uint64_t from, uint64_t to)
 {
     const struct corpus *c = s->c;
     const char *subject = c->buf + from;
-    size_t n = (size_t)(to - from), start = 0, at;
+    size_t n = (size_t)(to - from), start = 0, at, end;
+    bool local = matcher_local(s->m);
     for (;;) {
-        int rc = matcher_find(s->m, subject, n, start, &at);
+        int rc = matcher_find(s->m, subject, n, start, &at, &end);
         if (rc == 0)
             return;
         if (rc == MATCHER_LIMIT) {
@@ -212,8 +254,12 @@ static void scan_buffer(struct search *s, uint64_t from, uint64_t to)
         size_t fi = corpus_file_at(c, abs);
         const struct corpus_file *f = &c->files[fi];
         uint32_t ln = corpus_line_at(c, f, abs);
-        check_line(s, fi, ln);
-        start = (size_t)(corpus_line_start(c, f, ln + 1) - from);
+        uint64_t next = corpus_line_start(c, f, ln + 1); /* just past the '\n' */
+        if (local && s->sent >= s->q->max && from + end < next)
+            account(s, fi, ln, NULL, 0, NULL, 0);
+        else
+            check_line(s, fi, ln, false);
+        start = (size_t)(next - from);
         if (start >= n)
             return;
     }
@@ -237,7 +283,7 @@ static void scan_anchor(struct search *s, uint64_t from, uint64_t to)
         size_t fi = corpus_file_at(c, abs);
         const struct corpus_file *f = &c->files[fi];
         uint32_t ln = corpus_line_at(c, f, abs);
-        check_line(s, fi, ln);
+        check_line(s, fi, ln, true);
         pos = corpus_line_start(c, f, ln + 1);
     }
 }
@@ -405,8 +451,9 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
         send_done(&s, started, err);
         return;
     }
-    s.anchor = qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
-                            q->flags & MSG_QF_CASELESS, &s.anchor_len, &s.anchor_ci);
+    s.anchor =
+        qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                     q->flags & MSG_QF_CASELESS, &s.anchor_len, &s.anchor_ci, &s.anchor_exact);
     msg_writer_init(&s.batch);
     msg_writer_init(&s.rec);
     batch_begin(&s);

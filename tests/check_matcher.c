@@ -148,13 +148,16 @@ END_TEST
 static void check_find(const char *pattern, const char *s, size_t start, int want_rc,
                        size_t want_at)
 {
-    size_t at = 999999;
-    int rc = matcher_find(m, s, strlen(s), start, &at);
+    size_t at = 999999, end = 999999;
+    int rc = matcher_find(m, s, strlen(s), start, &at, &end);
     ck_assert_msg(rc == want_rc, "find /%s/ in \"%s\" from %zu: rc %d, want %d", pattern, s, start,
                   rc, want_rc);
-    if (want_rc == 1)
+    if (want_rc == 1) {
         ck_assert_msg(at == want_at, "find /%s/ in \"%s\" from %zu: at %zu, want %zu", pattern, s,
                       start, at, want_at);
+        ck_assert_msg(end >= at && end <= strlen(s), "find /%s/ in \"%s\": end %zu, at %zu",
+                      pattern, s, end, at);
+    }
 }
 
 START_TEST(test_find_literal_vs_regex)
@@ -380,13 +383,13 @@ START_TEST(test_line_limit)
     char *line = xcalloc(1, N + 64); /* initialised well past the end */
     struct mrange r[MAXR];
     bool matched = true;
-    size_t at = 0;
+    size_t at = 0, end = 0;
 
     memset(line, 'a', N);
     line[N] = 'b';
     compile("(a+)+$", false, false);
     int n = matcher_line(m, line, N + 1, r, MAXR, &matched);
-    int f = matcher_find(m, line, N + 1, 0, &at);
+    int f = matcher_find(m, line, N + 1, 0, &at, &end);
     free(line);
     ck_assert_msg(n == MATCHER_LIMIT || (n == 0 && !matched),
                   "(a+)+$ on a%db: matcher_line returned %d, matched %d", N, n, matched);

@@ -932,9 +932,12 @@ START_TEST(test_run_indexed_same)
     /* The trigram index and the anchor literal only choose what to scan:
      * every answer must equal the plain scan's. */
     static const char *const patterns[] = {
-        "foo",  "FOO",         "foo\\(", "int (foo|bar);", "(?i)define", "o;$",
-        "^foo", "end \\*/",    "fo+",    "\\bfoo\\b",      "void|Title", "f.o",
-        "zzz",  "(?<=int )ba", "d.*s",   "[a-z]+\\(",      "\\Qfoo(\\E",
+        "foo",        "FOO",         "foo\\(",     "int (foo|bar);",
+        "(?i)define", "o;$",         "^foo",       "end \\*/",
+        "fo+",        "\\bfoo\\b",   "void|Title", "f.o",
+        "zzz",        "(?<=int )ba", "d.*s",       "[a-z]+\\(",
+        "\\Qfoo(\\E", "o(?=;)",      "oo(?=\\s)",  "t\\s*$",
+        "fo\\n",      "x*",
     };
     static const uint32_t flag_sets[] = {0, MSG_QF_CASELESS, MSG_QF_LITERAL,
                                          MSG_QF_LITERAL | MSG_QF_CASELESS};
@@ -952,6 +955,15 @@ START_TEST(test_run_indexed_same)
             if (out.done.status == MSG_ST_FAILED)
                 continue; /* a literal flag on a regex may not compile */
             struct outcome indexed = outcome_of();
+            /* Counting without sending takes shortcuts: same counts. */
+            run(patterns[p], flag_sets[f], 0, 0, "", "");
+            ck_assert_msg(
+                out.done.matched_lines == indexed.lines &&
+                    out.done.matched_files == indexed.files && out.nrecs == 0,
+                "/%s/ flags %u max 0: %llu lines %llu files %zu records, want %llu %llu 0",
+                patterns[p], flag_sets[f], (unsigned long long)out.done.matched_lines,
+                (unsigned long long)out.done.matched_files, out.nrecs,
+                (unsigned long long)indexed.lines, (unsigned long long)indexed.files);
             struct corpus saved = corp;
             corp = plain;
             run(patterns[p], flag_sets[f], 1000, 0, "", "");
