@@ -181,8 +181,9 @@ static int read_file(int root_fd, const char *path, uint64_t max, char **buf, si
 }
 
 void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, int root_fd,
-                 uint64_t max_file_size)
+                 uint64_t max_file_size, const struct corpus_progress *progress)
 {
+    size_t done = 0;
     uint64_t total = 0;
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i].shard == shard)
@@ -196,6 +197,8 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
         const struct file_entry *e = &l->v[i];
         if (e->shard != shard)
             continue;
+        if (progress && ++done % 64 == 0)
+            progress->fn(progress->ctx, done, c->raw_bytes);
         size_t len = 0;
         int r = read_file(root_fd, e->path, max_file_size, &tmp, &cap, &len);
         if (r == -EFBIG) {

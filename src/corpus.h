@@ -67,8 +67,13 @@ void corpus_seal(struct corpus *c);
 /* Read and add every file of the list assigned to shard, indexed, and
  * seal.  Problems with single files are counted and logged; the rest
  * still loads. */
+struct corpus_progress {
+    /* Called every few files with the files and bytes read so far. */
+    void (*fn)(void *ctx, size_t files, uint64_t bytes);
+    void *ctx;
+};
 void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, int root_fd,
-                 uint64_t max_file_size);
+                 uint64_t max_file_size, const struct corpus_progress *progress);
 
 /* Index of the file holding arena offset off (off < c->len). */
 size_t corpus_file_at(const struct corpus *c, uint64_t off);

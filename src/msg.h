@@ -30,6 +30,7 @@
  *   HELLO   worker->master  u32 files, u64 lines, u64 bytes, u32 binary,
  *                           u32 unreadable, u32 too_large, u64 load_us,
  *                           u32 pid
+ *   PROGRESS worker->master u32 files read, u64 bytes read (while loading)
  *   BATCH   worker->master  u32 count, then count records:
  *                           u32 file id, u32 line, u32 column, u8 flags,
  *                           str text, u16 nranges, nranges x (u32, u32),
@@ -60,6 +61,7 @@ enum msg_type {
     MT_BATCH = 17,
     MT_LINES = 18,
     MT_DONE = 19,
+    MT_PROGRESS = 20,
 };
 
 /* QUERY flags. */

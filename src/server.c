@@ -13,6 +13,7 @@
 #include "aggregator.h"
 #include "api.h"
 #include "http.h"
+#include "loadbar.h"
 #include "msg.h"
 #include "queue.h"
 #include "registry.h"
@@ -167,24 +168,41 @@ static void kill_workers(struct server *s)
 }
 
 /* Read every worker's HELLO; dies if a worker dies or a stop is asked. */
+/* One message while loading: PROGRESS or HELLO.  Returns 1 for a HELLO. */
+static int on_load_message(struct server *s, struct loadbar *bar, const uint8_t *buf, size_t n)
+{
+    struct msg_header h;
+    struct msg_reader r;
+    if (msg_parse(buf, n, &h, &r) < 0 || h.shard >= s->opt->workers)
+        return 0;
+    if (h.type == MT_PROGRESS) {
+        uint32_t files = msg_get_u32(&r);
+        uint64_t bytes = msg_get_u64(&r);
+        if (msg_reader_ok(&r))
+            loadbar_update(bar, h.shard, files, bytes);
+        return 0;
+    }
+    struct msg_hello hello;
+    if (h.type != MT_HELLO || msg_hello_decode(&r, &hello) < 0)
+        return 0;
+    s->hello[h.shard] = hello;
+    loadbar_done(bar, h.shard);
+    log_info("shard %u (pid %u): %u files, %llu lines, %llu bytes in %.0f ms", h.shard, hello.pid,
+             hello.files, (unsigned long long)hello.lines, (unsigned long long)hello.bytes,
+             (double)hello.load_us / 1000.0);
+    return 1;
+}
+
 static void await_workers(struct server *s, const sigset_t *sigs)
 {
     uint8_t *buf = xmalloc(MSG_MAX);
     unsigned ready = 0;
     struct timespec zero = {0, 0};
+    struct loadbar *bar = loadbar_new(&s->files, s->opt->workers, isatty(STDERR_FILENO));
     while (ready < s->opt->workers) {
         ssize_t n = queue_recv(s->queue, buf, MSG_MAX, 100);
-        struct msg_header h;
-        struct msg_reader r;
-        struct msg_hello hello;
-        if (n > 0 && msg_parse(buf, (size_t)n, &h, &r) == 0 && h.type == MT_HELLO &&
-            h.shard < s->opt->workers && msg_hello_decode(&r, &hello) == 0) {
-            s->hello[h.shard] = hello;
-            ready++;
-            log_info("shard %u (pid %u): %u files, %llu lines, %llu bytes in %.0f ms", h.shard,
-                     hello.pid, hello.files, (unsigned long long)hello.lines,
-                     (unsigned long long)hello.bytes, (double)hello.load_us / 1000.0);
-        }
+        if (n > 0)
+            ready += (unsigned)on_load_message(s, bar, buf, (size_t)n);
         int sig = sigtimedwait(sigs, NULL, &zero);
         if (sig == SIGINT || sig == SIGTERM) {
             kill_workers(s);
@@ -199,6 +217,7 @@ static void await_workers(struct server *s, const sigset_t *sigs)
             die("worker for shard %ld died while loading", shard_of_pid(s, dead));
         }
     }
+    loadbar_free(bar);
     free(buf);
 }
 

@@ -189,13 +189,40 @@ static void serve(struct worker *w, const uint8_t *buf, size_t n)
     w->current = 0;
 }
 
+#define PROGRESS_EVERY_NS 100000000u
+
+struct progress {
+    struct worker *w;
+    uint64_t last_ns;
+};
+
+/* At most ten PROGRESS messages a second; the master draws them. */
+static void send_progress(void *ctx, size_t files, uint64_t bytes)
+{
+    struct progress *p = ctx;
+    uint64_t now = now_ns();
+    if (now - p->last_ns < PROGRESS_EVERY_NS)
+        return;
+    p->last_ns = now;
+    struct msg_writer mw;
+    msg_writer_init(&mw);
+    msg_begin(&mw, MT_PROGRESS, p->w->shard, 0);
+    msg_put_u32(&mw, (uint32_t)files);
+    msg_put_u64(&mw, bytes);
+    msg_finish(&mw);
+    io_send(p->w, mw.data, mw.len);
+    msg_writer_free(&mw);
+}
+
 static void load(struct worker *w, const struct file_list *files, const struct worker_config *cfg)
 {
     uint64_t t0 = now_ns();
     int root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     corpus_init(&w->corpus);
+    struct progress p = {.w = w, .last_ns = t0};
+    const struct corpus_progress cp = {.fn = send_progress, .ctx = &p};
     if (root_fd >= 0) {
-        corpus_load(&w->corpus, files, w->shard, root_fd, cfg->max_file_size);
+        corpus_load(&w->corpus, files, w->shard, root_fd, cfg->max_file_size, &cp);
         close(root_fd);
     } else {
         log_info("shard %u: cannot open %s: %s", w->shard, cfg->root, strerror(errno));
