@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "render.h"
@@ -329,6 +330,29 @@ static void handle_static(const struct api_context *ctx, const struct api_reques
     res->body_static = true;
 }
 
+/* Compare without leaking, through timing, how much of the token matched. */
+static bool same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static bool authorized(const struct api_context *ctx, const struct api_request *req)
+{
+    if (!ctx->token)
+        return true;
+    const char *h = req->authorization;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return same_secret(h, ctx->token);
+}
+
 static bool is(const struct api_request *req, const char *method)
 {
     return !strcmp(req->method, method) || (!strcmp(method, "GET") && !strcmp(req->method, "HEAD"));
@@ -340,6 +364,11 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
     memset(res, 0, sizeof *res);
     res->close = registry_closing(ctx->reg);
     const char *p = req->path;
+    if ((!strncmp(p, "/api/", 5) || !strcmp(p, "/api")) && !authorized(ctx, req)) {
+        error(res, 401, "unauthorized", "this server wants \"Authorization: Bearer <token>\"");
+        res->auth_challenge = true;
+        return;
+    }
     if (!strcmp(p, "/api/search")) {
         if (is(req, "GET"))
             handle_search(ctx, req, res);

@@ -26,6 +26,7 @@ struct api_context {
     const struct webroot *web;
     uint32_t timeout_ms; /* default and largest query deadline */
     double started_ms;
+    const char *token; /* when set, /api/ wants "Authorization: Bearer <token>" */
 };
 
 struct api_request {
@@ -36,6 +37,7 @@ struct api_request {
     const char *body;
     size_t body_len;
     bool body_too_large;
+    const char *authorization; /* the Authorization header, or NULL */
 };
 
 struct api_response {
@@ -44,8 +46,9 @@ struct api_response {
     char *body; /* owned unless body_static */
     size_t len;
     bool body_static;
-    const char *allow; /* for 405 */
-    bool close;        /* close the connection after this answer */
+    const char *allow;   /* for 405 */
+    bool auth_challenge; /* for 401: send WWW-Authenticate */
+    bool close;          /* close the connection after this answer */
 };
 
 void api_handle(const struct api_context *ctx, const struct api_request *req,

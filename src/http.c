@@ -64,6 +64,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct api_
     }
     if (res->allow)
         MHD_add_response_header(r, "Allow", res->allow);
+    if (res->auth_challenge)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"shardgrep\"");
     if (res->close)
         MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
@@ -93,7 +95,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               .arg_ctx = c,
                               .body = st->body,
                               .body_len = st->len,
-                              .body_too_large = st->too_large};
+                              .body_too_large = st->too_large,
+                              .authorization = MHD_lookup_connection_value(
+                                  c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
     struct api_response res;
     api_handle(h->ctx, &req, &res);
     enum MHD_Result ok = send_response(c, &res);

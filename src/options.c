@@ -15,6 +15,7 @@ enum {
     OPT_KEEP_QUERIES,
     OPT_KEEP_SECONDS,
     OPT_TIMEOUT_MS,
+    OPT_TOKEN,
 };
 
 static const struct option long_options[] = {
@@ -27,6 +28,7 @@ static const struct option long_options[] = {
     {"keep-queries", required_argument, NULL, OPT_KEEP_QUERIES},
     {"keep-seconds", required_argument, NULL, OPT_KEEP_SECONDS},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+    {"token", required_argument, NULL, OPT_TOKEN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -48,6 +50,8 @@ const char *options_help(void)
            "      --keep-seconds N    and for how long (default 600)\n"
            "      --timeout-ms N      query deadline, also the largest a client may ask\n"
            "                          for (default 10000)\n"
+           "      --token TOKEN       require \"Authorization: Bearer TOKEN\" on /api/\n"
+           "                          (default: $SHARDGREP_TOKEN; none when unset)\n"
            "  -h, --help              show this help and exit\n"
            "  -V, --version           show the version and exit\n"
            "\n"
@@ -55,6 +59,9 @@ const char *options_help(void)
            "API: GET /api/search?q=..., POST /api/queries, GET|DELETE /api/queries/ID,\n"
            "GET /api/files/PATH, GET /api/stats, GET /healthz.  See shardgrep(1).\n";
 }
+
+/* RFC 6750's token68 characters. */
+#define TOKEN_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
 
 static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {
@@ -137,6 +144,8 @@ static void defaults(struct options *o)
     o->keep_queries = 1000;
     o->keep_seconds = 600;
     o->timeout_ms = 10000;
+    const char *env = getenv("SHARDGREP_TOKEN");
+    o->token = env && *env ? env : NULL;
 }
 
 /* One numeric option; on error fills err naming the option and range. */
@@ -192,6 +201,9 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
             return SG_ERR;
         o->keep_seconds = (unsigned)v;
         return SG_OK;
+    case OPT_TOKEN:
+        o->token = arg; /* checked with the environment's, after the loop */
+        return SG_OK;
     case OPT_TIMEOUT_MS:
         if (number("timeout-ms", arg, 1, 3600000, &v, err, errlen) < 0)
             return SG_ERR;
@@ -227,6 +239,13 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
         }
         if (apply(o, c, optarg, err, errlen) < 0)
             return OPTIONS_ERROR;
+    }
+    if (o->token && (!*o->token || strlen(o->token) > 1024 ||
+                     strspn(o->token, TOKEN_CHARS) != strlen(o->token))) {
+        set_err(err, errlen,
+                "invalid token (--token or SHARDGREP_TOKEN): 1 to 1024 letters, digits or "
+                "-._~+/= expected");
+        return OPTIONS_ERROR;
     }
     if (optind < argc)
         o->root = argv[optind++];

@@ -26,6 +26,7 @@ struct options {
     unsigned keep_queries;
     unsigned keep_seconds;
     uint32_t timeout_ms;
+    const char *token; /* --token, or $SHARDGREP_TOKEN */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };

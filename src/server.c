@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -303,8 +304,23 @@ static void shutdown_server(struct server *s)
     free(s->backoff_ms);
 }
 
+static bool is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
+}
+
 static void start_front(struct server *s)
 {
+    if (!is_loopback(s->opt->bind) && !s->opt->token)
+        log_info("warning: listening on %s without --token: anyone who can reach it can read "
+                 "every indexed file",
+                 s->opt->bind);
     char err[SG_ERRLEN];
     struct registry_options ro = {.keep_count = s->opt->keep_queries,
                                   .keep_seconds = s->opt->keep_seconds};
@@ -316,6 +332,7 @@ static void start_front(struct server *s)
                                   .files = &s->files,
                                   .web = s->web,
                                   .timeout_ms = s->opt->timeout_ms,
+                                  .token = s->opt->token,
                                   .started_ms = now_ms()};
     s->http = http_start(&s->api, s->opt->bind, s->opt->port, err, sizeof err);
     if (!s->http) {
