@@ -101,7 +101,7 @@ static void run_push(struct run *r, const unsigned char *b, size_t len)
 }
 
 /* End the current run: its trigrams join the AND. */
-static void run_flush(struct parser *ps, struct run *r, struct qnode *and)
+static void run_flush(struct parser *ps, struct run *r, struct qnode *every)
 {
     if (ps->depth <= 1 && r->len > ps->anchor.len) {
         ps->anchor.len = 0;
@@ -111,7 +111,7 @@ static void run_flush(struct parser *ps, struct run *r, struct qnode *and)
         struct qnode *t = node_new(QN_TRI);
         t->tri = (uint32_t)qplan_fold(r->buf[i]) << 16 | (uint32_t)qplan_fold(r->buf[i + 1]) << 8 |
                  qplan_fold(r->buf[i + 2]);
-        add_kid(and, t);
+        add_kid(every, t);
     }
     r->len = 0;
 }
@@ -139,6 +139,31 @@ static void skip_past(struct parser *ps, int close)
 }
 
 /* Skip a character class; the '[' is already consumed. */
+/* Skip \Q...\E; "\Q" is consumed.  Quoted text is plain characters
+ * wherever it stands, classes and groups included. */
+static void skip_quoted(struct parser *ps)
+{
+    while (ps->pos < ps->n && !(ps->p[ps->pos] == '\\' && peek(ps, 1) == 'E'))
+        ps->pos++;
+    if (ps->pos < ps->n)
+        ps->pos += 2;
+}
+
+/* A POSIX class "[:name:]" (or "[:^name:]") starts here, at the '['. */
+static size_t posix_class_len(const struct parser *ps)
+{
+    size_t i = ps->pos + 2;
+    if (ps->pos + 1 >= ps->n || ps->p[ps->pos + 1] != ':')
+        return 0;
+    if (i < ps->n && ps->p[i] == '^')
+        i++;
+    while (i < ps->n && ps->p[i] >= 'a' && ps->p[i] <= 'z')
+        i++;
+    if (i + 1 < ps->n && ps->p[i] == ':' && ps->p[i + 1] == ']')
+        return i + 2 - ps->pos;
+    return 0; /* otherwise the '[' is an ordinary member */
+}
+
 static void skip_class(struct parser *ps)
 {
     if (peek(ps, 0) == '^')
@@ -146,11 +171,15 @@ static void skip_class(struct parser *ps)
     if (peek(ps, 0) == ']')
         ps->pos++; /* a leading ']' is a member */
     while (ps->pos < ps->n) {
+        size_t posix = posix_class_len(ps);
         int c = ps->p[ps->pos++];
-        if (c == '\\' && ps->pos < ps->n) {
+        if (c == '\\' && peek(ps, 0) == 'Q') {
             ps->pos++;
-        } else if (c == '[' && peek(ps, 0) == ':') {
-            skip_past(ps, ']'); /* [:alpha:] */
+            skip_quoted(ps);
+        } else if (c == '\\' && ps->pos < ps->n) {
+            ps->pos++;
+        } else if (posix) {
+            ps->pos += posix - 1; /* [:alpha:] */
         } else if (c == ']') {
             return;
         }
@@ -163,8 +192,13 @@ static void skip_group(struct parser *ps)
     int depth = 1;
     while (ps->pos < ps->n && depth > 0) {
         int c = ps->p[ps->pos++];
-        if (c == '\\' && ps->pos < ps->n)
+        if (c == '\\' && peek(ps, 0) == 'Q') {
             ps->pos++;
+            skip_quoted(ps);
+        } else if (c == '\\' && ps->pos < ps->n)
+            ps->pos++;
+        else if (c == '(' && peek(ps, 0) == '?' && peek(ps, 1) == '#')
+            skip_past(ps, ')'); /* a comment ends at the first ')' */
         else if (c == '[')
             skip_class(ps);
         else if (c == '(')
@@ -192,6 +226,7 @@ static void skip_escape_arg(struct parser *ps, int e)
     if (c == '{') {
         skip_past(ps, '}');
     } else if ((e == 'k' || e == 'g') && (c == '<' || c == '\'')) {
+        ps->pos++; /* past the opening bracket or quote */
         skip_past(ps, c == '<' ? '>' : '\'');
     } else if (e == 'c' || ((e == 'p' || e == 'P') && c >= 0)) {
         ps->pos++;
@@ -200,6 +235,8 @@ static void skip_escape_arg(struct parser *ps, int e)
              i++)
             ps->pos++;
     } else if ((e >= '0' && e <= '9') || e == 'g') {
+        if (e == 'g' && (c == '-' || c == '+'))
+            ps->pos++; /* \g-1, \g+1 */
         while (peek(ps, 0) >= '0' && peek(ps, 0) <= '9')
             ps->pos++;
     }
@@ -219,8 +256,13 @@ static void parse_escape(struct parser *ps, struct atom *a)
         a->kind = ATOM_LIT;
         a->lit[0] = (unsigned char)simple_to[s - simple_from];
         a->len = 1;
-    } else if (e < 0x80 &&
-               !((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z'))) {
+    } else if (e >= 0x80) {
+        ps->pos--; /* \é: the whole character, as a literal */
+        a->kind = ATOM_LIT;
+        a->len = char_len(ps);
+        memcpy(a->lit, ps->p + ps->pos, a->len);
+        ps->pos += a->len;
+    } else if (!((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z'))) {
         a->kind = ATOM_LIT; /* \. \( \\ \/ ... */
         a->lit[0] = (unsigned char)e;
         a->len = 1;
@@ -237,14 +279,23 @@ static void parse_special_group(struct parser *ps, struct atom *a)
 {
     int c = peek(ps, 0);
     int c1 = peek(ps, 1);
-    if (c == '=' || c == '!' || (c == '<' && (c1 == '=' || c1 == '!')) || c == '#' ||
-        (c == 'P' && c1 == '=')) {
-        skip_group(ps); /* look-around, comment, back-reference: no literal */
+    bool name_start = c1 == '_' || (c1 >= 'a' && c1 <= 'z') || (c1 >= 'A' && c1 <= 'Z');
+    if (c == '#') {
+        skip_past(ps, ')'); /* a comment ends at the first ')', whatever it holds */
         a->kind = ATOM_BREAK;
         return;
     }
-    if (c == '<' || c == '\'' || (c == 'P' && c1 == '<')) {
-        skip_past(ps, c == '\'' ? '\'' : '>'); /* a named group */
+    if (c == '=' || c == '!' || (c == '<' && (c1 == '=' || c1 == '!')) || (c == 'P' && c1 == '=')) {
+        skip_group(ps); /* look-around, back-reference: no literal */
+        a->kind = ATOM_BREAK;
+        return;
+    }
+    if (((c == '<' || c == '\'') && name_start) || (c == 'P' && c1 == '<')) {
+        ps->pos += c == 'P' ? 2 : 1; /* a named group: past the opening bracket */
+        skip_past(ps, c == '\'' ? '\'' : '>');
+    } else if (c == '<' || c == '\'') {
+        ps->bail = true; /* (?<*...) and other forms we do not follow */
+        return;
     } else if (c == ':' || c == '|' || c == '>') {
         ps->pos++;
     } else {
@@ -306,6 +357,19 @@ static void parse_atom(struct parser *ps, struct atom *a)
  * there is none.  A '{' that is not a valid quantifier is a literal. */
 static long parse_quantifier(struct parser *ps)
 {
+    /* PCRE2 lets comments and empty quotes stand between an item and its
+     * quantifier: "abc(?#x)?" repeats the c. */
+    for (;;) {
+        if (peek(ps, 0) == '(' && peek(ps, 1) == '?' && peek(ps, 2) == '#')
+            skip_past(ps, ')');
+        else if (peek(ps, 0) == '\\' && peek(ps, 1) == 'E')
+            ps->pos += 2;
+        else if (peek(ps, 0) == '\\' && peek(ps, 1) == 'Q' && peek(ps, 2) == '\\' &&
+                 peek(ps, 3) == 'E')
+            ps->pos += 4;
+        else
+            break;
+    }
     int c = peek(ps, 0);
     long min = -1;
     if (c == '*' || c == '?') {
@@ -323,6 +387,12 @@ static long parse_quantifier(struct parser *ps)
             digits = true;
             if (v > 1000000)
                 v = 1000000;
+        }
+        /* "{,n}" is literal text before PCRE2 10.43 and a quantifier from
+         * then on: either reading is wrong for one of them, so give up. */
+        if (!digits && i < ps->n && ps->p[i] == ',') {
+            ps->bail = true;
+            return -1;
         }
         if (!digits)
             return -1;
@@ -352,32 +422,32 @@ static bool folds_widely(const struct parser *ps, const struct atom *a)
 }
 
 static void add_atom(struct parser *ps, struct atom *a, long min, struct run *run,
-                     struct qnode *and)
+                     struct qnode *every)
 {
     if (a->kind != ATOM_LIT || min >= 0 || folds_widely(ps, a))
         ps->impure = true;
     if (a->kind == ATOM_LIT && !folds_widely(ps, a)) {
         if (min == 0) {
-            run_flush(ps, run, and); /* optional: the run cannot cross it */
+            run_flush(ps, run, every); /* optional: the run cannot cross it */
             return;
         }
         run_push(run, a->lit, a->len);
         if (min > 0)
-            run_flush(ps, run, and); /* repeated: what follows is not adjacent */
+            run_flush(ps, run, every); /* repeated: what follows is not adjacent */
         return;
     }
-    run_flush(ps, run, and);
+    run_flush(ps, run, every);
     if (a->kind == ATOM_NODE) {
         if (min == 0)
             qplan_free(a->node);
         else
-            add_kid(and, a->node);
+            add_kid(every, a->node);
     }
 }
 
 /* \Q...\E: literal characters; "\Q" is consumed.  A quantifier after
  * "\E" applies to the last character quoted. */
-static void parse_quoted(struct parser *ps, struct run *run, struct qnode *and)
+static void parse_quoted(struct parser *ps, struct run *run, struct qnode *every)
 {
     size_t before_last = SIZE_MAX; /* run length before the last character */
     while (ps->pos < ps->n) {
@@ -389,7 +459,7 @@ static void parse_quoted(struct parser *ps, struct run *run, struct qnode *and)
         memcpy(a.lit, ps->p + ps->pos, a.len);
         ps->pos += a.len;
         before_last = run->len;
-        add_atom(ps, &a, -1, run, and);
+        add_atom(ps, &a, -1, run, every);
         if (run->len != before_last + a.len)
             before_last = SIZE_MAX; /* it ended the run */
     }
@@ -400,17 +470,17 @@ static void parse_quoted(struct parser *ps, struct run *run, struct qnode *and)
     if (before_last == SIZE_MAX) {
         /* "\Q\E*" repeats what came before: too subtle to follow. */
         ps->bail = run->len > 0;
-        run_flush(ps, run, and);
+        run_flush(ps, run, every);
         return;
     }
     if (min == 0)
         run->len = before_last;
-    run_flush(ps, run, and);
+    run_flush(ps, run, every);
 }
 
 static struct qnode *parse_concat(struct parser *ps)
 {
-    struct qnode *and = node_new(QN_AND);
+    struct qnode *every = node_new(QN_AND);
     struct run run = {0};
     while (ps->pos < ps->n && !ps->bail) {
         int c = ps->p[ps->pos];
@@ -418,17 +488,17 @@ static struct qnode *parse_concat(struct parser *ps)
             break;
         if (c == '\\' && peek(ps, 1) == 'Q') {
             ps->pos += 2;
-            parse_quoted(ps, &run, and);
+            parse_quoted(ps, &run, every);
             continue;
         }
         struct atom a;
         parse_atom(ps, &a);
         long min = parse_quantifier(ps);
-        add_atom(ps, &a, min, &run, and);
+        add_atom(ps, &a, min, &run, every);
     }
-    run_flush(ps, &run, and);
+    run_flush(ps, &run, every);
     free(run.buf);
-    return simplify(and);
+    return simplify(every);
 }
 
 static struct qnode *parse_alt(struct parser *ps)
@@ -437,14 +507,17 @@ static struct qnode *parse_alt(struct parser *ps)
         ps->bail = true;
         return node_new(QN_ALL);
     }
-    struct qnode * or = node_new(QN_OR);
-    add_kid(or, parse_concat(ps));
+    struct qnode *any = node_new(QN_OR);
+    add_kid(any, parse_concat(ps));
     while (!ps->bail && peek(ps, 0) == '|') {
         ps->pos++;
-        add_kid(or, parse_concat(ps));
+        add_kid(any, parse_concat(ps));
+        if (ps->depth == 1)
+            ps->no_anchor = true; /* a run of one branch is not required */
+        ps->impure = true;
     }
     ps->depth--;
-    return simplify(or);
+    return simplify(any);
 }
 
 /* Settings that change how the whole pattern reads: (?x) makes white
@@ -466,18 +539,18 @@ static void prescan(struct parser *ps)
 static struct qnode *literal_plan(struct parser *pp)
 {
     struct parser ps = *pp;
-    struct qnode *and = node_new(QN_AND);
+    struct qnode *every = node_new(QN_AND);
     struct run run = {0};
     while (ps.pos < ps.n) {
         struct atom a = {.kind = ATOM_LIT, .len = char_len(&ps)};
         memcpy(a.lit, ps.p + ps.pos, a.len);
         ps.pos += a.len;
-        add_atom(&ps, &a, -1, &run, and);
+        add_atom(&ps, &a, -1, &run, every);
     }
-    run_flush(&ps, &run, and);
+    run_flush(&ps, &run, every);
     free(run.buf);
     *pp = ps;
-    return simplify(and);
+    return simplify(every);
 }
 
 /* Parse into *ps; the caller frees ps->anchor.buf. */

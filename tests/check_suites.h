@@ -19,5 +19,7 @@ Suite *suite_options(void);
 Suite *suite_search(void);
 Suite *suite_render(void);
 Suite *suite_walk(void);
+Suite *suite_qplan(void);
+Suite *suite_tindex(void);
 
 #endif
