@@ -27,6 +27,7 @@ static void respond_json(struct api_response *res, int status, cJSON *doc)
 static void respond_error(struct api_response *res, const struct api_error *e)
 {
     respond_json(res, e->status, render_error(e));
+    res->retry_after = e->retry_after;
 }
 
 static void error(struct api_response *res, int status, const char *code, const char *message)
@@ -125,9 +126,16 @@ static void handle_submit(const struct api_context *ctx, const struct api_reques
         respond_error(res, &e);
         return;
     }
+    struct query_view v;
+    registry_view(ctx->reg, q, &v);
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "id", query_id(q));
-    cJSON_AddStringToObject(doc, "status", "running");
+    cJSON_AddStringToObject(doc, "id", v.id);
+    /* "running" even if it has already finished: it was started. */
+    bool queued = v.status == QS_QUEUED;
+    cJSON_AddStringToObject(doc, "status", queued ? "queued" : "running");
+    if (queued)
+        cJSON_AddNumberToObject(doc, "queue_position", v.queue_position);
+    query_view_free(&v);
     respond_json(res, 202, doc);
     registry_put(ctx->reg, q);
 }
@@ -287,6 +295,7 @@ static void handle_stats(const struct api_context *ctx, struct api_response *res
     cJSON *qs = cJSON_AddObjectToObject(doc, "queries");
     cJSON_AddNumberToObject(qs, "total", (double)rs.total);
     cJSON_AddNumberToObject(qs, "running", (double)rs.running);
+    cJSON_AddNumberToObject(qs, "queued", (double)rs.queued);
     cJSON_AddNumberToObject(qs, "kept", (double)rs.kept);
     cJSON_AddNumberToObject(qs, "expired", (double)rs.expired);
     respond_json(res, 200, doc);

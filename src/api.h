@@ -48,6 +48,7 @@ struct api_response {
     bool body_static;
     const char *allow;   /* for 405 */
     bool auth_challenge; /* for 401: send WWW-Authenticate */
+    int retry_after;     /* seconds, for a Retry-After header; 0: none */
     bool close;          /* close the connection after this answer */
 };
 

@@ -64,6 +64,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct api_
     }
     if (res->allow)
         MHD_add_response_header(r, "Allow", res->allow);
+    if (res->retry_after > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", res->retry_after);
+        MHD_add_response_header(r, "Retry-After", secs);
+    }
     if (res->auth_challenge)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"shardgrep\"");
     if (res->close)

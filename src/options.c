@@ -16,6 +16,8 @@ enum {
     OPT_KEEP_SECONDS,
     OPT_TIMEOUT_MS,
     OPT_TOKEN,
+    OPT_MAX_RUNNING,
+    OPT_MAX_QUEUED,
 };
 
 static const struct option long_options[] = {
@@ -29,6 +31,8 @@ static const struct option long_options[] = {
     {"keep-seconds", required_argument, NULL, OPT_KEEP_SECONDS},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
     {"token", required_argument, NULL, OPT_TOKEN},
+    {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
+    {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -50,6 +54,9 @@ const char *options_help(void)
            "      --keep-seconds N    and for how long (default 600)\n"
            "      --timeout-ms N      query deadline, also the largest a client may ask\n"
            "                          for (default 10000)\n"
+           "      --max-running N     searches at the workers at once (default 8)\n"
+           "      --max-queued N      more that wait their turn (default 64); past that,\n"
+           "                          503 overloaded with Retry-After\n"
            "      --token TOKEN       require \"Authorization: Bearer TOKEN\" on /api/\n"
            "                          (default: $SHARDGREP_TOKEN; none when unset)\n"
            "  -h, --help              show this help and exit\n"
@@ -144,6 +151,8 @@ static void defaults(struct options *o)
     o->keep_queries = 1000;
     o->keep_seconds = 600;
     o->timeout_ms = 10000;
+    o->max_running = 8;
+    o->max_queued = 64;
     const char *env = getenv("SHARDGREP_TOKEN");
     o->token = env && *env ? env : NULL;
 }
@@ -200,6 +209,16 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         if (number("keep-seconds", arg, 1, 7 * 86400, &v, err, errlen) < 0)
             return SG_ERR;
         o->keep_seconds = (unsigned)v;
+        return SG_OK;
+    case OPT_MAX_RUNNING:
+        if (number("max-running", arg, 1, 1024, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->max_running = (unsigned)v;
+        return SG_OK;
+    case OPT_MAX_QUEUED:
+        if (number("max-queued", arg, 0, 100000, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->max_queued = (unsigned)v;
         return SG_OK;
     case OPT_TOKEN:
         o->token = arg; /* checked with the environment's, after the loop */

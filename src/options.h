@@ -27,6 +27,8 @@ struct options {
     unsigned keep_seconds;
     uint32_t timeout_ms;
     const char *token; /* --token, or $SHARDGREP_TOKEN */
+    unsigned max_running;
+    unsigned max_queued;
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };

@@ -38,7 +38,8 @@ struct api_error {
     char code[32];
     char param[32];
     char message[512];
-    long offset; /* byte offset in a bad regex, or -1 */
+    long offset;     /* byte offset in a bad regex, or -1 */
+    int retry_after; /* seconds, for a 503 that may pass; 0: none */
 };
 
 void api_error_set(struct api_error *e, int status, const char *code, const char *param,

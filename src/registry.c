@@ -32,6 +32,7 @@ struct query {
     char id[33];
     uint64_t seq;
     bool is_file, finished, cancelled, overdue, listed;
+    bool queued; /* waiting for a slot: not sent to the workers yet */
     unsigned file_shard;
     struct query_spec spec;
     enum query_status status;
@@ -57,6 +58,8 @@ struct registry {
     struct query *buckets[NBUCKETS];
     struct query **running;
     size_t nrunning, running_cap;
+    struct query **pending; /* admitted, waiting for a slot, oldest first */
+    size_t npending;
     struct query *done_head, *done_tail;
     size_t ndone_list;
     char (*expired)[33];
@@ -67,8 +70,8 @@ struct registry {
 
 const char *query_status_name(enum query_status s)
 {
-    static const char *const names[] = {"running",   "done",    "cancelled",
-                                        "timed_out", "partial", "failed"};
+    static const char *const names[] = {"running", "done",   "cancelled", "timed_out",
+                                        "partial", "failed", "queued"};
     return names[s];
 }
 
@@ -139,6 +142,9 @@ void registry_free(struct registry *r)
         return;
     for (size_t i = 0; i < r->nrunning; i++)
         unref_locked(r, r->running[i]);
+    for (size_t i = 0; i < r->npending; i++)
+        unref_locked(r, r->pending[i]);
+    free(r->pending);
     for (struct query *q = r->done_head, *next; q; q = next) {
         next = q->next_done;
         unref_locked(r, q);
@@ -315,13 +321,42 @@ static struct query *new_query(struct registry *r)
     q->refs = 2; /* the registry's and the caller's */
     q->started_ms = now_ms();
     make_id(q->id);
+    r->total++;
+    return q;
+}
+
+static void running_add(struct registry *r, struct query *q)
+{
     if (r->nrunning == r->running_cap) {
         r->running_cap = r->running_cap ? r->running_cap * 2 : 64;
         r->running = xrealloc(r->running, r->running_cap * sizeof *r->running);
     }
     r->running[r->nrunning++] = q;
-    r->total++;
-    return q;
+}
+
+/* Searches sent to the workers and not finished (file views not counted:
+ * they are quick and answered out of turn). */
+static size_t active_searches(const struct registry *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nrunning; i++)
+        n += !r->running[i]->is_file;
+    return n;
+}
+
+/* Start q now: it joins the running list, its deadline starts, and the
+ * shards that are down end their part at once.  target[] gets the shards
+ * to send it to, after the lock is released. */
+static void dispatch_locked(struct registry *r, struct query *q, bool *target)
+{
+    q->queued = false;
+    running_add(r, q);
+    q->deadline_ms = now_ms() + q->spec.timeout_ms;
+    for (unsigned i = 0; i < r->nshards; i++) {
+        target[i] = r->shards[i].up;
+        if (!target[i])
+            part_end_locked(r, q, i, true);
+    }
 }
 
 static void encode_query(struct msg_writer *w, const struct query *q)
@@ -355,6 +390,41 @@ static void send_to_shards(struct registry *r, struct query *q, const struct msg
     }
 }
 
+void registry_put(struct registry *r, struct query *q);
+
+static void send_query(struct registry *r, struct query *q, const bool *target)
+{
+    struct msg_writer w;
+    msg_writer_init(&w);
+    encode_query(&w, q);
+    send_to_shards(r, q, &w, target);
+    msg_writer_free(&w);
+}
+
+/* Start waiting queries while there are free slots.  Called, without the
+ * lock, after anything that may end a query. */
+static void pump(struct registry *r)
+{
+    bool *target = NULL;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (r->shutting_down || r->npending == 0 || active_searches(r) >= r->opt.max_running) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        struct query *q = r->pending[0];
+        memmove(r->pending, r->pending + 1, --r->npending * sizeof *r->pending);
+        if (!target)
+            target = xcalloc(r->nshards, sizeof *target);
+        dispatch_locked(r, q, target);
+        q->refs++; /* it may finish while we send */
+        pthread_mutex_unlock(&r->lock);
+        send_query(r, q, target);
+        registry_put(r, q);
+    }
+    free(target);
+}
+
 struct query *registry_submit(struct registry *r, const struct query_spec *spec,
                               struct api_error *e)
 {
@@ -377,22 +447,30 @@ struct query *registry_submit(struct registry *r, const struct query_spec *spec,
         api_error_set(e, 503, "shutting_down", NULL, "the server is shutting down");
         return NULL;
     }
+    bool now = active_searches(r) < r->opt.max_running;
+    if (!now && r->npending >= r->opt.max_queued) {
+        pthread_mutex_unlock(&r->lock);
+        free(target);
+        api_error_set(e, 503, "overloaded", NULL,
+                      "%zu queries are running and %zu waiting: try again shortly",
+                      (size_t)r->opt.max_running, r->npending);
+        e->retry_after = 1;
+        return NULL;
+    }
     struct query *q = new_query(r);
     query_spec_copy(&q->spec, spec);
-    q->deadline_ms = q->started_ms + spec->timeout_ms;
     map_insert(r, q);
-    for (unsigned i = 0; i < r->nshards; i++) {
-        target[i] = r->shards[i].up;
-        if (!target[i])
-            part_end_locked(r, q, i, true);
+    if (now) {
+        dispatch_locked(r, q, target);
+    } else {
+        q->queued = true;
+        r->pending = xrealloc(r->pending, (r->npending + 1) * sizeof *r->pending);
+        r->pending[r->npending++] = q;
     }
     pthread_mutex_unlock(&r->lock);
 
-    struct msg_writer w;
-    msg_writer_init(&w);
-    encode_query(&w, q);
-    send_to_shards(r, q, &w, target);
-    msg_writer_free(&w);
+    if (now)
+        send_query(r, q, target);
     free(target);
     return q;
 }
@@ -408,6 +486,7 @@ struct query *registry_submit_file(struct registry *r, uint32_t file_id, unsigne
         return NULL;
     }
     struct query *q = new_query(r);
+    running_add(r, q);
     q->is_file = true;
     q->file_shard = shard;
     q->spec.timeout_ms = 10000;
@@ -486,6 +565,18 @@ static void send_cancel(struct registry *r, struct query *q, const bool *target)
     msg_writer_free(&w);
 }
 
+static void unqueue_locked(struct registry *r, struct query *q)
+{
+    for (size_t i = 0; i < r->npending; i++) {
+        if (r->pending[i] == q) {
+            memmove(r->pending + i, r->pending + i + 1, (r->npending - i - 1) * sizeof *r->pending);
+            r->npending--;
+            break;
+        }
+    }
+    q->queued = false;
+}
+
 /* Mark q cancelled (or overdue) and finish it; returns the shards to tell.
  * Caller holds the lock. */
 static bool *stop_locked(struct registry *r, struct query *q, bool overdue)
@@ -493,8 +584,11 @@ static bool *stop_locked(struct registry *r, struct query *q, bool overdue)
     if (q->finished)
         return NULL;
     bool *target = xcalloc(r->nshards, sizeof *target);
-    for (unsigned i = 0; i < r->nshards; i++)
-        target[i] = !q->parts[i].done;
+    if (q->queued)
+        unqueue_locked(r, q); /* never sent: nobody to tell */
+    else
+        for (unsigned i = 0; i < r->nshards; i++)
+            target[i] = !q->parts[i].done;
     if (overdue)
         q->overdue = true;
     else
@@ -511,6 +605,7 @@ void registry_cancel(struct registry *r, struct query *q)
     if (target)
         send_cancel(r, q, target);
     free(target);
+    pump(r);
 }
 
 void registry_tick(struct registry *r)
@@ -527,8 +622,10 @@ void registry_tick(struct registry *r)
             late->refs++;
         prune_locked(r);
         pthread_mutex_unlock(&r->lock);
-        if (!late)
+        if (!late) {
+            pump(r);
             return;
+        }
         send_cancel(r, late, target);
         free(target);
         registry_put(r, late);
@@ -640,7 +737,10 @@ void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
         else if (h.type == MT_DONE)
             file_done(r, q, h.shard, &rd);
     }
+    bool ended = h.type == MT_DONE;
     pthread_mutex_unlock(&r->lock);
+    if (ended)
+        pump(r);
 }
 
 void query_view_free(struct query_view *v)
@@ -657,7 +757,10 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
     memset(v, 0, sizeof *v);
     pthread_mutex_lock(&r->lock);
     memcpy(v->id, q->id, sizeof v->id);
-    v->status = q->finished ? q->status : QS_RUNNING;
+    v->status = q->finished ? q->status : q->queued ? QS_QUEUED : QS_RUNNING;
+    for (size_t i = 0; q->queued && i < r->npending; i++)
+        if (r->pending[i] == q)
+            v->queue_position = (unsigned)i + 1;
     query_spec_copy(&v->spec, &q->spec);
     v->shards_total = r->nshards;
     v->failed = xcalloc(r->nshards, sizeof *v->failed);
@@ -715,6 +818,7 @@ void registry_shard_down(struct registry *r, unsigned shard)
         if (i < r->nrunning)
             part_end_locked(r, r->running[i], shard, true);
     pthread_mutex_unlock(&r->lock);
+    pump(r);
 }
 
 void registry_shards(struct registry *r, struct shard_state *out)
@@ -728,7 +832,8 @@ void registry_stats(struct registry *r, struct registry_stats *s)
 {
     pthread_mutex_lock(&r->lock);
     s->total = r->total;
-    s->running = r->nrunning;
+    s->running = active_searches(r);
+    s->queued = r->npending;
     s->kept = r->ndone_list;
     s->expired = r->expired_total;
     pthread_mutex_unlock(&r->lock);
@@ -738,6 +843,12 @@ void registry_shutdown(struct registry *r)
 {
     pthread_mutex_lock(&r->lock);
     r->shutting_down = true;
+    while (r->npending > 0) {
+        struct query *q = r->pending[0];
+        unqueue_locked(r, q);
+        q->cancelled = true;
+        finish_locked(r, q);
+    }
     while (r->nrunning > 0) {
         struct query *q = r->running[0];
         q->cancelled = true;

@@ -32,12 +32,25 @@
 #include "query.h"
 #include "queue.h"
 
-enum query_status { QS_RUNNING, QS_DONE, QS_CANCELLED, QS_TIMED_OUT, QS_PARTIAL, QS_FAILED };
+enum query_status {
+    QS_RUNNING,
+    QS_DONE,
+    QS_CANCELLED,
+    QS_TIMED_OUT,
+    QS_PARTIAL,
+    QS_FAILED,
+    QS_QUEUED, /* admitted, waiting for a free slot */
+};
 const char *query_status_name(enum query_status s);
 
 struct registry_options {
     unsigned keep_count;   /* finished queries kept */
     unsigned keep_seconds; /* and for how long */
+    /* Admission: at most max_running searches at the workers; up to
+     * max_queued more wait their turn (status "queued"); past that,
+     * submissions get 503 overloaded with Retry-After. */
+    unsigned max_running;
+    unsigned max_queued;
 };
 
 /* One result: a record inside one of the query's batches. */
@@ -59,6 +72,7 @@ struct query_view {
     unsigned *failed; /* shard indexes that died while it ran */
     unsigned nfailed;
     char error[256];
+    unsigned queue_position;    /* 1 = next to start; 0 when not queued */
     struct result_ref *results; /* ordered, at most spec.max */
     size_t nresults;
     bool results_owned;
@@ -72,7 +86,7 @@ struct shard_state {
 };
 
 struct registry_stats {
-    uint64_t total, running, kept, expired;
+    uint64_t total, running, queued, kept, expired;
 };
 
 struct registry;

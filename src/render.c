@@ -118,6 +118,8 @@ cJSON *render_query(const struct query_view *v, const struct file_list *files, s
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "id", v->id);
     cJSON_AddStringToObject(doc, "status", query_status_name(v->status));
+    if (v->status == QS_QUEUED)
+        cJSON_AddNumberToObject(doc, "queue_position", v->queue_position);
     if (v->error[0])
         cJSON_AddItemToObject(doc, "error", render_string(v->error, strlen(v->error)));
     add_query_fields(doc, &v->spec);

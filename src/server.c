@@ -323,7 +323,9 @@ static void start_front(struct server *s)
                  s->opt->bind);
     char err[SG_ERRLEN];
     struct registry_options ro = {.keep_count = s->opt->keep_queries,
-                                  .keep_seconds = s->opt->keep_seconds};
+                                  .keep_seconds = s->opt->keep_seconds,
+                                  .max_running = s->opt->max_running,
+                                  .max_queued = s->opt->max_queued};
     s->reg = registry_new(s->queue, s->opt->workers, &ro);
     for (unsigned i = 0; i < s->opt->workers; i++)
         registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
