@@ -65,6 +65,26 @@ static int parse_paging(const struct api_request *req, struct paging *p, struct 
     return SG_OK;
 }
 
+#define GONE_CHECK_MS 100
+
+/* Wait for q up to timeout_ms, looking every GONE_CHECK_MS whether the
+ * client is still there.  Returns false if it left. */
+static bool wait_for_client(const struct api_context *ctx, const struct api_request *req,
+                            struct query *q, unsigned timeout_ms)
+{
+    double until = now_ms() + timeout_ms;
+    for (;;) {
+        double left = until - now_ms();
+        if (left <= 0)
+            return true;
+        unsigned slice = left < GONE_CHECK_MS ? (unsigned)left + 1 : GONE_CHECK_MS;
+        if (registry_wait(ctx->reg, q, req->client_gone ? slice : (unsigned)left + 1))
+            return true;
+        if (req->client_gone && req->client_gone(req->gone_ctx))
+            return false;
+    }
+}
+
 static void respond_query(const struct api_context *ctx, struct query *q, const struct paging *p,
                           int status, struct api_response *res)
 {
@@ -99,7 +119,14 @@ static void handle_search(const struct api_context *ctx, const struct api_reques
     }
     /* Workers keep their own deadline; the grace covers a stuck one, which
      * the registry then ends as overdue. */
-    registry_wait(ctx->reg, q, ctx->timeout_ms + SEARCH_GRACE_MS);
+    if (!wait_for_client(ctx, req, q, ctx->timeout_ms + SEARCH_GRACE_MS)) {
+        /* Nobody will read the answer: stop the workers' scanning. */
+        registry_cancel(ctx->reg, q);
+        error(res, 499, "client_closed", "the client went away");
+        res->close = true;
+        registry_put(ctx->reg, q);
+        return;
+    }
     respond_query(ctx, q, &p, 200, res);
     registry_put(ctx->reg, q);
 }
@@ -170,7 +197,7 @@ static void handle_query(const struct api_context *ctx, const struct api_request
         return;
     }
     if (is_get)
-        registry_wait(ctx->reg, q, p.wait_ms);
+        (void)wait_for_client(ctx, req, q, p.wait_ms); /* a poll that left cancels nothing */
     else
         registry_cancel(ctx->reg, q);
     respond_query(ctx, q, &p, 200, res);

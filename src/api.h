@@ -38,6 +38,9 @@ struct api_request {
     size_t body_len;
     bool body_too_large;
     const char *authorization; /* the Authorization header, or NULL */
+    /* True once the client has closed its connection (NULL: never asked). */
+    bool (*client_gone)(void *ctx);
+    void *gone_ctx;
 };
 
 struct api_response {

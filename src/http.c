@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,23 @@ struct req_state {
     size_t len;
     bool too_large;
 };
+
+/* Whether the peer of a connection closed it: EOF or a hang-up on its
+ * socket, seen without reading anything it may have sent. */
+static bool client_gone(void *cls)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(cls, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info)
+        return false;
+    struct pollfd pfd = {.fd = info->connect_fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))
+        return true;
+    char c;
+    return recv(info->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
 
 static const char *get_arg(void *cls, const char *key)
 {
@@ -102,7 +120,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               .body_len = st->len,
                               .body_too_large = st->too_large,
                               .authorization = MHD_lookup_connection_value(
-                                  c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
+                                  c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                              .client_gone = client_gone,
+                              .gone_ctx = c};
     struct api_response res;
     api_handle(h->ctx, &req, &res);
     enum MHD_Result ok = send_response(c, &res);
