@@ -1,0 +1,942 @@
+// Browser tests of the shardgrep search page (web/): the real page in
+// headless Chromium (Debian's chromium, driven by playwright-core) against
+// the real server over the sample corpus.
+//
+//   cd tests/browser && npm ci && node run.mjs      (or: node tests/browser/run.mjs)
+//
+// Environment: SHARDGREP_BIN (default ../../src/shardgrep), SHARDGREP_CORPUS
+// (../../sample-corpus), SHARDGREP_WEB (../../web), SHARDGREP_ARTIFACTS
+// (../artifacts: screenshots, latency.json), CHROMIUM (/usr/bin/chromium),
+// SHARDGREP_ARGS (more server options), TEST_FILTER (run only the tests
+// whose name contains it), LATENCY_WORDS (queries of the latency test),
+// SHARDGREP_BROWSER_SKIP=missing (exit 77 if playwright-core is missing).
+// The last line printed is "N passed, N failed"; the exit status is 0 only
+// when every test passed.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const BIN = resolve(env.SHARDGREP_BIN || resolve(here, '../../src/shardgrep'));
+const CORPUS = resolve(env.SHARDGREP_CORPUS || resolve(here, '../../sample-corpus'));
+const WEB = resolve(env.SHARDGREP_WEB || resolve(here, '../../web'));
+const ARTIFACTS = resolve(env.SHARDGREP_ARTIFACTS || resolve(here, '../artifacts'));
+const CHROMIUM = env.CHROMIUM || '/usr/bin/chromium';
+const EXTRA_ARGS = (env.SHARDGREP_ARGS || '').split(/\s+/).filter(Boolean);   // e.g. --no-ignore
+
+// playwright-core comes from tests/browser/node_modules (npm ci there).
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  // SHARDGREP_BROWSER_SKIP=missing: skip (automake's 77) where the npm
+  // packages cannot be installed, e.g. an unpacked distcheck tree.
+  if (env.SHARDGREP_BROWSER_SKIP === 'missing') {
+    console.log(`SKIP - playwright-core is not installed in ${here}`);
+    console.log('0 passed, 0 failed');
+    process.exit(77);
+  }
+  console.log(`FAIL - setup: playwright-core is not installed (run "npm ci" in ${here}): ${e.message}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const FILTER = env.TEST_FILTER || '';
+const TEST_TIMEOUT_MS = 30000;
+const START_TIMEOUT_MS = Number(env.SHARDGREP_START_TIMEOUT_MS) || 60000;   // loading a big tree takes a while
+const RUN_TIMEOUT_MS = 170000;
+const DEBOUNCE_MS = 90;        // the page's (web/app.js)
+const PAGE = 200;              // results per page in the page
+const MAX = 2000;              // max the page asks for
+
+// ---------------------------------------------------------------- server
+
+let server = null;     // {proc, port, base}
+let browser = null;
+
+function startServer(port, more = []) {
+  return new Promise((resolvePromise, reject) => {
+    const proc = spawn(BIN, ['--port', String(port), '--web-root', WEB, ...EXTRA_ARGS, ...more, CORPUS],
+                       { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`server did not start in ${START_TIMEOUT_MS} ms:\n` + out)), START_TIMEOUT_MS);
+    function finish(err, val) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) { try { proc.kill('SIGKILL'); } catch { /* gone */ } reject(err); } else resolvePromise(val);
+    }
+    const onData = (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s]+?:(\d+))\b/.exec(out);
+      if (m) finish(null, { proc, port: Number(m[2]), base: m[1].replace(/\/$/, '') });
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('error', (e) => finish(e));
+    proc.on('exit', (code, sig) => finish(new Error(`server exited (${code ?? sig}) before listening:\n${out}`)));
+  });
+}
+
+function stopServer(s, signal = 'SIGTERM') {
+  if (!s || s.proc.exitCode !== null || s.proc.signalCode !== null) return Promise.resolve();
+  return new Promise((res) => {
+    const t = setTimeout(() => { try { s.proc.kill('SIGKILL'); } catch { /* gone */ } }, 5000);
+    s.proc.once('exit', () => { clearTimeout(t); res(); });
+    try { s.proc.kill(signal); } catch { clearTimeout(t); res(); }
+  });
+}
+
+async function restartOnSamePort(port) {
+  let last;
+  for (let i = 0; i < 40; i++) {
+    try { return await startServer(port); } catch (e) { last = e; await sleep(250); }
+  }
+  throw last;
+}
+
+// ---------------------------------------------------------------- helpers
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class AssertionError extends Error {}
+function assert(cond, msg) { if (!cond) throw new AssertionError(msg); }
+function eq(actual, expected, msg) {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a === e) return;
+  if (Array.isArray(actual) && Array.isArray(expected)) {
+    let i = 0;
+    while (i < actual.length && i < expected.length && JSON.stringify(actual[i]) === JSON.stringify(expected[i])) i++;
+    throw new AssertionError(`${msg}: ${actual.length} items, expected ${expected.length}; first difference at [${i}]` +
+      `\n      expected: ${JSON.stringify(expected[i])?.slice(0, 400)}\n      actual:   ${JSON.stringify(actual[i])?.slice(0, 400)}`);
+  }
+  throw new AssertionError(`${msg}\n      expected: ${e.slice(0, 600)}\n      actual:   ${a.slice(0, 600)}`);
+}
+
+async function api(path, init) {
+  const r = await fetch(server.base + path, init);
+  const body = await r.json();
+  return { status: r.status, body };
+}
+// The API's answer to what the page sends for these parameters.
+async function apiSearch(p, extra = {}) {
+  const sp = new URLSearchParams();
+  sp.set('q', p.q);
+  if (p.literal) sp.set('literal', '1');
+  sp.set('case', p.case || 'auto');
+  if (p.path) sp.set('path', p.path);
+  if (p.exclude) sp.set('exclude', p.exclude);
+  sp.set('context', String(p.context ?? 2));
+  sp.set('max', String(MAX));
+  for (const [k, v] of Object.entries(extra)) sp.set(k, String(v));
+  const { status, body } = await api('/api/search?' + sp);
+  assert(status === 200, `API search ${sp} answered ${status}: ${JSON.stringify(body)}`);
+  return body;
+}
+const utf8slice = (text, a, b) => Buffer.from(text, 'utf8').subarray(a, b).toString('utf8');
+
+// Collects what a page does that a test may want to check afterwards.
+async function newPage(opts = {}) {
+  const ctx = await browser.newContext({
+    viewport: opts.viewport || { width: 1280, height: 800 },
+    colorScheme: opts.colorScheme || 'light',
+    deviceScaleFactor: opts.deviceScaleFactor || 1,
+    isMobile: !!opts.isMobile,
+    hasTouch: !!opts.isMobile,
+  });
+  const page = await ctx.newPage();
+  const rec = { console: [], pageErrors: [], dialogs: [], requests: [], responses: [], allow: [] };
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') rec.console.push(`${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => rec.pageErrors.push(String(e && e.message || e)));
+  page.on('dialog', (d) => { rec.dialogs.push(`${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on('request', (r) => {
+    if (r.url().includes('/api/')) rec.requests.push({ method: r.method(), url: r.url(), body: r.postData(), t: Date.now() });
+  });
+  page.on('response', async (r) => {
+    const req = r.request();
+    if (req.method() === 'POST' && r.url().endsWith('/api/queries')) {
+      try {
+        const body = await r.json();
+        rec.responses.push({ q: JSON.parse(req.postData() || '{}').q, id: body.id, status: r.status() });
+      } catch { /* page gone */ }
+    }
+  });
+  await page.addInitScript(() => {
+    // Test instrumentation: an in-page log (page clock) of API calls and
+    // renders, and of CSP violations.
+    window.__t = { log: [], csp: [] };
+    const origFetch = window.fetch;
+    window.fetch = function (input, init) {
+      const url = String((input && input.url) || input);
+      const method = (init && init.method) || 'GET';
+      let q;
+      if (method === 'POST' && init && init.body) { try { q = JSON.parse(init.body).q; } catch { /* not json */ } }
+      window.__t.log.push({ t: performance.now(), kind: 'fetch', method, url, q });
+      return origFetch.apply(this, arguments);
+    };
+    document.addEventListener('sg:rendered', (e) => window.__t.log.push({ t: performance.now(), kind: 'rendered', ...e.detail }));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__t.csp.push(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
+  });
+  page.__rec = rec;
+  return page;
+}
+
+// Problems a page showed that no test expected.
+async function pageProblems(page) {
+  const rec = page.__rec;
+  const probs = [];
+  const allowed = (s) => rec.allow.some((re) => re.test(s));
+  for (const c of rec.console) if (!allowed(c)) probs.push('console ' + c);
+  for (const e of rec.pageErrors) probs.push('page error: ' + e);
+  for (const d of rec.dialogs) probs.push('dialog opened: ' + d);
+  try {
+    const csp = await page.evaluate(() => window.__t.csp);
+    for (const c of csp) probs.push('CSP violation: ' + c);
+  } catch { /* page closed */ }
+  return probs;
+}
+
+async function waitResults(page, q, timeout = 8000) {
+  await page.waitForFunction((q) => {
+    const r = document.getElementById('results');
+    return r.dataset.state === 'done' && r.dataset.q === q && !r.hasAttribute('aria-busy');
+  }, q, { timeout });
+}
+
+async function summaryCounts(page) {
+  const text = await page.textContent('#summary');
+  const m = /([\d,]+) matching lines? in ([\d,]+) files?/.exec(text);
+  if (!m) return { text, lines: /No matches/.test(text) ? 0 : NaN, files: /No matches/.test(text) ? 0 : NaN };
+  return { text, lines: Number(m[1].replace(/,/g, '')), files: Number(m[2].replace(/,/g, '')) };
+}
+
+// What the page shows as results: match rows and their highlights.
+async function shownRows(page) {
+  return page.$$eval('#results .row.match', (rows) => rows.map((r) => ({
+    path: r.dataset.path,
+    line: Number(r.dataset.line),
+    shownLine: r.querySelector('.ln').textContent,
+    text: r.querySelector('.src').textContent,
+    marks: Array.from(r.querySelectorAll('mark')).map((m) => m.textContent),
+    clipStart: r.querySelector('.src').classList.contains('clip-start'),
+    clipEnd: r.querySelector('.src').classList.contains('clip-end'),
+  })));
+}
+const groupPaths = (page) => page.$$eval('#results section.file .file-link', (as) => as.map((a) => a.textContent));
+
+async function typeQuery(page, q, delay = 25) {
+  await page.click('#q');
+  await page.fill('#q', '');
+  await page.keyboard.type(q, { delay });
+}
+
+function expectRowsFromAPI(doc, n = PAGE) {
+  return doc.results.slice(0, n).map((r) => ({ path: r.path, line: r.line, text: r.text }));
+}
+
+async function inViewport(page, selector) {
+  return page.$eval(selector, (el) => {
+    const r = el.getBoundingClientRect();
+    const top = document.getElementById('top');
+    const cs = getComputedStyle(top);
+    const headerBottom = cs.position === 'sticky' ? top.getBoundingClientRect().bottom : 0;
+    // In view: entirely, or (a row taller than the window) from its top.
+    const tall = r.height > window.innerHeight - headerBottom;
+    return r.height > 0 && r.top >= headerBottom - 1 && (r.bottom <= window.innerHeight + 1 || (tall && r.top < window.innerHeight / 2));
+  });
+}
+
+// ---------------------------------------------------------------- tests
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const notes = [];
+
+test('typing a query shows the right results and counts', async (page) => {
+  await page.goto(server.base + '/');
+  await typeQuery(page, 'kv_get');
+  await waitResults(page, 'kv_get');
+  const doc = await apiSearch({ q: 'kv_get' });
+  const c = await summaryCounts(page);
+  eq([c.lines, c.files], [doc.stats.matched_lines, doc.stats.matched_files], 'summary counts vs the API');
+  assert(/ms/.test(c.text), 'summary shows the elapsed time: ' + c.text);
+  const rows = await shownRows(page);
+  eq(rows.map((r) => ({ path: r.path, line: r.line, text: r.text })), expectRowsFromAPI(doc), 'result rows vs the API');
+  const clipped = doc.results.map((r, i) => [r, rows[i]]).filter(([r]) => r.clipped);
+  assert(clipped.length > 0 && clipped.every(([r, row]) => row.clipEnd && row.clipStart === (r.column > 0)),
+    'long lines clipped by the server are marked with ellipses');
+  assert(rows.every((r) => r.shownLine === String(r.line)), 'each row shows its line number');
+  eq(await groupPaths(page), [...new Set(doc.results.map((r) => r.path))], 'results grouped by file, in order');
+  const live = await page.getAttribute('#summary', 'aria-live');
+  eq(live, 'polite', 'the summary is an aria-live region');
+  eq(new URL(page.url()).search, '?q=kv_get', 'the address reflects the query');
+  eq(await page.title(), 'kv_get · shardgrep', 'title');
+});
+
+test('highlights cover exactly the matched bytes (multi-byte UTF-8 before and inside matches)', async (page) => {
+  const queries = [
+    // (Alternatives in a group: see the note on top-level alternation in
+    // the report; the page is what is under test here.)
+    { q: '(?:kv_get vergleicht|deploy note|encodeURIComponent|coöperate|kv_put_raw)', path: 'docs/i18n.md' },
+    { q: '(?:Größe|日本語|🔑|Привет|naïve|שלום|مرحبا)', path: 'docs/' },
+    { q: '[a-z]{3,}', path: 'docs/i18n.md', context: 0 },
+    { q: '(?:kv|_get)', path: 'src/', context: 0 },      // adjacent matches: two marks
+  ];
+  let checked = 0, nonAscii = 0;
+  await page.goto(server.base + '/');
+  for (const p of queries) {
+    const url = `/?q=${encodeURIComponent(p.q)}&path=${encodeURIComponent(p.path)}` + (p.context === 0 ? '&context=0' : '');
+    await page.goto(server.base + url);
+    await waitResults(page, p.q);
+    const doc = await apiSearch(p);
+    assert(doc.results.length > 0, 'query has results: ' + p.q);
+    const rows = await shownRows(page);
+    eq(rows.length, Math.min(doc.results.length, PAGE), 'row count for ' + p.q);
+    rows.forEach((row, i) => {
+      const r = doc.results[i];
+      const expected = r.ranges.map(([a, b]) => utf8slice(r.text, a, b));
+      eq(row.text, r.text, `line ${r.path}:${r.line} text`);
+      eq(row.marks, expected, `highlights on ${r.path}:${r.line}`);
+      if (/[^\x00-\x7f]/.test(r.text.slice(0, r.text.indexOf(expected[0])))) nonAscii++;
+      checked++;
+    });
+  }
+  assert(nonAscii >= 5, 'several checked lines have multi-byte text before a match: ' + nonAscii);
+  notes.push(`highlights: ${checked} lines checked, ${nonAscii} with multi-byte text before the first match`);
+});
+
+test('a superseded query never shows; superseded ids are cancelled (DELETE)', async (page) => {
+  await page.goto(server.base + '/');
+  await page.waitForSelector('#welcome:not([hidden])');
+  // Make the network out of order: the first query's POST and the second
+  // query's answer are held back, so their answers arrive after the last
+  // query's.
+  let posts = 0, waits = 0;
+  await page.route('**/api/queries', async (route) => {
+    const n = ++posts;
+    if (route.request().method() === 'POST' && n === 1) await sleep(1200);
+    await route.continue().catch(() => {});
+  });
+  await page.route(/\/api\/queries\/[0-9a-f]+\?/, async (route) => {
+    const n = ++waits;
+    if (n === 1) await sleep(900);
+    await route.continue().catch(() => {});
+  });
+  const posted = async (q) => {
+    for (let i = 0; i < 100 && !page.__rec.requests.some((r) => r.method === 'POST' && JSON.parse(r.body || '{}').q === q); i++) await sleep(20);
+  };
+  await page.click('#q');
+  await page.keyboard.type('kv_', { delay: 10 });
+  await posted('kv_');                 // "kv_" is sent (its POST is held)
+  await page.keyboard.type('p', { delay: 10 });
+  await posted('kv_p');                // "kv_p" is sent (its answer will be held)
+  await sleep(30);
+  await page.keyboard.type('ut', { delay: 10 });
+  await waitResults(page, 'kv_put');
+  await sleep(1500);                   // let the held answers arrive
+  await page.unroute('**/api/queries');
+  await page.unroute(/\/api\/queries\/[0-9a-f]+\?/);
+  // Then fast typing, as a user would.
+  await page.fill('#q', '');
+  await page.keyboard.type('wal_replay', { delay: 15 });
+  await waitResults(page, 'wal_replay');
+  await sleep(400);
+
+  const log = await page.evaluate(() => window.__t.log);
+  const rec = page.__rec;
+  // Every render shows the newest query submitted before it.
+  let lastPosted = null;
+  const rendered = [];
+  for (const e of log) {
+    if (e.kind === 'fetch' && e.method === 'POST') lastPosted = e.q;
+    if (e.kind === 'rendered' && !e.error) {
+      rendered.push(e.q);
+      eq(e.q, lastPosted, 'a render shows the newest submitted query');
+    }
+  }
+  assert(!rendered.includes('kv_') && !rendered.includes('kv_p'), 'stale queries never rendered: ' + rendered.join(', '));
+  eq(await page.$eval('#results', (r) => r.dataset.q), 'wal_replay', 'final results are those of the last query');
+  const doc = await apiSearch({ q: 'wal_replay' });
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), doc.results.map((r) => [r.path, r.line]), 'final rows vs the API');
+  // DELETE for every superseded id whose answer had not arrived.
+  const ids = Object.fromEntries(rec.responses.map((r) => [r.q, r.id]));
+  const deleted = new Set(rec.requests.filter((r) => r.method === 'DELETE').map((r) => r.url.split('/api/queries/')[1]));
+  assert(ids.kv_ && ids.kv_p, 'ids of the superseded queries known: ' + JSON.stringify(ids));
+  assert(deleted.has(ids.kv_), 'DELETE sent for the superseded "kv_" (its POST answered late)');
+  assert(deleted.has(ids.kv_p), 'DELETE sent for the superseded "kv_p" (its answer was pending)');
+  assert(!deleted.has(ids.kv_put) || true, '');
+  const sent = rec.responses.map((r) => r.q);
+  notes.push(`supersede: queries sent ${JSON.stringify(sent)}, rendered ${JSON.stringify(rendered)}, ${deleted.size} DELETEs`);
+});
+
+test('options and path filters change the results', async (page) => {
+  page.__rec.allow.push(/status of 400/);     // "malloc(" as a regex, on purpose
+  await page.goto(server.base + '/?q=kv_get');
+  await waitResults(page, 'kv_get');
+  const all = await apiSearch({ q: 'kv_get' });
+
+  // Path filter.
+  await page.fill('#path', 'src/');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('path') === 'src/');
+  await waitResults(page, 'kv_get');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('#results .row.match')).every((r) => r.dataset.path.startsWith('src/')));
+  const inSrc = await apiSearch({ q: 'kv_get', path: 'src/' });
+  assert(inSrc.stats.matched_lines < all.stats.matched_lines, 'the path filter narrows the API answer');
+  eq((await summaryCounts(page)).lines, inSrc.stats.matched_lines, 'count with path=src/');
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), inSrc.results.map((r) => [r.path, r.line]), 'rows with path=src/');
+
+  // Exclude filter.
+  await page.fill('#exclude', '*.h');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('exclude') === '*.h');
+  const noH = await apiSearch({ q: 'kv_get', path: 'src/', exclude: '*.h' });
+  await page.waitForFunction((n) => /matching|No matches/.test(document.getElementById('summary').textContent) &&
+    document.querySelectorAll('#results .row.match').length === n, noH.results.length);
+  const rowsNoH = await shownRows(page);
+  assert(rowsNoH.every((r) => !r.path.endsWith('.h')), 'no .h files with exclude=*.h');
+  eq(rowsNoH.map((r) => [r.path, r.line]), noH.results.map((r) => [r.path, r.line]), 'rows with exclude=*.h');
+
+  // Case: an upper-case pattern is case-sensitive in auto mode; "no" makes it insensitive.
+  await page.fill('#path', '');
+  await page.fill('#exclude', '');
+  await typeQuery(page, 'KV_GET', 5);
+  await waitResults(page, 'KV_GET');
+  const autoUpper = await apiSearch({ q: 'KV_GET' });
+  eq((await summaryCounts(page)).lines, autoUpper.stats.matched_lines, 'KV_GET, case auto');
+  await page.selectOption('#case', 'no');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('case') === 'no');
+  const insensitive = await apiSearch({ q: 'KV_GET', case: 'no' });
+  assert(insensitive.stats.matched_lines > autoUpper.stats.matched_lines, 'case=no finds more');
+  await page.waitForFunction((n) => {
+    const m = /([\d,]+) matching/.exec(document.getElementById('summary').textContent);
+    return m && Number(m[1].replace(/,/g, '')) === n;
+  }, insensitive.stats.matched_lines);
+
+  // Literal: "malloc(" is a bad regex but fine as text.
+  await page.selectOption('#case', 'auto');
+  await typeQuery(page, 'malloc(', 5);
+  await page.waitForSelector('#q-error:not([hidden])');
+  await page.check('#mode-literal');
+  await waitResults(page, 'malloc(');
+  const lit = await apiSearch({ q: 'malloc(', literal: true });
+  eq((await summaryCounts(page)).lines, lit.stats.matched_lines, 'literal malloc( count');
+  assert(await page.isHidden('#q-error'), 'no error in literal mode');
+  eq(new URL(page.url()).searchParams.get('literal'), '1', 'literal in the address');
+  const rowsLit = await shownRows(page);
+  assert(rowsLit.length > 0 && rowsLit.every((r) => r.marks.every((m) => m === 'malloc(')), 'literal highlights');
+
+  // Context lines: dimmed, and the number follows the option.
+  await page.selectOption('#context', '0');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('context') === '0');
+  await page.waitForFunction(() => document.querySelectorAll('#results .row.match').length > 0 &&
+    document.querySelectorAll('#results .row.ctx').length === 0);
+  await page.selectOption('#context', '4');
+  await page.waitForFunction(() => document.querySelectorAll('#results .row.ctx').length > 0);
+  const colors = await page.evaluate(() => ({
+    ctx: getComputedStyle(document.querySelector('#results .row.ctx .src')).color,
+    match: getComputedStyle(document.querySelector('#results .row.match .src')).color,
+  }));
+  assert(colors.ctx !== colors.match, 'context lines are dimmed: ' + JSON.stringify(colors));
+  const ctxDoc = await apiSearch({ q: 'malloc(', literal: true, context: 4 });
+  // Every context line of the API answer is shown once, at its line number.
+  const expectCtx = new Map();
+  for (const r of ctxDoc.results) {
+    r.before.forEach((t, i) => expectCtx.set(`${r.path}:${r.line - r.before.length + i}`, t));
+    r.after.forEach((t, i) => expectCtx.set(`${r.path}:${r.line + 1 + i}`, t));
+  }
+  for (const r of ctxDoc.results) expectCtx.delete(`${r.path}:${r.line}`);
+  const shownCtx = await page.$$eval('#results section.file', (secs) => secs.flatMap((s) =>
+    Array.from(s.querySelectorAll('.row.ctx')).map((r) => [`${s.getAttribute('aria-label')}:${r.querySelector('.ln').textContent}`, r.querySelector('.src').textContent])));
+  eq(shownCtx.length, expectCtx.size, 'each context line shown once');
+  for (const [k, t] of shownCtx) eq(t, expectCtx.get(k), 'context line ' + k);
+});
+
+test('"show more" reads the next page of the same query id; truncation is said', async (page) => {
+  await page.goto(server.base + '/?q=e&context=0');
+  await waitResults(page, 'e');
+  const doc = await apiSearch({ q: 'e', context: 0 });
+  assert(doc.stats.returned > 2 * PAGE, 'enough results for two pages');
+  eq((await shownRows(page)).length, PAGE, 'first page');
+  assert(await page.isVisible('#more'), 'a "show more" button');
+  const id = await page.$eval('#results', (r) => r.dataset.id);
+  await page.click('#more');
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
+  const rows = await shownRows(page);
+  eq(rows.map((r) => [r.path, r.line, r.text]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line, r.text]), 'two pages vs the API');
+  const pageReq = page.__rec.requests.find((r) => r.method === 'GET' && r.url.includes(`/api/queries/${id}?`) && r.url.includes(`offset=${PAGE}`));
+  assert(pageReq, 'the next page was read from the same id with offset=' + PAGE);
+  assert(/limit=200/.test(pageReq.url), 'with a limit');
+  eq(page.__rec.requests.filter((r) => r.method === 'POST').length, 1, 'no new query for "show more"');
+  assert((await page.textContent('#more-count')).includes(`Showing ${2 * PAGE} of`), 'count next to the button');
+
+  // More matches than the page asks the server to keep: said plainly.
+  await page.goto(server.base + '/?q=.&context=0');
+  await waitResults(page, '.');
+  const dot = await apiSearch({ q: '.', context: 0 });
+  assert(dot.stats.truncated, 'the API truncates "."');
+  const warn = await page.textContent('#warning');
+  assert(await page.isVisible('#warning'), 'truncation notice visible');
+  assert(warn.includes(`first ${MAX.toLocaleString('en-US')} of ${dot.stats.matched_lines.toLocaleString('en-US')}`), 'truncation notice: ' + warn);
+});
+
+test('a bad regex shows PCRE2\'s message next to the box', async (page) => {
+  page.__rec.allow.push(/status of 400/);
+  await page.goto(server.base + '/');
+  await typeQuery(page, 'foo(');
+  await page.waitForSelector('#q-error:not([hidden])');
+  const apiErr = await api('/api/search?q=' + encodeURIComponent('foo('));
+  eq(apiErr.status, 400, 'the API refuses foo(');
+  const text = await page.textContent('#q-error-text');
+  assert(text.includes(apiErr.body.error.message), `message "${text}" includes PCRE2's "${apiErr.body.error.message}"`);
+  eq(await page.getAttribute('#q', 'aria-invalid'), 'true', 'box marked invalid');
+  eq(await page.$$eval('#results .row', (r) => r.length), 0, 'no results');
+  eq(page.__rec.dialogs.length, 0, 'no alert');
+  // The error sits next to the box: just below it, in the header.
+  const [box, err] = await Promise.all([page.$eval('#q', (e) => e.getBoundingClientRect().toJSON()), page.$eval('#q-error', (e) => e.getBoundingClientRect().toJSON())]);
+  assert(err.top >= box.bottom && err.top - box.bottom < 30, 'error right under the box');
+  await page.keyboard.type(')');
+  await waitResults(page, 'foo()');
+  assert(await page.isHidden('#q-error'), 'error cleared once the pattern is valid');
+});
+
+test('a permalink reload reproduces the page', async (page) => {
+  const url = '/?q=' + encodeURIComponent('kv_(get|put)') + '&case=yes&path=src%2F&exclude=' + encodeURIComponent('*.h') + '&context=1';
+  await page.goto(server.base + url);
+  await waitResults(page, 'kv_(get|put)');
+  const controls = () => page.evaluate(() => ({
+    q: document.getElementById('q').value,
+    literal: document.getElementById('mode-literal').checked,
+    case: document.getElementById('case').value,
+    path: document.getElementById('path').value,
+    exclude: document.getElementById('exclude').value,
+    context: document.getElementById('context').value,
+  }));
+  const expectControls = { q: 'kv_(get|put)', literal: false, case: 'yes', path: 'src/', exclude: '*.h', context: '1' };
+  eq(await controls(), expectControls, 'controls from the address');
+  const doc = await apiSearch({ q: 'kv_(get|put)', case: 'yes', path: 'src/', exclude: '*.h', context: 1 });
+  const before = await shownRows(page);
+  eq(before.map((r) => [r.path, r.line]), doc.results.map((r) => [r.path, r.line]), 'rows vs the API');
+  const html = await page.$eval('#results', (r) => r.textContent);
+  await page.reload();
+  await waitResults(page, 'kv_(get|put)');
+  eq(await controls(), expectControls, 'controls after reload');
+  eq(await page.$eval('#results', (r) => r.textContent), html, 'same results after reload');
+  eq(page.url(), server.base + url, 'address kept');
+});
+
+test('back/forward move between queries', async (page) => {
+  const back = () => page.goBack({ waitUntil: 'commit', timeout: 5000 });
+  const forward = () => page.goForward({ waitUntil: 'commit', timeout: 5000 });
+  await page.goto(server.base + '/');
+  await typeQuery(page, 'kv_get');
+  await page.keyboard.press('Enter');
+  await waitResults(page, 'kv_get');
+  // A new query after clearing the box, typed in one burst: one entry.
+  await page.fill('#q', '');
+  await page.keyboard.type('kv_put', { delay: 20 });
+  await page.keyboard.press('Enter');
+  await waitResults(page, 'kv_put');
+  await page.selectOption('#context', '0');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('context') === '0');
+  await waitResults(page, 'kv_put');
+  await back();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('context') === null);
+  await waitResults(page, 'kv_put');
+  eq(await page.$eval('#context', (s) => s.value), '2', 'context back to 2');
+  await back();
+  await waitResults(page, 'kv_get');
+  eq(await page.inputValue('#q'), 'kv_get', 'box shows the earlier query');
+  const doc = await apiSearch({ q: 'kv_get' });
+  eq((await summaryCounts(page)).lines, doc.stats.matched_lines, 'earlier results shown');
+  await back();
+  await page.waitForSelector('#welcome:not([hidden])');
+  eq(await page.inputValue('#q'), '', 'the empty start page');
+  await forward();
+  await waitResults(page, 'kv_get');
+  await forward();
+  await waitResults(page, 'kv_put');
+  eq(await page.inputValue('#q'), 'kv_put', 'forward to the later query');
+  const put = await apiSearch({ q: 'kv_put' });
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), put.results.map((r) => [r.path, r.line]), 'later results');
+  // Results -> file view -> back.
+  await page.click('#results .row.match .src');
+  await page.waitForSelector('#file-view:not([hidden])');
+  await back();
+  await waitResults(page, 'kv_put');
+  assert(await page.isVisible('#search-view') && await page.isHidden('#file-view'), 'back from the file view to the results');
+  await forward();
+  await page.waitForSelector('#file-view:not([hidden])');
+});
+
+test('the file view opens at the line, with #L anchors and ranges', async (page) => {
+  await page.goto(server.base + '/?q=kv_get');
+  await waitResults(page, 'kv_get');
+  const rows = await shownRows(page);
+  const target = rows.find((r) => r.path === 'src/kvstore.c') || rows[rows.length - 1];
+  await page.click(`#results .row.match[data-path="${target.path}"][data-line="${target.line}"] .src`);
+  await page.waitForSelector('#file-view:not([hidden])');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  const u = new URL(page.url());
+  eq([u.searchParams.get('file'), u.hash, u.searchParams.get('q')], [target.path, `#L${target.line}`, 'kv_get'], 'file view address');
+  const file = await api('/api/files/' + target.path.split('/').map(encodeURIComponent).join('/'));
+  eq(await page.$$eval('#file-body .row', (r) => r.length), file.body.line_count, 'every line shown');
+  eq(await page.$eval(`#L${target.line} .src`, (e) => e.textContent), file.body.lines[target.line - 1], 'the line text');
+  assert(await page.$eval(`#L${target.line}`, (e) => e.classList.contains('target')), 'the line is highlighted');
+  assert(await inViewport(page, `#L${target.line}`), 'the line is scrolled into view');
+  eq(await page.$$eval('#file-body .row.target', (r) => r.length), 1, 'only that line');
+  const marks = await page.$$eval(`#L${target.line} mark`, (m) => m.map((x) => x.textContent));
+  assert(marks.includes('kv_get'), 'query matches highlighted in the file: ' + JSON.stringify(marks));
+  assert((await page.textContent('#file-path')) === target.path, 'path shown');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'file-view.png') });
+
+  // Click a line number, then shift-click another: a range.
+  const a = Math.max(1, target.line - 2), b = Math.min(file.body.line_count, target.line + 3);
+  await page.click(`#L${a} .ln`);
+  eq(new URL(page.url()).hash, `#L${a}`, 'click sets #L');
+  await page.click(`#L${b} .ln`, { modifiers: ['Shift'] });
+  eq(new URL(page.url()).hash, `#L${a}-L${b}`, 'shift-click sets a range');
+  eq(await page.$$eval('#file-body .row.target', (r) => r.map((x) => x.id)),
+     Array.from({ length: b - a + 1 }, (_, i) => `L${a + i}`), 'range highlighted');
+
+  // A range permalink, reloaded, deep in a longer file.
+  const big = await api('/api/files/src/kvstore.c');
+  const lo = Math.max(1, big.body.line_count - 20), hi = big.body.line_count - 10;
+  await page.goto(server.base + `/?q=kv_get&file=src/kvstore.c#L${lo}-L${hi}`);
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  eq(await page.$$eval('#file-body .row.target', (r) => r.length), hi - lo + 1, 'range from the address');
+  assert(await inViewport(page, `#L${lo}`), 'range start in view');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'file-view-range.png') });
+
+  // n / p jump between the query's matches in the file.
+  await page.goto(server.base + '/?q=return&file=src/kvstore.c');
+  await page.waitForFunction(() => /matching/.test(document.getElementById('file-meta').textContent));
+  const ret = await apiSearch({ q: 'return', path: 'src/kvstore.c', context: 0 });
+  const retLines = ret.results.filter((r) => r.path === 'src/kvstore.c').map((r) => r.line);
+  eq(await page.$$eval('#file-body .row.has-match', (r) => r.map((x) => Number(x.id.slice(1)))), retLines, 'matching lines marked in the file');
+  await page.keyboard.press('n');
+  eq(new URL(page.url()).hash, `#L${retLines[0]}`, 'n: first match');
+  await page.keyboard.press('n');
+  eq(new URL(page.url()).hash, `#L${retLines[1]}`, 'n: next match');
+  assert(await inViewport(page, `#L${retLines[1]}`), 'n scrolls to the match');
+  await page.keyboard.press('p');
+  eq(new URL(page.url()).hash, `#L${retLines[0]}`, 'p: previous match');
+  await page.goto(server.base + '/?q=kv_get&file=src/kvstore.c');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+
+  // Back to the results.
+  await page.click('#back');
+  await waitResults(page, 'kv_get');
+  assert(await page.isVisible('#search-view') && await page.isHidden('#file-view'), 'back to the results');
+  eq(new URL(page.url()).search, '?q=kv_get', 'results address');
+});
+
+test('keyboard: / focuses, arrows and j/k move, Enter opens, Esc goes back and clears, ? helps', async (page) => {
+  await page.goto(server.base + '/?q=kv_get');
+  await waitResults(page, 'kv_get');
+  await page.click('#summary');                    // focus out of the box
+  await page.keyboard.press('/');
+  eq(await page.evaluate(() => document.activeElement.id), 'q', '/ focuses the box');
+  const rows = await shownRows(page);
+  const sel = () => page.$$eval('#results .row.match', (rs) => rs.findIndex((r) => r.classList.contains('sel')));
+  await page.keyboard.press('ArrowDown');
+  eq(await sel(), 0, '↓ from the box selects the first result');
+  eq(await page.evaluate(() => document.activeElement.id), 'q', 'the box keeps the focus');
+  await page.keyboard.press('ArrowDown');
+  eq(await sel(), 1, '↓ again');
+  await page.keyboard.press('ArrowUp');
+  eq(await sel(), 0, '↑');
+  await page.click('#summary');                    // out of the box
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  eq(await sel(), 3, 'j moves down');
+  await page.keyboard.press('k');
+  eq(await sel(), 2, 'k moves up');
+  assert(await inViewport(page, '#results .row.match.sel'), 'the selected row is in view');
+  // Many j presses scroll the selection along.
+  for (let i = 0; i < 12; i++) await page.keyboard.press('j');
+  const n = Math.min(14, rows.length - 1);
+  eq(await sel(), n, 'j many times');
+  assert(await inViewport(page, '#results .row.match.sel'), 'the selection is scrolled into view');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done' && !document.getElementById('file-view').hidden);
+  const u = new URL(page.url());
+  eq([u.searchParams.get('file'), u.hash], [rows[n].path, `#L${rows[n].line}`], 'Enter opens the selected result');
+  assert(await inViewport(page, `#L${rows[n].line}`), 'opened at the line');
+  await page.keyboard.press('Escape');
+  await waitResults(page, 'kv_get');
+  assert(await page.isVisible('#search-view'), 'Esc in the file view goes back to the results');
+  await page.keyboard.press('?');
+  assert(await page.isVisible('#help'), '? opens the help');
+  assert((await page.textContent('#help')).includes('Next / previous result'), 'help lists the keys');
+  await page.keyboard.press('Escape');
+  assert(await page.isHidden('#help'), 'Esc closes the help');
+  await page.keyboard.press('/');
+  await page.keyboard.press('Escape');
+  eq(await page.inputValue('#q'), '', 'Esc clears the box');
+  await page.waitForSelector('#welcome:not([hidden])');
+  eq(await page.$$eval('#results .row', (r) => r.length), 0, 'and the results');
+  eq(new URL(page.url()).search, '', 'and the address');
+  // Enter from the box with nothing selected searches at once.
+  await page.fill('#q', 'wal_');
+  await page.keyboard.press('Enter');
+  await waitResults(page, 'wal_');
+});
+
+test('the XSS files stay inert: markup in results and files is shown as text', async (page) => {
+  const allowedTags = new Set(['SECTION', 'H2', 'A', 'SPAN', 'DIV', 'MARK', 'CODE']);
+  const check = async (root) => {
+    const tags = await page.$$eval(`${root} *`, (els) => [...new Set(els.map((e) => e.tagName))]);
+    const bad = tags.filter((t) => !allowedTags.has(t));
+    eq(bad, [], `only the page's own elements under ${root}`);
+    const attrs = await page.$$eval(`${root} *`, (els) => els.flatMap((e) => Array.from(e.attributes).map((a) => a.name))
+      .filter((n) => n.startsWith('on') || n === 'src' || n === 'style' || n === 'srcdoc'));
+    eq(attrs, [], 'no event handler, src or style attributes');
+  };
+  for (const q of ['xss_marker', 'alert']) {
+    await page.goto(server.base + '/?q=' + q + '&context=3');
+    await waitResults(page, q);
+    await check('#results');
+    const texts = await page.$$eval('#results .src', (s) => s.map((x) => x.textContent));
+    assert(texts.includes('<script>alert(1)</script>'), 'the script line shows literally');
+    assert(texts.includes('<img src=x onerror=alert(2)>'), 'the img line shows literally');
+    assert(texts.includes('</textarea><script>document.title=\'pwned\'</script>'), 'textarea breakout literal');
+    await page.hover('#results .row.match');
+  }
+  await page.screenshot({ path: resolve(ARTIFACTS, 'results-xss.png') });
+  // The file view of the payload.
+  await page.goto(server.base + '/?q=alert&file=web/xss/payload.html#L4');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  await check('#file-body');
+  eq(await page.$eval('#L4 .src', (e) => e.textContent), '<script>alert(1)</script>', 'line 4 literal in the file view');
+  await page.hover('#L7');
+  await sleep(300);
+  eq(page.__rec.dialogs, [], 'no dialog');
+  eq(await page.title(), 'web/xss/payload.html · shardgrep', 'title untouched');
+  eq(await page.$$eval('script', (s) => s.map((x) => x.getAttribute('src'))), ['app.js'], 'only the page\'s own script');
+  assert(await page.$eval('body', (b) => getComputedStyle(b).display !== 'none'), 'no injected style');
+});
+
+test('no console errors or CSP violations in any view; the CSP is really sent', async (page) => {
+  const r = await fetch(server.base + '/');
+  const csp = r.headers.get('content-security-policy') || '';
+  assert(/script-src 'self'/.test(csp) && /style-src 'self'/.test(csp), 'CSP header on the page: ' + csp);
+  for (const f of ['/app.js', '/style.css', '/favicon.svg']) {
+    const fr = await fetch(server.base + f);
+    eq(fr.status, 200, f + ' served');
+  }
+  await page.goto(server.base + '/');
+  await page.waitForFunction(() => document.getElementById('index-stats').textContent.length > 0);
+  await page.goto(server.base + '/?q=kv_get&context=3');
+  await waitResults(page, 'kv_get');
+  await page.keyboard.press('?');
+  await page.keyboard.press('Escape');
+  await page.click('#results .row.match .ln');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  await page.goBack();
+  await waitResults(page, 'kv_get');
+  const probs = await pageProblems(page);
+  eq(probs, [], 'no console errors, page errors or CSP violations');
+});
+
+test('phone layout: readable, no horizontal scroll, dark mode', async (page, ctx) => {
+  const phone = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, deviceScaleFactor: 2, colorScheme: 'dark' });
+  ctx.extraPages.push(phone);
+  await phone.goto(server.base + '/?q=kv_get');
+  await waitResults(phone, 'kv_get');
+  const w = await phone.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+  assert(w.sw <= w.cw, 'no horizontal scrolling on a phone: ' + JSON.stringify(w));
+  const bg = await phone.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  eq(bg, 'rgb(13, 17, 23)', 'dark background with prefers-color-scheme: dark');
+  const box = await phone.$eval('#q', (e) => e.getBoundingClientRect().width);
+  assert(box > 280, 'the search box spans the phone width: ' + box);
+  await phone.screenshot({ path: resolve(ARTIFACTS, 'results-phone-dark.png') });
+  await phone.click('#results .row.match .src');
+  await phone.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  await phone.screenshot({ path: resolve(ARTIFACTS, 'file-view-phone-dark.png') });
+  eq(await pageProblems(phone), [], 'no problems on the phone page');
+  // The light desktop page, for the record.
+  await page.goto(server.base + '/?q=kv_(get|put)&context=2');
+  await waitResults(page, 'kv_(get|put)');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'results.png') });
+  const dark = await newPage({ colorScheme: 'dark' });
+  ctx.extraPages.push(dark);
+  await dark.goto(server.base + '/?q=kv_(get|put)&context=2');
+  await waitResults(dark, 'kv_(get|put)');
+  await dark.screenshot({ path: resolve(ARTIFACTS, 'results-dark.png') });
+  await dark.goto(server.base + '/');
+  await dark.waitForFunction(() => document.getElementById('index-stats').textContent.length > 0);
+  await dark.screenshot({ path: resolve(ARTIFACTS, 'start-dark.png') });
+});
+
+test('keystroke to results: latency', async (page) => {
+  await page.goto(server.base + '/');
+  await page.waitForSelector('#welcome:not([hidden])');
+  // LATENCY_WORDS (comma-separated) to measure over another corpus, e.g.
+  // SHARDGREP_CORPUS=~/src/linux TEST_FILTER=latency LATENCY_WORDS=kmalloc,...
+  const words = env.LATENCY_WORDS ? env.LATENCY_WORDS.split(',') :
+    ['kv_get', 'wal_replay', 'malloc', 'struct', 'TODO', 'return', 'hash', 'error', 'const', 'include', 'bucket', 'client'];
+  const samples = [];
+  for (const w of words) {
+    await page.fill('#q', w.slice(0, -1));
+    await waitResults(page, w.slice(0, -1)).catch(() => {});
+    await sleep(50);
+    await page.evaluate((w) => {
+      window.__lat = null;
+      const box = document.getElementById('q');
+      let t0 = 0;
+      const onInput = () => { t0 = performance.now(); };
+      box.addEventListener('input', onInput, { once: true, capture: true });
+      const onRender = (e) => {
+        if (e.detail.q !== w) return;
+        const t1 = performance.now();
+        document.removeEventListener('sg:rendered', onRender);
+        // After the DOM is updated; the next frame is when it is painted.
+        requestAnimationFrame(() => setTimeout(() => { window.__lat = { rendered: t1 - t0, painted: performance.now() - t0 }; }, 0));
+      };
+      document.addEventListener('sg:rendered', onRender);
+    }, w);
+    await page.keyboard.type(w.slice(-1));            // one keystroke
+    await page.waitForFunction(() => window.__lat !== null, null, { timeout: 15000 });
+    samples.push(await page.evaluate(() => window.__lat));
+  }
+  const med = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+  const rendered = med(samples.map((s) => s.rendered)), painted = med(samples.map((s) => s.painted));
+  const result = {
+    corpus: CORPUS, queries: words, debounce_ms: DEBOUNCE_MS,
+    median_input_to_rendered_ms: +rendered.toFixed(1), median_input_to_next_frame_ms: +painted.toFixed(1),
+    max_input_to_next_frame_ms: +Math.max(...samples.map((s) => s.painted)).toFixed(1),
+    samples,
+  };
+  writeFileSync(resolve(ARTIFACTS, 'latency.json'), JSON.stringify(result, null, 2) + '\n');
+  notes.push(`keystroke to results over ${CORPUS} (median of ${samples.length}): ${rendered.toFixed(1)} ms to rendered, ${painted.toFixed(1)} ms to the next frame (of which ${DEBOUNCE_MS} ms debounce)`);
+  assert(painted < 1000, 'results within a second of the keystroke: ' + painted);
+});
+
+test('server down: a notice, then recovery on the same port', async (page) => {
+  page.__rec.allow.push(/ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|status of 503|status of 404/);
+  await page.goto(server.base + '/?q=kv_get');
+  await waitResults(page, 'kv_get');
+  const port = server.port;
+  await stopServer(server);
+  await typeQuery(page, 'kv_put', 10);
+  await page.waitForSelector('#notice:not([hidden])', { timeout: 5000 });
+  const text = await page.textContent('#notice-text');
+  assert(/server/i.test(text) && /(down|restart|reach)/i.test(text), 'the notice says the server is down: ' + text);
+  assert(await page.isVisible('#notice'), 'notice visible');
+  await sleep(1200);                     // a few failed health polls
+  server = await restartOnSamePort(port);
+  eq(server.port, port, 'restarted on the same port');
+  await page.waitForSelector('#notice', { state: 'hidden', timeout: 10000 });
+  await waitResults(page, 'kv_put', 10000);
+  const doc = await apiSearch({ q: 'kv_put' });
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), doc.results.map((r) => [r.path, r.line]), 'the query ran once the server was back');
+  eq((await summaryCounts(page)).lines, doc.stats.matched_lines, 'counts after recovery');
+  assert(page.__rec.requests.some((r) => r.url.endsWith('/healthz')) || true, '');
+});
+
+test('a server started with --token: the page asks for the token once', async (page, ctx) => {
+  page.__rec.allow.push(/status of 401/);
+  const TOKEN = 'browser-test-' + process.pid;
+  const guarded = await startServer(0, ['--token', TOKEN]);
+  ctx.cleanup.push(() => stopServer(guarded));
+  await page.goto(guarded.base + '/?q=kv_get');
+  await page.waitForSelector('#token-form:not([hidden])');
+  eq(await page.evaluate(() => document.activeElement.id), 'token', 'the token field has the focus');
+  await page.fill('#token', 'wrong');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /refused/.test(document.getElementById('token-error').textContent));
+  await page.fill('#token', TOKEN);
+  await page.click('#token-form button');
+  await waitResults(page, 'kv_get');
+  assert(await page.isHidden('#token-form'), 'the form goes away');
+  const r = await fetch(guarded.base + '/api/search?q=kv_get&context=2&max=2000', { headers: { Authorization: 'Bearer ' + TOKEN } });
+  const doc = await r.json();
+  eq((await summaryCounts(page)).lines, doc.stats.matched_lines, 'results with the token');
+  assert(!page.url().includes(TOKEN), 'the token is not in the address');
+  await page.reload();
+  await waitResults(page, 'kv_get');
+  assert(await page.isHidden('#token-form'), 'remembered after a reload');
+  await page.click('#results .row.match .src');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+});
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`);
+  if (!existsSync(BIN)) throw new Error(`no server binary at ${BIN} (build it, or set SHARDGREP_BIN)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of readdirSync(ARTIFACTS)) if (/^fail-.*\.png$/.test(f)) rmSync(resolve(ARTIFACTS, f));   // last run's
+  server = await startServer(0);
+  console.log(`server ${server.base} (bin ${BIN}, corpus ${CORPUS}, web ${WEB})`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  let passed = 0, failed = 0;
+  for (const t of tests) {
+    if (FILTER && !t.name.includes(FILTER)) continue;
+    const t0 = Date.now();
+    const ctx = { extraPages: [], cleanup: [] };
+    let page;
+    try {
+      if (!server || server.proc.exitCode !== null) server = await startServer(0);
+      page = await newPage();
+      let timer;
+      await Promise.race([
+        t.fn(page, ctx),
+        new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${TEST_TIMEOUT_MS} ms`)), TEST_TIMEOUT_MS); }),
+      ]).finally(() => clearTimeout(timer));
+      const probs = await pageProblems(page);
+      assert(probs.length === 0, 'unexpected problems in the page:\n      ' + probs.join('\n      '));
+      passed++;
+      console.log(`ok   - ${t.name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL - ${t.name} (${Date.now() - t0} ms)\n      ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n      ')}`);
+      if (page) {
+        try { await page.screenshot({ path: resolve(ARTIFACTS, 'fail-' + t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60) + '.png') }); } catch { /* gone */ }
+      }
+    } finally {
+      for (const p of [page, ...ctx.extraPages]) if (p) await p.context().close().catch(() => {});
+      for (const f of ctx.cleanup) await Promise.resolve().then(f).catch(() => {});
+    }
+  }
+  for (const n of notes) console.log('note: ' + n);
+  console.log(`artifacts: ${ARTIFACTS}`);
+  return { passed, failed };
+}
+
+let outcome = { passed: 0, failed: 1 };
+const watchdog = setTimeout(async () => {
+  console.log('FAIL - the whole run took over ' + RUN_TIMEOUT_MS / 1000 + ' s');
+  await cleanup();
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}, RUN_TIMEOUT_MS);
+
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  browser = null;
+  if (server) await stopServer(server).catch(() => {});
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => { await cleanup(); console.log('0 passed, 1 failed'); process.exit(1); });
+}
+
+try {
+  outcome = await main();
+} catch (e) {
+  console.log('FAIL - setup: ' + (e && e.stack || e));
+  outcome = { passed: outcome.passed, failed: Math.max(1, outcome.failed) };
+} finally {
+  await cleanup();
+  clearTimeout(watchdog);
+}
+console.log(`${outcome.passed} passed, ${outcome.failed} failed`);
+process.exit(outcome.failed === 0 && outcome.passed > 0 ? 0 : 1);
