@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -31,6 +32,41 @@ static const char *scalar(const char *hay, size_t hlen, size_t from, const char 
     return NULL;
 }
 
+/* How common a (folded) byte is in source code: the higher, the more.
+ * Candidates are filtered on the needle's two rarest bytes rather than
+ * its first and last, so a needle like "container_of" is tested at the
+ * few places holding an '_' and an 'f' at the right distance, not at
+ * every 'c'.  Bytes not listed (upper case folds away; non-ASCII, control
+ * characters) count as rare. */
+static const char common_bytes[] = " etainsrolcdu_pmfh()x;g,b=y*v.w-\"/>0{}1#&[]k2+|:q3j4z5'68\\79!%<?@^`~$\t";
+
+static unsigned rank(unsigned char c)
+{
+    const char *p = memchr(common_bytes, fold(c), sizeof common_bytes - 1);
+    return p ? (unsigned)(sizeof common_bytes - (size_t)(p - common_bytes)) : 0;
+}
+
+/* The offsets of the needle's two rarest bytes (i1 < i2, or both 0). */
+static void rare_pair(const char *needle, size_t nlen, size_t *i1, size_t *i2)
+{
+    size_t a = 0, b = nlen > 1 ? 1 : 0;
+    if (nlen > 1 && rank((unsigned char)needle[b]) < rank((unsigned char)needle[a])) {
+        a = 1;
+        b = 0;
+    }
+    for (size_t i = 2; i < nlen; i++) {
+        unsigned r = rank((unsigned char)needle[i]);
+        if (r < rank((unsigned char)needle[a])) {
+            b = a;
+            a = i;
+        } else if (r < rank((unsigned char)needle[b])) {
+            b = i;
+        }
+    }
+    *i1 = a < b ? a : b;
+    *i2 = a < b ? b : a;
+}
+
 #ifdef __SSE2__
 /* Lower-case the ASCII letters of 16 bytes (bytes >= 0x80 compare as
  * negative, so they are never taken for 'A'..'Z'). */
@@ -47,13 +83,16 @@ const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t n
         return hay;
     if (nlen > hlen)
         return NULL;
-    const __m128i first = _mm_set1_epi8((char)fold((unsigned char)needle[0]));
-    const __m128i last = _mm_set1_epi8((char)fold((unsigned char)needle[nlen - 1]));
+    size_t i1, i2;
+    rare_pair(needle, nlen, &i1, &i2);
+    const __m128i first = _mm_set1_epi8((char)fold((unsigned char)needle[i1]));
+    const __m128i last = _mm_set1_epi8((char)fold((unsigned char)needle[i2]));
     size_t i = 0;
-    /* Both 16-byte loads stay inside hay. */
+    /* Both 16-byte loads stay inside hay, and a candidate at i + bit
+     * still has room for the whole needle. */
     for (; i + nlen - 1 + 16 <= hlen; i += 16) {
-        __m128i a = fold16(_mm_loadu_si128((const __m128i *)(hay + i)));
-        __m128i b = fold16(_mm_loadu_si128((const __m128i *)(hay + i + nlen - 1)));
+        __m128i a = fold16(_mm_loadu_si128((const __m128i *)(hay + i + i1)));
+        __m128i b = fold16(_mm_loadu_si128((const __m128i *)(hay + i + i2)));
         unsigned mask = (unsigned)_mm_movemask_epi8(
             _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
         while (mask) {
