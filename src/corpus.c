@@ -31,6 +31,7 @@ void corpus_free(struct corpus *c)
     free(c->buf);
     free(c->line_off);
     free(c->files);
+    free(c->blocks);
     tindex_free(c->index);
     corpus_init(c);
 }
@@ -99,6 +100,42 @@ static uint32_t index_lines(struct corpus *c, uint64_t off, uint64_t len)
     return n;
 }
 
+static void add_block(struct corpus *c, uint64_t off, uint64_t len)
+{
+    if (c->nblocks == c->blocks_cap) {
+        c->blocks_cap = c->blocks_cap ? c->blocks_cap * 2 : 256;
+        c->blocks = xrealloc(c->blocks, c->blocks_cap * sizeof *c->blocks);
+    }
+    c->blocks[c->nblocks++] = (struct corpus_block){off, len, (uint32_t)(c->nfiles - 1)};
+    if (c->index)
+        tindex_add(c->index, c->buf + off, (size_t)len);
+}
+
+/* Cut the last file into blocks of at most CORPUS_BLOCK_MAX bytes at line
+ * ends (a longer line is a block of its own); an empty file is one empty
+ * block, so every file has at least one. */
+static void cut_blocks(struct corpus *c, const struct corpus_file *f)
+{
+    uint64_t start = f->off, end = f->off + f->len;
+    if (f->len <= CORPUS_BLOCK_MAX) {
+        add_block(c, start, f->len);
+        return;
+    }
+    uint32_t line = 0;
+    while (start < end) {
+        uint64_t stop = start;
+        while (line < f->nlines) {
+            uint64_t next = corpus_line_start(c, f, line + 1);
+            if (next - start > CORPUS_BLOCK_MAX && stop > start)
+                break;
+            stop = next;
+            line++;
+        }
+        add_block(c, start, stop - start);
+        start = stop;
+    }
+}
+
 enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *path, const char *data,
                                   size_t len)
 {
@@ -136,8 +173,7 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     f->wide_fold =
         memmem(c->buf + off, n, "\xe2\x84\xaa", 3) || memmem(c->buf + off, n, "\xc5\xbf", 2);
     c->wide_fold += f->wide_fold;
-    if (c->index)
-        tindex_add(c->index, c->buf + off, n);
+    cut_blocks(c, f);
     return CORPUS_ADDED;
 }
 

@@ -36,6 +36,16 @@ struct corpus_file {
     bool wide_fold;
 };
 
+/* A block: a file, or a piece of a big one cut at a line end.  Blocks are
+ * the units of the trigram index, so that one huge generated header does
+ * not make a whole file a candidate for every query. */
+#define CORPUS_BLOCK_MAX (64u * 1024)
+
+struct corpus_block {
+    uint64_t off, len; /* arena bytes, whole lines */
+    uint32_t file;     /* index in files */
+};
+
 struct corpus {
     char *buf;
     uint64_t len, cap;
@@ -43,6 +53,8 @@ struct corpus {
     uint64_t nlines, lines_cap;
     struct corpus_file *files;
     size_t nfiles, files_cap;
+    struct corpus_block *blocks; /* in arena order; numbered as in the index */
+    size_t nblocks, blocks_cap;
     uint64_t raw_bytes;   /* bytes read from disk */
     struct tindex *index; /* trigram index, when enabled */
     uint32_t binary, unreadable, too_large, repaired;

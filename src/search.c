@@ -332,12 +332,14 @@ static struct glob_list *filter(const char *spec, uint32_t len)
     return gl;
 }
 
-/* Which files a query scans: the path filters, and the trigram index's
- * candidates.  Files are asked about in increasing order. */
+/* Which blocks a query scans: the trigram index's candidates, in files the
+ * path filters select.  Blocks are asked about in increasing order. */
 struct selector {
     struct glob_list *inc, *exc;
-    uint32_t *cand; /* NULL: no restriction */
+    uint32_t *cand; /* candidate blocks; NULL: no restriction */
     size_t ncand, k;
+    long file; /* the file whose path was judged last, and how */
+    bool file_ok;
 };
 
 static void selector_init(struct selector *sel, const struct search *s)
@@ -347,6 +349,7 @@ static void selector_init(struct selector *sel, const struct search *s)
     sel->exc = filter(q->exclude, q->exclude_len);
     sel->cand = NULL;
     sel->ncand = sel->k = 0;
+    sel->file = -1;
     if (tindex_ready(s->c->index)) {
         struct qnode *plan = qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
                                          q->flags & MSG_QF_CASELESS);
@@ -362,52 +365,57 @@ static void selector_free(struct selector *sel)
     free(sel->cand);
 }
 
-/* True when no file at or after i can be selected. */
+/* True when no block at or after the current one can be selected. */
 static bool selector_exhausted(const struct selector *sel, const struct corpus *c)
 {
     return sel->cand && sel->k >= sel->ncand && c->wide_fold == 0;
 }
 
-static bool selector_take(struct selector *sel, size_t i, const struct corpus_file *f)
+static bool selector_take(struct selector *sel, const struct corpus *c, size_t b)
 {
-    const char *path = f->path;
+    const struct corpus_file *f = &c->files[c->blocks[b].file];
     if (sel->cand && !f->wide_fold) {
-        while (sel->k < sel->ncand && sel->cand[sel->k] < i)
+        while (sel->k < sel->ncand && sel->cand[sel->k] < b)
             sel->k++;
-        if (sel->k >= sel->ncand || sel->cand[sel->k] != i)
+        if (sel->k >= sel->ncand || sel->cand[sel->k] != b)
             return false;
     }
-    return (!sel->inc || glob_list_match(sel->inc, path)) &&
-           !(sel->exc && glob_list_match(sel->exc, path));
+    if ((long)c->blocks[b].file != sel->file) {
+        sel->file = c->blocks[b].file;
+        sel->file_ok = (!sel->inc || glob_list_match(sel->inc, f->path)) &&
+                       !(sel->exc && glob_list_match(sel->exc, f->path));
+    }
+    return sel->file_ok;
 }
 
-/* Scan the selected files, each run of consecutive ones as one piece. */
+/* Scan the selected blocks, each run of consecutive ones as one piece. */
 static void scan_selected(struct search *s)
 {
     const struct corpus *c = s->c;
     struct selector sel;
     selector_init(&sel, s);
     size_t i = 0;
-    while (i < c->nfiles && s->status == MSG_ST_DONE && !s->io_failed &&
+    while (i < c->nblocks && s->status == MSG_ST_DONE && !s->io_failed &&
            !selector_exhausted(&sel, c)) {
-        const struct corpus_file *f = &c->files[i];
-        if (!selector_take(&sel, i, f)) {
+        const struct corpus_block *b = &c->blocks[i];
+        if (!selector_take(&sel, c, i)) {
             i++;
             continue;
         }
-        if (f->wide_fold) {
+        if (c->files[b->file].wide_fold) {
             /* Neither the index nor the anchor speaks for this file. */
             char *anchor = s->anchor;
             s->anchor = NULL;
-            scan_run(s, f->off, f->off + f->len);
+            scan_run(s, b->off, b->off + b->len);
             s->anchor = anchor;
             i++;
             continue;
         }
         size_t j = i + 1;
-        while (j < c->nfiles && !c->files[j].wide_fold && selector_take(&sel, j, &c->files[j]))
+        while (j < c->nblocks && !c->files[c->blocks[j].file].wide_fold &&
+               selector_take(&sel, c, j))
             j++;
-        scan_run(s, f->off, c->files[j - 1].off + c->files[j - 1].len);
+        scan_run(s, b->off, c->blocks[j - 1].off + c->blocks[j - 1].len);
         i = j;
     }
     selector_free(&sel);
@@ -457,7 +465,7 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
     msg_writer_init(&s.batch);
     msg_writer_init(&s.rec);
     batch_begin(&s);
-    if (c->nfiles > 0)
+    if (c->nblocks > 0)
         scan_selected(&s);
     batch_flush(&s);
     send_done(&s, started, s.limit_hits ? "some lines exceeded the regex match limit" : NULL);

@@ -1,15 +1,17 @@
 /*
  * tindex.h - a worker's trigram index: for each trigram of case-folded
- * bytes (qplan_fold()), the sorted list of the shard's files holding it.
+ * bytes (qplan_fold()), the sorted list of the shard's blocks holding it
+ * (a block is a file, or a 64 KiB piece of a big one: corpus.h).
  *
  * Built while the shard loads, from the text just copied into the arena
  * (hot in cache): each file's distinct trigrams are found with a 2 MiB
  * bitmap over all 2^24 trigrams and appended to one array; tindex_finish()
  * counts, lays out and fills the posting lists in two passes, so no list
  * grows by reallocation.  Trigrams holding '\n' are left out: a match
- * never crosses a line.  File granularity keeps the index small (about a
+ * never crosses a line.  Block granularity keeps the index small (about a
  * sixth of the text on the Linux tree) while a selective query still
- * skips almost every file.
+ * skips almost everything.  Below, "file" means a numbered unit added
+ * with tindex_add(): the corpus adds blocks.
  */
 #ifndef SHARDGREP_TINDEX_H
 #define SHARDGREP_TINDEX_H

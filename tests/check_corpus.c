@@ -500,6 +500,73 @@ START_TEST(test_load_empty_shard)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* blocks (cut by corpus_add)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Blocks cover every file exactly, in order, each at most CORPUS_BLOCK_MAX
+ * bytes unless it is one long line, each ending at a line end. */
+static void check_blocks(const char *what)
+{
+    uint64_t at = 0;
+    size_t file = 0;
+    for (size_t b = 0; b < c.nblocks; b++) {
+        const struct corpus_block *k = &c.blocks[b];
+        ck_assert_msg(k->off == at, "%s: block %zu starts at %llu, want %llu", what, b,
+                      (unsigned long long)k->off, (unsigned long long)at);
+        while (file < c.nfiles && c.files[file].off + c.files[file].len <= k->off &&
+               !(c.files[file].len == 0 && c.files[file].off == k->off && k->len == 0))
+            file++;
+        ck_assert_msg(k->file == file, "%s: block %zu in file %u, want %zu", what, b, k->file,
+                      file);
+        const struct corpus_file *f = &c.files[file];
+        ck_assert_msg(k->off + k->len <= f->off + f->len, "%s: block %zu runs past its file", what,
+                      b);
+        if (k->len > 0)
+            ck_assert_msg(c.buf[k->off + k->len - 1] == '\n', "%s: block %zu ends inside a line",
+                          what, b);
+        bool one_line = k->len > 0 && memchr(c.buf + k->off, '\n', k->len - 1) == NULL;
+        ck_assert_msg(k->len <= CORPUS_BLOCK_MAX || one_line,
+                      "%s: block %zu has %llu bytes and several lines", what, b,
+                      (unsigned long long)k->len);
+        at += k->len;
+    }
+    ck_assert_msg(at == c.len, "%s: blocks cover %llu bytes of %llu", what, (unsigned long long)at,
+                  (unsigned long long)c.len);
+}
+
+START_TEST(test_blocks)
+{
+    /* 3000 lines of 50 bytes (150,000 bytes: three blocks), an empty file,
+     * one line of 100,000 bytes between two short ones, a small file. */
+    size_t n = 3000 * 50;
+    char *big = malloc(n);
+    for (size_t i = 0; i < 3000; i++) {
+        memset(big + i * 50, 'a' + (int)(i % 26), 49);
+        big[i * 50 + 49] = '\n';
+    }
+    size_t m = 100000 + 8;
+    char *wide = malloc(m);
+    memcpy(wide, "top\n", 4);
+    memset(wide + 4, 'w', 100000);
+    memcpy(wide + 100004, "\nen", 3);
+    wide[m - 1] = 'd';
+    add(0, "big.txt", big, n);
+    add(1, "empty.txt", "", 0);
+    add(2, "wide.txt", wide, m);
+    add(3, "small.txt", "x\n", 2);
+    free(big);
+    free(wide);
+    check_blocks("mixed files");
+    size_t per_file[4] = {0};
+    for (size_t b = 0; b < c.nblocks; b++)
+        per_file[c.blocks[b].file]++;
+    ck_assert_msg(per_file[0] == 3 && per_file[1] == 1 && per_file[2] == 3 && per_file[3] == 1,
+                  "blocks per file %zu %zu %zu %zu, want 3 1 3 1", per_file[0], per_file[1],
+                  per_file[2], per_file[3]);
+}
+END_TEST
+
 Suite *suite_corpus(void)
 {
     Suite *s = suite_create("corpus");
@@ -513,6 +580,7 @@ Suite *suite_corpus(void)
     tcase_add_test(tc, test_add_crlf);
     tcase_add_test(tc, test_add_binary);
     tcase_add_test(tc, test_add_invalid_utf8);
+    tcase_add_test(tc, test_blocks);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("corpus_line");

@@ -1013,6 +1013,33 @@ START_TEST(test_run_wide_fold)
 }
 END_TEST
 
+START_TEST(test_run_blocks)
+{
+    /* A file of several index blocks: only the block holding the word is
+     * a candidate, and lines and counts stay those of the whole file. */
+    size_t nlines = 6000, n = nlines * 40;
+    char *text = malloc(n + 1);
+    for (size_t i = 0; i < nlines; i++)
+        snprintf(text + i * 40, 41, "%-39s\n", i == 4321 ? "a rare_needle here" : "filler text");
+    huge = text;
+    corpus_enable_index(&corp);
+    corpus_add(&corp, 0, "big.c", text, n);
+    corpus_add(&corp, 1, "z.c", "rare_needle\n", 12);
+    corpus_seal(&corp);
+    ck_assert_msg(corp.nblocks >= 4, "%zu blocks, want several for %zu bytes", corp.nblocks, n);
+    uint32_t flags[] = {0, MSG_QF_CASELESS, MSG_QF_LITERAL};
+    for (size_t f = 0; f < NCASES(flags); f++) {
+        run("rare_needle", flags[f], 1000, 1, "", "");
+        check_done("rare_needle", MSG_ST_DONE, 2, 2);
+        static const struct want_rec w[] = {{0, 4322, "a rare_needle here                     "},
+                                            {1, 1, "rare_needle"}};
+        check_records("rare_needle", w, NCASES(w));
+    }
+    run("filler", 0, 0, 0, "", "");
+    check_done("filler", MSG_ST_DONE, nlines - 1, 1);
+}
+END_TEST
+
 Suite *suite_search(void)
 {
     Suite *s = suite_create("search");
@@ -1024,6 +1051,7 @@ Suite *suite_search(void)
     tcase_add_test(tc, test_run_basic);
     tcase_add_test(tc, test_run_indexed_same);
     tcase_add_test(tc, test_run_wide_fold);
+    tcase_add_test(tc, test_run_blocks);
     tcase_add_test(tc, test_run_no_match);
     tcase_add_test(tc, test_run_flags);
     tcase_add_test(tc, test_run_max);
