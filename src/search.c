@@ -38,6 +38,11 @@ struct search {
     char *anchor;
     size_t anchor_len;
     bool anchor_ci;
+    struct ci_finder finder; /* for a caseless anchor */
+    /* Where counting without sending is: the file holding the last hit,
+     * found by moving forward (hits come in arena order). */
+    size_t cur_file;
+    uint64_t cur_file_end;
     bool anchor_exact; /* the pattern is the anchor: no regex needed */
     /* the batch being filled */
     struct msg_writer batch, rec;
@@ -163,7 +168,7 @@ static int anchor_ranges(const struct search *s, const char *text, size_t len, s
     int k = 0;
     size_t pos = 0;
     while (k < MAX_LINE_RANGES && pos + s->anchor_len <= len) {
-        const char *hit = s->anchor_ci ? memmem_ci(text + pos, len - pos, s->anchor, s->anchor_len)
+        const char *hit = s->anchor_ci ? ci_find(&s->finder, text + pos, len - pos)
                                        : memmem(text + pos, len - pos, s->anchor, s->anchor_len);
         if (!hit)
             break;
@@ -204,6 +209,29 @@ static void check_line(struct search *s, size_t fi, uint32_t ln, bool anchored)
     }
     if (matched)
         account(s, fi, ln, text, len, r, want_ranges ? nr : 0);
+}
+
+/* Count the line holding arena offset abs as a match, without sending
+ * it: no binary search, the file is found by moving a cursor forward.
+ * Returns where the next line starts. */
+static uint64_t count_fast(struct search *s, uint64_t abs)
+{
+    const struct corpus *c = s->c;
+    if (abs < s->c->files[s->cur_file].off) { /* a new run behind us: start over */
+        s->cur_file = corpus_file_at(c, abs);
+        s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
+    }
+    while (abs >= s->cur_file_end) {
+        s->cur_file++;
+        s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
+    }
+    s->matched_lines++;
+    if ((long)s->cur_file != s->last_file) {
+        s->matched_files++;
+        s->last_file = (long)s->cur_file;
+    }
+    const char *nl = memchr(c->buf + abs, '\n', (size_t)(s->cur_file_end - abs));
+    return (uint64_t)(nl - c->buf) + 1;
 }
 
 static bool past_deadline(struct search *s)
@@ -251,14 +279,16 @@ static void scan_buffer(struct search *s, uint64_t from, uint64_t to)
         uint64_t abs = from + at;
         if (abs >= to)
             return;
-        size_t fi = corpus_file_at(c, abs);
-        const struct corpus_file *f = &c->files[fi];
-        uint32_t ln = corpus_line_at(c, f, abs);
-        uint64_t next = corpus_line_start(c, f, ln + 1); /* just past the '\n' */
-        if (local && s->sent >= s->q->max && from + end < next)
-            account(s, fi, ln, NULL, 0, NULL, 0);
-        else
+        uint64_t next;
+        if (local && s->sent >= s->q->max && !memchr(subject + at, '\n', end - at)) {
+            next = count_fast(s, abs); /* the match lies inside its line */
+        } else {
+            size_t fi = corpus_file_at(c, abs);
+            const struct corpus_file *f = &c->files[fi];
+            uint32_t ln = corpus_line_at(c, f, abs);
+            next = corpus_line_start(c, f, ln + 1); /* just past the '\n' */
             check_line(s, fi, ln, false);
+        }
         start = (size_t)(next - from);
         if (start >= n)
             return;
@@ -275,11 +305,15 @@ static void scan_anchor(struct search *s, uint64_t from, uint64_t to)
     while (pos < to) {
         const char *hay = c->buf + pos;
         size_t n = (size_t)(to - pos);
-        const char *hit = s->anchor_ci ? memmem_ci(hay, n, s->anchor, s->anchor_len)
-                                       : memmem(hay, n, s->anchor, s->anchor_len);
+        const char *hit =
+            s->anchor_ci ? ci_find(&s->finder, hay, n) : memmem(hay, n, s->anchor, s->anchor_len);
         if (!hit)
             return;
         uint64_t abs = (uint64_t)(hit - c->buf);
+        if (s->anchor_exact && s->sent >= s->q->max) {
+            pos = count_fast(s, abs); /* the anchor is the match */
+            continue;
+        }
         size_t fi = corpus_file_at(c, abs);
         const struct corpus_file *f = &c->files[fi];
         uint32_t ln = corpus_line_at(c, f, abs);
@@ -462,6 +496,9 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
     s.anchor =
         qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
                      q->flags & MSG_QF_CASELESS, &s.anchor_len, &s.anchor_ci, &s.anchor_exact);
+    if (s.anchor)
+        ci_finder_init(&s.finder, s.anchor, s.anchor_len);
+    s.cur_file_end = c->nfiles ? c->files[0].off + c->files[0].len : 0;
     msg_writer_init(&s.batch);
     msg_writer_init(&s.rec);
     batch_begin(&s);

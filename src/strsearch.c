@@ -38,7 +38,8 @@ static const char *scalar(const char *hay, size_t hlen, size_t from, const char 
  * few places holding an '_' and an 'f' at the right distance, not at
  * every 'c'.  Bytes not listed (upper case folds away; non-ASCII, control
  * characters) count as rare. */
-static const char common_bytes[] = " etainsrolcdu_pmfh()x;g,b=y*v.w-\"/>0{}1#&[]k2+|:q3j4z5'68\\79!%<?@^`~$\t";
+static const char common_bytes[] =
+    " etainsrolcdu_pmfh()x;g,b=y*v.w-\"/>0{}1#&[]k2+|:q3j4z5'68\\79!%<?@^`~$\t";
 
 static unsigned rank(unsigned char c)
 {
@@ -67,6 +68,20 @@ static void rare_pair(const char *needle, size_t nlen, size_t *i1, size_t *i2)
     *i2 = a < b ? b : a;
 }
 
+void ci_finder_init(struct ci_finder *f, const char *needle, size_t nlen)
+{
+    f->needle = needle;
+    f->nlen = nlen;
+    rare_pair(needle, nlen, &f->i1, &f->i2);
+}
+
+const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    struct ci_finder f;
+    ci_finder_init(&f, needle, nlen);
+    return ci_find(&f, hay, hlen);
+}
+
 #ifdef __SSE2__
 /* Lower-case the ASCII letters of 16 bytes (bytes >= 0x80 compare as
  * negative, so they are never taken for 'A'..'Z'). */
@@ -77,14 +92,14 @@ static inline __m128i fold16(__m128i x)
     return _mm_or_si128(x, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
 }
 
-const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+const char *ci_find(const struct ci_finder *f, const char *hay, size_t hlen)
 {
+    const char *needle = f->needle;
+    size_t nlen = f->nlen, i1 = f->i1, i2 = f->i2;
     if (nlen == 0)
         return hay;
     if (nlen > hlen)
         return NULL;
-    size_t i1, i2;
-    rare_pair(needle, nlen, &i1, &i2);
     const __m128i first = _mm_set1_epi8((char)fold((unsigned char)needle[i1]));
     const __m128i last = _mm_set1_epi8((char)fold((unsigned char)needle[i2]));
     size_t i = 0;
@@ -105,10 +120,10 @@ const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t n
     return scalar(hay, hlen, i, needle, nlen);
 }
 #else
-const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+const char *ci_find(const struct ci_finder *f, const char *hay, size_t hlen)
 {
-    if (nlen == 0)
+    if (f->nlen == 0)
         return hay;
-    return scalar(hay, hlen, 0, needle, nlen);
+    return scalar(hay, hlen, 0, f->needle, f->nlen);
 }
 #endif

@@ -19,4 +19,13 @@
  * ignored; NULL if none.  An empty needle is found at hay. */
 const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
+/* The same with the needle's preparation (choosing its two rarest bytes)
+ * done once, for a needle searched many times.  The needle is not copied. */
+struct ci_finder {
+    const char *needle;
+    size_t nlen, i1, i2;
+};
+void ci_finder_init(struct ci_finder *f, const char *needle, size_t nlen);
+const char *ci_find(const struct ci_finder *f, const char *hay, size_t hlen);
+
 #endif
