@@ -173,14 +173,27 @@ static bool contains(const uint32_t *v, size_t n, uint32_t x)
     return lo < n && v[lo] == x;
 }
 
-/* a AND b, where a is the smaller; a is consumed. */
+/* a AND b, where a is the smaller; a is consumed.  A small a looks its
+ * members up in b; lists of like sizes are merged. */
 static struct fset intersect(struct fset a, const struct fset *b)
 {
     uint32_t *out = xmalloc((a.n ? a.n : 1) * sizeof *out);
     size_t k = 0;
-    for (size_t i = 0; i < a.n; i++)
-        if (contains(b->v, b->n, a.v[i]))
-            out[k++] = a.v[i];
+    if (a.n * 16 < b->n) {
+        for (size_t i = 0; i < a.n; i++)
+            if (contains(b->v, b->n, a.v[i]))
+                out[k++] = a.v[i];
+    } else {
+        size_t i = 0, j = 0;
+        while (i < a.n && j < b->n) {
+            if (a.v[i] < b->v[j])
+                i++;
+            else if (b->v[j] < a.v[i])
+                j++;
+            else
+                out[k++] = a.v[i++], j++;
+        }
+    }
     fset_release(&a);
     return (struct fset){.owned = true, .v = out, .n = k};
 }
