@@ -65,7 +65,8 @@ static int parse_paging(const struct api_request *req, struct paging *p, struct 
     return SG_OK;
 }
 
-#define GONE_CHECK_MS 100
+#define GONE_CHECK_MS     100
+#define QUEUE_WAIT_MAX_MS 60000.0
 
 /* Wait for q up to timeout_ms, looking every GONE_CHECK_MS whether the
  * client is still there.  Returns false if it left. */
@@ -117,9 +118,15 @@ static void handle_search(const struct api_context *ctx, const struct api_reques
         respond_error(res, &e);
         return;
     }
-    /* Workers keep their own deadline; the grace covers a stuck one, which
-     * the registry then ends as overdue. */
-    if (!wait_for_client(ctx, req, q, ctx->timeout_ms + SEARCH_GRACE_MS)) {
+    /* Waiting in the queue does not count against the deadline (it starts
+     * at the workers), up to QUEUE_WAIT_MAX_MS; then the workers keep their
+     * own deadline, and the grace covers a stuck one, which the registry
+     * ends as overdue. */
+    bool here = true;
+    double queued_until = now_ms() + QUEUE_WAIT_MAX_MS;
+    while (here && registry_queued(ctx->reg, q) && now_ms() < queued_until)
+        here = wait_for_client(ctx, req, q, GONE_CHECK_MS);
+    if (!here || !wait_for_client(ctx, req, q, ctx->timeout_ms + SEARCH_GRACE_MS)) {
         /* Nobody will read the answer: stop the workers' scanning. */
         registry_cancel(ctx->reg, q);
         error(res, 499, "client_closed", "the client went away");

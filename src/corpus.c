@@ -181,13 +181,15 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
 static int read_file(int root_fd, const char *path, uint64_t max, char **buf, size_t *cap,
                      size_t *len)
 {
-    int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a file replaced by a FIFO since the walk must not block
+     * the open (it has no effect on a regular file's reads). */
+    int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return -errno;
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return -EINVAL;
+        return -EINVAL; /* no longer a regular file */
     }
     size_t n = 0;
     for (;;) {

@@ -48,6 +48,43 @@ static bool client_gone(void *cls)
     return recv(info->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode %HH in a URL path or argument, in place.  A C string cannot hold
+ * "%00", and cutting the string there would serve "a.txt" for
+ * "a.txt%00/../x": it becomes C0 80 instead (an overlong, invalid UTF-8
+ * form of NUL), which no indexed path, no web file and no valid pattern
+ * holds, so such requests get 404 or 400 rather than another answer. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi = r[0] == '%' ? hexval((unsigned char)r[1]) : -1;
+        int lo = hi >= 0 ? hexval((unsigned char)r[2]) : -1;
+        if (lo < 0) {
+            *w++ = *r++;
+            continue;
+        }
+        int v = hi * 16 + lo;
+        if (v == 0) {
+            *w++ = (char)0xC0;
+            *w++ = (char)0x80;
+        } else {
+            *w++ = (char)v;
+        }
+        r += 3;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static const char *get_arg(void *cls, const char *key)
 {
     return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, key);
@@ -173,11 +210,12 @@ struct http_server *http_start(const struct api_context *ctx, const char *bind, 
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned)HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                 (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+                                 MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
     if (!h->daemon) {
         set_err(err, errlen, "cannot listen on %s port %u (in use, or not allowed?)", bind, port);
         free(h);

@@ -54,7 +54,7 @@ const char *options_help(void)
            "      --keep-seconds N    and for how long (default 600)\n"
            "      --timeout-ms N      query deadline, also the largest a client may ask\n"
            "                          for (default 10000)\n"
-           "      --max-running N     searches at the workers at once (default 8)\n"
+           "      --max-running N     searches at the workers at once (default 2)\n"
            "      --max-queued N      more that wait their turn (default 64); past that,\n"
            "                          503 overloaded with Retry-After\n"
            "      --token TOKEN       require \"Authorization: Bearer TOKEN\" on /api/\n"
@@ -151,7 +151,10 @@ static void defaults(struct options *o)
     o->keep_queries = 1000;
     o->keep_seconds = 600;
     o->timeout_ms = 10000;
-    o->max_running = 8;
+    /* Each search goes to every worker, and a worker runs one at a time:
+     * more than a couple at the workers only queues them where their
+     * deadlines run; waiting in the master's queue costs no deadline. */
+    o->max_running = 2;
     o->max_queued = 64;
     const char *env = getenv("SHARDGREP_TOKEN");
     o->token = env && *env ? env : NULL;

@@ -865,3 +865,11 @@ bool registry_closing(struct registry *r)
     pthread_mutex_unlock(&r->lock);
     return closing;
 }
+
+bool registry_queued(struct registry *r, struct query *q)
+{
+    pthread_mutex_lock(&r->lock);
+    bool queued = q->queued;
+    pthread_mutex_unlock(&r->lock);
+    return queued;
+}

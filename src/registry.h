@@ -109,6 +109,8 @@ void registry_put(struct registry *r, struct query *q); /* drop a reference */
 const char *query_id(const struct query *q);
 /* Wait up to timeout_ms (0: don't) for the query to finish; true if it has. */
 bool registry_wait(struct registry *r, struct query *q, unsigned timeout_ms);
+/* True while the query waits for a slot (not yet at the workers). */
+bool registry_queued(struct registry *r, struct query *q);
 /* Cancel a running query (workers are told to stop); no-op when finished. */
 void registry_cancel(struct registry *r, struct query *q);
 void registry_view(struct registry *r, struct query *q, struct query_view *v);

@@ -19,6 +19,10 @@
 #include "util.h"
 
 #define CANCELLED_MEMORY 64
+/* A search that has run this long lets waiting searches run first, inside
+ * it, up to NEST_MAX deep: a quick query is not stuck behind a slow one. */
+#define NEST_AFTER_NS 20000000u
+#define NEST_MAX      4
 
 struct pending {
     uint8_t *data;
@@ -30,6 +34,8 @@ struct worker {
     unsigned shard;
     struct corpus corpus;
     uint64_t current; /* seq of the running request */
+    uint64_t current_started;
+    unsigned depth; /* searches interrupted by the one running */
     struct pending *fifo;
     size_t head, count, cap;
     uint64_t cancelled[CANCELLED_MEMORY];
@@ -65,6 +71,26 @@ static bool was_cancelled(const struct worker *w, uint64_t seq)
 }
 
 static void serve_file(struct worker *w, uint64_t seq, uint32_t id);
+static void serve(struct worker *w, const uint8_t *buf, size_t n);
+
+/* Run the waiting requests now, inside the running search (which resumes
+ * afterwards).  True if that search was cancelled meanwhile. */
+static bool run_waiting(struct worker *w)
+{
+    uint64_t saved = w->current, saved_started = w->current_started;
+    w->depth++;
+    while (w->count > 0) {
+        struct pending p = w->fifo[w->head];
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+        serve(w, p.data, p.len);
+        free(p.data);
+    }
+    w->depth--;
+    w->current = saved;
+    w->current_started = saved_started;
+    return was_cancelled(w, saved);
+}
 
 /* Drain the request queue without waiting.  True if the running request
  * was cancelled.  Exits if the master is gone. */
@@ -73,8 +99,12 @@ static bool drain(struct worker *w)
     bool stop = false;
     for (;;) {
         ssize_t n = queue_worker_recv(w->q, w->buf, MSG_MAX, 0);
-        if (n == 0)
+        if (n == 0) {
+            if (!stop && w->count > 0 && w->depth < NEST_MAX &&
+                now_ns() - w->current_started > NEST_AFTER_NS)
+                stop = run_waiting(w);
             return stop;
+        }
         if (n < 0)
             _exit(0);
         struct msg_header h;
@@ -171,6 +201,7 @@ static void serve(struct worker *w, const uint8_t *buf, size_t n)
     if (msg_parse(buf, n, &h, &r) < 0)
         return;
     w->current = h.seq;
+    w->current_started = now_ns();
     if (h.type == MT_QUERY) {
         struct msg_query q;
         if (msg_query_decode(&r, &q) < 0) {
