@@ -1,0 +1,984 @@
+#!/usr/bin/env python3
+"""Hostile input, against the real server: patterns that backtrack
+catastrophically, cancellation, admission control, the size limits, floods
+of connections, paths that try to leave the root, and what the server
+exposes (token, bind address, CORS).
+
+What a user must see (issue "Reliability and security"):
+  - a catastrophic pattern ends "timed_out" (or "done" with limit_hits and
+    an error text) within its deadline plus the master's grace, with
+    whatever it found; other requests keep being answered meanwhile;
+  - DELETE, or a client that goes away from a waiting search, frees the
+    workers: the next quick query is answered long before the slow one's
+    deadline;
+  - --max-running 1 --max-queued 1: running, queued (position 1), then 503
+    "overloaded" with Retry-After; the queued one runs once the first ends;
+  - q over 4096 bytes: 400; a body over 64 KiB: 413; an oversized header
+    or request line, garbage, a slow client, 600 idle connections: the
+    server survives and answers the next client;
+  - /api/files/ and static paths with "..", percent-encoded dots and
+    slashes, absolute paths, NUL bytes, backslashes, and symbolic links
+    leaving the root: 404, and nothing from outside in any body;
+  - --token / SHARDGREP_TOKEN: 401 with WWW-Authenticate on /api/ without
+    the right bearer token, /healthz and the page stay open, a malformed
+    token is refused at start-up (exit 2); the default bind is 127.0.0.1,
+    a non-loopback bind without a token warns (checked inside a private
+    network namespace, so nothing is exposed); no CORS header on any
+    answer.
+
+Every request goes to 127.0.0.1 with a bounded timeout, and paths are sent
+raw (http.client.putrequest), never normalised by the client."""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgtest  # noqa: E402
+from sgtest import (BIN, CORPUS, HOST, Lazy, Resp, Server, TempDir, check,  # noqa: E402
+                    eq, expect_error, expect_json, fail)
+
+R = sgtest.Runner("test_security")
+sgtest.register_common_self_checks(R)
+
+SLOW_FILES = 12
+SLOW_REPS = 100
+SLOW_WIDTH = 40
+CATASTROPHIC = ["(a+)+$", "(x+x+)+y", "(.*a){20}"]
+SLOW_Q = "(a+)+$"
+DEADLINE_MS = 3000        # timeout_ms of the catastrophic queries
+DEADLINE_SLACK = 2.0      # the master's 0.5 s grace, plus noise
+QUICK_WITHIN = 3.0        # "promptly", in seconds
+SERVER_TIMEOUT_MS = 10000
+
+OUTSIDE_MARKERS = [b"root:", b"outside_marker", b"int main(", b"server_run(",
+                   b"PATH=/"]
+
+
+# ---------------------------------------------------------------------------
+# Trees and servers
+
+
+def slow_tree():
+    """Lines that make the catastrophic patterns backtrack: runs of 'a'
+    ending in '!', runs of 'x' followed by ' y', and 'a b a b ...'.  With
+    two workers each pattern needs far longer than DEADLINE_MS."""
+    root = TempDir("sgslow-").path
+    for i in range(SLOW_FILES):
+        lines = []
+        for k in range(SLOW_REPS):
+            n = SLOW_WIDTH + k % 5
+            lines.append("a" * n + "!")
+            lines.append("x" * n + " y")
+            lines.append("a b" * (n // 2))
+        with open(os.path.join(root, "h%02d.txt" % i), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    with open(os.path.join(root, "quick.txt"), "w") as f:
+        f.write("quick_needle here\n")
+    return root
+
+
+SLOW_TREE = Lazy(slow_tree)
+SLOW_SRV = Lazy(lambda: Server(["--workers", "2", "--timeout-ms",
+                                str(SERVER_TIMEOUT_MS)],
+                               root=SLOW_TREE()).start())
+R.finally_(*sgtest.stop_check(SLOW_SRV, "slow-tree server stops cleanly"))
+
+PLAIN_SRV = Lazy(lambda: Server(["--workers", "2"]).start())
+R.finally_(*sgtest.stop_check(PLAIN_SRV, "sample-corpus server stops cleanly"))
+
+
+def path_tree():
+    """Regular files, and symbolic links: to /etc/passwd, to /etc, to a
+    file and a folder outside the root, and to a file inside it."""
+    root = TempDir("sgpaths-").path
+    outside = TempDir("sgoutside-").path
+    with open(os.path.join(outside, "outside.txt"), "w") as f:
+        f.write("outside_marker root:x:0:0\n")
+    files = {"a.txt": "alpha_marker\n", "src/x.c": "int x_marker;\n",
+             "docs/readme.md": "readme_marker\n"}
+    for rel, text in files.items():
+        full = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as f:
+            f.write(text)
+    links = {"link_passwd": "/etc/passwd", "link_etc": "/etc",
+             "link_outside.txt": os.path.join(outside, "outside.txt"),
+             "src/link_dir": outside, "inner_link.txt": "a.txt",
+             "src/up.txt": "../../" + os.path.basename(outside) + "/outside.txt"}
+    for rel, target in links.items():
+        os.symlink(target, os.path.join(root, rel))
+    return root, files, links
+
+
+PATHS = Lazy(path_tree)
+PATH_SRV = Lazy(lambda: Server(["--workers", "2"], root=PATHS()[0]).start())
+R.finally_(*sgtest.stop_check(PATH_SRV, "path-tree server stops cleanly"))
+
+TOKEN = "s3cr3t-Token_1.2~3+4/5="
+TOKEN_SRV = Lazy(lambda: Server(["--workers", "1", "--token", TOKEN]).start())
+R.finally_(*sgtest.stop_check(TOKEN_SRV, "--token server stops cleanly"))
+
+
+# ---------------------------------------------------------------------------
+# HTTP without a client's normalisation
+
+
+def raw(srv, method, path, headers=None, body=None, timeout=10):
+    """One request with the path sent exactly as given."""
+    conn = http.client.HTTPConnection(HOST, srv.port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        hdrs = dict(headers or {})
+        if body is not None:
+            hdrs.setdefault("Content-Length", str(len(body)))
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders(body)
+        r = conn.getresponse()
+        data = r.read()
+        h = {}
+        for k, v in r.getheaders():
+            k = k.lower()
+            h[k] = h[k] + ", " + v if k in h else v
+        return Resp(r.status, h, data)
+    finally:
+        conn.close()
+
+
+def raw_bytes(srv, data, timeout=10):
+    """Sends bytes on a fresh connection; returns what came back before the
+    server closed it or the timeout passed (b"" if nothing)."""
+    s = socket.create_connection((HOST, srv.port), timeout=timeout)
+    got = b""
+    try:
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # the server may close while we still send
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+                if b"\r\n\r\n" in got and len(got) > 4096:
+                    break
+        except OSError:
+            pass
+    finally:
+        s.close()
+    return got
+
+
+def still_serving(srv, what, within=5.0):
+    """The server process is alive and answers /healthz 200 within."""
+    check(srv.alive(), "%s: the server process died (exit %s); stderr ends %r"
+          % (what, srv.proc.poll(), srv.stderr_text()[-800:]))
+    deadline = time.monotonic() + within
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            r = srv.get("/healthz", timeout=within)
+            if r.status == 200:
+                return
+            last = r
+        except OSError as e:
+            last = e
+        time.sleep(0.1)
+    fail("%s: /healthz not 200 within %.0fs: %r" % (what, within, last))
+
+
+def no_outside_bytes(r, what):
+    for m in OUTSIDE_MARKERS:
+        check(m not in r.body, "%s: the body holds %r from outside the root: "
+              "%r" % (what, m, r.body[:300]))
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    v = fn()
+    return v, time.monotonic() - t0
+
+
+def quick_search(srv, timeout=30):
+    """A query that finds one line; (document, seconds)."""
+    r, dt = timed(lambda: srv.search("quick_needle", timeout=timeout,
+                                     literal=1))
+    expect_json(r, 200, "quick search")
+    return r.json, dt
+
+
+def wait_idle(srv, limit=25.0):
+    """Waits until a quick query is answered in under a second (the workers
+    are done with whatever an earlier test left them)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        doc, dt = quick_search(srv)
+        if dt < 1.0 and doc["status"] == "done":
+            return
+    fail("the workers are still busy %.0fs later" % limit)
+
+
+class Background:
+    """A call run in a thread, with the time it ended."""
+
+    def __init__(self, fn):
+        self.t0 = time.monotonic()
+        self.value = self.error = self.t_end = None
+        self.thread = threading.Thread(target=self._run, args=(fn,),
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self, fn):
+        try:
+            self.value = fn()
+        except Exception as e:
+            self.error = e
+        self.t_end = time.monotonic()
+
+    def get(self, within, what):
+        self.thread.join(within)
+        check(not self.thread.is_alive(), "%s: no answer within %.0fs"
+              % (what, within))
+        if self.error is not None:
+            fail("%s: %s: %s" % (what, type(self.error).__name__, self.error))
+        return self.value
+
+
+# ---------------------------------------------------------------------------
+# Catastrophic patterns
+
+
+def file_lines(root):
+    out = {}
+    for rel in sgtest.all_regular_files(root):
+        with open(os.path.join(root, rel), encoding="utf-8") as f:
+            out[rel] = f.read().split("\n")
+    return out
+
+
+def register_catastrophic(i, q):
+    def t():
+        srv = SLOW_SRV()
+        wait_idle(srv)
+        r, dt = timed(lambda: srv.search(q, timeout=30,
+                                         timeout_ms=DEADLINE_MS))
+        expect_json(r, 200, "search %r" % q)
+        doc = r.json
+        st = doc.get("status")
+        stats = doc.get("stats", {})
+        if st == "done":
+            check(stats.get("limit_hits", 0) > 0 and doc.get("error"),
+                  "%r ended 'done' in %.1fs without limit_hits and an error "
+                  "text: %r" % (q, dt, stats))
+        else:
+            eq(st, "timed_out", "status of %r (%.1fs)" % (q, dt))
+        check(dt <= DEADLINE_MS / 1000.0 + DEADLINE_SLACK,
+              "%r took %.2fs with timeout_ms=%d" % (q, dt, DEADLINE_MS))
+        # What it found so far is real: lines of the tree, in order.
+        lines = file_lines(SLOW_TREE())
+        prev = None
+        for x in doc.get("results", []):
+            key = (x["path"], x["line"])
+            check(prev is None or prev < key, "results out of order at %r"
+                  % (key,))
+            prev = key
+            eq(x["text"], lines[x["path"]][x["line"] - 1],
+               "text of %s:%d" % key)
+        eq(stats.get("returned"), len(doc.get("results", [])), "returned")
+        print("  # %s: %s in %.2fs, %d lines found, limit_hits %s"
+              % (q, st, dt, stats.get("matched_lines", -1),
+                 stats.get("limit_hits", 0)))
+    t.__name__ = "catastrophic_pattern_%d" % (i + 1)
+    R.test(t, timeout=60)
+
+
+for _i, _q in enumerate(CATASTROPHIC):
+    register_catastrophic(_i, _q)
+
+
+@R.test(timeout=60)
+def other_requests_answered_during_a_slow_query():
+    srv = SLOW_SRV()
+    wait_idle(srv)
+    deadline_ms = 6000
+    slow = Background(lambda: srv.search(SLOW_Q, timeout=30,
+                                         timeout_ms=deadline_ms))
+    time.sleep(0.5)
+    check(slow.t_end is None, "precondition: the slow query is still running")
+    _, t_stats = timed(lambda: expect_json(srv.get("/api/stats"), 200, "stats"))
+    _, t_health = timed(lambda: expect_json(srv.get("/healthz"), 200,
+                                            "healthz"))
+    r, t_file = timed(lambda: srv.files("quick.txt"))
+    expect_json(r, 200, "GET /api/files/quick.txt")
+    t_sent = time.monotonic()
+    doc, t_quick = quick_search(srv)
+    t_answered = time.monotonic()
+    slow_doc = slow.get(30, "the slow query")
+    print("  # while %s ran (%.2fs): stats %.2fs, healthz %.2fs, file view "
+          "%.2fs, quick search %.2fs"
+          % (SLOW_Q, slow.t_end - slow.t0, t_stats, t_health, t_file, t_quick))
+    eq(doc["status"], "done", "quick search status")
+    eq([(x["path"], x["line"]) for x in doc["results"]], [("quick.txt", 1)],
+       "quick search results")
+    expect_json(slow_doc, 200, "slow search")
+    for what, dt in (("/api/stats", t_stats), ("/healthz", t_health),
+                     ("a file view", t_file)):
+        check(dt < QUICK_WITHIN, "%s took %.2fs while a slow query ran"
+              % (what, dt))
+    check(t_answered < slow.t_end,
+          "a quick search sent %.1fs into a slow query was answered only "
+          "after it (%.2fs after being sent; the slow query ended %.2fs "
+          "after that): queries do not keep being answered"
+          % (t_sent - slow.t0, t_quick, t_answered - slow.t_end))
+    check(t_quick < QUICK_WITHIN, "the quick search took %.2fs" % t_quick)
+
+
+@R.test(timeout=60)
+def delete_stops_a_slow_query():
+    srv = SLOW_SRV()
+    wait_idle(srv)
+    r = srv.post("/api/queries", {"q": SLOW_Q, "timeout_ms": SERVER_TIMEOUT_MS})
+    expect_json(r, 202, "POST slow query")
+    qid = r.json["id"]
+    time.sleep(0.5)
+    r = srv.get("/api/queries/" + qid)
+    eq(r.json.get("status"), "running", "slow query before DELETE")
+    r, t_del = timed(lambda: srv.delete("/api/queries/" + qid, timeout=10))
+    t_after = time.monotonic()
+    expect_json(r, 200, "DELETE")
+    eq(r.json.get("status"), "cancelled", "status in the DELETE answer")
+    check(t_del < QUICK_WITHIN, "DELETE took %.2fs" % t_del)
+    doc, t_quick = quick_search(srv)
+    since = time.monotonic() - t_after
+    print("  # DELETE %.2fs; next quick query answered %.2fs after it "
+          "(the slow query had %.1fs left)"
+          % (t_del, since, SERVER_TIMEOUT_MS / 1000.0 - 0.5))
+    eq(doc["status"], "done", "quick query after DELETE")
+    check(since < QUICK_WITHIN, "the next quick query came %.2fs after the "
+          "DELETE: the workers went on scanning the cancelled query" % since)
+    r = srv.get("/api/queries/" + qid)
+    eq(r.json.get("status"), "cancelled", "GET after DELETE")
+
+
+@R.test(timeout=60)
+def client_leaving_a_waiting_search_frees_the_workers():
+    srv = SLOW_SRV()
+    wait_idle(srv)
+    path = "/api/search?" + sgtest.encode_params(
+        {"q": SLOW_Q, "timeout_ms": SERVER_TIMEOUT_MS})
+    s = socket.create_connection((HOST, srv.port), timeout=10)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode())
+    time.sleep(0.5)
+    running = srv.stats()["queries"]["running"]
+    eq(running, 1, "queries running while the client waits")
+    s.close()
+    t_close = time.monotonic()
+
+    def idle():
+        return srv.stats()["queries"]["running"] == 0
+    gone = None
+    while time.monotonic() - t_close < 8.0:
+        if idle():
+            gone = time.monotonic() - t_close
+            break
+        time.sleep(0.05)
+    doc, _ = quick_search(srv)
+    since = time.monotonic() - t_close
+    print("  # after the client left: no query running after %s s, next quick "
+          "query answered %.2fs after the close (the slow one had %.1fs left)"
+          % ("%.2f" % gone if gone is not None else "> 8", since,
+             SERVER_TIMEOUT_MS / 1000.0 - 0.5))
+    check(gone is not None, "the search stayed running 8s after its client "
+          "left")
+    eq(doc["status"], "done", "quick query after the client left")
+    check(since < QUICK_WITHIN + 1.0, "the next quick query came %.2fs after "
+          "the client left: the workers went on scanning for nobody" % since)
+
+
+@R.test(timeout=60)
+def admission_running_queued_overloaded():
+    srv = Server(["--workers", "2", "--max-running", "1", "--max-queued", "1",
+                  "--timeout-ms", str(SERVER_TIMEOUT_MS)],
+                 root=SLOW_TREE()).start()
+    try:
+        body = {"q": SLOW_Q, "timeout_ms": 2500}
+        r1 = srv.post("/api/queries", body)
+        expect_json(r1, 202, "POST #1")
+        eq(r1.json.get("status"), "running", "POST #1 status")
+        r2 = srv.post("/api/queries", body)
+        expect_json(r2, 202, "POST #2")
+        eq(r2.json.get("status"), "queued", "POST #2 status")
+        eq(r2.json.get("queue_position"), 1, "POST #2 queue_position")
+        r3 = srv.post("/api/queries", body)
+        expect_error(r3, 503, "overloaded", "POST #3")
+        ra = r3.headers.get("retry-after", "")
+        check(ra.isdigit() and int(ra) >= 1, "POST #3: Retry-After %r" % ra)
+        r = srv.search("quick_needle", timeout=10)
+        expect_error(r, 503, "overloaded", "GET /api/search when full")
+        check(r.headers.get("retry-after", "").isdigit(),
+              "GET /api/search 503: Retry-After %r" % r.headers.get("retry-after"))
+        q = srv.stats()["queries"]
+        eq((q.get("running"), q.get("queued")), (1, 1), "stats running, queued")
+        id1, id2 = r1.json["id"], r2.json["id"]
+        r = srv.get("/api/queries/" + id2)
+        eq((r.json.get("status"), r.json.get("queue_position")), ("queued", 1),
+           "GET #2 while #1 runs")
+
+        d1 = srv.wait_query(id1, wait_ms=15000)
+        t1 = time.monotonic()
+        check(d1.json.get("status") in ("timed_out", "done"),
+              "#1 ended: %r" % d1.json.get("status"))
+
+        def started():
+            st = srv.get("/api/queries/" + id2).json.get("status")
+            return st if st != "queued" else None
+        st2 = None
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not st2:
+            st2 = started()
+            time.sleep(0.02)
+        check(st2 is not None, "#2 still queued %.0fs after #1 ended" % 3)
+        d2 = srv.wait_query(id2, wait_ms=15000)
+        t2 = time.monotonic()
+        check(d2.json.get("status") in ("timed_out", "done"),
+              "#2 ended: %r" % d2.json.get("status"))
+        check(t2 - t1 >= 1.5, "#2 ended %.2fs after #1: it did not run its "
+              "own %.1fs after #1 ended" % (t2 - t1, 2.5))
+        r4 = srv.post("/api/queries", {"q": "quick_needle"})
+        expect_json(r4, 202, "POST #4 once both ended")
+        eq(r4.json.get("status"), "running", "POST #4 status")
+        print("  # #2 ran after #1: ended %.2fs later" % (t2 - t1))
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+# ---------------------------------------------------------------------------
+# Size limits and floods
+
+
+@R.test
+def q_length_limit():
+    srv = PLAIN_SRV()
+    r = srv.search("a" * 4097)
+    expect_error(r, 400, "bad_parameter", "GET q of 4097 bytes", param="q")
+    r = srv.post("/api/queries", {"q": "a" * 4097})
+    expect_error(r, 400, "bad_parameter", "POST q of 4097 bytes", param="q")
+    r = srv.search("a" * 4096)
+    expect_json(r, 200, "GET q of 4096 bytes")
+    eq(r.json.get("status"), "done", "q of 4096 bytes")
+    r = srv.search("\u00e9" * 2049)  # 4098 bytes, 2049 characters
+    expect_error(r, 400, "bad_parameter", "GET q of 4098 bytes in 2049 "
+                 "characters", param="q")
+
+
+@R.test
+def body_size_limit():
+    srv = PLAIN_SRV()
+    head = b'{"q": "kv"}'
+    exact = head + b" " * (65536 - len(head))
+    r = raw(srv, "POST", "/api/queries", {"Content-Type": "application/json"},
+            exact)
+    expect_json(r, 202, "POST body of exactly 64 KiB")
+    over = head + b" " * (65537 - len(head))
+    r = raw(srv, "POST", "/api/queries", {"Content-Type": "application/json"},
+            over)
+    expect_error(r, 413, "body_too_large", "POST body of 64 KiB + 1")
+    big = b'{"q": "' + b"a" * (1 << 20) + b'"}'
+    r = raw(srv, "POST", "/api/queries", {"Content-Type": "application/json"},
+            big, timeout=30)
+    expect_error(r, 413, "body_too_large", "POST body of 1 MiB")
+    still_serving(srv, "after oversized bodies")
+
+
+@R.test
+def oversized_header_and_request_line():
+    srv = PLAIN_SRV()
+    answers = []
+    for what, data in (
+            ("a 70 KB header", b"GET /api/stats HTTP/1.1\r\nHost: x\r\nX-Big: "
+             + b"a" * 70000 + b"\r\n\r\n"),
+            ("300 headers of 1 KB", b"GET /api/stats HTTP/1.1\r\nHost: x\r\n"
+             + b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 1000) for i in range(300))
+             + b"\r\n"),
+            ("a 70 KB request line", b"GET /api/search?q=" + b"c" * 70000
+             + b" HTTP/1.1\r\nHost: x\r\n\r\n")):
+        got = raw_bytes(srv, data)
+        status = got.split(b"\r\n", 1)[0]
+        answers.append("%s -> %r" % (what, status[:40] or "closed"))
+        if got:
+            m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
+            check(m and 400 <= int(m.group(1)) < 500,
+                  "%s: answer %r, expected a 4xx or a closed connection"
+                  % (what, got[:100]))
+        still_serving(srv, "after " + what)
+    print("  # " + "; ".join(answers))
+
+
+@R.test
+def garbage_and_slow_clients():
+    srv = PLAIN_SRV()
+    # (what, bytes, whether an answer must be an error): a NUL in a header
+    # value may be refused or read leniently; the rest is not HTTP.
+    for what, data, must_err in (
+            ("binary garbage", bytes(range(256)) * 8, True),
+            ("a bad request line", b"GET\r\n\r\n", True),
+            ("HTTP/9.9", b"GET / HTTP/9.9\r\n\r\n", True),
+            ("a NUL in a header", b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", False),
+            ("a negative length", b"POST /api/queries HTTP/1.1\r\n"
+             b"Host: x\r\nContent-Length: -5\r\n\r\n{}", True)):
+        got = raw_bytes(srv, data, timeout=5)
+        if got:
+            m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
+            check(m and (int(m.group(1)) >= 400 or not must_err),
+                  "%s: answer %r" % (what, got[:80]))
+        still_serving(srv, "after " + what)
+    # A client that sends half a request and stays must not hold others.
+    slow = socket.create_connection((HOST, srv.port), timeout=10)
+    try:
+        slow.sendall(b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        for _ in range(3):
+            r, dt = timed(lambda: srv.get("/api/stats", timeout=10))
+            expect_json(r, 200, "stats while a slow client holds a connection")
+            check(dt < QUICK_WITHIN, "stats took %.2fs next to a slow client" % dt)
+            slow.sendall(b"z")
+            time.sleep(0.2)
+    finally:
+        slow.close()
+
+
+@R.test(timeout=90)
+def flood_of_idle_connections():
+    srv = PLAIN_SRV()
+    socks, refused = [], 0
+    try:
+        for _ in range(600):
+            try:
+                socks.append(socket.create_connection((HOST, srv.port),
+                                                      timeout=5))
+            except OSError:
+                refused += 1
+        time.sleep(0.5)
+        try:
+            r, dt = timed(lambda: srv.get("/healthz", timeout=3))
+            during = "answered %d in %.2fs" % (r.status, dt)
+        except OSError as e:
+            during = "not answered (%s)" % type(e).__name__
+        check(srv.alive(), "the server died during the flood")
+    finally:
+        for s in socks:
+            s.close()
+    t0 = time.monotonic()
+    still_serving(srv, "once 600 idle connections closed", within=5.0)
+    print("  # %d connections opened, %d refused; a new client during the "
+          "flood: %s; after it: answered in %.2fs"
+          % (len(socks), refused, during, time.monotonic() - t0))
+    doc = srv.search_ok("kv")
+    check(doc["stats"]["matched_lines"] > 0, "a search after the flood")
+
+
+# ---------------------------------------------------------------------------
+# Hostile paths
+
+
+FILE_PATHS = [
+    "../etc/passwd", "../../../../../../etc/passwd", "..%2fetc%2fpasswd",
+    "..%2F..%2F..%2Fetc%2Fpasswd", "%2e%2e/etc/passwd", "%2e%2e%2fetc%2fpasswd",
+    "%2E%2E/%2E%2E/etc/passwd", ".%2e/etc/passwd", "%252e%252e/etc/passwd",
+    "a.txt/../../etc/passwd", "src/../a.txt", "src/%2e%2e/a.txt", "./a.txt",
+    "src/./x.c", "src//x.c", "/etc/passwd", "//etc/passwd", "%2Fetc%2Fpasswd",
+    "%2fetc/passwd", "..\\..\\etc\\passwd", "src\\x.c", "src%5Cx.c",
+    "..%5C..%5Cetc%5Cpasswd", "..;/etc/passwd", "a.txt/", "%2e", "%2e%2e",
+    ".", "..", "~/.bashrc", "link_passwd", "link_etc/passwd", "link_etc",
+    "link_outside.txt", "src/link_dir/outside.txt", "src/link_dir",
+    "src/up.txt", "inner_link.txt", "/proc/self/environ",
+    "..%c0%af..%c0%afetc%c0%afpasswd", "%c0%ae%c0%ae/etc/passwd",
+]
+
+NUL_FILE_PATHS = ["%00", "a.txt%00", "a.txt%00.png", "src/x.c%00/../a.txt",
+                  "%00../etc/passwd", "a.txt%00/../../etc/passwd"]
+
+
+@R.test
+def symlinks_are_not_indexed():
+    root, files, links = PATHS()
+    srv = PATH_SRV()
+    st = srv.stats()
+    eq(st["files"], len(files), "stats.files (regular files only)")
+    for marker in ("outside_marker", "root:x:0:0", "root:"):
+        doc = srv.search_ok(marker, literal=1)
+        eq(doc["stats"]["matched_lines"], 0, "search %r" % marker)
+    doc = srv.search_ok("alpha_marker", literal=1)
+    eq([x["path"] for x in doc["results"]], ["a.txt"],
+       "alpha_marker found once (not again through inner_link.txt)")
+    for rel in links:
+        r = raw(srv, "GET", "/api/files/" + urllib.parse.quote(rel))
+        expect_error(r, 404, "not_found", "GET /api/files/%s (a link)" % rel)
+        no_outside_bytes(r, rel)
+    for rel in files:
+        r = raw(srv, "GET", "/api/files/" + rel)
+        expect_json(r, 200, "GET /api/files/%s (control)" % rel)
+
+
+@R.test
+def file_paths_leaving_the_root():
+    root = PATHS()[0]
+    srv = PATH_SRV()
+    paths = FILE_PATHS + [root + "/a.txt", root.lstrip("/") + "/a.txt",
+                          urllib.parse.quote(root + "/a.txt", safe="")]
+    wrong = []
+    for p in paths:
+        r = raw(srv, "GET", "/api/files/" + p)
+        no_outside_bytes(r, "/api/files/" + p)
+        if r.status != 404 or (r.json or {}).get("error", {}).get("code") != \
+                "not_found":
+            wrong.append("%s -> %d %r" % (p, r.status, r.body[:60]))
+    if wrong:
+        fail("%d paths not answered 404 not_found: %s"
+             % (len(wrong), "; ".join(wrong)))
+    still_serving(srv, "after hostile file paths")
+
+
+@R.test
+def file_paths_with_nul_bytes():
+    srv = PATH_SRV()
+    wrong = []
+    for p in NUL_FILE_PATHS:
+        r = raw(srv, "GET", "/api/files/" + p)
+        no_outside_bytes(r, "/api/files/" + p)
+        if r.status != 404:
+            wrong.append("%s -> %d %r" % (p, r.status, r.body[:50]))
+    if wrong:
+        fail("paths holding a NUL byte are not 404 (the path is cut at the "
+             "NUL and the rest served): %s" % "; ".join(wrong))
+
+
+STATIC_PATHS = [
+    "/../etc/passwd", "/../../../../etc/passwd", "/%2e%2e/etc/passwd",
+    "/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2f..%2fetc%2fpasswd",
+    "/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/.%2e/.%2e/etc/passwd",
+    "/%252e%252e/etc/passwd", "/web/../src/main.c", "/../src/main.c",
+    "/%2e%2e/src/main.c", "/index.html/../../src/main.c", "/src/main.c",
+    "/main.c", "/Makefile.am", "/configure.ac", "/config.h", "/README",
+    "/web/index.html", "/.git/config", "/.git/HEAD", "/.clang-format",
+    "//etc/passwd", "/etc/passwd", "/%2fetc%2fpasswd", "/..\\..\\etc\\passwd",
+    "/\\..\\src\\main.c", "/..%5c..%5cetc%5cpasswd", "/proc/self/environ",
+    "/index.html/", "/app.js/..", "/%c0%ae%c0%ae/etc/passwd", "/..;/etc/passwd",
+    "/" + os.path.join(CORPUS, "README.md").lstrip("/"),
+]
+
+NUL_STATIC_PATHS = ["/%00", "/index.html%00", "/index.html%00.png",
+                    "/app.js%00/../../etc/passwd", "/%00/../etc/passwd"]
+
+
+@R.test
+def static_paths_leaving_the_web_root():
+    srv = PATH_SRV()
+    r = raw(srv, "GET", "/")
+    eq(r.status, 200, "GET / (control)")
+    wrong = []
+    for p in STATIC_PATHS:
+        r = raw(srv, "GET", p)
+        no_outside_bytes(r, p)
+        if r.status != 404:
+            wrong.append("%s -> %d %r" % (p, r.status, r.body[:50]))
+    if wrong:
+        fail("%d static paths not 404: %s" % (len(wrong), "; ".join(wrong)))
+    still_serving(srv, "after hostile static paths")
+
+
+@R.test
+def static_paths_with_nul_bytes():
+    srv = PATH_SRV()
+    wrong = []
+    for p in NUL_STATIC_PATHS:
+        r = raw(srv, "GET", p)
+        no_outside_bytes(r, p)
+        if r.status != 404:
+            wrong.append("%s -> %d %s" % (p, r.status, r.content_type))
+    if wrong:
+        fail("static paths holding a NUL byte are not 404 (the path is cut "
+             "at the NUL and the file before it served): %s" % "; ".join(wrong))
+
+
+# ---------------------------------------------------------------------------
+# Exposure
+
+
+def listening_addresses(pid, port):
+    """Local addresses of pid's listening TCP sockets on port, from
+    /proc/<pid>/net/tcp and tcp6 (hex as the kernel writes them)."""
+    out = []
+    for name in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, name)) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    addr, p = parts[1].split(":")
+                    if parts[3] == "0A" and int(p, 16) == port:
+                        out.append((name, addr))
+        except FileNotFoundError:
+            pass
+    return out
+
+
+@R.test
+def default_bind_is_loopback():
+    srv = PLAIN_SRV()
+    eq(srv.listen_host, "127.0.0.1", "host in the 'listening on' line")
+    eq(listening_addresses(srv.proc.pid, srv.port), [("tcp", "0100007F")],
+       "listening sockets on port %d (127.0.0.1 only)" % srv.port)
+
+
+AUTH_CASES = [
+    ("no Authorization", None),
+    ("a wrong token", "Bearer wrong"),
+    ("the token with a byte more", "Bearer " + TOKEN + "x"),
+    ("the token less its last byte", "Bearer " + TOKEN[:-1]),
+    ("the token as Basic", "Basic " + TOKEN),
+    ("the token alone", TOKEN),
+    ("an empty bearer", "Bearer "),
+]
+
+
+def api_requests(qid=None):
+    out = [("GET", "/api/stats", None), ("GET", "/api/search?q=kv", None),
+           ("POST", "/api/queries", b'{"q": "kv"}'),
+           ("GET", "/api/files/README.md", None), ("GET", "/api/nope", None),
+           ("GET", "/api", None)]
+    if qid:
+        out += [("GET", "/api/queries/" + qid, None),
+                ("DELETE", "/api/queries/" + qid, None)]
+    return out
+
+
+def check_token_server(srv, token):
+    ok = {"Authorization": "Bearer " + token}
+    r = raw(srv, "POST", "/api/queries", dict(ok, **{
+        "Content-Type": "application/json"}), b'{"q": "kv"}')
+    expect_json(r, 202, "POST with the right token")
+    qid = r.json["id"]
+    for what, auth in AUTH_CASES:
+        for method, path, body in api_requests(qid):
+            h = {"Content-Type": "application/json"} if body else {}
+            if auth is not None:
+                h["Authorization"] = auth
+            r = raw(srv, method, path, h, body)
+            expect_error(r, 401, "unauthorized", "%s %s with %s"
+                         % (method, path, what))
+            check(r.headers.get("www-authenticate", "").lower()
+                  .startswith("bearer"), "%s %s with %s: WWW-Authenticate %r"
+                  % (method, path, what, r.headers.get("www-authenticate")))
+            check(b"kv" not in r.body or b"unauthorized" in r.body,
+                  "a 401 leaks data: %r" % r.body[:200])
+    want = {"/api/stats": 200, "/api/search?q=kv": 200,
+            "/api/files/README.md": 200, "/api/nope": 404,
+            "/api/queries/" + qid: 200}
+    for path, status in want.items():
+        r = raw(srv, "GET", path, ok)
+        expect_json(r, status, "GET %s with the right token" % path)
+    r = raw(srv, "GET", "/api/stats", {"Authorization": "bearer  " + token})
+    expect_json(r, 200, "GET /api/stats with 'bearer' and two spaces")
+    for path in ("/healthz", "/", "/app.js"):
+        r = raw(srv, "GET", path)
+        eq(r.status, 200, "GET %s without a token" % path)
+
+
+@R.test
+def token_option_guards_the_api():
+    check_token_server(TOKEN_SRV(), TOKEN)
+
+
+@R.test
+def token_from_environment_guards_the_api():
+    token = "env-" + "t" * 40
+    old = os.environ.get("SHARDGREP_TOKEN")
+    os.environ["SHARDGREP_TOKEN"] = token
+    try:
+        srv = Server(["--workers", "1"]).start()
+    finally:
+        if old is None:
+            del os.environ["SHARDGREP_TOKEN"]
+        else:
+            os.environ["SHARDGREP_TOKEN"] = old
+    try:
+        check_token_server(srv, token)
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+def start_and_wait_exit(args, env_token=None, timeout=10):
+    env = dict(os.environ)
+    env.pop("SHARDGREP_TOKEN", None)
+    if env_token is not None:
+        env["SHARDGREP_TOKEN"] = env_token
+    p = subprocess.Popen([BIN, "--port", "0"] + args + [CORPUS],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out.decode("utf-8", "replace"), \
+            err.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        kids = sgtest.children_of(p.pid)
+        p.kill()
+        out, err = p.communicate()
+        for pid in kids:
+            sgtest.kill_quietly(pid)
+            sgtest.reap_pid(pid)
+        return None, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+@R.test
+def bad_token_refused_at_start_up():
+    cases = [("--token ''", ["--token", ""], None),
+             ("a space", ["--token", "two words"], None),
+             ("a quote", ["--token", 'a"b'], None),
+             ("non-ASCII", ["--token", "t\u00f6ken"], None),
+             ("1025 bytes", ["--token", "a" * 1025], None),
+             ("a newline", ["--token", "abc\nInjected: 1"], None),
+             ("SHARDGREP_TOKEN with a space", [], "bad token"),
+             ("SHARDGREP_TOKEN with a colon", [], "a:b")]
+    for what, args, env in cases:
+        code, out, err = start_and_wait_exit(args, env)
+        eq(code, 2, "exit status with a token of %s (stderr %r)" % (what, err))
+        check("listening" not in out, "%s: it listened: %r" % (what, out))
+        check("token" in err.lower(), "%s: stderr does not mention the token: "
+              "%r" % (what, err))
+
+
+@R.test
+def longest_token_accepted():
+    token = "A" * 1024
+    srv = Server(["--workers", "1", "--token", token]).start()
+    try:
+        r = raw(srv, "GET", "/api/stats", {"Authorization": "Bearer " + token})
+        expect_json(r, 200, "GET /api/stats with a 1024-byte token")
+        r = raw(srv, "GET", "/api/stats", {"Authorization": "Bearer " + token[:-1]})
+        expect_error(r, 401, "unauthorized", "a 1023-byte prefix of it")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+def netns_prefix():
+    """A command prefix that runs a program in a new network namespace of
+    its own (only a loopback device, down): binding 0.0.0.0 there exposes
+    nothing."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        fail("unshare (util-linux) is needed to test a non-loopback bind "
+             "safely")
+    for prefix in ([unshare, "--net"], [unshare, "--map-root-user", "--net"]):
+        if subprocess.run(prefix + ["true"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0:
+            return prefix
+    fail("cannot create a network namespace (unshare --net) to test a "
+         "non-loopback bind safely")
+
+
+def start_in_netns(args, timeout=20):
+    """Starts the server in its own network namespace; returns (first
+    stdout line, stderr so far) once it listens, then stops it."""
+    p = subprocess.Popen(netns_prefix() + [BIN, "--port", "0"] + args + [CORPUS],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        line = [None]
+        t = threading.Thread(target=lambda: line.__setitem__(
+            0, p.stdout.readline().decode("utf-8", "replace")), daemon=True)
+        t.start()
+        t.join(timeout)
+        kids = sgtest.children_of(p.pid)
+        p.terminate()
+        try:
+            _, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        for pid, st in kids.items():
+            if sgtest.same_process(pid, st):
+                sgtest.kill_quietly(pid)
+            sgtest.reap_pid(pid)
+        return line[0] or "", err.decode("utf-8", "replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@R.test
+def non_loopback_bind_warns_without_token():
+    line, err = start_in_netns(["--workers", "1", "--bind", "0.0.0.0"])
+    check(line.startswith("listening on http://0.0.0.0:"),
+          "server in a private namespace did not listen: %r %r" % (line, err))
+    check(re.search(r"warning: .*0\.0\.0\.0.*--token", err),
+          "no warning about --token on stderr: %r" % err)
+    line, err = start_in_netns(["--workers", "1", "--bind", "0.0.0.0",
+                                "--token", TOKEN])
+    check(line.startswith("listening on"), "with --token: %r %r" % (line, err))
+    check("warning" not in err, "a warning with --token: %r" % err)
+    line, err = start_in_netns(["--workers", "1", "--bind", "127.0.0.2"])
+    check(line.startswith("listening on"), "127.0.0.2: %r %r" % (line, err))
+    check("warning" not in err, "a warning for a loopback address: %r" % err)
+
+
+@R.test
+def no_cors_headers():
+    srv = PLAIN_SRV()
+    tsrv = TOKEN_SRV()
+    origin = {"Origin": "http://evil.example"}
+    pre = dict(origin, **{"Access-Control-Request-Method": "POST",
+                          "Access-Control-Request-Headers":
+                          "authorization, content-type"})
+    reqs = [(srv, "GET", "/", origin, None), (srv, "GET", "/app.js", origin, None),
+            (srv, "GET", "/healthz", origin, None),
+            (srv, "GET", "/api/stats", origin, None),
+            (srv, "GET", "/api/search?q=kv", origin, None),
+            (srv, "POST", "/api/queries", dict(origin, **{
+                "Content-Type": "application/json"}), b'{"q": "kv"}'),
+            (srv, "GET", "/api/files/README.md", origin, None),
+            (srv, "GET", "/api/files/../etc/passwd", origin, None),
+            (srv, "GET", "/nope", origin, None),
+            (srv, "OPTIONS", "/api/queries", pre, None),
+            (srv, "OPTIONS", "/api/search?q=kv", pre, None),
+            (srv, "OPTIONS", "/", pre, None),
+            (srv, "OPTIONS", "*", pre, None),
+            (tsrv, "GET", "/api/stats", origin, None),
+            (tsrv, "OPTIONS", "/api/stats", pre, None),
+            (tsrv, "GET", "/api/stats", dict(origin, Authorization="Bearer " +
+                                             TOKEN), None)]
+    seen = []
+    for s, method, path, headers, body in reqs:
+        r = raw(s, method, path, headers, body)
+        seen.append("%s %s %d" % (method, path, r.status))
+        cors = {k: v for k, v in r.headers.items()
+                if k.startswith("access-control-")}
+        check(not cors, "%s %s answered CORS headers %r" % (method, path, cors))
+        if method == "OPTIONS":
+            check(r.status >= 400, "%s %s: a preflight answered %d"
+                  % (method, path, r.status))
+
+
+@R.self_check
+def selfcheck_slow_tree_lines():
+    eq(len(CATASTROPHIC), 3, "patterns")
+    check(all(re.compile(q) for q in CATASTROPHIC), "patterns compile")
+    eq(json.loads(json.dumps({"q": SLOW_Q}))["q"], SLOW_Q, "json round trip")
+
+
+if __name__ == "__main__":
+    sys.exit(R.main())
