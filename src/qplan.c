@@ -223,7 +223,9 @@ struct atom {
 static void skip_escape_arg(struct parser *ps, int e)
 {
     int c = peek(ps, 0);
-    if (c == '{') {
+    if (c == '{' && strchr("pPxogkN", e)) {
+        /* Only these take a braced argument: after \w, "{+a|" is text
+         * (and its '|' an alternation), not an argument to skip. */
         skip_past(ps, '}');
     } else if ((e == 'k' || e == 'g') && (c == '<' || c == '\'')) {
         ps->pos++; /* past the opening bracket or quote */

@@ -628,6 +628,8 @@ START_TEST(test_build_comments)
     static const struct plan_case c[] = {
         /* PCRE2 ignores a comment altogether: the run goes on across it. */
         {"abc(?#comment)def", 0, "and(abc,bcd,cde,def)"},
+        /* found by fuzz_qplan: "{" after \w is no argument; the '|' counts */
+        {"struct \\w{+opera|", 0, "all"},
         {"abc(?#a|b)def", 0, "and(abc,bcd,cde,def)"},
         {"(?#xyz)abc", 0, "abc"},
         /* A comment ends at the first ')', whatever comes before it: '(',
