@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,26 +50,37 @@ void corpus_seal(struct corpus *c)
         tindex_finish(c->index);
 }
 
-static void reserve_bytes(struct corpus *c, uint64_t more)
+/* Grow an array to hold at least need elements of size bytes: by half
+ * again, or, when that much cannot be had, to exactly need.  False when
+ * even that fails (the array is left as it was). */
+static bool try_grow(void **p, uint64_t *cap, uint64_t need, size_t size, uint64_t first)
 {
-    if (c->len + more <= c->cap)
-        return;
-    uint64_t cap = c->cap ? c->cap : 1 << 16;
-    while (cap < c->len + more)
-        cap += cap / 2;
-    c->buf = xrealloc(c->buf, cap);
-    c->cap = cap;
+    if (need <= *cap)
+        return true;
+    uint64_t n = *cap ? *cap : first;
+    while (n < need)
+        n += n / 2;
+    void *q = realloc(*p, n * size);
+    if (!q && n > need) {
+        n = need;
+        q = realloc(*p, n * size);
+    }
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
 }
 
-static void reserve_lines(struct corpus *c, uint64_t more)
+static bool reserve_bytes(struct corpus *c, uint64_t more)
 {
-    if (c->nlines + more <= c->lines_cap)
-        return;
-    uint64_t cap = c->lines_cap ? c->lines_cap : 1 << 12;
-    while (cap < c->nlines + more)
-        cap += cap / 2;
-    c->line_off = xrealloc(c->line_off, cap * sizeof *c->line_off);
-    c->lines_cap = cap;
+    return try_grow((void **)&c->buf, &c->cap, c->len + more, 1, 1 << 16);
+}
+
+static bool reserve_lines(struct corpus *c, uint64_t more)
+{
+    return try_grow((void **)&c->line_off, &c->lines_cap, c->nlines + more, sizeof *c->line_off,
+                    1 << 12);
 }
 
 /* Drop every CR that precedes an LF in p[0..n); returns the new length. */
@@ -85,19 +98,25 @@ static size_t strip_crlf(char *p, size_t n)
     return w;
 }
 
-/* Count lines in the new file's text and record their starts. */
-static uint32_t index_lines(struct corpus *c, uint64_t off, uint64_t len)
+/* Count lines in the new file's text and record their starts; false (and
+ * nothing recorded) when the table cannot grow. */
+static bool index_lines(struct corpus *c, uint64_t off, uint64_t len, uint32_t *nlines)
 {
     const char *base = c->buf + off, *p = base, *end = base + len;
+    uint64_t first = c->nlines;
     uint32_t n = 0;
     while (p < end) {
-        reserve_lines(c, 1);
+        if (!reserve_lines(c, 1)) {
+            c->nlines = first;
+            return false;
+        }
         c->line_off[c->nlines++] = (uint32_t)(p - base);
         n++;
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         p = nl + 1; /* the text always ends with '\n' */
     }
-    return n;
+    *nlines = n;
+    return true;
 }
 
 static void add_block(struct corpus *c, uint64_t off, uint64_t len)
@@ -142,23 +161,23 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     if (len && memchr(data, '\0', len))
         return CORPUS_BINARY;
     bool valid = utf8_valid(data, len, NULL);
-    reserve_bytes(c, (valid ? len : UTF8_REPAIR_MAX(len)) + 1 + CORPUS_PAD);
+    if (!reserve_bytes(c, (valid ? len : UTF8_REPAIR_MAX(len)) + 1 + CORPUS_PAD))
+        return CORPUS_NOMEM;
     uint64_t off = c->len;
-    size_t n;
-    if (valid) {
-        memcpy(c->buf + off, data, len);
-        n = len;
-    } else {
-        n = utf8_repair(data, len, c->buf + off);
-        c->repaired++;
-    }
+    size_t n =
+        valid ? (memcpy(c->buf + off, data, len), len) : utf8_repair(data, len, c->buf + off);
     n = strip_crlf(c->buf + off, n);
     if (n && c->buf[off + n - 1] != '\n')
         c->buf[off + n++] = '\n';
+    uint64_t first_line = c->nlines;
+    uint32_t nlines;
+    if (!index_lines(c, off, n, &nlines))
+        return CORPUS_NOMEM;
+
     c->len += n;
     c->raw_bytes += len;
+    c->repaired += !valid;
     memset(c->buf + c->len, 0, CORPUS_PAD);
-
     if (c->nfiles == c->files_cap) {
         c->files_cap = c->files_cap ? c->files_cap * 2 : 256;
         c->files = xrealloc(c->files, c->files_cap * sizeof *c->files);
@@ -168,8 +187,8 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     f->path = path;
     f->off = off;
     f->len = n;
-    f->first_line = c->nlines;
-    f->nlines = index_lines(c, off, n);
+    f->first_line = first_line;
+    f->nlines = nlines;
     f->wide_fold =
         memmem(c->buf + off, n, "\xe2\x84\xaa", 3) || memmem(c->buf + off, n, "\xc5\xbf", 2);
     c->wide_fold += f->wide_fold;
@@ -194,8 +213,13 @@ static int read_file(int root_fd, const char *path, uint64_t max, char **buf, si
     size_t n = 0;
     for (;;) {
         if (n + 65536 > *cap) {
+            char *q = realloc(*buf, (n + 65536) * 2);
+            if (!q) {
+                close(fd);
+                return -ENOMEM;
+            }
+            *buf = q;
             *cap = (n + 65536) * 2;
-            *buf = xrealloc(*buf, *cap);
         }
         ssize_t r = read(fd, *buf + n, *cap - n);
         if (r < 0 && errno == EINTR)
@@ -226,10 +250,10 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i].shard == shard)
             total += l->v[i].size + 1;
-    reserve_bytes(c, total);
+    (void)reserve_bytes(c, total); /* if it fails, the arena grows per file */
     corpus_enable_index(c);
 
-    char *tmp = NULL;
+    char *tmp = NULL, what[PATH_MAX + 16];
     size_t cap = 0;
     for (size_t i = 0; i < l->n; i++) {
         const struct file_entry *e = &l->v[i];
@@ -243,16 +267,41 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
             c->too_large++;
             continue;
         }
+        if (r == -ENOMEM) {
+            log_info("shard %u: out of memory reading %s (%llu bytes); skipped", shard, e->path,
+                     (unsigned long long)e->size);
+            c->unreadable++;
+            continue;
+        }
         if (r < 0) {
             log_info("shard %u: cannot read %s: %s (skipped)", shard, e->path, strerror(-r));
             c->unreadable++;
             continue;
         }
-        if (corpus_add(c, (uint32_t)i, e->path, tmp, len) == CORPUS_BINARY)
+        /* Should the trigram index find no memory for it either, the
+         * last words name the file. */
+        snprintf(what, sizeof what, "loading %s", e->path);
+        oom_context(what);
+        enum corpus_add_result added = corpus_add(c, (uint32_t)i, e->path, tmp, len);
+        oom_context(NULL);
+        if (added == CORPUS_BINARY)
             c->binary++;
+        if (added == CORPUS_NOMEM) {
+            log_info("shard %u: out of memory loading %s (%zu bytes); skipped", shard, e->path,
+                     len);
+            c->unreadable++;
+        }
+        /* A huge file's read buffer is not kept for the small ones. */
+        if (cap > (size_t)64 << 20) {
+            free(tmp);
+            tmp = NULL;
+            cap = 0;
+        }
     }
     free(tmp);
+    oom_context("building the trigram index");
     corpus_seal(c);
+    oom_context(NULL);
 }
 
 size_t corpus_file_at(const struct corpus *c, uint64_t off)

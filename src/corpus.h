@@ -61,7 +61,9 @@ struct corpus {
     uint32_t wide_fold; /* files with wide_fold set */
 };
 
-enum corpus_add_result { CORPUS_ADDED, CORPUS_BINARY };
+/* CORPUS_NOMEM: no memory for the file's text or line table; the corpus
+ * is as it was before the call. */
+enum corpus_add_result { CORPUS_ADDED, CORPUS_BINARY, CORPUS_NOMEM };
 
 void corpus_init(struct corpus *c);
 void corpus_free(struct corpus *c);

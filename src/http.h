@@ -14,14 +14,20 @@
 
 #include "api.h"
 
-#define HTTP_CONNECTION_LIMIT 512
-#define HTTP_IDLE_TIMEOUT_S   60
+/* A connection that sends nothing (or nothing more of its request) for
+ * this long is closed; a handler waiting for a query is not idle. */
+#define HTTP_IDLE_TIMEOUT_S 20
 
 struct http_server;
 
+struct http_limits {
+    unsigned connections; /* open at once */
+    unsigned per_ip;      /* of them from one address; 0: no limit */
+};
+
 /* Listen on bind:port (port 0: any free port) and serve ctx. */
 struct http_server *http_start(const struct api_context *ctx, const char *bind, unsigned port,
-                               char *err, size_t errlen);
+                               const struct http_limits *limits, char *err, size_t errlen);
 unsigned http_port(const struct http_server *h);
 /* Stop accepting new connections; those open go on. */
 void http_quiesce(struct http_server *h);

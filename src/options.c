@@ -18,6 +18,8 @@ enum {
     OPT_TOKEN,
     OPT_MAX_RUNNING,
     OPT_MAX_QUEUED,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_PER_IP,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +35,8 @@ static const struct option long_options[] = {
     {"token", required_argument, NULL, OPT_TOKEN},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
     {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -57,6 +61,9 @@ const char *options_help(void)
            "      --max-running N     searches at the workers at once (default 2)\n"
            "      --max-queued N      more that wait their turn (default 64); past that,\n"
            "                          503 overloaded with Retry-After\n"
+           "      --max-connections N open HTTP connections at most (default 512)\n"
+           "      --max-connections-per-ip N\n"
+           "                          from any one address (default 64; 0: no limit)\n"
            "      --token TOKEN       require \"Authorization: Bearer TOKEN\" on /api/\n"
            "                          (default: $SHARDGREP_TOKEN; none when unset)\n"
            "  -h, --help              show this help and exit\n"
@@ -156,6 +163,10 @@ static void defaults(struct options *o)
      * deadlines run; waiting in the master's queue costs no deadline. */
     o->max_running = 2;
     o->max_queued = 64;
+    /* A client that opens connections and sends nothing holds at most
+     * max_per_ip of them, for HTTP_IDLE_TIMEOUT_S each. */
+    o->max_connections = 512;
+    o->max_per_ip = 64;
     const char *env = getenv("SHARDGREP_TOKEN");
     o->token = env && *env ? env : NULL;
 }
@@ -222,6 +233,16 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         if (number("max-queued", arg, 0, 100000, &v, err, errlen) < 0)
             return SG_ERR;
         o->max_queued = (unsigned)v;
+        return SG_OK;
+    case OPT_MAX_CONNECTIONS:
+        if (number("max-connections", arg, 1, 100000, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->max_connections = (unsigned)v;
+        return SG_OK;
+    case OPT_MAX_PER_IP:
+        if (number("max-connections-per-ip", arg, 0, 100000, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->max_per_ip = (unsigned)v;
         return SG_OK;
     case OPT_TOKEN:
         o->token = arg; /* checked with the environment's, after the loop */

@@ -29,6 +29,8 @@ struct options {
     const char *token; /* --token, or $SHARDGREP_TOKEN */
     unsigned max_running;
     unsigned max_queued;
+    unsigned max_connections; /* open HTTP connections */
+    unsigned max_per_ip;      /* of them from one address; 0: no limit */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };

@@ -45,6 +45,11 @@ struct server {
     struct webroot *web;
     struct http_server *http;
     struct api_context api;
+    /* The program's own file, as resolved at start-up, and its identity:
+     * a restarted worker execs it while it is still the same file. */
+    char exe[4096];
+    dev_t exe_dev;
+    ino_t exe_ino;
 };
 
 static bool is_dir(const char *path)
@@ -79,7 +84,7 @@ static void fork_workers(struct server *s)
 /* In the child of a fork from the threaded master: only async-signal-safe
  * calls until exec.  Puts the two queue descriptors at 3 and 4 (through
  * high numbers, in case one already sits there) and drops the rest. */
-static void exec_worker(int req_fd, int res_fd, char *const argv[])
+static void exec_worker(const char *exe, int req_fd, int res_fd, char *const argv[])
 {
     int a = fcntl(req_fd, F_DUPFD, 10), b = fcntl(res_fd, F_DUPFD, 10);
     if (a < 0 || b < 0 || dup2(a, WORKER_REQ_FD) < 0 || dup2(b, WORKER_RES_FD) < 0)
@@ -87,8 +92,33 @@ static void exec_worker(int req_fd, int res_fd, char *const argv[])
     if (close_range(WORKER_RES_FD + 1, ~0U, 0) < 0)
         for (int fd = WORKER_RES_FD + 1; fd < 1024; fd++)
             close(fd);
-    execv("/proc/self/exe", argv);
+    execv(exe, argv);
     _exit(127);
+}
+
+static void note_own_exe(struct server *s)
+{
+    struct stat st;
+    ssize_t n = readlink("/proc/self/exe", s->exe, sizeof s->exe - 1);
+    if (n <= 0 || (size_t)n >= sizeof s->exe - 1 || stat(s->exe, &st) < 0) {
+        s->exe[0] = '\0';
+        return;
+    }
+    s->exe[n] = '\0';
+    s->exe_dev = st.st_dev;
+    s->exe_ino = st.st_ino;
+}
+
+/* The program to exec for a worker: the file we were started from while
+ * it is unchanged (tools such as valgrind run us under another image, so
+ * /proc/self/exe is not always us), else the image /proc still holds after
+ * an upgrade or a rebuild replaced that file. */
+static const char *worker_exe(const struct server *s)
+{
+    struct stat st;
+    if (s->exe[0] && stat(s->exe, &st) == 0 && st.st_dev == s->exe_dev && st.st_ino == s->exe_ino)
+        return s->exe;
+    return "/proc/self/exe";
 }
 
 static void restart_worker(struct server *s, unsigned i)
@@ -106,9 +136,10 @@ static void restart_worker(struct server *s, unsigned i)
     char *argv[] = {"shardgrep", WORKER_EXEC_ARG, shard, (char *)s->root, size, master, NULL};
     int req_fd, res_fd;
     queue_worker_fds(s->queue, i, &req_fd, &res_fd);
+    const char *exe = worker_exe(s);
     pid_t pid = fork();
     if (pid == 0)
-        exec_worker(req_fd, res_fd, argv);
+        exec_worker(exe, req_fd, res_fd, argv);
     queue_close_worker_end(s->queue, i);
     if (pid < 0) {
         log_info("cannot restart shard %u: fork: %s", i, strerror(errno));
@@ -224,18 +255,20 @@ static void await_workers(struct server *s, const sigset_t *sigs)
 
 static void log_totals(const struct server *s, double t0)
 {
-    uint64_t files = 0, lines = 0, bytes = 0, binary = 0;
+    uint64_t files = 0, lines = 0, bytes = 0, binary = 0, unreadable = 0;
     for (unsigned i = 0; i < s->opt->workers; i++) {
         files += s->hello[i].files;
         lines += s->hello[i].lines;
         bytes += s->hello[i].bytes;
         binary += s->hello[i].binary;
+        unreadable += s->hello[i].unreadable;
     }
     log_info("loaded %llu files, %llu lines, %llu bytes across %u shards in %.0f ms "
-             "(skipped: %zu ignored, %llu binary, %zu too large, %zu not regular files)",
+             "(skipped: %zu ignored, %llu binary, %zu too large, %zu not regular files, "
+             "%llu unreadable)",
              (unsigned long long)files, (unsigned long long)lines, (unsigned long long)bytes,
              s->opt->workers, now_ms() - t0, s->files.ignored, (unsigned long long)binary,
-             s->files.too_large, s->files.special);
+             s->files.too_large, s->files.special, (unsigned long long)unreadable);
 }
 
 static void on_child_exit(struct server *s)
@@ -336,7 +369,9 @@ static void start_front(struct server *s)
                                   .timeout_ms = s->opt->timeout_ms,
                                   .token = s->opt->token,
                                   .started_ms = now_ms()};
-    s->http = http_start(&s->api, s->opt->bind, s->opt->port, err, sizeof err);
+    struct http_limits limits = {.connections = s->opt->max_connections,
+                                 .per_ip = s->opt->max_per_ip};
+    s->http = http_start(&s->api, s->opt->bind, s->opt->port, &limits, err, sizeof err);
     if (!s->http) {
         kill_workers(s);
         die("%s", err);
@@ -379,6 +414,7 @@ int server_run(const struct options *o)
     struct server s = {0};
     double t0 = now_ms();
     prepare(&s, o);
+    note_own_exe(&s);
     log_info("serving %s: %zu files to load on %u workers", s.root, s.files.n, o->workers);
 
     sigset_t sigs;

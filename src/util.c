@@ -6,9 +6,20 @@
 #include <string.h>
 #include <time.h>
 
+/* What this process is busy with, for the last words of oom(). */
+static const char *oom_what;
+
+void oom_context(const char *what)
+{
+    oom_what = what;
+}
+
 static void oom(size_t n)
 {
-    fprintf(stderr, "shardgrep: out of memory (allocating %zu bytes)\n", n);
+    if (oom_what)
+        fprintf(stderr, "shardgrep: out of memory (allocating %zu bytes) while %s\n", n, oom_what);
+    else
+        fprintf(stderr, "shardgrep: out of memory (allocating %zu bytes)\n", n);
     abort();
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,6 +185,79 @@ START_TEST(test_add_binary)
                   (unsigned long long)c.files[1].off, c.files[1].id);
 }
 END_TEST
+
+/* AddressSanitizer maps terabytes of shadow memory: no address-space limit
+ * can be set under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#ifndef UNDER_ASAN
+static uint64_t mapped_bytes(void)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    ck_assert_msg(f != NULL, "cannot open /proc/self/statm");
+    ck_assert_int_eq(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void assert_unchanged(const char *what, size_t nfiles, uint64_t len, uint64_t nlines)
+{
+    ck_assert_msg(c.nfiles == nfiles && c.len == len && c.nlines == nlines,
+                  "%s: the corpus changed: nfiles %zu (was %zu), len %llu (was %llu), "
+                  "nlines %llu (was %llu)",
+                  what, c.nfiles, nfiles, (unsigned long long)c.len, (unsigned long long)len,
+                  (unsigned long long)c.nlines, (unsigned long long)nlines);
+}
+
+/* With no memory for a file's text or for its line table, corpus_add
+ * answers CORPUS_NOMEM and leaves the corpus as it was. */
+START_TEST(test_add_nomem)
+{
+    const size_t mib = 1 << 20;
+    size_t many_len = 8 * mib, huge_len = 96 * mib;
+    char *many = xmalloc(many_len), *huge = xmalloc(huge_len);
+    memset(many, '\n', many_len); /* 8 Mi lines: a 32 MiB line table */
+    memset(huge, 'x', huge_len);
+    huge[huge_len - 1] = '\n';
+    add(0, "a", "alpha\n", 6);
+    size_t nfiles = c.nfiles;
+    uint64_t len = c.len, nlines = c.nlines;
+
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(mapped_bytes() + 24 * mib);
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+    enum corpus_add_result r1 = corpus_add(&c, 1, "many-lines", many, many_len);
+    enum corpus_add_result r2 = corpus_add(&c, 2, "huge", huge, huge_len);
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+
+    ck_assert_msg(r1 == CORPUS_NOMEM, "no room for the line table: %d, want CORPUS_NOMEM", r1);
+    assert_unchanged("after the line table failed", nfiles, len, nlines);
+    ck_assert_msg(r2 == CORPUS_NOMEM, "no room for the text: %d, want CORPUS_NOMEM", r2);
+    assert_unchanged("after the text failed", nfiles, len, nlines);
+
+    /* with memory again, both go in, after "a" */
+    ck_assert_int_eq(corpus_add(&c, 1, "many-lines", many, many_len), CORPUS_ADDED);
+    ck_assert_int_eq(corpus_add(&c, 2, "huge", huge, huge_len), CORPUS_ADDED);
+    ck_assert_msg(c.nfiles == 3 && c.files[1].off == 6 && c.files[1].nlines == many_len &&
+                      c.files[2].nlines == 1 && c.files[2].len == huge_len,
+                  "after the retry: nfiles %zu, many-lines at %llu with %u lines, huge %u "
+                  "lines of %llu bytes",
+                  c.nfiles, (unsigned long long)c.files[1].off, c.files[1].nlines,
+                  c.files[2].nlines, (unsigned long long)c.files[2].len);
+    free(many);
+    free(huge);
+}
+END_TEST
+#endif
 
 START_TEST(test_add_invalid_utf8)
 {
@@ -579,6 +653,9 @@ Suite *suite_corpus(void)
     tcase_add_test(tc, test_add_empty);
     tcase_add_test(tc, test_add_crlf);
     tcase_add_test(tc, test_add_binary);
+#ifndef UNDER_ASAN
+    tcase_add_test(tc, test_add_nomem);
+#endif
     tcase_add_test(tc, test_add_invalid_utf8);
     tcase_add_test(tc, test_blocks);
     suite_add_tcase(s, tc);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Runs every test_*.py here, one after the other, and prints, last, the
-sum as "N passed, N failed".  Exits 0 only if every script passed.
+sum as "N passed, N failed" (", N skipped" when some were skipped).
+Exits 0 only if every script passed.
 Extra arguments (e.g. --self-check) are passed to each script."""
 
 import glob
@@ -11,11 +12,11 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$")
 
 
 def main(argv):
-    passed = failed = 0
+    passed = failed = skipped = 0
     ok = True
     for script in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
         t0 = time.monotonic()
@@ -33,6 +34,7 @@ def main(argv):
             continue
         passed += int(m.group(1))
         failed += int(m.group(2))
+        skipped += int(m.group(3) or 0)
         ok = ok and p.returncode == 0
         print("%s: %s (%.1fs, exit %d)" % (name, lines[-1],
                                           time.monotonic() - t0, p.returncode),
@@ -40,7 +42,9 @@ def main(argv):
         for line in lines:
             if line.startswith("FAIL"):
                 print("  " + line[:2000], flush=True)
-    print("%d passed, %d failed" % (passed, failed), flush=True)
+    print("%d passed, %d failed%s" % (
+        passed, failed, ", %d skipped" % skipped if skipped else ""),
+        flush=True)
     return 0 if ok and failed == 0 else 1
 
 

@@ -21,6 +21,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -37,7 +38,11 @@ BIN = os.environ.get("SHARDGREP_BIN") or os.path.normpath(
 CORPUS = os.environ.get("SHARDGREP_CORPUS") or os.path.normpath(
     os.path.join(HERE, "..", "..", "sample-corpus"))
 HOST = "127.0.0.1"
-START_TIMEOUT = 30.0
+# SG_WRAP runs every server under a tool (tests/valgrind sets it to a
+# valgrind command line); SG_SLOW scales the start-up wait to match.
+WRAP = shlex.split(os.environ.get("SG_WRAP", ""))
+SLOW = float(os.environ.get("SG_SLOW", "1") or 1)
+START_TIMEOUT = 30.0 * SLOW
 LISTEN_RE = re.compile(r"^listening on http://([^/\s]+):(\d+)$")
 VCS_DIRS = {".git", ".hg", ".svn"}
 
@@ -282,7 +287,7 @@ class Server:
     # -- life cycle -------------------------------------------------------
 
     def command(self):
-        cmd = [BIN, "--port", str(self.port_arg)] + self.args
+        cmd = WRAP + [BIN, "--port", str(self.port_arg)] + self.args
         if self.root:
             cmd.append(self.root)
         return cmd
@@ -536,10 +541,10 @@ def run_cli(args, timeout=10, root=None):
     """Runs the binary with args (no --port added); returns (code, stdout,
     stderr).  A process still running after timeout is ended (with its
     children) and code is None."""
-    p = subprocess.Popen([BIN] + list(args), stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(WRAP + [BIN] + list(args), stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout * SLOW)
         return p.returncode, out.decode("utf-8", "replace"), \
             err.decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
@@ -950,6 +955,21 @@ def _alarm(signum, frame):
     raise _Timeout("test exceeded its time limit")
 
 
+_asan = None
+
+
+def built_with_asan():
+    """Whether BIN was built with --enable-sanitizers."""
+    global _asan
+    if _asan is None:
+        try:
+            with open(BIN, "rb") as f:
+                _asan = b"__asan_init" in f.read()
+        except OSError:
+            _asan = False
+    return _asan
+
+
 class Runner:
     """A tiny test runner: @R.test registers a test (run in order), @R.self_check
     a check that needs no server, R.finally_(fn) a closing check run last
@@ -963,10 +983,25 @@ class Runner:
         self.closers = []
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
 
-    def test(self, fn=None, timeout=120):
+    def test(self, fn=None, timeout=120, timed=False, bare=False):
+        """timed=True: the test holds a server to a wall-clock bound on heavy
+        work, which means nothing under a wrapper (SG_WRAP) that makes
+        every instruction tens of times slower; it is skipped there.
+        bare=True: it limits the server's address space, which a wrapper or
+        AddressSanitizer's shadow memory would exhaust first; skipped
+        under either."""
         def reg(f):
-            self.tests.append((f.__name__, f, timeout))
+            if timed and WRAP:
+                why = "timed; not under %s" % WRAP[0]
+            elif bare and (WRAP or built_with_asan()):
+                why = "limits memory; not under %s" % (
+                    WRAP[0] if WRAP else "AddressSanitizer")
+            else:
+                self.tests.append((f.__name__, f, timeout * SLOW))
+                return f
+            self.tests.append((f.__name__, why, 0))
             return f
         return reg(fn) if fn else reg
 
@@ -975,7 +1010,7 @@ class Runner:
         return fn
 
     def finally_(self, name, fn, timeout=60):
-        self.closers.append((name, fn, timeout))
+        self.closers.append((name, fn, timeout * SLOW))
 
     def _run_one(self, name, fn, timeout):
         t0 = time.monotonic()
@@ -1016,6 +1051,10 @@ class Runner:
             for name, fn, timeout in todo:
                 if only and only not in name:
                     continue
+                if isinstance(fn, str):
+                    self.skipped += 1
+                    print("SKIP %s (%s)" % (name, fn), flush=True)
+                    continue
                 self._run_one(name, fn, timeout)
         except KeyboardInterrupt:
             interrupted = True
@@ -1025,7 +1064,9 @@ class Runner:
             for name, fn, timeout in closers:
                 self._run_one(name, fn, timeout)
             _cleanup_all()
-        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        print("%d passed, %d failed%s" % (
+            self.passed, self.failed,
+            ", %d skipped" % self.skipped if self.skipped else ""), flush=True)
         return 0 if self.failed == 0 and not interrupted else 1
 
 

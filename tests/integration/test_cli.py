@@ -19,7 +19,8 @@ sgtest.register_common_self_checks(R)
 
 OPTIONS = ["--port", "--bind", "--workers", "--max-file-size", "--no-ignore",
            "--web-root", "--keep-queries", "--keep-seconds", "--timeout-ms",
-           "--help", "--version"]
+           "--max-running", "--max-queued", "--max-connections",
+           "--max-connections-per-ip", "--token", "--help", "--version"]
 
 
 @R.test
@@ -73,6 +74,9 @@ _bad(["--max-file-size", "10Q", CORPUS], "max_file_size_bad_suffix")
 _bad(["--keep-queries", "abc", CORPUS], "keep_queries_abc")
 _bad(["--keep-seconds", "x", CORPUS], "keep_seconds_x")
 _bad(["--timeout-ms", "abc", CORPUS], "timeout_ms_abc")
+_bad(["--max-connections", "0", CORPUS], "max_connections_0")
+_bad(["--max-connections-per-ip", "-1", CORPUS], "max_connections_per_ip_negative")
+_bad(["--max-connections-per-ip", "lots", CORPUS], "max_connections_per_ip_lots")
 _bad([CORPUS, "--workers"], "workers_missing_value")
 _bad([os.path.join(CORPUS, "no-such-dir-here")], "nonexistent_dir")
 _bad([_not_a_dir()], "dir_is_a_file")

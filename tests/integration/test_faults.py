@@ -194,7 +194,7 @@ def end_all(srv, extra=()):
 # A worker killed in the middle of a query
 
 
-@R.test(timeout=90)
+@R.test(timeout=90, timed=True)
 def worker_sigkill_mid_query():
     tree = HEAVY_TREE()
     srv = Server(["--workers", "2", "--timeout-ms", "60000"], root=tree).start()
@@ -519,6 +519,58 @@ def unreadable_file_at_start_up():
         r = srv.files("secret.txt")
         sgtest.expect_error(r, 404, "not_found", "GET /api/files/secret.txt")
         eq(healthz(srv).status, 200, "/healthz")
+    finally:
+        end_all(srv)
+
+
+class LimitedServer(Server):
+    """The server under an address-space limit (prlimit --as)."""
+
+    def __init__(self, limit, *args, **kw):
+        super().__init__(*args, **kw)
+        self.limit = limit
+
+    def command(self):
+        prlimit = shutil.which("prlimit")
+        if not prlimit:
+            fail("prlimit (util-linux) is missing")
+        return [prlimit, "--as=%d" % self.limit, "--"] + super().command()
+
+
+@R.test(timeout=120, bare=True)
+def out_of_memory_while_loading():
+    """A file too big for the memory the worker may have: one log line
+    names it, the rest of the tree loads, the server answers."""
+    mib = 1 << 20
+    root = small_tree("sgoom-", FILES)
+    line = b"huge_marker " + b"x" * 115 + b"\n"
+    with open(os.path.join(root, "huge.txt"), "wb") as f:
+        block = line * (mib // len(line))
+        for _ in range(300):
+            f.write(block)
+    # One worker: its arena takes the 300 MiB, and reading the file needs
+    # as much again, past the 600 MiB the whole server may map.
+    srv = LimitedServer(600 * mib, ["--workers", "1", "--max-file-size", "1G"],
+                        root=root).start()
+    try:
+        rx = re.compile(r"out of memory (?:reading|loading) huge\.txt "
+                        r"\((\d+) bytes\); skipped")
+        m = wait_for(lambda: rx.search(srv.stderr_text()), 5.0)
+        check(m, "no 'out of memory ... huge.txt ...; skipped' log line; log "
+              "ends %r" % srv.stderr_text()[-1500:])
+        eq(int(m.group(1)), 300 * (mib // len(line)) * len(line),
+           "size in the log line")
+        st = srv.stats()
+        eq(st["skipped"].get("unreadable"), 1, "stats.skipped.unreadable")
+        eq(st["files"], len(FILES), "stats.files (the rest of the tree)")
+        expect_loaded(srv, {"alpha_marker": "a.txt", "bravo_marker": "b.txt",
+                            "charlie_marker": "sub/c.txt",
+                            "delta_marker": "sub/d.txt"},
+                      ["huge_marker"], "with huge.txt past the memory limit")
+        sgtest.expect_error(srv.files("huge.txt"), 404, "not_found",
+                            "GET /api/files/huge.txt")
+        eq(healthz(srv).status, 200, "/healthz")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         end_all(srv)
 

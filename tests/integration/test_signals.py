@@ -191,7 +191,7 @@ def sigkill_master_during_heavy_query_workers_exit():
     kill_master(heavy=True)
 
 
-@R.test
+@R.test(timed=True)
 def worker_death_query_partial_and_worker_restarted():
     srv = start_heavy()
     try:
