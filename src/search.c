@@ -38,7 +38,7 @@ struct search {
     char *anchor;
     size_t anchor_len;
     bool anchor_ci;
-    struct ci_finder finder; /* for a caseless anchor */
+    struct finder finder; /* for the anchor */
     /* Where counting without sending is: the file holding the last hit,
      * found by moving forward (hits come in arena order). */
     size_t cur_file;
@@ -168,8 +168,7 @@ static int anchor_ranges(const struct search *s, const char *text, size_t len, s
     int k = 0;
     size_t pos = 0;
     while (k < MAX_LINE_RANGES && pos + s->anchor_len <= len) {
-        const char *hit = s->anchor_ci ? ci_find(&s->finder, text + pos, len - pos)
-                                       : memmem(text + pos, len - pos, s->anchor, s->anchor_len);
+        const char *hit = finder_find(&s->finder, text + pos, len - pos);
         if (!hit)
             break;
         size_t at = (size_t)(hit - text);
@@ -305,8 +304,7 @@ static void scan_anchor(struct search *s, uint64_t from, uint64_t to)
     while (pos < to) {
         const char *hay = c->buf + pos;
         size_t n = (size_t)(to - pos);
-        const char *hit =
-            s->anchor_ci ? ci_find(&s->finder, hay, n) : memmem(hay, n, s->anchor, s->anchor_len);
+        const char *hit = finder_find(&s->finder, hay, n);
         if (!hit)
             return;
         uint64_t abs = (uint64_t)(hit - c->buf);
@@ -434,6 +432,10 @@ static void scan_selected(struct search *s)
         const struct corpus_block *b = &c->blocks[i];
         if (!selector_take(&sel, c, i)) {
             i++;
+            /* Straight to the next candidate, when no file is outside
+             * the index's say. */
+            if (sel.cand && c->wide_fold == 0 && sel.k < sel.ncand && sel.cand[sel.k] > i)
+                i = sel.cand[sel.k];
             continue;
         }
         if (c->files[b->file].wide_fold) {
@@ -497,7 +499,7 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
         qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
                      q->flags & MSG_QF_CASELESS, &s.anchor_len, &s.anchor_ci, &s.anchor_exact);
     if (s.anchor)
-        ci_finder_init(&s.finder, s.anchor, s.anchor_len);
+        finder_init(&s.finder, s.anchor, s.anchor_len, s.anchor_ci);
     s.cur_file_end = c->nfiles ? c->files[0].off + c->files[0].len : 0;
     msg_writer_init(&s.batch);
     msg_writer_init(&s.rec);

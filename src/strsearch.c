@@ -21,14 +21,22 @@ static bool equal_ci(const char *a, const char *b, size_t n)
     return true;
 }
 
-/* Positions [from, hlen - nlen] one by one. */
-static const char *scalar(const char *hay, size_t hlen, size_t from, const char *needle,
-                          size_t nlen)
+static bool equal(const struct finder *f, const char *at)
 {
-    unsigned char first = fold((unsigned char)needle[0]);
-    for (size_t i = from; i + nlen <= hlen; i++)
-        if (fold((unsigned char)hay[i]) == first && equal_ci(hay + i, needle, nlen))
+    return f->caseless ? equal_ci(at, f->needle, f->nlen) : memcmp(at, f->needle, f->nlen) == 0;
+}
+
+/* Positions [from, hlen - nlen] one by one. */
+static const char *scalar(const struct finder *f, const char *hay, size_t hlen, size_t from)
+{
+    unsigned char first = (unsigned char)f->needle[0];
+    if (f->caseless)
+        first = fold(first);
+    for (size_t i = from; i + f->nlen <= hlen; i++) {
+        unsigned char c = (unsigned char)hay[i];
+        if ((f->caseless ? fold(c) : c) == first && equal(f, hay + i))
             return hay + i;
+    }
     return NULL;
 }
 
@@ -43,43 +51,48 @@ static const char common_bytes[] =
 
 static unsigned rank(unsigned char c)
 {
-    const char *p = memchr(common_bytes, fold(c), sizeof common_bytes - 1);
+    const char *p = memchr(common_bytes, c, sizeof common_bytes - 1);
     return p ? (unsigned)(sizeof common_bytes - (size_t)(p - common_bytes)) : 0;
 }
 
-/* The offsets of the needle's two rarest bytes (i1 < i2, or both 0). */
-static void rare_pair(const char *needle, size_t nlen, size_t *i1, size_t *i2)
+/* The offsets of the needle's two rarest bytes (i1 < i2, or both 0).  An
+ * upper-case letter of an exact needle ranks as rare: code is mostly
+ * lower case. */
+static void rare_pair(const char *needle, size_t nlen, bool caseless, size_t *i1, size_t *i2)
 {
+#define RANK(i) rank(caseless ? fold((unsigned char)needle[i]) : (unsigned char)needle[i])
     size_t a = 0, b = nlen > 1 ? 1 : 0;
-    if (nlen > 1 && rank((unsigned char)needle[b]) < rank((unsigned char)needle[a])) {
+    if (nlen > 1 && RANK(b) < RANK(a)) {
         a = 1;
         b = 0;
     }
     for (size_t i = 2; i < nlen; i++) {
-        unsigned r = rank((unsigned char)needle[i]);
-        if (r < rank((unsigned char)needle[a])) {
+        unsigned r = RANK(i);
+        if (r < RANK(a)) {
             b = a;
             a = i;
-        } else if (r < rank((unsigned char)needle[b])) {
+        } else if (r < RANK(b)) {
             b = i;
         }
     }
+#undef RANK
     *i1 = a < b ? a : b;
     *i2 = a < b ? b : a;
 }
 
-void ci_finder_init(struct ci_finder *f, const char *needle, size_t nlen)
+void finder_init(struct finder *f, const char *needle, size_t nlen, bool caseless)
 {
     f->needle = needle;
     f->nlen = nlen;
-    rare_pair(needle, nlen, &f->i1, &f->i2);
+    f->caseless = caseless;
+    rare_pair(needle, nlen, caseless, &f->i1, &f->i2);
 }
 
 const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
-    struct ci_finder f;
-    ci_finder_init(&f, needle, nlen);
-    return ci_find(&f, hay, hlen);
+    struct finder f;
+    finder_init(&f, needle, nlen, true);
+    return finder_find(&f, hay, hlen);
 }
 
 #ifdef __SSE2__
@@ -92,38 +105,136 @@ static inline __m128i fold16(__m128i x)
     return _mm_or_si128(x, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
 }
 
-const char *ci_find(const struct ci_finder *f, const char *hay, size_t hlen)
+/* The vector loop, for one kind of search: folding is decided at compile
+ * time so the exact loop carries none of it. */
+static inline const char *pair_scan(const struct finder *f, const char *hay, size_t hlen,
+                                    bool caseless, size_t *stop)
 {
     const char *needle = f->needle;
     size_t nlen = f->nlen, i1 = f->i1, i2 = f->i2;
-    if (nlen == 0)
-        return hay;
-    if (nlen > hlen)
-        return NULL;
-    const __m128i first = _mm_set1_epi8((char)fold((unsigned char)needle[i1]));
-    const __m128i last = _mm_set1_epi8((char)fold((unsigned char)needle[i2]));
+    unsigned char c1 = (unsigned char)needle[i1], c2 = (unsigned char)needle[i2];
+    const __m128i first = _mm_set1_epi8((char)(caseless ? fold(c1) : c1));
+    const __m128i last = _mm_set1_epi8((char)(caseless ? fold(c2) : c2));
     size_t i = 0;
     /* Both 16-byte loads stay inside hay, and a candidate at i + bit
      * still has room for the whole needle. */
     for (; i + nlen - 1 + 16 <= hlen; i += 16) {
-        __m128i a = fold16(_mm_loadu_si128((const __m128i *)(hay + i + i1)));
-        __m128i b = fold16(_mm_loadu_si128((const __m128i *)(hay + i + i2)));
+        __m128i a = _mm_loadu_si128((const __m128i *)(hay + i + i1));
+        __m128i b = _mm_loadu_si128((const __m128i *)(hay + i + i2));
+        if (caseless) {
+            a = fold16(a);
+            b = fold16(b);
+        }
         unsigned mask = (unsigned)_mm_movemask_epi8(
             _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
         while (mask) {
             unsigned bit = (unsigned)__builtin_ctz(mask);
-            if (equal_ci(hay + i + bit, needle, nlen))
-                return hay + i + bit;
+            const char *at = hay + i + bit;
+            if (caseless ? equal_ci(at, needle, nlen) : memcmp(at, needle, nlen) == 0)
+                return at;
             mask &= mask - 1;
         }
     }
-    return scalar(hay, hlen, i, needle, nlen);
+    *stop = i;
+    return NULL;
 }
-#else
-const char *ci_find(const struct ci_finder *f, const char *hay, size_t hlen)
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_PATH 1
+#include <immintrin.h>
+
+__attribute__((target("avx2"))) static inline __m256i fold32(__m256i x)
+{
+    __m256i upper = _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_set1_epi8('A' - 1)),
+                                     _mm256_cmpgt_epi8(_mm256_set1_epi8('Z' + 1), x));
+    return _mm256_or_si256(x, _mm256_and_si256(upper, _mm256_set1_epi8(0x20)));
+}
+
+/* pair_scan() 32 positions at a time; the 16-byte loop and the scalar one
+ * finish the tail. */
+__attribute__((target("avx2"))) static inline const char *
+pair_scan32(const struct finder *f, const char *hay, size_t hlen, bool caseless, size_t *stop)
+{
+    const char *needle = f->needle;
+    size_t nlen = f->nlen, i1 = f->i1, i2 = f->i2;
+    unsigned char c1 = (unsigned char)needle[i1], c2 = (unsigned char)needle[i2];
+    const __m256i first = _mm256_set1_epi8((char)(caseless ? fold(c1) : c1));
+    const __m256i last = _mm256_set1_epi8((char)(caseless ? fold(c2) : c2));
+    size_t i = 0;
+    for (; i + nlen - 1 + 32 <= hlen; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(hay + i + i1));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(hay + i + i2));
+        if (caseless) {
+            a = fold32(a);
+            b = fold32(b);
+        }
+        unsigned mask = (unsigned)_mm256_movemask_epi8(
+            _mm256_and_si256(_mm256_cmpeq_epi8(a, first), _mm256_cmpeq_epi8(b, last)));
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+            const char *at = hay + i + bit;
+            if (caseless ? equal_ci(at, needle, nlen) : memcmp(at, needle, nlen) == 0)
+                return at;
+            mask &= mask - 1;
+        }
+    }
+    *stop = i;
+    return NULL;
+}
+
+__attribute__((target("avx2"))) static const char *
+avx2_exact(const struct finder *f, const char *hay, size_t hlen, size_t *stop)
+{
+    return pair_scan32(f, hay, hlen, false, stop);
+}
+
+__attribute__((target("avx2"))) static const char *
+avx2_caseless(const struct finder *f, const char *hay, size_t hlen, size_t *stop)
+{
+    return pair_scan32(f, hay, hlen, true, stop);
+}
+
+static bool have_avx2(void)
+{
+    static int known = -1; /* a benign race: every thread computes the same */
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return known;
+}
+#endif
+
+const char *finder_find(const struct finder *f, const char *hay, size_t hlen)
 {
     if (f->nlen == 0)
         return hay;
-    return scalar(hay, hlen, 0, f->needle, f->nlen);
+    if (f->nlen > hlen)
+        return NULL;
+    if (f->nlen == 1 && !f->caseless)
+        return memchr(hay, f->needle[0], hlen);
+    size_t stop = 0;
+    const char *hit = NULL;
+#ifdef HAVE_AVX2_PATH
+    if (have_avx2()) {
+        /* 32 positions at a time, then the tail as below. */
+        hit = f->caseless ? avx2_caseless(f, hay, hlen, &stop) : avx2_exact(f, hay, hlen, &stop);
+        if (hit)
+            return hit;
+        hay += stop;
+        hlen -= stop;
+        stop = 0;
+    }
+#endif
+    hit =
+        f->caseless ? pair_scan(f, hay, hlen, true, &stop) : pair_scan(f, hay, hlen, false, &stop);
+    return hit ? hit : scalar(f, hay, hlen, stop);
+}
+#else
+const char *finder_find(const struct finder *f, const char *hay, size_t hlen)
+{
+    if (f->nlen == 0)
+        return hay;
+    return scalar(f, hay, hlen, 0);
 }
 #endif

@@ -21,5 +21,6 @@ Suite *suite_render(void);
 Suite *suite_walk(void);
 Suite *suite_qplan(void);
 Suite *suite_tindex(void);
+Suite *suite_strsearch(void);
 
 #endif
