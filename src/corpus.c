@@ -44,10 +44,17 @@ void corpus_enable_index(struct corpus *c)
         c->index = tindex_new();
 }
 
+static void block_text(void *ctx, uint32_t i, const char **text, size_t *len)
+{
+    const struct corpus *c = ctx;
+    *text = c->buf + c->blocks[i].off;
+    *len = (size_t)c->blocks[i].len;
+}
+
 void corpus_seal(struct corpus *c)
 {
     if (c->index && !tindex_ready(c->index))
-        tindex_finish(c->index);
+        tindex_finish(c->index, block_text, c);
 }
 
 /* Grow an array to hold at least need elements of size bytes: by half

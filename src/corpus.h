@@ -39,7 +39,7 @@ struct corpus_file {
 /* A block: a file, or a piece of a big one cut at a line end.  Blocks are
  * the units of the trigram index, so that one huge generated header does
  * not make a whole file a candidate for every query. */
-#define CORPUS_BLOCK_MAX (64u * 1024)
+#define CORPUS_BLOCK_MAX (16u * 1024)
 
 struct corpus_block {
     uint64_t off, len; /* arena bytes, whole lines */

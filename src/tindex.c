@@ -13,11 +13,12 @@
 
 struct tindex {
     /* while building */
-    uint64_t *seen;    /* one bit per trigram, for the file being added */
-    uint32_t *pending; /* every file's distinct trigrams, file after file */
-    size_t npending, pending_cap;
-    uint32_t *file_end; /* end of each file's run in pending */
-    uint32_t nfiles, files_cap;
+    uint64_t *seen;    /* one bit per trigram, for the file being scanned */
+    uint32_t *count;   /* per trigram, the files holding it; then a cursor */
+    uint32_t *scratch; /* the distinct trigrams of the file being scanned */
+    size_t scratch_cap;
+    uint64_t total; /* the sum of count: postings to come */
+    uint32_t nfiles;
     /* built */
     uint32_t *keys;     /* the trigrams present, ascending */
     uint32_t *offsets;  /* nkeys + 1 starts in postings */
@@ -29,34 +30,42 @@ struct tindex *tindex_new(void)
 {
     struct tindex *t = xcalloc(1, sizeof *t);
     t->seen = xcalloc(NTRI / 64, sizeof *t->seen);
+    t->count = xcalloc(NTRI, sizeof *t->count);
     return t;
+}
+
+static void free_building(struct tindex *t)
+{
+    free(t->seen);
+    free(t->count);
+    free(t->scratch);
+    t->seen = NULL;
+    t->count = t->scratch = NULL;
+    t->scratch_cap = 0;
 }
 
 void tindex_free(struct tindex *t)
 {
     if (!t)
         return;
-    free(t->seen);
-    free(t->pending);
-    free(t->file_end);
+    free_building(t);
     free(t->keys);
     free(t->offsets);
     free(t->postings);
     free(t);
 }
 
-static void pending_push(struct tindex *t, uint32_t key)
+/* The distinct trigrams of text into t->scratch; returns how many.  The
+ * bitmap is left clear. */
+static size_t distinct(struct tindex *t, const char *text, size_t len)
 {
-    if (t->npending == t->pending_cap) {
-        t->pending_cap = t->pending_cap ? t->pending_cap * 2 : 1 << 16;
-        t->pending = xrealloc(t->pending, t->pending_cap * sizeof *t->pending);
+    if (t->scratch_cap < len) {
+        /* A file has at most len distinct trigrams. */
+        t->scratch_cap = len > 4096 ? len : 4096;
+        free(t->scratch);
+        t->scratch = xmalloc(t->scratch_cap * sizeof *t->scratch);
     }
-    t->pending[t->npending++] = key;
-}
-
-void tindex_add(struct tindex *t, const char *text, size_t len)
-{
-    size_t first = t->npending;
+    size_t n = 0;
     uint32_t key = 0;
     unsigned have = 0; /* folded bytes in key since the last newline */
     for (size_t i = 0; i < len; i++) {
@@ -72,26 +81,30 @@ void tindex_add(struct tindex *t, const char *text, size_t len)
         if (t->seen[key >> 6] & bit)
             continue;
         t->seen[key >> 6] |= bit;
-        pending_push(t, key);
+        t->scratch[n++] = key;
     }
-    /* Clear only the bits this file set. */
-    for (size_t i = first; i < t->npending; i++)
-        t->seen[t->pending[i] >> 6] &= ~(1ull << (t->pending[i] & 63));
-    if (t->nfiles == t->files_cap) {
-        t->files_cap = t->files_cap ? t->files_cap * 2 : 1024;
-        t->file_end = xrealloc(t->file_end, t->files_cap * sizeof *t->file_end);
-    }
-    t->file_end[t->nfiles++] = (uint32_t)t->npending;
+    for (size_t i = 0; i < n; i++)
+        t->seen[t->scratch[i] >> 6] &= ~(1ull << (t->scratch[i] & 63));
+    return n;
 }
 
-void tindex_finish(struct tindex *t)
+void tindex_add(struct tindex *t, const char *text, size_t len)
 {
-    uint32_t *count = xcalloc(NTRI, sizeof *count);
-    for (size_t i = 0; i < t->npending; i++)
-        count[t->pending[i]]++;
+    size_t n = distinct(t, text, len);
+    for (size_t i = 0; i < n; i++)
+        t->count[t->scratch[i]]++;
+    t->total += n;
+    t->nfiles++;
+}
+
+void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
+{
     size_t nkeys = 0;
     for (uint32_t k = 0; k < NTRI; k++)
-        nkeys += count[k] != 0;
+        nkeys += t->count[k] != 0;
+    if (t->total > UINT32_MAX)
+        die("trigram index: %llu postings are more than 32-bit offsets can hold",
+            (unsigned long long)t->total);
     t->nkeys = nkeys;
     t->keys = xmalloc((nkeys ? nkeys : 1) * sizeof *t->keys);
     t->offsets = xmalloc((nkeys + 1) * sizeof *t->offsets);
@@ -99,27 +112,27 @@ void tindex_finish(struct tindex *t)
     uint32_t at = 0;
     size_t j = 0;
     for (uint32_t k = 0; k < NTRI; k++) {
-        if (!count[k])
+        if (!t->count[k])
             continue;
         t->keys[j] = k;
         t->offsets[j++] = at;
-        uint32_t c = count[k];
-        count[k] = at;
+        uint32_t c = t->count[k];
+        t->count[k] = at;
         at += c;
     }
     t->offsets[nkeys] = at;
-    t->postings = xmalloc((t->npending ? t->npending : 1) * sizeof *t->postings);
-    size_t i = 0;
-    for (uint32_t f = 0; f < t->nfiles; f++)
-        for (; i < t->file_end[f]; i++)
-            t->postings[count[t->pending[i]]++] = f;
-    free(count);
-    free(t->pending);
-    free(t->file_end);
-    free(t->seen);
-    t->pending = t->file_end = NULL;
-    t->seen = NULL;
-    t->npending = t->pending_cap = 0;
+    /* The second pass finds each file's trigrams again: cheaper in memory
+     * than keeping every (file, trigram) pair of the first. */
+    t->postings = xmalloc((t->total ? t->total : 1) * sizeof *t->postings);
+    for (uint32_t f = 0; f < t->nfiles; f++) {
+        const char *text;
+        size_t len;
+        text_of(ctx, f, &text, &len);
+        size_t n = distinct(t, text, len);
+        for (size_t i = 0; i < n; i++)
+            t->postings[t->count[t->scratch[i]]++] = f;
+    }
+    free_building(t);
 }
 
 /* A set of file numbers: all of them, or a sorted list (owned or a view
@@ -293,6 +306,7 @@ bool tindex_ready(const struct tindex *t)
 
 size_t tindex_bytes(const struct tindex *t)
 {
-    size_t postings = t->keys ? (size_t)t->offsets[t->nkeys] : t->npending;
-    return t->nkeys * 2 * sizeof(uint32_t) + postings * sizeof(uint32_t) + (t->seen ? NTRI / 8 : 0);
+    size_t postings = t->keys ? (size_t)t->offsets[t->nkeys] : 0;
+    size_t building = t->seen ? NTRI / 8 + NTRI * sizeof(uint32_t) + t->scratch_cap * 4 : 0;
+    return t->nkeys * 2 * sizeof(uint32_t) + postings * sizeof(uint32_t) + building;
 }

@@ -1,17 +1,17 @@
 /*
  * tindex.h - a worker's trigram index: for each trigram of case-folded
  * bytes (qplan_fold()), the sorted list of the shard's blocks holding it
- * (a block is a file, or a 64 KiB piece of a big one: corpus.h).
+ * (a block is a file, or a 16 KiB piece of a big one: corpus.h).
  *
- * Built while the shard loads, from the text just copied into the arena
- * (hot in cache): each file's distinct trigrams are found with a 2 MiB
- * bitmap over all 2^24 trigrams and appended to one array; tindex_finish()
- * counts, lays out and fills the posting lists in two passes, so no list
- * grows by reallocation.  Trigrams holding '\n' are left out: a match
- * never crosses a line.  Block granularity keeps the index small (about a
- * sixth of the text on the Linux tree) while a selective query still
- * skips almost everything.  Below, "file" means a numbered unit added
- * with tindex_add(): the corpus adds blocks.
+ * Built in two passes over the text.  While the shard loads, each file's
+ * distinct trigrams (found with a 2 MiB bitmap over all 2^24 trigrams) are
+ * counted; tindex_finish() lays out the posting lists from the counts and
+ * reads every file again to fill them.  No list grows by reallocation,
+ * and nothing but the counts (64 MiB) is held beside the final index: the
+ * peak of a load is the index it leaves, not twice that.  Trigrams holding '\n' are left out: a
+ * match never crosses a line.  Block granularity keeps the index small (about half the text on the
+ * Linux tree) while a selective query still skips almost everything.  Below, "file" means a
+ * numbered unit added with tindex_add(): the corpus adds blocks.
  */
 #ifndef SHARDGREP_TINDEX_H
 #define SHARDGREP_TINDEX_H
@@ -26,10 +26,14 @@ struct tindex;
 
 struct tindex *tindex_new(void);
 void tindex_free(struct tindex *t); /* accepts NULL */
-/* Index the next file (files are numbered 0, 1, ... in the order added). */
+/* Count the next file's trigrams (files are numbered 0, 1, ... in the
+ * order added).  The text need not stay where it is. */
 void tindex_add(struct tindex *t, const char *text, size_t len);
-/* Lay out the posting lists; no tindex_add() after this. */
-void tindex_finish(struct tindex *t);
+/* Where file i's text (the same bytes given to tindex_add()) is now. */
+typedef void (*tindex_text_fn)(void *ctx, uint32_t i, const char **text, size_t *len);
+/* Lay out and fill the posting lists, reading every file again through
+ * text_of; no tindex_add() after this. */
+void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx);
 /* True once finished: only then can it answer queries. */
 bool tindex_ready(const struct tindex *t);
 

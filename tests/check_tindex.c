@@ -29,10 +29,54 @@ static void setup(void)
     ix = NULL;
 }
 
+/* The texts given to the index, kept for tindex_finish()'s second pass
+ * (the tests build many in a stack buffer that is reused at once). */
+static struct {
+    char **v;
+    size_t *len, n, cap;
+} texts;
+
+static void texts_clear(void)
+{
+    for (size_t i = 0; i < texts.n; i++)
+        free(texts.v[i]);
+    free(texts.v);
+    free(texts.len);
+    memset(&texts, 0, sizeof texts);
+}
+
+static void add_text(struct tindex *t, const char *s, size_t n)
+{
+    if (texts.n == texts.cap) {
+        texts.cap = texts.cap ? 2 * texts.cap : 64;
+        texts.v = xrealloc(texts.v, texts.cap * sizeof *texts.v);
+        texts.len = xrealloc(texts.len, texts.cap * sizeof *texts.len);
+    }
+    texts.v[texts.n] = xmalloc(n ? n : 1);
+    memcpy(texts.v[texts.n], s, n);
+    texts.len[texts.n++] = n;
+    tindex_add(t, s, n);
+}
+
+static void text_of(void *ctx, uint32_t i, const char **s, size_t *n)
+{
+    (void)ctx;
+    ck_assert_msg(i < texts.n, "tindex_finish asked for file %u of %zu", i, texts.n);
+    *s = texts.v[i];
+    *n = texts.len[i];
+}
+
+static void finish(struct tindex *t)
+{
+    tindex_finish(t, text_of, NULL);
+    texts_clear();
+}
+
 static void teardown(void)
 {
     tindex_free(ix);
     ix = NULL;
+    texts_clear();
 }
 
 /* ------------------------------------------------------------------ */
@@ -139,8 +183,8 @@ static void build(const char *const *files, const size_t *lens, size_t n)
 {
     ix = tindex_new();
     for (size_t i = 0; i < n; i++)
-        tindex_add(ix, files[i], lens ? lens[i] : strlen(files[i]));
-    tindex_finish(ix);
+        add_text(ix, files[i], lens ? lens[i] : strlen(files[i]));
+    finish(ix);
 }
 
 /* Candidates for the query (qplan_describe() text), compared with want
@@ -199,10 +243,10 @@ START_TEST(test_ready_states)
     ix = tindex_new();
     ck_assert_msg(ix != NULL, "tindex_new returned NULL");
     ck_assert_msg(!tindex_ready(ix), "a new index is ready");
-    tindex_add(ix, "abc", 3);
-    tindex_add(ix, "", 0);
+    add_text(ix, "abc", 3);
+    add_text(ix, "", 0);
     ck_assert_msg(!tindex_ready(ix), "an index being built is ready");
-    tindex_finish(ix);
+    finish(ix);
     ck_assert_msg(tindex_ready(ix), "a finished index is not ready");
 }
 END_TEST
@@ -212,7 +256,7 @@ START_TEST(test_finish_empty)
     /* No files at all, or only files without trigrams: still ready, and
      * a trigram query finds nothing (an empty list, not NULL). */
     ix = tindex_new();
-    tindex_finish(ix);
+    finish(ix);
     ck_assert_msg(tindex_ready(ix), "an index of no files is not ready after tindex_finish");
     ck_assert_msg(tindex_count(ix, key("abc")) == 0, "count(abc) = %zu in an empty index",
                   tindex_count(ix, key("abc")));
@@ -308,10 +352,10 @@ START_TEST(test_count_large_file)
         }
     }
     ix = tindex_new();
-    tindex_add(ix, "xyz", 3);
-    tindex_add(ix, text, N);
-    tindex_add(ix, "abc", 3);
-    tindex_finish(ix);
+    add_text(ix, "xyz", 3);
+    add_text(ix, text, N);
+    add_text(ix, "abc", 3);
+    finish(ix);
     size_t bad = 0, first_bad = 0, got_first = 0;
     for (size_t i = 0; i + 3 <= N; i += 7) {
         uint32_t k = folded_at(text, i);
@@ -353,9 +397,9 @@ START_TEST(test_count_many_files)
     for (unsigned i = 0; i < NF; i++) {
         char buf[32];
         int n = snprintf(buf, sizeof buf, "%s%u", i % 2 ? "ODD" : "even", i % 10);
-        tindex_add(ix, buf, (size_t)n);
+        add_text(ix, buf, (size_t)n);
     }
-    tindex_finish(ix);
+    finish(ix);
     size_t odd = tindex_count(ix, key("odd")), eve = tindex_count(ix, key("eve"));
     size_t d7 = tindex_count(ix, key("dd7")), n4 = tindex_count(ix, key("en4"));
     ck_assert_msg(odd == NF / 2 && eve == NF / 2, "count(odd) = %zu, count(eve) = %zu, want %d",
@@ -463,9 +507,9 @@ START_TEST(test_candidates_skewed)
         char buf[64];
         bool rare = i == 10 || i == 510 || i == 1010 || i == NF - 1;
         int n = snprintf(buf, sizeof buf, "common text\n%s %u", rare ? "rarity" : "plain", i);
-        tindex_add(ix, buf, (size_t)n);
+        add_text(ix, buf, (size_t)n);
     }
-    tindex_finish(ix);
+    finish(ix);
 
     check_cands("and(com,rar)", WANT(10, 510, 1010, NF - 1));
     check_cands("and(rar,com)", WANT(10, 510, 1010, NF - 1));
@@ -749,9 +793,9 @@ START_TEST(test_bytes)
 {
     ix = tindex_new();
     for (size_t i = 0; i < NCASES(small_files); i++)
-        tindex_add(ix, small_files[i], small_lens[i]);
+        add_text(ix, small_files[i], small_lens[i]);
     size_t building = tindex_bytes(ix);
-    tindex_finish(ix);
+    finish(ix);
     size_t built = tindex_bytes(ix);
     /* the posting lists: one entry per distinct (file, trigram) */
     size_t postings = 0;
@@ -784,8 +828,8 @@ START_TEST(test_free)
     tindex_free(NULL); /* accepted */
     /* an index freed before it is finished leaves nothing (valgrind) */
     struct tindex *t = tindex_new();
-    tindex_add(t, "abcdef", 6);
-    tindex_add(t, "xyz", 3);
+    add_text(t, "abcdef", 6);
+    add_text(t, "xyz", 3);
     tindex_free(t);
     t = tindex_new();
     tindex_free(t);
