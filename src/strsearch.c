@@ -105,6 +105,20 @@ static inline __m128i fold16(__m128i x)
     return _mm_or_si128(x, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
 }
 
+/* The first candidate among the set bits of mask (positions base + bit)
+ * that holds the whole needle; NULL if none. */
+static inline const char *confirm(const struct finder *f, const char *base, unsigned mask,
+                                  bool caseless)
+{
+    while (mask) {
+        const char *at = base + __builtin_ctz(mask);
+        if (caseless ? equal_ci(at, f->needle, f->nlen) : memcmp(at, f->needle, f->nlen) == 0)
+            return at;
+        mask &= mask - 1;
+    }
+    return NULL;
+}
+
 /* The vector loop, for one kind of search: folding is decided at compile
  * time so the exact loop carries none of it. */
 static inline const char *pair_scan(const struct finder *f, const char *hay, size_t hlen,
@@ -127,13 +141,9 @@ static inline const char *pair_scan(const struct finder *f, const char *hay, siz
         }
         unsigned mask = (unsigned)_mm_movemask_epi8(
             _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
-        while (mask) {
-            unsigned bit = (unsigned)__builtin_ctz(mask);
-            const char *at = hay + i + bit;
-            if (caseless ? equal_ci(at, needle, nlen) : memcmp(at, needle, nlen) == 0)
-                return at;
-            mask &= mask - 1;
-        }
+        const char *at = mask ? confirm(f, hay + i, mask, caseless) : NULL;
+        if (at)
+            return at;
     }
     *stop = i;
     return NULL;
@@ -170,28 +180,20 @@ pair_scan32(const struct finder *f, const char *hay, size_t hlen, bool caseless,
         }
         unsigned mask = (unsigned)_mm256_movemask_epi8(
             _mm256_and_si256(_mm256_cmpeq_epi8(a, first), _mm256_cmpeq_epi8(b, last)));
-        while (mask) {
-            unsigned bit = (unsigned)__builtin_ctz(mask);
-            const char *at = hay + i + bit;
-            if (caseless ? equal_ci(at, needle, nlen) : memcmp(at, needle, nlen) == 0)
-                return at;
-            mask &= mask - 1;
-        }
+        const char *at = mask ? confirm(f, hay + i, mask, caseless) : NULL;
+        if (at)
+            return at;
     }
     *stop = i;
     return NULL;
 }
 
+/* The AVX2 entry: each kind of search gets its own copy of the loop. */
 __attribute__((target("avx2"))) static const char *
-avx2_exact(const struct finder *f, const char *hay, size_t hlen, size_t *stop)
+avx2_scan(const struct finder *f, const char *hay, size_t hlen, size_t *stop)
 {
-    return pair_scan32(f, hay, hlen, false, stop);
-}
-
-__attribute__((target("avx2"))) static const char *
-avx2_caseless(const struct finder *f, const char *hay, size_t hlen, size_t *stop)
-{
-    return pair_scan32(f, hay, hlen, true, stop);
+    return f->caseless ? pair_scan32(f, hay, hlen, true, stop)
+                       : pair_scan32(f, hay, hlen, false, stop);
 }
 
 static bool have_avx2(void)
@@ -218,7 +220,7 @@ const char *finder_find(const struct finder *f, const char *hay, size_t hlen)
 #ifdef HAVE_AVX2_PATH
     if (have_avx2()) {
         /* 32 positions at a time, then the tail as below. */
-        hit = f->caseless ? avx2_caseless(f, hay, hlen, &stop) : avx2_exact(f, hay, hlen, &stop);
+        hit = avx2_scan(f, hay, hlen, &stop);
         if (hit)
             return hit;
         hay += stop;
