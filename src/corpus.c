@@ -7,8 +7,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -171,8 +169,11 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     if (!reserve_bytes(c, (valid ? len : UTF8_REPAIR_MAX(len)) + 1 + CORPUS_PAD))
         return CORPUS_NOMEM;
     uint64_t off = c->len;
-    size_t n =
-        valid ? (memcpy(c->buf + off, data, len), len) : utf8_repair(data, len, c->buf + off);
+    size_t n = len;
+    if (valid)
+        memcpy(c->buf + off, data, len);
+    else
+        n = utf8_repair(data, len, c->buf + off);
     n = strip_crlf(c->buf + off, n);
     if (n && c->buf[off + n - 1] != '\n')
         c->buf[off + n++] = '\n';
@@ -260,7 +261,7 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
     (void)reserve_bytes(c, total); /* if it fails, the arena grows per file */
     corpus_enable_index(c);
 
-    char *tmp = NULL, what[PATH_MAX + 16];
+    char *tmp = NULL;
     size_t cap = 0;
     for (size_t i = 0; i < l->n; i++) {
         const struct file_entry *e = &l->v[i];
@@ -274,28 +275,22 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
             c->too_large++;
             continue;
         }
-        if (r == -ENOMEM) {
-            log_info("shard %u: out of memory reading %s (%llu bytes); skipped", shard, e->path,
-                     (unsigned long long)e->size);
-            c->unreadable++;
-            continue;
-        }
-        if (r < 0) {
+        if (r < 0 && r != -ENOMEM) {
             log_info("shard %u: cannot read %s: %s (skipped)", shard, e->path, strerror(-r));
             c->unreadable++;
             continue;
         }
         /* Should the trigram index find no memory for it either, the
          * last words name the file. */
-        snprintf(what, sizeof what, "loading %s", e->path);
-        oom_context(what);
-        enum corpus_add_result added = corpus_add(c, (uint32_t)i, e->path, tmp, len);
-        oom_context(NULL);
+        oom_context("loading", e->path);
+        enum corpus_add_result added =
+            r == -ENOMEM ? CORPUS_NOMEM : corpus_add(c, (uint32_t)i, e->path, tmp, len);
+        oom_context(NULL, NULL);
         if (added == CORPUS_BINARY)
             c->binary++;
         if (added == CORPUS_NOMEM) {
-            log_info("shard %u: out of memory loading %s (%zu bytes); skipped", shard, e->path,
-                     len);
+            log_info("shard %u: out of memory loading %s (%llu bytes); skipped", shard, e->path,
+                     (unsigned long long)e->size);
             c->unreadable++;
         }
         /* A huge file's read buffer is not kept for the small ones. */
@@ -306,9 +301,9 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
         }
     }
     free(tmp);
-    oom_context("building the trigram index");
+    oom_context("building the trigram index", NULL);
     corpus_seal(c);
-    oom_context(NULL);
+    oom_context(NULL, NULL);
 }
 
 size_t corpus_file_at(const struct corpus *c, uint64_t off)

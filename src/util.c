@@ -7,17 +7,19 @@
 #include <time.h>
 
 /* What this process is busy with, for the last words of oom(). */
-static const char *oom_what;
+static const char *oom_doing, *oom_what;
 
-void oom_context(const char *what)
+void oom_context(const char *doing, const char *what)
 {
+    oom_doing = doing;
     oom_what = what;
 }
 
 static void oom(size_t n)
 {
-    if (oom_what)
-        fprintf(stderr, "shardgrep: out of memory (allocating %zu bytes) while %s\n", n, oom_what);
+    if (oom_doing)
+        fprintf(stderr, "shardgrep: out of memory (allocating %zu bytes) while %s%s%s\n", n,
+                oom_doing, oom_what ? " " : "", oom_what ? oom_what : "");
     else
         fprintf(stderr, "shardgrep: out of memory (allocating %zu bytes)\n", n);
     abort();

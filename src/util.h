@@ -21,10 +21,11 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
-/* Names what the process is doing (NULL: nothing in particular) in the
- * message the x*alloc functions print before they abort on no memory.
- * The string must outlive the context. */
-void oom_context(const char *what);
+/* Names what the process is doing ("loading", "a/b.c"; NULL: nothing in
+ * particular; what may be NULL) in the message the x*alloc functions
+ * print before they abort on no memory.  The strings must outlive the
+ * context. */
+void oom_context(const char *doing, const char *what);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
