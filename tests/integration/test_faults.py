@@ -497,6 +497,20 @@ FILES = {
 }
 
 
+def expect_only_skipped(srv, rel, marker, what):
+    """FILES loaded and rel (holding marker) counted unreadable and not
+    served; the server healthy."""
+    st = srv.stats()
+    eq(st["skipped"].get("unreadable"), 1, "stats.skipped.unreadable")
+    eq(st["files"], len(FILES), "stats.files (the rest of the tree)")
+    expect_loaded(srv, {"alpha_marker": "a.txt", "bravo_marker": "b.txt",
+                        "charlie_marker": "sub/c.txt",
+                        "delta_marker": "sub/d.txt"}, [marker], what)
+    sgtest.expect_error(srv.files(rel), 404, "not_found",
+                        "GET /api/files/" + rel)
+    eq(healthz(srv).status, 200, "/healthz")
+
+
 @R.test(timeout=60)
 def unreadable_file_at_start_up():
     names = dict(FILES)
@@ -509,16 +523,8 @@ def unreadable_file_at_start_up():
               "root, so mode 000 would not stop it reading")
         expect_skipped_log(srv, "secret.txt", "[Pp]ermission denied",
                            "mode 000 file")
-        st = srv.stats()
-        eq(st["skipped"].get("unreadable"), 1, "stats.skipped.unreadable")
-        eq(st["files"], len(FILES), "stats.files (the rest of the tree)")
-        expect_loaded(srv, {"alpha_marker": "a.txt", "bravo_marker": "b.txt",
-                            "charlie_marker": "sub/c.txt",
-                            "delta_marker": "sub/d.txt"},
-                      ["secret_marker"], "with secret.txt unreadable")
-        r = srv.files("secret.txt")
-        sgtest.expect_error(r, 404, "not_found", "GET /api/files/secret.txt")
-        eq(healthz(srv).status, 200, "/healthz")
+        expect_only_skipped(srv, "secret.txt", "secret_marker",
+                            "with secret.txt unreadable")
     finally:
         end_all(srv)
 
@@ -560,16 +566,8 @@ def out_of_memory_while_loading():
               "ends %r" % srv.stderr_text()[-1500:])
         eq(int(m.group(1)), 300 * (mib // len(line)) * len(line),
            "size in the log line")
-        st = srv.stats()
-        eq(st["skipped"].get("unreadable"), 1, "stats.skipped.unreadable")
-        eq(st["files"], len(FILES), "stats.files (the rest of the tree)")
-        expect_loaded(srv, {"alpha_marker": "a.txt", "bravo_marker": "b.txt",
-                            "charlie_marker": "sub/c.txt",
-                            "delta_marker": "sub/d.txt"},
-                      ["huge_marker"], "with huge.txt past the memory limit")
-        sgtest.expect_error(srv.files("huge.txt"), 404, "not_found",
-                            "GET /api/files/huge.txt")
-        eq(healthz(srv).status, 200, "/healthz")
+        expect_only_skipped(srv, "huge.txt", "huge_marker",
+                            "with huge.txt past the memory limit")
         sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         end_all(srv)
