@@ -45,6 +45,7 @@ try {
 }
 const FILTER = env.TEST_FILTER || '';
 const TEST_TIMEOUT_MS = 30000;
+const STEP_TIMEOUT_MS = 10000;
 const START_TIMEOUT_MS = Number(env.SHARDGREP_START_TIMEOUT_MS) || 60000;   // loading a big tree takes a while
 const RUN_TIMEOUT_MS = 170000;
 const DEBOUNCE_MS = 90;        // the page's (web/app.js)
@@ -148,6 +149,8 @@ async function newPage(opts = {}) {
     hasTouch: !!opts.isMobile,
   });
   const page = await ctx.newPage();
+  // A stuck wait fails on its own, naming itself, well before the test's limit.
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const rec = { console: [], pageErrors: [], dialogs: [], requests: [], responses: [], allow: [] };
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') rec.console.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => rec.pageErrors.push(String(e && e.message || e)));
@@ -205,6 +208,30 @@ async function waitResults(page, q, timeout = 8000) {
     const r = document.getElementById('results');
     return r.dataset.state === 'done' && r.dataset.q === q && !r.hasAttribute('aria-busy');
   }, q, { timeout });
+}
+
+// Back or forward one history entry, and wait until the page is there.
+// pushState is the renderer's; the browser process learns of the new entry a
+// moment later, and a traversal it starts before then goes from the entry it
+// knows (or is cancelled by the late commit), so wait for it to catch up first.
+async function traverse(page, delta) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const href = await page.evaluate(() => location.href);
+    let h;
+    for (const deadline = Date.now() + 5000; ;) {
+      h = await cdp.send('Page.getNavigationHistory');
+      if (h.entries[h.currentIndex].url === href) break;
+      if (Date.now() > deadline) throw new Error(`the browser's history stays at ${h.entries[h.currentIndex].url}; the page is at ${href}`);
+      await sleep(20);
+    }
+    const target = h.entries[h.currentIndex + delta];
+    if (!target) throw new Error(`no history entry at ${delta} from ${href} (${h.entries.length} entries)`);
+    await (delta < 0 ? page.goBack({ waitUntil: 'commit', timeout: 5000 }) : page.goForward({ waitUntil: 'commit', timeout: 5000 }));
+    await page.waitForFunction((u) => location.href === u, target.url, { timeout: 5000 });
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
 }
 
 async function summaryCounts(page) {
@@ -528,8 +555,8 @@ test('a permalink reload reproduces the page', async (page) => {
 });
 
 test('back/forward move between queries', async (page) => {
-  const back = () => page.goBack({ waitUntil: 'commit', timeout: 5000 });
-  const forward = () => page.goForward({ waitUntil: 'commit', timeout: 5000 });
+  const back = () => traverse(page, -1);
+  const forward = () => traverse(page, 1);
   await page.goto(server.base + '/');
   await typeQuery(page, 'kv_get');
   await page.keyboard.press('Enter');
@@ -736,7 +763,7 @@ test('no console errors or CSP violations in any view; the CSP is really sent', 
   await page.keyboard.press('Escape');
   await page.click('#results .row.match .ln');
   await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
-  await page.goBack();
+  await traverse(page, -1);
   await waitResults(page, 'kv_get');
   const probs = await pageProblems(page);
   eq(probs, [], 'no console errors, page errors or CSP violations');
@@ -900,6 +927,15 @@ async function main() {
       failed++;
       console.log(`FAIL - ${t.name} (${Date.now() - t0} ms)\n      ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n      ')}`);
       if (page) {
+        try {
+          const where = await page.evaluate(() => {
+            const r = document.getElementById('results');
+            return { url: location.href, history: history.length,
+                     results: r && { state: r.dataset.state, q: r.dataset.q, busy: r.hasAttribute('aria-busy') },
+                     summary: (document.getElementById('summary') || {}).textContent };
+          });
+          console.log('      page: ' + JSON.stringify(where));
+        } catch { /* gone */ }
         try { await page.screenshot({ path: resolve(ARTIFACTS, 'fail-' + t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60) + '.png') }); } catch { /* gone */ }
       }
     } finally {
