@@ -331,6 +331,7 @@ static void handle_stats(const struct api_context *ctx, struct api_response *res
     cJSON_AddNumberToObject(qs, "running", (double)rs.running);
     cJSON_AddNumberToObject(qs, "queued", (double)rs.queued);
     cJSON_AddNumberToObject(qs, "kept", (double)rs.kept);
+    cJSON_AddNumberToObject(qs, "kept_bytes", (double)rs.kept_bytes);
     cJSON_AddNumberToObject(qs, "expired", (double)rs.expired);
     respond_json(res, 200, doc);
 }

@@ -20,6 +20,8 @@ enum {
     OPT_MAX_QUEUED,
     OPT_MAX_CONNECTIONS,
     OPT_MAX_PER_IP,
+    OPT_KEEP_MEMORY,
+    OPT_QUERY_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +33,8 @@ static const struct option long_options[] = {
     {"web-root", required_argument, NULL, OPT_WEB_ROOT},
     {"keep-queries", required_argument, NULL, OPT_KEEP_QUERIES},
     {"keep-seconds", required_argument, NULL, OPT_KEEP_SECONDS},
+    {"keep-memory", required_argument, NULL, OPT_KEEP_MEMORY},
+    {"query-memory", required_argument, NULL, OPT_QUERY_MEMORY},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
     {"token", required_argument, NULL, OPT_TOKEN},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
@@ -56,6 +60,10 @@ const char *options_help(void)
            "      --web-root DIR      serve the search page from DIR (default: bundled web/)\n"
            "      --keep-queries N    finished queries kept for polling (default 1000)\n"
            "      --keep-seconds N    and for how long (default 600)\n"
+           "      --keep-memory S     and in all at most S of results; the oldest go\n"
+           "                          first (default 1G; K, M, G suffixes)\n"
+           "      --query-memory S    results one query may hold; past it a query's\n"
+           "                          results stop short of max (default 256M)\n"
            "      --timeout-ms N      query deadline, also the largest a client may ask\n"
            "                          for (default 10000)\n"
            "      --max-running N     searches at the workers at once (default 2)\n"
@@ -95,7 +103,7 @@ static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigne
     return SG_OK;
 }
 
-int options_parse_size(const char *s, uint64_t *out)
+int options_parse_size(const char *s, uint64_t max, uint64_t *out)
 {
     if (!s || !*s)
         return SG_ERR;
@@ -103,7 +111,7 @@ int options_parse_size(const char *s, uint64_t *out)
     const char *p = s;
     for (; *p >= '0' && *p <= '9'; p++) {
         v = v * 10 + (uint64_t)(*p - '0');
-        if (v > OPT_FILE_SIZE_MAX)
+        if (v > max)
             return SG_ERR;
     }
     if (p == s)
@@ -134,7 +142,7 @@ int options_parse_size(const char *s, uint64_t *out)
         if (*p)
             return SG_ERR;
     }
-    if (v * mult > OPT_FILE_SIZE_MAX)
+    if (v > max / mult)
         return SG_ERR;
     *out = v * mult;
     return SG_OK;
@@ -157,6 +165,11 @@ static void defaults(struct options *o)
     o->max_file_size = 16 * 1024 * 1024;
     o->keep_queries = 1000;
     o->keep_seconds = 600;
+    /* A query of max=100000 with context=10 over Linux holds about 120 MB
+     * once finished (230 MB while it runs); a thousand of them must not
+     * take the master's memory. */
+    o->keep_memory = 1ull << 30;
+    o->query_memory = 256ull << 20;
     o->timeout_ms = 10000;
     /* Each search goes to every worker, and a worker runs one at a time:
      * more than a couple at the workers only queues them where their
@@ -200,7 +213,8 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         o->workers = (unsigned)v;
         return SG_OK;
     case OPT_MAX_FILE_SIZE:
-        if (options_parse_size(arg, &o->max_file_size) < 0 || o->max_file_size == 0) {
+        if (options_parse_size(arg, OPT_FILE_SIZE_MAX, &o->max_file_size) < 0 ||
+            o->max_file_size == 0) {
             set_err(err, errlen,
                     "invalid value '%s' for --max-file-size: expected a size such as 512K or 16M, "
                     "at most 1G",
@@ -224,6 +238,19 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
             return SG_ERR;
         o->keep_seconds = (unsigned)v;
         return SG_OK;
+    case OPT_KEEP_MEMORY:
+    case OPT_QUERY_MEMORY: {
+        const char *name = c == OPT_KEEP_MEMORY ? "keep-memory" : "query-memory";
+        uint64_t *to = c == OPT_KEEP_MEMORY ? &o->keep_memory : &o->query_memory;
+        if (options_parse_size(arg, OPT_MEMORY_MAX, to) < 0 || *to < OPT_MEMORY_MIN) {
+            set_err(err, errlen,
+                    "invalid value '%s' for --%s: expected a size such as 256M or 2G, from 1M "
+                    "to 1024G",
+                    arg, name);
+            return SG_ERR;
+        }
+        return SG_OK;
+    }
     case OPT_MAX_RUNNING:
         if (number("max-running", arg, 1, 1024, &v, err, errlen) < 0)
             return SG_ERR;
@@ -288,6 +315,13 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
         set_err(err, errlen,
                 "invalid token (--token or SHARDGREP_TOKEN): 1 to 1024 letters, digits or "
                 "-._~+/= expected");
+        return OPTIONS_ERROR;
+    }
+    if (o->query_memory > o->keep_memory) {
+        set_err(err, errlen,
+                "--query-memory (%llu bytes) is more than --keep-memory (%llu bytes): one "
+                "finished query would not fit",
+                (unsigned long long)o->query_memory, (unsigned long long)o->keep_memory);
         return OPTIONS_ERROR;
     }
     if (optind < argc)

@@ -14,6 +14,8 @@
 
 #define OPT_WORKERS_MAX   256
 #define OPT_FILE_SIZE_MAX (1024ull * 1024 * 1024)
+#define OPT_MEMORY_MIN    (1ull << 20)
+#define OPT_MEMORY_MAX    (1ull << 40)
 
 struct options {
     const char *root; /* NULL: the bundled sample-corpus */
@@ -25,6 +27,8 @@ struct options {
     const char *web_root; /* NULL: the bundled web/ */
     unsigned keep_queries;
     unsigned keep_seconds;
+    uint64_t keep_memory;  /* bytes of results kept for finished queries */
+    uint64_t query_memory; /* bytes of results one query may hold */
     uint32_t timeout_ms;
     const char *token; /* --token, or $SHARDGREP_TOKEN */
     unsigned max_running;
@@ -40,7 +44,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
                                   size_t errlen);
 /* The --help text. */
 const char *options_help(void);
-/* "16M" -> 16777216; K, M, G suffixes (powers of 1024).  -1 if malformed. */
-int options_parse_size(const char *s, uint64_t *out);
+/* "16M" -> 16777216; K, M, G suffixes (powers of 1024), an optional B or
+ * iB after them.  -1 if malformed or over max. */
+int options_parse_size(const char *s, uint64_t max, uint64_t *out);
 
 #endif

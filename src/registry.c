@@ -20,6 +20,8 @@
 
 struct part {
     bool done, failed;
+    bool cut;     /* a batch was dropped: the part's share of query_bytes reached */
+    size_t bytes; /* of the batches kept for it */
     uint8_t status;
     uint64_t matched_lines, matched_files;
     uint32_t limit_hits;
@@ -32,14 +34,17 @@ struct query {
     char id[33];
     uint64_t seq;
     bool is_file, finished, cancelled, overdue, listed;
-    bool queued; /* waiting for a slot: not sent to the workers yet */
+    bool queued;     /* waiting for a slot: not sent to the workers yet */
+    bool memory_cut; /* the merged results stop at a cut shard */
     unsigned file_shard;
     struct query_spec spec;
     enum query_status status;
     unsigned ndone;
     struct part *parts;
     uint8_t **batches;
+    size_t *batch_len;
     size_t nbatches, bcap;
+    size_t bytes; /* held in batches (and, once finished, the merged list) */
     double started_ms, finished_ms, deadline_ms;
     struct result_ref *merged;
     size_t nmerged;
@@ -62,6 +67,7 @@ struct registry {
     size_t npending;
     struct query *done_head, *done_tail;
     size_t ndone_list;
+    size_t kept_bytes; /* bytes of the queries in the finished FIFO */
     char (*expired)[33];
     size_t expired_next, expired_count;
     uint64_t next_seq, total, expired_total;
@@ -123,6 +129,7 @@ static void query_free(struct registry *r, struct query *q)
     for (size_t i = 0; i < q->nbatches; i++)
         free(q->batches[i]);
     free(q->batches);
+    free(q->batch_len);
     free(q->parts);
     free(q->merged);
     query_spec_free(&q->spec);
@@ -201,12 +208,14 @@ static void prune_locked(struct registry *r)
         struct query *q = r->done_head;
         bool too_many = r->ndone_list > r->opt.keep_count;
         bool too_old = now - q->finished_ms > (double)r->opt.keep_seconds * 1000.0;
-        if (!too_many && !too_old)
+        bool too_big = r->kept_bytes > r->opt.keep_bytes;
+        if (!too_many && !too_old && !too_big)
             break;
         r->done_head = q->next_done;
         if (!r->done_head)
             r->done_tail = NULL;
         r->ndone_list--;
+        r->kept_bytes -= q->bytes;
         if (q->listed) {
             map_remove(r, q);
             memcpy(r->expired[r->expired_next], q->id, sizeof q->id);
@@ -226,8 +235,11 @@ static int cmp_ref(const struct result_ref *a, const struct result_ref *b)
     return a->line < b->line ? -1 : a->line > b->line;
 }
 
-/* k-way merge of the shards' ordered lists, cut at limit. */
-static struct result_ref *merge(struct registry *r, struct query *q, size_t limit, size_t *n)
+/* k-way merge of the shards' ordered lists, cut at limit.  It stops when a
+ * cut shard's list runs out: that shard's next match, which was not kept,
+ * may come before any other shard's; *cut says so. */
+static struct result_ref *merge(struct registry *r, struct query *q, size_t limit, size_t *n,
+                                bool *cut)
 {
     size_t total = 0;
     for (unsigned i = 0; i < r->nshards; i++)
@@ -236,19 +248,77 @@ static struct result_ref *merge(struct registry *r, struct query *q, size_t limi
         total = limit;
     struct result_ref *out = xmalloc((total ? total : 1) * sizeof *out);
     size_t *pos = xcalloc(r->nshards, sizeof *pos);
-    for (size_t k = 0; k < total; k++) {
+    size_t k = 0;
+    *cut = false;
+    for (; k < total; k++) {
         int best = -1;
         for (unsigned i = 0; i < r->nshards; i++) {
             const struct part *p = &q->parts[i];
-            if (pos[i] < p->nres &&
-                (best < 0 || cmp_ref(&p->res[pos[i]], &q->parts[best].res[pos[best]]) < 0))
+            if (pos[i] == p->nres && p->cut)
+                *cut = true;
+            else if (pos[i] < p->nres &&
+                     (best < 0 || cmp_ref(&p->res[pos[i]], &q->parts[best].res[pos[best]]) < 0))
                 best = (int)i;
         }
+        if (*cut)
+            break;
         out[k] = q->parts[best].res[pos[best]++];
     }
     free(pos);
-    *n = total;
+    *n = k;
     return out;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (uint8_t *const *)a, y = (uintptr_t) * (uint8_t *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* After the merge: free the batches no result points into (the records
+ * past the cut) and the shards' lists. */
+static void release_unused(struct registry *r, struct query *q)
+{
+    for (unsigned i = 0; i < r->nshards; i++) {
+        free(q->parts[i].res);
+        q->parts[i].res = NULL;
+        q->parts[i].nres = q->parts[i].cap = 0;
+    }
+    if (!q->nbatches)
+        return;
+    uint8_t **start = xmalloc(q->nbatches * sizeof *start);
+    memcpy(start, q->batches, q->nbatches * sizeof *start);
+    qsort(start, q->nbatches, sizeof *start, cmp_ptr);
+    bool *used = xcalloc(q->nbatches, sizeof *used);
+    for (size_t k = 0; k < q->nmerged; k++) {
+        /* The last batch starting at or before the record holds it. */
+        uintptr_t at = (uintptr_t)q->merged[k].rec;
+        size_t lo = 0, hi = q->nbatches;
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if ((uintptr_t)start[mid] <= at)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        used[lo] = true;
+    }
+    size_t kept = 0;
+    q->bytes = 0;
+    for (size_t i = 0; i < q->nbatches; i++) {
+        uint8_t **hit = bsearch(&q->batches[i], start, q->nbatches, sizeof *start, cmp_ptr);
+        if (used[hit - start]) {
+            q->batches[kept] = q->batches[i];
+            q->batch_len[kept++] = q->batch_len[i];
+            q->bytes += q->batch_len[i];
+        } else {
+            free(q->batches[i]);
+        }
+    }
+    q->nbatches = kept;
+    q->bytes += q->nmerged * sizeof *q->merged;
+    free(used);
+    free(start);
 }
 
 static enum query_status final_status(struct registry *r, const struct query *q)
@@ -276,8 +346,10 @@ static void finish_locked(struct registry *r, struct query *q)
     q->finished = true;
     q->finished_ms = now_ms();
     q->status = final_status(r, q);
-    if (!q->is_file)
-        q->merged = merge(r, q, q->spec.max, &q->nmerged);
+    if (!q->is_file) {
+        q->merged = merge(r, q, q->spec.max, &q->nmerged, &q->memory_cut);
+        release_unused(r, q);
+    }
     for (size_t i = 0; i < r->nrunning; i++) {
         if (r->running[i] == q) {
             r->running[i] = r->running[--r->nrunning];
@@ -298,6 +370,7 @@ static void finish_locked(struct registry *r, struct query *q)
         r->done_head = q;
     r->done_tail = q;
     r->ndone_list++;
+    r->kept_bytes += q->bytes;
     pthread_cond_broadcast(&r->cond);
     prune_locked(r);
 }
@@ -654,17 +727,32 @@ static uint8_t *keep_batch(struct query *q, const uint8_t *buf, size_t n)
     if (q->nbatches == q->bcap) {
         q->bcap = q->bcap ? q->bcap * 2 : 16;
         q->batches = xrealloc(q->batches, q->bcap * sizeof *q->batches);
+        q->batch_len = xrealloc(q->batch_len, q->bcap * sizeof *q->batch_len);
     }
     uint8_t *copy = xmalloc(n);
     memcpy(copy, buf, n);
+    q->batch_len[q->nbatches] = n;
     q->batches[q->nbatches++] = copy;
+    q->bytes += n;
     return copy;
 }
 
-static void file_batch(struct query *q, struct part *p, const uint8_t *buf, size_t n)
+static void file_batch(struct registry *r, struct query *q, struct part *p, const uint8_t *buf,
+                       size_t n)
 {
     struct msg_header h;
     struct msg_reader rd;
+    if (p->nres >= q->spec.max)
+        return; /* nothing more of this shard can be shown */
+    /* Each shard gets an equal share, and room for one batch at least. */
+    size_t share = r->opt.query_bytes / r->nshards;
+    if (share < MSG_MAX)
+        share = MSG_MAX;
+    if (p->cut || p->bytes + n > share) {
+        p->cut = true; /* and its later batches must not fill the gap */
+        return;
+    }
+    p->bytes += n;
     const uint8_t *copy = keep_batch(q, buf, n);
     msg_parse(copy, n, &h, &rd);
     uint32_t count = msg_get_u32(&rd);
@@ -731,7 +819,7 @@ void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
     if (q && !q->parts[h.shard].done) {
         struct part *p = &q->parts[h.shard];
         if (h.type == MT_BATCH && !q->is_file)
-            file_batch(q, p, buf, n);
+            file_batch(r, q, p, buf, n);
         else if (h.type == MT_LINES && q->is_file)
             file_lines(q, p, buf, n);
         else if (h.type == MT_DONE)
@@ -779,8 +867,9 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
     if (q->finished) {
         v->results = q->merged;
         v->nresults = q->nmerged;
+        v->memory_cut = q->memory_cut;
     } else {
-        v->results = merge(r, q, q->spec.max, &v->nresults);
+        v->results = merge(r, q, q->spec.max, &v->nresults, &v->memory_cut);
         v->results_owned = true;
     }
     pthread_mutex_unlock(&r->lock);
@@ -835,6 +924,7 @@ void registry_stats(struct registry *r, struct registry_stats *s)
     s->running = active_searches(r);
     s->queued = r->npending;
     s->kept = r->ndone_list;
+    s->kept_bytes = r->kept_bytes;
     s->expired = r->expired_total;
     pthread_mutex_unlock(&r->lock);
 }

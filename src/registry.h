@@ -10,10 +10,19 @@
  * is small: filing a batch appends pointers, it does not copy text.
  *
  * Queries are reference counted.  A finished query stays in the registry
- * (and answers GET) until it is older than keep_ms or more than
- * keep_count finished queries are newer; then it is dropped and its id is
+ * (and answers GET) until it is older than keep_ms, more than keep_count
+ * finished queries are newer, or the finished queries' results hold more
+ * than keep_bytes; then it is dropped (oldest first) and its id is
  * remembered in a bounded list so that it answers "expired" rather than
  * "not found".
+ *
+ * Memory: a query keeps at most query_bytes of its shards' batches, an
+ * equal share each (and one batch at least).  A shard whose batches would
+ * go past its share keeps no more of them ("cut"),
+ * and the merged results stop where that shard's kept records end, so
+ * they remain the first results in (path, line) order; the counts stay
+ * exact.  When a query finishes, the batches none of its results point
+ * into are freed.
  *
  * Results: each shard's records arrive in (file id, line) order, and file
  * ids are in path order, so the final list is a k-way merge of the
@@ -46,6 +55,8 @@ const char *query_status_name(enum query_status s);
 struct registry_options {
     unsigned keep_count;   /* finished queries kept */
     unsigned keep_seconds; /* and for how long */
+    size_t keep_bytes;     /* results held by finished queries, at most */
+    size_t query_bytes;    /* results one query may hold (<= keep_bytes) */
     /* Admission: at most max_running searches at the workers; up to
      * max_queued more wait their turn (status "queued"); past that,
      * submissions get 503 overloaded with Retry-After. */
@@ -76,6 +87,7 @@ struct query_view {
     struct result_ref *results; /* ordered, at most spec.max */
     size_t nresults;
     bool results_owned;
+    bool memory_cut; /* results stop short of max: query_bytes was reached */
 };
 void query_view_free(struct query_view *v);
 
@@ -87,6 +99,7 @@ struct shard_state {
 
 struct registry_stats {
     uint64_t total, running, queued, kept, expired;
+    uint64_t kept_bytes; /* results held by the kept (finished) queries */
 };
 
 struct registry;

@@ -101,6 +101,8 @@ static void add_stats(cJSON *doc, const struct query_view *v)
     cJSON_AddNumberToObject(st, "matched_files", (double)v->matched_files);
     cJSON_AddNumberToObject(st, "returned", (double)v->nresults);
     cJSON_AddBoolToObject(st, "truncated", v->matched_lines > v->nresults);
+    if (v->memory_cut)
+        cJSON_AddBoolToObject(st, "memory_cut", true);
     cJSON_AddNumberToObject(st, "elapsed_ms", (double)(long long)(v->elapsed_ms * 1000) / 1000);
     if (v->limit_hits)
         cJSON_AddNumberToObject(st, "limit_hits", v->limit_hits);

@@ -357,6 +357,8 @@ static void start_front(struct server *s)
     char err[SG_ERRLEN];
     struct registry_options ro = {.keep_count = s->opt->keep_queries,
                                   .keep_seconds = s->opt->keep_seconds,
+                                  .keep_bytes = (size_t)s->opt->keep_memory,
+                                  .query_bytes = (size_t)s->opt->query_memory,
                                   .max_running = s->opt->max_running,
                                   .max_queued = s->opt->max_queued};
     s->reg = registry_new(s->queue, s->opt->workers, &ro);

@@ -90,6 +90,43 @@ START_TEST(test_parse_defaults)
     ck_assert_msg(o.keep_queries == 1000 && o.keep_seconds == 600 && o.timeout_ms == 10000,
                   "keep_queries %u keep_seconds %u timeout_ms %u", o.keep_queries, o.keep_seconds,
                   o.timeout_ms);
+    ck_assert_msg(o.keep_memory == 1ull << 30 && o.query_memory == 256ull << 20,
+                  "keep_memory %llu query_memory %llu, want 1G and 256M",
+                  (unsigned long long)o.keep_memory, (unsigned long long)o.query_memory);
+}
+END_TEST
+
+START_TEST(test_parse_memory)
+{
+    enum options_result r = PARSE("--keep-memory", "4G", "--query-memory", "512M");
+    ck_assert_msg(r == OPTIONS_RUN, "result %d: %s", r, err);
+    ck_assert_msg(o.keep_memory == 4ull << 30 && o.query_memory == 512ull << 20,
+                  "keep_memory %llu query_memory %llu", (unsigned long long)o.keep_memory,
+                  (unsigned long long)o.query_memory);
+    r = PARSE("--keep-memory", "1M", "--query-memory", "1M");
+    ck_assert_msg(r == OPTIONS_RUN, "the smallest sizes refused: %s", err);
+    r = PARSE("--keep-memory", "1024G", "--query-memory", "1024G");
+    ck_assert_msg(r == OPTIONS_RUN, "the largest sizes refused: %s", err);
+
+    static const char *const bad[][2] = {
+        {"--keep-memory", "0"},    {"--keep-memory", "1023K"}, {"--keep-memory", "1025G"},
+        {"--keep-memory", "lots"}, {"--query-memory", ""},     {"--query-memory", "-1M"},
+        {"--query-memory", "2T"},  {"--query-memory", "512"},
+    };
+    for (size_t i = 0; i < NCASES(bad); i++) {
+        r = PARSE(bad[i][0], bad[i][1]);
+        ck_assert_msg(r == OPTIONS_ERROR, "%s '%s' accepted", bad[i][0], bad[i][1]);
+        ck_assert_msg(strstr(err, bad[i][0]) && strstr(err, bad[i][1]),
+                      "%s '%s': message \"%s\" names neither option nor value", bad[i][0],
+                      bad[i][1], err);
+    }
+    /* One finished query must fit in what is kept. */
+    r = PARSE("--keep-memory", "64M", "--query-memory", "65M");
+    ck_assert_msg(r == OPTIONS_ERROR && strstr(err, "--query-memory") &&
+                      strstr(err, "--keep-memory"),
+                  "query-memory over keep-memory: result %d, \"%s\"", r, err);
+    r = PARSE("--query-memory", "2G");
+    ck_assert_msg(r == OPTIONS_ERROR, "query-memory 2G over the default keep-memory accepted");
 }
 END_TEST
 
@@ -305,10 +342,10 @@ END_TEST
 
 START_TEST(test_help_text)
 {
-    static const char *const opts[] = {"--port",          "--bind",         "--workers",
-                                       "--max-file-size", "--no-ignore",    "--web-root",
-                                       "--keep-queries",  "--keep-seconds", "--timeout-ms",
-                                       "--help",          "--version",      "Usage:"};
+    static const char *const opts[] = {
+        "--port",       "--bind",         "--workers",      "--max-file-size", "--no-ignore",
+        "--web-root",   "--keep-queries", "--keep-seconds", "--keep-memory",   "--query-memory",
+        "--timeout-ms", "--help",         "--version",      "Usage:"};
     const char *h = options_help();
     ck_assert_msg(h != NULL && h[strlen(h) - 1] == '\n', "the help does not end with a newline");
     for (size_t i = 0; i < NCASES(opts); i++)
@@ -342,7 +379,7 @@ START_TEST(test_size_ok)
     };
     for (size_t i = 0; i < NCASES(c); i++) {
         uint64_t out = 12345;
-        int rc = options_parse_size(c[i].s, &out);
+        int rc = options_parse_size(c[i].s, OPT_FILE_SIZE_MAX, &out);
         ck_assert_msg(rc == SG_OK && out == c[i].want,
                       "options_parse_size(\"%s\"): rc %d, %llu, want %llu", c[i].s, rc,
                       (unsigned long long)out, (unsigned long long)c[i].want);
@@ -358,13 +395,45 @@ START_TEST(test_size_bad)
         "16MiBB"};
     for (size_t i = 0; i < NCASES(c); i++) {
         uint64_t out = 12345;
-        int rc = options_parse_size(c[i], &out);
+        int rc = options_parse_size(c[i], OPT_FILE_SIZE_MAX, &out);
         ck_assert_msg(rc == SG_ERR, "options_parse_size(\"%s\") accepted: %llu", c[i],
                       (unsigned long long)out);
         ck_assert_msg(out == 12345, "options_parse_size(\"%s\") changed out on error", c[i]);
     }
     uint64_t out = 1;
-    ck_assert_msg(options_parse_size(NULL, &out) == SG_ERR, "NULL accepted");
+    ck_assert_msg(options_parse_size(NULL, OPT_FILE_SIZE_MAX, &out) == SG_ERR, "NULL accepted");
+}
+END_TEST
+
+/* The limit is the caller's: up to it, and not one byte more, whatever the
+ * suffix; no overflow on the way (2^40 digits times 2^30 would wrap). */
+START_TEST(test_size_limit)
+{
+    static const struct {
+        const char *s;
+        uint64_t max;
+        int rc;
+        uint64_t want;
+    } c[] = {
+        {"1024G", 1ull << 40, SG_OK, 1ull << 40},
+        {"1025G", 1ull << 40, SG_ERR, 0},
+        {"1048576M", 1ull << 40, SG_OK, 1ull << 40},
+        {"1099511627776", 1ull << 40, SG_OK, 1ull << 40},
+        {"1099511627777", 1ull << 40, SG_ERR, 0},
+        {"1099511627776K", 1ull << 40, SG_ERR, 0},
+        {"17179869184G", 1ull << 40, SG_ERR, 0}, /* 2^34 G: 2^64 */
+        {"2K", 2048, SG_OK, 2048},
+        {"3K", 2048, SG_ERR, 0},
+        {"0", 0, SG_OK, 0},
+        {"1", 0, SG_ERR, 0},
+    };
+    for (size_t i = 0; i < NCASES(c); i++) {
+        uint64_t out = 12345;
+        int rc = options_parse_size(c[i].s, c[i].max, &out);
+        ck_assert_msg(rc == c[i].rc && (rc != SG_OK || out == c[i].want),
+                      "options_parse_size(\"%s\", max %llu): rc %d, %llu", c[i].s,
+                      (unsigned long long)c[i].max, rc, (unsigned long long)out);
+    }
 }
 END_TEST
 
@@ -376,6 +445,7 @@ Suite *suite_options(void)
     tc = tcase_create("options_parse");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_parse_defaults);
+    tcase_add_test(tc, test_parse_memory);
     tcase_add_test(tc, test_parse_long_options);
     tcase_add_test(tc, test_parse_short_and_equals);
     tcase_add_test(tc, test_parse_max_file_size);
@@ -395,6 +465,7 @@ Suite *suite_options(void)
     tc = tcase_create("options_parse_size");
     tcase_add_test(tc, test_size_ok);
     tcase_add_test(tc, test_size_bad);
+    tcase_add_test(tc, test_size_limit);
     suite_add_tcase(s, tc);
 
     return s;

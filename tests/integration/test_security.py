@@ -468,6 +468,52 @@ def admission_running_queued_overloaded():
 # Size limits and floods
 
 
+@R.test(timeout=60)
+def results_memory_is_bounded():
+    """--query-memory: a query's results stop short of max, at a point that
+    keeps them the first ones in order, with exact counts; --keep-memory:
+    the finished queries' results are dropped oldest first past it."""
+    full = PLAIN_SRV().search_ok(".", max=100000, context=10)
+    check("memory_cut" not in full["stats"] and not full["stats"]["truncated"],
+          "the default server cut '.' context=10 over the sample corpus: %r" % full["stats"])
+    srv = Server(["--workers", "2", "--query-memory", "1M", "--keep-memory", "3M"]).start()
+    try:
+        cut = srv.search_ok(".", max=100000, context=10)
+        st = cut["stats"]
+        eq((st.get("memory_cut"), st["truncated"]), (True, True), "memory_cut, truncated")
+        eq((st["matched_lines"], st["matched_files"]),
+           (full["stats"]["matched_lines"], full["stats"]["matched_files"]), "exact counts")
+        n = st["returned"]
+        check(0 < n < len(full["results"]), "returned %d of %d" % (n, len(full["results"])))
+        eq(len(cut["results"]), n, "results listed")
+        eq(cut["results"], full["results"][:n], "the first %d results, context and all" % n)
+
+        small = srv.search_ok("kv_put", context=10)
+        check("memory_cut" not in small["stats"] and not small["stats"]["truncated"],
+              "a small query was cut: %r" % small["stats"])
+
+        ids = []
+        for q in (".", "e", "t", "a", "o"):
+            ids.append(srv.post_query({"q": q, "max": 100000, "context": 10})["id"])
+            d = srv.wait_query(ids[-1], wait_ms=20000)
+            eq(d.json.get("status"), "done", "POST %r" % q)
+        kept = srv.stats()["queries"]
+        check(0 < kept["kept_bytes"] <= 3 << 20,
+              "kept_bytes %r with --keep-memory 3M" % kept["kept_bytes"])
+        r = srv.get("/api/queries/" + ids[0])
+        expect_error(r, 404, "expired", "the oldest big query")
+        r = srv.get("/api/queries/" + ids[-1], {"limit": 5})
+        expect_json(r, 200, "the newest big query")
+        eq(r.json.get("status"), "done", "the newest big query's status")
+        eq(len(r.json.get("results", [])), 5, "the newest big query's first page")
+        print("  # '.' context=10: %d of %d results kept under --query-memory 1M; "
+              "%d bytes kept for %d queries" % (n, len(full["results"]), kept["kept_bytes"],
+                                                kept["kept"]))
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
 @R.test
 def q_length_limit():
     srv = PLAIN_SRV()
