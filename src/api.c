@@ -239,8 +239,9 @@ static cJSON *file_doc(const char *path, const struct result_ref *lines, size_t 
 
 static void handle_file(const struct api_context *ctx, const char *path, struct api_response *res)
 {
-    /* Only an exact indexed path is looked up; nothing touches the disk. */
-    long idx = *path ? file_list_find(ctx->files, path) : -1;
+    /* Only an indexed path is looked up (exact, or as results show it);
+     * nothing touches the disk. */
+    long idx = *path ? file_list_find_shown(ctx->files, path) : -1;
     if (idx < 0) {
         error(res, 404, "not_found", "no such file in the index");
         return;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ignore.h"
+#include "utf8.h"
 #include "util.h"
 
 #define IGNORE_FILE_MAX (1u << 20)
@@ -195,6 +196,12 @@ int walk_tree(const char *root, const struct walk_options *opt, struct file_list
     /* Folder order is not path order ("a/b" vs "a.c"): sort the result. */
     if (out->n)
         qsort(out->v, out->n, sizeof *out->v, cmp_entry);
+    for (size_t i = 0; i < out->n; i++) {
+        if (utf8_valid(out->v[i].path, strlen(out->v[i].path), NULL))
+            continue;
+        out->not_utf8 = xrealloc(out->not_utf8, (out->nnot_utf8 + 1) * sizeof *out->not_utf8);
+        out->not_utf8[out->nnot_utf8++] = i;
+    }
     return SG_OK;
 }
 
@@ -205,6 +212,7 @@ void file_list_free(struct file_list *l)
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i].path);
     free(l->v);
+    free(l->not_utf8);
     memset(l, 0, sizeof *l);
 }
 
@@ -220,6 +228,27 @@ long file_list_find(const struct file_list *l, const char *path)
             lo = mid + 1;
         else
             hi = mid;
+    }
+    return -1;
+}
+
+long file_list_find_shown(const struct file_list *l, const char *path)
+{
+    long idx = file_list_find(l, path);
+    if (idx >= 0 || !l->nnot_utf8)
+        return idx;
+    size_t want = strlen(path);
+    for (size_t k = 0; k < l->nnot_utf8; k++) {
+        const char *raw = l->v[l->not_utf8[k]].path;
+        size_t n = strlen(raw);
+        if (n > want) /* repairing never shortens */
+            continue;
+        char *shown = xmalloc(UTF8_REPAIR_MAX(n) + 1);
+        size_t len = utf8_repair(raw, n, shown);
+        bool same = len == want && !memcmp(shown, path, len);
+        free(shown);
+        if (same)
+            return (long)l->not_utf8[k];
     }
     return -1;
 }

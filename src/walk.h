@@ -28,6 +28,10 @@ struct file_list {
     /* What the walk left out. */
     size_t ignored, too_large, special, unreadable_dirs;
     uint64_t bytes; /* sum of sizes */
+    /* Indexes of the paths that are not valid UTF-8 (the API shows them
+     * with U+FFFD for each bad byte), in path order. */
+    size_t *not_utf8;
+    size_t nnot_utf8;
 };
 
 struct walk_options {
@@ -43,5 +47,11 @@ void file_list_free(struct file_list *l);
 
 /* Binary search for an exact relative path; returns the index or -1. */
 long file_list_find(const struct file_list *l, const char *path);
+
+/* A path as the API shows it: the exact path, or else the first path that
+ * is not valid UTF-8 and reads as the given one once each bad byte is
+ * U+FFFD (several such paths can read the same: the first in path order
+ * wins).  Returns the index or -1. */
+long file_list_find_shown(const struct file_list *l, const char *path);
 
 #endif

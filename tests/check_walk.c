@@ -303,6 +303,71 @@ START_TEST(test_find)
 }
 END_TEST
 
+/* A tree whose names are not all valid UTF-8: the API shows each bad byte
+ * as U+FFFD, and file_list_find_shown() takes the path as shown. */
+static char odd_root[64];
+
+static void make_odd_tree(void)
+{
+    snprintf(odd_root, sizeof odd_root, "/tmp/check_walk_odd.XXXXXX");
+    if (!mkdtemp(odd_root)) {
+        odd_root[0] = '\0';
+        return;
+    }
+    /* \xfe and \xff both show as U+FFFD: "x\xfe.c" sorts first. */
+    static const char *const names[] = {"x\xff.c",       "x\xfe.c", "caf\xe9.c",
+                                        "caf\xc3\xa9.c", "ok.c",    "d\xc3(/in.c"};
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s/d\xc3(", odd_root);
+    mkdir(dir, 0755);
+    for (size_t i = 0; i < NCASES(names); i++)
+        check_write_file(odd_root, names[i], names[i], strlen(names[i]));
+}
+
+static void setup_odd(void)
+{
+    memset(&list, 0, sizeof list);
+    err[0] = '\0';
+}
+
+static void remove_odd_tree(void)
+{
+    if (odd_root[0])
+        check_rm_tree(odd_root);
+    odd_root[0] = '\0';
+}
+
+START_TEST(test_find_shown)
+{
+    ck_assert_msg(odd_root[0], "the test tree could not be made");
+    const struct walk_options opt = {.max_file_size = MAX_SIZE, .no_ignore = true};
+    ck_assert_msg(walk_tree(odd_root, &opt, &list, err, sizeof err) == SG_OK, "walk: %s", err);
+    ck_assert_msg(list.n == 6, "the walk found %zu files, want 6", list.n);
+    ck_assert_msg(list.nnot_utf8 == 4, "%zu paths are not valid UTF-8, want 4", list.nnot_utf8);
+    for (size_t i = 0; i < list.n; i++) /* every exact path still finds itself */
+        ck_assert_msg(file_list_find_shown(&list, list.v[i].path) == (long)i, "exact %zu", i);
+    static const struct {
+        const char *shown, *raw; /* raw NULL: not found */
+    } c[] = {
+        {"x\xef\xbf\xbd.c", "x\xfe.c"}, /* two read the same: the first in path order */
+        {"caf\xef\xbf\xbd.c", "caf\xe9.c"},
+        {"caf\xc3\xa9.c", "caf\xc3\xa9.c"}, /* the valid name is not confused with it */
+        {"d\xef\xbf\xbd(/in.c", "d\xc3(/in.c"},
+        {"x\xef\xbf\xbd\xef\xbf\xbd.c", NULL},
+        {"x.c", NULL},
+        {"\xef\xbf\xbd", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < NCASES(c); i++) {
+        long got = file_list_find_shown(&list, c[i].shown);
+        long want = c[i].raw ? file_list_find(&list, c[i].raw) : -1;
+        ck_assert_msg(!c[i].raw || want >= 0, "case %zu: the raw path is not listed", i);
+        ck_assert_msg(got == want, "case %zu: found %ld (%s), want %ld", i, got,
+                      got >= 0 ? list.v[got].path : "-", want);
+    }
+}
+END_TEST
+
 Suite *suite_walk(void)
 {
     Suite *s = suite_create("walk");
@@ -323,6 +388,12 @@ Suite *suite_walk(void)
     tcase_add_unchecked_fixture(tc, make_tree, remove_tree);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_find);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("file_list_find_shown");
+    tcase_add_unchecked_fixture(tc, make_odd_tree, remove_odd_tree);
+    tcase_add_checked_fixture(tc, setup_odd, teardown);
+    tcase_add_test(tc, test_find_shown);
     suite_add_tcase(s, tc);
 
     return s;

@@ -542,6 +542,45 @@ def files_line_over_63k_is_cut_and_listed():
         srv.kill()
 
 
+ODD_NAMES = [b"with space.c", "\u00e9\u65e5\u672c.c".encode(), b"hash#x.c", b"q?mark.c",
+             b"pct%41.c", b"plus+x.c", b"comma,x.c", b"new\nline.c", b"star*x.c",
+             b"brack[1].c", b"back\\slash.c", b"semi;colon.c", b"amp&x.c", b"quote'\".c",
+             b"dir with space/inner.c", b"-dash.c", b".hidden.c", b"tab\tname.c",
+             b"bad\xffname.c", b"two\xfe.c", b"two\xff.c", b"caf\xe9/x.c"]
+
+
+@R.test
+def odd_file_names_round_trip():
+    """Every name a result shows opens in the file view: spaces, '#', '?',
+    '%', newlines, non-ASCII, and names that are not UTF-8 (shown, and
+    looked up, with U+FFFD for each bad byte; of two that read the same,
+    the first in byte order opens)."""
+    tmp = TempDir()
+    root = tmp.path.encode()
+    for i, name in enumerate(ODD_NAMES):
+        full = os.path.join(root, name)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(b"int oddneedle_%d;\n" % i)
+    srv = Server(["--workers", "2"], root=tmp.path).start()
+    try:
+        doc = srv.search_ok("oddneedle_", max=100)
+        eq(doc["stats"]["matched_files"], len(ODD_NAMES), "files found")
+        shown = {n.decode("utf-8", "replace"): n for n in sorted(ODD_NAMES, reverse=True)}
+        for r in doc["results"]:
+            check(r["path"] in shown, "unexpected path %r" % r["path"])
+            resp = srv.files(r["path"])
+            expect_json(resp, 200, "GET /api/files/ for %r" % r["path"])
+            want = b"int oddneedle_%d;" % ODD_NAMES.index(shown[r["path"]])
+            eq(resp.json.get("lines"), [want.decode()], "the lines of %r" % r["path"])
+        eq(sorted(r["path"] for r in doc["results"]),
+           sorted(n.decode("utf-8", "replace") for n in ODD_NAMES), "paths as shown")
+        expect_error(srv.files("two\ufffd\ufffd.c"), 404, "not_found", "two U+FFFD for one byte")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
 @R.test
 def files_edge_cases():
     srv, c = SRV(), C()
