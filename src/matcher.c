@@ -81,7 +81,11 @@ static int compile(struct matcher *m, const char *pattern, size_t len, bool lite
             *erroff = (long)off;
         return SG_ERR;
     }
-    m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0;
+    /* JIT compiling "succeeds" without doing anything for a pattern that
+     * starts with (*NO_JIT): only JIT code that exists may be run. */
+    size_t jit_size = 0;
+    m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0 &&
+             pcre2_pattern_info(m->code, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0;
     m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
     m->mctx = pcre2_match_context_create(NULL);
     pcre2_set_match_limit(m->mctx, MATCH_LIMIT);
@@ -100,8 +104,16 @@ struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool 
     struct matcher *m = xcalloc(1, sizeof *m);
     if (erroff)
         *erroff = -1;
-    if (!utf8_valid(pattern, len, NULL)) {
-        set_err(err, errlen, "the pattern is not valid UTF-8");
+    size_t bad;
+    if (!utf8_valid(pattern, len, &bad)) {
+        /* The HTTP layer turns %00 into C0 80 (http.c). */
+        bool nul = bad + 1 < len && (unsigned char)pattern[bad] == 0xC0 &&
+                   (unsigned char)pattern[bad + 1] == 0x80;
+        set_err(err, errlen,
+                nul ? "the pattern holds a NUL byte (no indexed line does)"
+                    : "the pattern is not valid UTF-8");
+        if (erroff)
+            *erroff = (long)bad;
         free(m);
         return NULL;
     }

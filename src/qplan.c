@@ -555,6 +555,57 @@ static struct qnode *literal_plan(struct parser *pp)
     return simplify(every);
 }
 
+/* Start-of-pattern settings such as (*UTF), (*UCP), (*NO_JIT),
+ * (*LIMIT_MATCH=99) or (*CRLF) change how PCRE2 runs the pattern, not
+ * which bytes a match holds: the plan reads on after them.  Returns the
+ * offset past the leading ones.  Other verbs ((*ACCEPT) ends a match
+ * early) still make the plan "all". */
+static size_t skip_settings(const unsigned char *p, size_t n)
+{
+    static const char *const plain[] = {"UTF",
+                                        "UCP",
+                                        "NO_AUTO_POSSESS",
+                                        "NO_DOTSTAR_ANCHOR",
+                                        "NO_JIT",
+                                        "NO_START_OPT",
+                                        "NOTEMPTY",
+                                        "NOTEMPTY_ATSTART",
+                                        "CR",
+                                        "LF",
+                                        "CRLF",
+                                        "ANYCRLF",
+                                        "ANY",
+                                        "NUL",
+                                        "BSR_ANYCRLF",
+                                        "BSR_UNICODE"};
+    static const char *const with_number[] = {"LIMIT_HEAP", "LIMIT_MATCH", "LIMIT_DEPTH",
+                                              "LIMIT_RECURSION"};
+    size_t at = 0;
+    while (at + 2 < n && p[at] == '(' && p[at + 1] == '*') {
+        size_t name = at + 2, e = name;
+        while (e < n && ((p[e] >= 'A' && p[e] <= 'Z') || p[e] == '_'))
+            e++;
+        size_t len = e - name;
+        bool known = false;
+        if (e < n && p[e] == ')') {
+            for (size_t i = 0; i < sizeof plain / sizeof *plain && !known; i++)
+                known = strlen(plain[i]) == len && !memcmp(p + name, plain[i], len);
+        } else if (e < n && p[e] == '=') {
+            for (size_t i = 0; i < sizeof with_number / sizeof *with_number && !known; i++)
+                known = strlen(with_number[i]) == len && !memcmp(p + name, with_number[i], len);
+            size_t d = e + 1;
+            while (d < n && p[d] >= '0' && p[d] <= '9')
+                d++;
+            known = known && d > e + 1 && d < n && p[d] == ')';
+            e = d;
+        }
+        if (!known)
+            break;
+        at = e + 1;
+    }
+    return at;
+}
+
 /* Parse into *ps; the caller frees ps->anchor.buf. */
 static struct qnode *build(struct parser *ps, const char *pattern, size_t len, bool literal,
                            bool caseless)
@@ -563,6 +614,11 @@ static struct qnode *build(struct parser *ps, const char *pattern, size_t len, b
     if (literal)
         return literal_plan(ps);
     prescan(ps);
+    ps->pos = skip_settings(ps->p, ps->n);
+    /* (*LIMIT_MATCH=1) can fail where the anchor alone would match: let
+     * the regex confirm what the anchor finds. */
+    if (ps->pos)
+        ps->impure = true;
     struct qnode *root = ps->bail ? node_new(QN_ALL) : parse_alt(ps);
     if (ps->bail || ps->pos < ps->n) {
         /* Gave up, or stopped at an unmatched ')': claim nothing. */

@@ -277,8 +277,65 @@ void query_spec_copy(struct query_spec *dst, const struct query_spec *src)
     dst->exclude = xstrdup(src->exclude ? src->exclude : "");
 }
 
+/* p points just past an opening delimiter: skip to its closing one (or to
+ * the end); returns the position of the closer. */
+static const char *skip_to(const char *p, char close)
+{
+    const char *e = strchr(p, close);
+    return e ? e : p + strlen(p) - 1;
+}
+
+/* The syntax after "(" whose letters are names, verbs or option letters,
+ * not text to match; returns where scanning resumes (the last character
+ * skipped), or NULL when p starts none of them.  p points at the '('. */
+static const char *skip_group_syntax(const char *p)
+{
+    if (p[1] == '*') {
+        /* (*pla:, (*atomic:, (*sr: ...: lower-case names before a ':' are
+         * assertions whose body is pattern; everything else, such as
+         * (*UTF), (*NO_JIT), (*LIMIT_MATCH=9) or (*MARK:NAME), is a verb
+         * or setting up to its ')'. */
+        const char *n = p + 2;
+        while (*n >= 'a' && *n <= 'z')
+            n++;
+        if (n > p + 2 && *n == ':')
+            return n;
+        return skip_to(p + 2, ')');
+    }
+    if (p[1] != '?')
+        return NULL;
+    const char *q = p + 2;
+    switch (*q) {
+    case '<': /* (?<name>...) but not (?<= (?<! */
+        return q[1] == '=' || q[1] == '!' ? q + 1 : skip_to(q + 1, '>');
+    case '\'':
+        return skip_to(q + 1, '\'');
+    case 'P': /* (?P<name>...), (?P=name), (?P>name) */
+        if (q[1] == '<')
+            return skip_to(q + 2, '>');
+        if (q[1] == '=' || q[1] == '>')
+            return skip_to(q + 2, ')');
+        break;
+    case '&': /* (?&name) */
+        return skip_to(q + 1, ')');
+    case '(': /* a condition: (?(1), (?(<name>), (?(R&name), (?(DEFINE)...; */
+        if (q[1] == '?' || q[1] == '*')
+            return q; /* an assertion as the condition: pattern */
+        return skip_to(q + 1, ')');
+    default:
+        break;
+    }
+    /* Option settings: (?i), (?J), (?U:...), (?^x), (?-i) */
+    while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '^' || *q == '-')
+        q++;
+    if (q > p + 2 && (*q == ')' || *q == ':'))
+        return q;
+    return NULL;
+}
+
 static bool has_upper(const char *p, bool literal)
 {
+    bool in_class = false;
     for (; *p; p++) {
         if (!literal && *p == '\\' && p[1]) {
             p++;
@@ -293,7 +350,38 @@ static bool has_upper(const char *p, bool literal)
                 if (close)
                     p = close;
             }
+            /* \k<Name>, \k'Name', \g<Name>, \g'Name' */
+            if ((*p == 'k' || *p == 'g') && (p[1] == '<' || p[1] == '\''))
+                p = skip_to(p + 2, p[1] == '<' ? '>' : '\'');
             continue;
+        }
+        if (literal) {
+            if (*p >= 'A' && *p <= 'Z')
+                return true;
+            continue;
+        }
+        if (in_class) {
+            if (*p == '[' && p[1] == ':') { /* [:upper:] */
+                const char *close = strstr(p, ":]");
+                if (close)
+                    p = close + 1;
+                continue;
+            }
+            if (*p == ']')
+                in_class = false;
+        } else if (*p == '[') {
+            in_class = true;
+            if (p[1] == '^')
+                p++;
+            if (p[1] == ']') /* a ']' first is a member */
+                p++;
+            continue;
+        } else if (*p == '(') {
+            const char *skip = skip_group_syntax(p);
+            if (skip) {
+                p = skip;
+                continue;
+            }
         }
         if (*p >= 'A' && *p <= 'Z')
             return true;

@@ -669,14 +669,53 @@ START_TEST(test_build_quoting)
 }
 END_TEST
 
+/* Start-of-pattern settings do not change what a match holds. */
+START_TEST(test_build_settings)
+{
+    static const char *const prefixes[] = {"(*UTF)",
+                                           "(*UCP)",
+                                           "(*NO_JIT)",
+                                           "(*UTF)(*UCP)(*NO_JIT)",
+                                           "(*CRLF)",
+                                           "(*ANYCRLF)",
+                                           "(*NOTEMPTY)",
+                                           "(*NO_START_OPT)(*NO_AUTO_POSSESS)",
+                                           "(*BSR_UNICODE)",
+                                           "(*LIMIT_MATCH=5)",
+                                           "(*LIMIT_DEPTH=100)(*LIMIT_HEAP=1)",
+                                           "(*NUL)"};
+    static const char *const bodies[] = {"tcp_v4_do_rcv", "foo(bar|baz)qux", "ab", "(?i)Hello"};
+    struct report r = {0};
+    for (size_t i = 0; i < NCASES(prefixes); i++) {
+        for (size_t j = 0; j < NCASES(bodies); j++) {
+            char pat[128];
+            snprintf(pat, sizeof pat, "%s%s", prefixes[i], bodies[j]);
+            char *want = plan_text(bodies[j], strlen(bodies[j]), 0);
+            char *got = plan_text(pat, strlen(pat), 0);
+            if (strcmp(got, want))
+                report_add(&r, "%s: %s, want %s (as without the settings)", pat, got, want);
+            free(want);
+            free(got);
+        }
+    }
+    ck_assert_msg(r.n == 0, "settings: %u wrong:%s", r.n, r.text);
+}
+END_TEST
+
 START_TEST(test_build_bailouts)
 {
     static const struct plan_case c[] = {
         {"(?x)abc", 0, "all"},
         {"(?x: a b c )abcd", 0, "all"},
         {"abcd(?xx)", 0, "all"},
-        {"(*UTF)abc", 0, "all"},
-        {"(*UCP)abc", 0, "all"},
+        {"abc(*UTF)", 0, "all"}, /* a setting is only one at the start */
+        {"(*ACCEPT)abc", 0, "all"},
+        {"(*UTF)(*ACCEPT)abc", 0, "all"},
+        {"(*LIMIT_MATCH)abc", 0, "all"}, /* malformed settings: PCRE2 refuses them */
+        {"(*LIMIT_MATCH=)abc", 0, "all"},
+        {"(*LIMIT_MATCH=9abc", 0, "all"},
+        {"(*UTF=1)abc", 0, "all"},
+        {"(*utf)abc", 0, "all"},
         {"abc(*ACCEPT)def", 0, "all"},
         {"(*napla:abc)def", 0, "all"},
         {"abc(?R)?", 0, "all"},
@@ -1437,6 +1476,7 @@ Suite *suite_qplan(void)
     tcase_add_test(tc, test_build_lookaround);
     tcase_add_test(tc, test_build_comments);
     tcase_add_test(tc, test_build_quoting);
+    tcase_add_test(tc, test_build_settings);
     tcase_add_test(tc, test_build_bailouts);
     tcase_add_test(tc, test_build_caseless);
     tcase_add_test(tc, test_build_literal_mode);

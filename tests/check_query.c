@@ -389,7 +389,32 @@ START_TEST(test_caseless)
         {"\\\\A", false, CASE_AUTO, false},    /* an escaped backslash, then A */
         {"\\p{Lu}X", false, CASE_AUTO, false}, /* X after the braces counts */
         {"caf\xc3\xa9", false, CASE_AUTO, true},
-        {"A", true, CASE_AUTO, false}, /* literal: no escapes */
+        /* Verbs, settings, group names and option letters are not text. */
+        {"(*NO_JIT)foo", false, CASE_AUTO, true},
+        {"(*UTF)(*LIMIT_MATCH=99)foo", false, CASE_AUTO, true},
+        {"foo(*SKIP)(*FAIL)|bar", false, CASE_AUTO, true},
+        {"a(*MARK:Here)b", false, CASE_AUTO, true},
+        {"(*:Name)x", false, CASE_AUTO, true},
+        {"(*pla:Foo)", false, CASE_AUTO, false}, /* an assertion's body is pattern */
+        {"(*atomic:a+)b", false, CASE_AUTO, true},
+        {"(?<Year>\\d+)-(?P<Mon>\\d+)", false, CASE_AUTO, true},
+        {"(?'Day'\\d+)\\k<Day>\\k'Day'\\g<Day>(?P=Day)(?&Day)(?P>Day)", false, CASE_AUTO, true},
+        {"(?<=Foo)x", false, CASE_AUTO, false}, /* lookbehind text counts */
+        {"(?<!Foo)x", false, CASE_AUTO, false},
+        {"(?(DEFINE)(?<N>x))(?&N)", false, CASE_AUTO, true},
+        {"(?(?=Foo)a|b)", false, CASE_AUTO, false},
+        {"(?U)a+(?J:b)(?^x)c", false, CASE_AUTO, true},
+        {"(?i)Foo", false, CASE_AUTO, false}, /* F is text, whatever (?i) does */
+        {"[[:upper:]]x", false, CASE_AUTO, true},
+        {"[]A]", false, CASE_AUTO, false},        /* ']' first is a member; A too */
+        {"[(*NO_JIT)]", false, CASE_AUTO, false}, /* letters in a class are text */
+        {"[^]]X", false, CASE_AUTO, false},
+        {"(?<Unclosed", false, CASE_AUTO, true}, /* no crash on a bad pattern */
+        {"(*", false, CASE_AUTO, true},
+        {"(?", false, CASE_AUTO, true},
+        {"[", false, CASE_AUTO, true},
+        {"A", true, CASE_AUTO, false},      /* literal: no escapes */
+        {"(*UTF)", true, CASE_AUTO, false}, /* literal: no syntax either */
         {"\\S", true, CASE_AUTO, false},
         {"a", true, CASE_AUTO, true},
         {"foo", false, CASE_YES, false}, /* case=yes: case matters */
