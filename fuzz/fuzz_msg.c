@@ -137,7 +137,7 @@ static void read_done(const struct msg_header *h, struct msg_reader r)
     msg_writer_free(&w);
 }
 
-/* render.c's string_array(): n strings from p with an unbounded reader. */
+/* render.c's jw_strings(): n strings from p with an unbounded reader. */
 static const uint8_t *read_strings_unbounded(const uint8_t *p, unsigned n)
 {
     struct msg_reader r;
@@ -150,7 +150,7 @@ static const uint8_t *read_strings_unbounded(const uint8_t *p, unsigned n)
     return r.p + r.pos;
 }
 
-/* render.c's render_record(), on a record that file_batch() kept. */
+/* render.c's write_record(), on a record that file_batch() kept. */
 static void render_like(const uint8_t *at, const struct msg_record *ref, const uint8_t *ref_end)
 {
     struct msg_reader r;

@@ -16,12 +16,21 @@
 #define FILE_WAIT_MS    15000
 #define SEARCH_GRACE_MS 5000
 
-static void respond_json(struct api_response *res, int status, cJSON *doc)
+/* A JSON answer whose text the response takes over. */
+static void respond_text(struct api_response *res, int status, char *body, size_t len)
 {
     res->status = status;
     res->content_type = JSON_TYPE;
-    res->body = render_print(doc, &res->len);
+    res->body = body;
+    res->len = len;
     res->body_static = false;
+}
+
+static void respond_json(struct api_response *res, int status, cJSON *doc)
+{
+    size_t len;
+    char *body = render_print(doc, &len);
+    respond_text(res, status, body, len);
 }
 
 static void respond_error(struct api_response *res, const struct api_error *e)
@@ -97,7 +106,9 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
         error(res, 503, "shutting_down", "the server is shutting down");
         return;
     }
-    respond_json(res, status, render_query(&v, ctx->files, p->offset, p->limit));
+    size_t len;
+    char *body = render_query(&v, ctx->files, p->offset, p->limit, &len);
+    respond_text(res, status, body, len);
     query_view_free(&v);
 }
 
@@ -211,32 +222,6 @@ static void handle_query(const struct api_context *ctx, const struct api_request
     registry_put(ctx->reg, q);
 }
 
-static cJSON *file_doc(const char *path, const struct result_ref *lines, size_t n)
-{
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddItemToObject(doc, "path", render_string(path, strlen(path)));
-    cJSON_AddNumberToObject(doc, "line_count", (double)n);
-    cJSON *arr = cJSON_AddArrayToObject(doc, "lines");
-    cJSON *clipped = NULL;
-    for (size_t i = 0; i < n; i++) {
-        struct msg_reader r;
-        uint32_t len;
-        /* Validated when it was filed (registry.c). */
-        msg_reader_init(&r, lines[i].rec, (size_t)-1 / 2);
-        uint8_t flags = msg_get_u8(&r);
-        const char *s = msg_get_str(&r, &len);
-        cJSON_AddItemToArray(arr, render_string(s, len));
-        if (flags & MSG_RF_CLIPPED) {
-            if (!clipped)
-                clipped = cJSON_CreateArray();
-            cJSON_AddItemToArray(clipped, cJSON_CreateNumber((double)lines[i].line));
-        }
-    }
-    if (clipped)
-        cJSON_AddItemToObject(doc, "clipped_lines", clipped);
-    return doc;
-}
-
 static void handle_file(const struct api_context *ctx, const char *path, struct api_response *res)
 {
     /* Only an indexed path is looked up (exact, or as results show it);
@@ -261,8 +246,11 @@ static void handle_file(const struct api_context *ctx, const char *path, struct 
         error(res, 503, "shard_down", "the shard holding this file did not answer");
     else if (status == MSG_ST_NOT_FOUND)
         error(res, 404, "not_found", "no such file in the index");
-    else
-        respond_json(res, 200, file_doc(ctx->files->v[idx].path, lines, n));
+    else {
+        size_t len;
+        char *body = render_file(ctx->files->v[idx].path, lines, n, &len);
+        respond_text(res, 200, body, len);
+    }
     registry_put(ctx->reg, q);
 }
 

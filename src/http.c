@@ -102,12 +102,18 @@ static void collect(struct req_state *st, const char *data, size_t n)
     st->body[st->len] = '\0';
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, const struct api_response *res)
+static enum MHD_Result send_response(struct MHD_Connection *c, struct api_response *res)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        res->len, res->body, res->body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_COPY);
+    /* A built answer is handed over, not copied (it can be 100 MB): the
+     * response frees it once sent. */
+    struct MHD_Response *r =
+        res->body_static
+            ? MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT)
+            : MHD_create_response_from_buffer_with_free_callback(res->len, res->body, free);
     if (!r)
         return MHD_NO;
+    if (!res->body_static)
+        res->body = NULL;
     MHD_add_response_header(r, "Content-Type", res->content_type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");

@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,20 +36,123 @@ cJSON *render_error(const struct api_error *e)
     return doc;
 }
 
-static cJSON *string_array(const uint8_t *wire, unsigned n)
+/* Results and file lines are written straight into the text, not built as
+ * a cJSON tree first: a page of 100,000 results with context made a tree
+ * of millions of nodes (1.5 GB for a 119 MB answer).  Strings are escaped
+ * as cJSON prints them. */
+struct jw {
+    char *buf;
+    size_t len, cap;
+};
+
+static void jw_reserve(struct jw *w, size_t more)
 {
-    cJSON *arr = cJSON_CreateArray();
+    if (w->len + more + 1 <= w->cap)
+        return;
+    size_t cap = w->cap ? w->cap : 4096;
+    while (cap < w->len + more + 1)
+        cap *= 2;
+    w->buf = xrealloc(w->buf, cap);
+    w->cap = cap;
+}
+
+static void jw_raw(struct jw *w, const char *s, size_t n)
+{
+    jw_reserve(w, n);
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+/* s must be a string literal. */
+#define jw_lit(w, s) jw_raw((w), "" s, sizeof(s) - 1)
+
+static void jw_uint(struct jw *w, uint64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    jw_raw(w, tmp, (size_t)n);
+}
+
+/* A JSON string of valid UTF-8 bytes. */
+static void jw_escaped(struct jw *w, const unsigned char *s, size_t n)
+{
+    jw_reserve(w, n * 6 + 2);
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *o++ = (char)c;
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        default:
+            o += sprintf(o, "u%04x", c);
+            break;
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->buf);
+}
+
+/* A JSON string of n bytes, repaired to valid UTF-8 if it is not. */
+static void jw_str(struct jw *w, const char *s, size_t n)
+{
+    if (utf8_valid(s, n, NULL)) {
+        jw_escaped(w, (const unsigned char *)s, n);
+        return;
+    }
+    char *z = xmalloc(UTF8_REPAIR_MAX(n) + 1);
+    size_t len = utf8_repair(s, n, z);
+    jw_escaped(w, (const unsigned char *)z, len);
+    free(z);
+}
+
+static void jw_strings(struct jw *w, const uint8_t *wire, unsigned n)
+{
     struct msg_reader r;
     msg_reader_init(&r, wire, (size_t)-1 / 2);
+    jw_lit(w, "[");
     for (unsigned i = 0; i < n; i++) {
         uint32_t len;
         const char *s = msg_get_str(&r, &len);
-        cJSON_AddItemToArray(arr, render_string(s, len));
+        if (i)
+            jw_lit(w, ",");
+        jw_str(w, s, len);
     }
-    return arr;
+    jw_lit(w, "]");
 }
 
-cJSON *render_record(const uint8_t *rec, const struct file_list *files, unsigned context)
+static char *jw_finish(struct jw *w, size_t *len)
+{
+    jw_reserve(w, 0);
+    w->buf[w->len] = '\0';
+    *len = w->len;
+    return w->buf;
+}
+
+static void write_record(struct jw *w, const uint8_t *rec, const struct file_list *files,
+                         unsigned context)
 {
     struct msg_reader r;
     struct msg_record m;
@@ -56,29 +160,45 @@ cJSON *render_record(const uint8_t *rec, const struct file_list *files, unsigned
      * here, so the reader is given a large bound. */
     msg_reader_init(&r, rec, (size_t)-1 / 2);
     msg_record_decode(&r, &m);
-    cJSON *o = cJSON_CreateObject();
     const char *path = m.file_id < files->n ? files->v[m.file_id].path : "";
-    cJSON_AddItemToObject(o, "path", render_string(path, strlen(path)));
-    cJSON_AddNumberToObject(o, "line", m.line);
-    cJSON_AddItemToObject(o, "text", render_string(m.text, m.text_len));
-    cJSON *ranges = cJSON_AddArrayToObject(o, "ranges");
+    jw_lit(w, "{\"path\":");
+    jw_str(w, path, strlen(path));
+    jw_lit(w, ",\"line\":");
+    jw_uint(w, m.line);
+    jw_lit(w, ",\"text\":");
+    jw_str(w, m.text, m.text_len);
+    jw_lit(w, ",\"ranges\":[");
     for (unsigned i = 0; i < m.nranges; i++) {
         uint32_t a, b;
         msg_record_range(&m, i, &a, &b);
-        cJSON *pair = cJSON_CreateArray();
-        cJSON_AddItemToArray(pair, cJSON_CreateNumber(a));
-        cJSON_AddItemToArray(pair, cJSON_CreateNumber(b));
-        cJSON_AddItemToArray(ranges, pair);
+        if (i)
+            jw_lit(w, ",");
+        jw_lit(w, "[");
+        jw_uint(w, a);
+        jw_lit(w, ",");
+        jw_uint(w, b);
+        jw_lit(w, "]");
     }
+    jw_lit(w, "]");
     if (context > 0) {
-        cJSON_AddItemToObject(o, "before", string_array(m.before, m.nbefore));
-        cJSON_AddItemToObject(o, "after", string_array(m.after, m.nafter));
+        jw_lit(w, ",\"before\":");
+        jw_strings(w, m.before, m.nbefore);
+        jw_lit(w, ",\"after\":");
+        jw_strings(w, m.after, m.nafter);
     }
     if (m.flags & MSG_RF_CLIPPED) {
-        cJSON_AddTrueToObject(o, "clipped");
-        cJSON_AddNumberToObject(o, "column", m.column);
+        jw_lit(w, ",\"clipped\":true,\"column\":");
+        jw_uint(w, m.column);
     }
-    return o;
+    jw_lit(w, "}");
+}
+
+char *render_record_text(const uint8_t *rec, const struct file_list *files, unsigned context,
+                         size_t *len)
+{
+    struct jw w = {0};
+    write_record(&w, rec, files, context);
+    return jw_finish(&w, len);
 }
 
 static void add_query_fields(cJSON *doc, const struct query_spec *s)
@@ -114,8 +234,8 @@ static void add_stats(cJSON *doc, const struct query_view *v)
         cJSON_AddItemToArray(failed, cJSON_CreateNumber(v->failed[i]));
 }
 
-cJSON *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
-                    size_t limit)
+char *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
+                   size_t limit, size_t *len)
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "id", v->id);
@@ -132,10 +252,56 @@ cJSON *render_query(const struct query_view *v, const struct file_list *files, s
     cJSON_AddNumberToObject(page, "offset", (double)offset);
     cJSON_AddNumberToObject(page, "limit", (double)limit);
     cJSON_AddNumberToObject(page, "count", (double)(to - from));
-    cJSON *results = cJSON_AddArrayToObject(doc, "results");
-    for (size_t i = from; i < to; i++)
-        cJSON_AddItemToArray(results, render_record(v->results[i].rec, files, v->spec.context));
-    return doc;
+    /* The small part as cJSON; the results written after it, inside the
+     * same object. */
+    size_t head_len;
+    char *head = render_print(doc, &head_len);
+    struct jw w = {.buf = head, .len = head_len - 1, .cap = head_len + 1}; /* drop the '}' */
+    jw_lit(&w, ",\"results\":[");
+    for (size_t i = from; i < to; i++) {
+        if (i > from)
+            jw_lit(&w, ",");
+        write_record(&w, v->results[i].rec, files, v->spec.context);
+    }
+    jw_lit(&w, "]}");
+    return jw_finish(&w, len);
+}
+
+char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len)
+{
+    struct jw w = {0};
+    jw_lit(&w, "{\"path\":");
+    jw_str(&w, path, strlen(path));
+    jw_lit(&w, ",\"line_count\":");
+    jw_uint(&w, n);
+    jw_lit(&w, ",\"lines\":[");
+    size_t nclipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct msg_reader r;
+        uint32_t slen;
+        /* Validated when it was filed (registry.c). */
+        msg_reader_init(&r, lines[i].rec, (size_t)-1 / 2);
+        uint8_t flags = msg_get_u8(&r);
+        const char *s = msg_get_str(&r, &slen);
+        if (i)
+            jw_lit(&w, ",");
+        jw_str(&w, s, slen);
+        nclipped += (flags & MSG_RF_CLIPPED) != 0;
+    }
+    jw_lit(&w, "]");
+    if (nclipped) {
+        jw_lit(&w, ",\"clipped_lines\":[");
+        for (size_t i = 0, k = 0; i < n; i++) {
+            if (!(*lines[i].rec & MSG_RF_CLIPPED))
+                continue;
+            if (k++)
+                jw_lit(&w, ",");
+            jw_uint(&w, lines[i].line);
+        }
+        jw_lit(&w, "]");
+    }
+    jw_lit(&w, "}");
+    return jw_finish(&w, len);
 }
 
 char *render_print(cJSON *doc, size_t *len)

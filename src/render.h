@@ -19,12 +19,17 @@
 /* {"error": {...}} */
 cJSON *render_error(const struct api_error *e);
 
-/* The query document, with results [offset, offset+limit). */
-cJSON *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
-                    size_t limit);
+/* The query document's text, with results [offset, offset+limit); the
+ * caller frees it. */
+char *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
+                   size_t limit, size_t *len);
 
-/* One result record as a JSON object. */
-cJSON *render_record(const uint8_t *rec, const struct file_list *files, unsigned context);
+/* One result record as JSON text (what render_query() writes for it). */
+char *render_record_text(const uint8_t *rec, const struct file_list *files, unsigned context,
+                         size_t *len);
+
+/* The file view's text: {"path", "line_count", "lines"[, "clipped_lines"]}. */
+char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len);
 
 /* A string of n bytes, repaired to valid UTF-8 if it is not. */
 cJSON *render_string(const char *s, size_t n);

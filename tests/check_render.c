@@ -1,11 +1,11 @@
 /*
  * check_render.c - unit tests for src/render.c: JSON strings that are
- * always valid UTF-8, the API's error document, and one result record
- * rendered from its wire form.
+ * always valid UTF-8, the API's error document, one result record
+ * rendered from its wire form, and the file view.
  *
- * Every document is printed with render_print() and parsed back with
- * cJSON, so the assertions are on the JSON a client receives, not on the
- * cJSON tree that produced it.
+ * Every document is printed (render_print(), or written as text) and
+ * parsed back with cJSON, so the assertions are on the JSON a client
+ * receives.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,6 +59,21 @@ static cJSON *round_trip(cJSON *doc)
     cJSON_Delete(parsed);
     text = render_print(doc, &len);
     ck_assert_msg(len == strlen(text), "render_print length %zu, strlen %zu", len, strlen(text));
+    ck_assert_msg(utf8_valid(text, len, NULL), "the JSON text is not valid UTF-8: %s", text);
+    parsed = cJSON_Parse(text);
+    ck_assert_msg(parsed != NULL, "the JSON does not parse back: %s", text);
+    return parsed;
+}
+
+/* A record rendered as render_query() writes it, parsed back. */
+static cJSON *record(const uint8_t *rec, unsigned context)
+{
+    size_t len = 0;
+    free(text);
+    cJSON_Delete(parsed);
+    text = render_record_text(rec, &files, context, &len);
+    ck_assert_msg(len == strlen(text), "render_record_text length %zu, strlen %zu", len,
+                  strlen(text));
     ck_assert_msg(utf8_valid(text, len, NULL), "the JSON text is not valid UTF-8: %s", text);
     parsed = cJSON_Parse(text);
     ck_assert_msg(parsed != NULL, "the JSON does not parse back: %s", text);
@@ -279,7 +294,7 @@ START_TEST(test_record_fields)
     add_path("a.c");
     add_path("src/b.c");
     const uint8_t *rec = encode(1, 7, 0, 0, "foo foo", ranges, 2, before, 2, after, 1);
-    cJSON *o = round_trip(render_record(rec, &files, 0));
+    cJSON *o = record(rec, 0);
     ck_assert_msg(strcmp(get_str(o, "path"), "src/b.c") == 0, "path in %s", text);
     ck_assert_msg(get_num(o, "line") == 7, "line in %s", text);
     ck_assert_msg(strcmp(get_str(o, "text"), "foo foo") == 0, "text in %s", text);
@@ -307,7 +322,7 @@ START_TEST(test_record_context)
     static const char *const before_json[] = {"b1", "caf" FFFD};
     add_path("x");
     const uint8_t *rec = encode(0, 3, 0, 0, "hit", NULL, 0, before, 2, after, 1);
-    cJSON *o = round_trip(render_record(rec, &files, 2));
+    cJSON *o = record(rec, 2);
     check_strings(o, "before", before_json, 2);
     check_strings(o, "after", after, 1);
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "ranges");
@@ -315,7 +330,7 @@ START_TEST(test_record_context)
 
     /* with context but none available (a file's first line): empty arrays */
     rec = encode(0, 1, 0, 0, "hit", NULL, 0, NULL, 0, NULL, 0);
-    o = round_trip(render_record(rec, &files, 1));
+    o = record(rec, 1);
     check_strings(o, "before", NULL, 0);
     check_strings(o, "after", NULL, 0);
 }
@@ -327,13 +342,13 @@ START_TEST(test_record_clipped)
     add_path("long.txt");
     const uint8_t *rec =
         encode(0, 1, 1872, MSG_RF_CLIPPED, "....needle....", ranges, 1, NULL, 0, NULL, 0);
-    cJSON *o = round_trip(render_record(rec, &files, 0));
+    cJSON *o = record(rec, 0);
     const cJSON *clipped = cJSON_GetObjectItemCaseSensitive(o, "clipped");
     ck_assert_msg(cJSON_IsTrue(clipped), "clipped is not true in %s", text);
     ck_assert_msg(get_num(o, "column") == 1872, "column in %s", text);
     /* a column without the flag is not rendered */
     rec = encode(0, 1, 55, 0, "x", NULL, 0, NULL, 0, NULL, 0);
-    o = round_trip(render_record(rec, &files, 0));
+    o = record(rec, 0);
     ck_assert_msg(!cJSON_HasObjectItem(o, "column") && !cJSON_HasObjectItem(o, "clipped"),
                   "unclipped record has clipped/column: %s", text);
 }
@@ -343,12 +358,93 @@ START_TEST(test_record_path)
 {
     add_path("caf\xe9.c");
     const uint8_t *rec = encode(0, 1, 0, 0, "x", NULL, 0, NULL, 0, NULL, 0);
-    cJSON *o = round_trip(render_record(rec, &files, 0));
+    cJSON *o = record(rec, 0);
     ck_assert_msg(strcmp(get_str(o, "path"), "caf" FFFD ".c") == 0, "path in %s", text);
     /* an id outside the list renders an empty path, not a crash */
     rec = encode(5, 1, 0, 0, "x", NULL, 0, NULL, 0, NULL, 0);
-    o = round_trip(render_record(rec, &files, 0));
+    o = record(rec, 0);
     ck_assert_msg(strcmp(get_str(o, "path"), "") == 0, "path in %s", text);
+}
+END_TEST
+
+/* Every byte that needs escaping, and some that do not: the text written
+ * is the same as cJSON's for the same string, and reads back as it. */
+START_TEST(test_record_escaping)
+{
+    char raw[200];
+    size_t n = 0;
+    for (int c = 1; c < 0x20; c++)
+        raw[n++] = (char)c;
+    static const char more[] = "\"\\/\x7f caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80 bad\xff\xc3";
+    memcpy(raw + n, more, sizeof more - 1);
+    n += sizeof more - 1;
+    raw[n] = '\0';
+    add_path("p\"q\\r\n.c");
+    const uint8_t *rec = encode(0, 1, 0, 0, raw, NULL, 0, NULL, 0, NULL, 0);
+    cJSON *o = record(rec, 0);
+
+    char repaired[UTF8_REPAIR_MAX(sizeof raw) + 1];
+    size_t rlen = utf8_repair(raw, n, repaired);
+    repaired[rlen] = '\0';
+    ck_assert_msg(strcmp(get_str(o, "text"), repaired) == 0, "text reads back differently: %s",
+                  text);
+    ck_assert_msg(strcmp(get_str(o, "path"), "p\"q\\r\n.c") == 0, "path in %s", text);
+
+    cJSON *ref = cJSON_CreateString(repaired);
+    char *want = cJSON_PrintUnformatted(ref);
+    cJSON_Delete(ref);
+    const char *at = strstr(text, "\"text\":");
+    ck_assert_msg(at && strncmp(at + 7, want, strlen(want)) == 0 && at[7 + strlen(want)] == ',',
+                  "text is not escaped as cJSON does:\n  got  %s\n  want %s", at ? at + 7 : "-",
+                  want);
+    free(want);
+}
+END_TEST
+
+/* The file view: every line, and the clipped ones listed. */
+START_TEST(test_file_text)
+{
+    static const struct {
+        uint8_t flags;
+        const char *s;
+    } in[] = {{0, "first"}, {MSG_RF_CLIPPED, "long\xff"}, {0, ""}, {MSG_RF_CLIPPED, "tab\there"}};
+    struct result_ref refs[4];
+    struct msg_writer lw;
+    msg_writer_init(&lw);
+    size_t off[4];
+    for (size_t i = 0; i < 4; i++) {
+        off[i] = lw.len;
+        msg_put_u8(&lw, in[i].flags);
+        msg_put_str(&lw, in[i].s, strlen(in[i].s));
+    }
+    for (size_t i = 0; i < 4; i++)
+        refs[i] = (struct result_ref){0, (uint32_t)i + 1, lw.data + off[i]};
+    size_t len = 0;
+    free(text);
+    text = render_file("dir/caf\xe9.txt", refs, 4, &len);
+    ck_assert_msg(len == strlen(text), "length %zu, strlen %zu", len, strlen(text));
+    cJSON_Delete(parsed);
+    parsed = cJSON_Parse(text);
+    ck_assert_msg(parsed != NULL, "does not parse: %s", text);
+    ck_assert_msg(strcmp(get_str(parsed, "path"), "dir/caf" FFFD ".txt") == 0, "path: %s", text);
+    ck_assert_msg(get_num(parsed, "line_count") == 4, "line_count: %s", text);
+    static const char *const want[] = {"first", "long" FFFD, "", "tab\there"};
+    check_strings(parsed, "lines", want, 4);
+    const cJSON *cl = cJSON_GetObjectItemCaseSensitive(parsed, "clipped_lines");
+    ck_assert_msg(cJSON_GetArraySize(cl) == 2 && cJSON_GetArrayItem(cl, 0)->valuedouble == 2 &&
+                      cJSON_GetArrayItem(cl, 1)->valuedouble == 4,
+                  "clipped_lines: %s", text);
+
+    /* no clipped line: no clipped_lines; no lines: an empty array */
+    free(text);
+    text = render_file("e", refs, 1, &len);
+    ck_assert_msg(strcmp(text, "{\"path\":\"e\",\"line_count\":1,\"lines\":[\"first\"]}") == 0,
+                  "one line: %s", text);
+    free(text);
+    text = render_file("e", refs, 0, &len);
+    ck_assert_msg(strcmp(text, "{\"path\":\"e\",\"line_count\":0,\"lines\":[]}") == 0,
+                  "no lines: %s", text);
+    msg_writer_free(&lw);
 }
 END_TEST
 
@@ -378,6 +474,8 @@ Suite *suite_render(void)
     tcase_add_test(tc, test_record_context);
     tcase_add_test(tc, test_record_clipped);
     tcase_add_test(tc, test_record_path);
+    tcase_add_test(tc, test_record_escaping);
+    tcase_add_test(tc, test_file_text);
     suite_add_tcase(s, tc);
 
     return s;
