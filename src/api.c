@@ -3,6 +3,7 @@
  */
 #include "api.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,41 @@ static void respond_json(struct api_response *res, int status, cJSON *doc)
     respond_text(res, status, body, len);
 }
 
+/* Reserve room for a large answer of about n bytes; false: over budget. */
+static bool answer_reserve(struct answer_budget *b, size_t n)
+{
+    if (!b)
+        return true;
+    size_t before = atomic_fetch_add(&b->held, n);
+    if (n > API_ANSWER_SMALL && before > 0 && before + n > b->max) {
+        atomic_fetch_sub(&b->held, n);
+        return false;
+    }
+    return true;
+}
+
+void api_answer_release(struct answer_budget *b, size_t n)
+{
+    if (b && n)
+        atomic_fetch_sub(&b->held, n);
+}
+
+/* The answer built for a reservation of `reserved` bytes: count its real
+ * size until it is sent. */
+static void respond_counted(struct api_response *res, struct answer_budget *b, size_t reserved,
+                            int status, char *body, size_t len)
+{
+    respond_text(res, status, body, len);
+    if (!b)
+        return;
+    if (len > reserved)
+        atomic_fetch_add(&b->held, len - reserved);
+    else
+        atomic_fetch_sub(&b->held, reserved - len);
+    res->budget = b;
+    res->counted = len;
+}
+
 static void respond_error(struct api_response *res, const struct api_error *e)
 {
     respond_json(res, e->status, render_error(e));
@@ -43,6 +79,17 @@ static void error(struct api_response *res, int status, const char *code, const 
 {
     struct api_error e;
     api_error_set(&e, status, code, NULL, "%s", message);
+    respond_error(res, &e);
+}
+
+static void over_budget(struct api_response *res, const struct answer_budget *b)
+{
+    struct api_error e;
+    api_error_set(&e, 503, "overloaded", NULL,
+                  "large answers being sent hold %zu MiB (--answer-memory %zu MiB): try again "
+                  "shortly",
+                  (size_t)(atomic_load(&b->held) >> 20), b->max >> 20);
+    e.retry_after = 1;
     respond_error(res, &e);
 }
 
@@ -106,9 +153,15 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
         error(res, 503, "shutting_down", "the server is shutting down");
         return;
     }
+    size_t guess = render_query_estimate(&v, p->offset, p->limit);
+    if (!answer_reserve(ctx->answers, guess)) {
+        query_view_free(&v);
+        over_budget(res, ctx->answers);
+        return;
+    }
     size_t len;
     char *body = render_query(&v, ctx->files, p->offset, p->limit, &len);
-    respond_text(res, status, body, len);
+    respond_counted(res, ctx->answers, guess, status, body, len);
     query_view_free(&v);
 }
 
@@ -231,9 +284,17 @@ static void handle_file(const struct api_context *ctx, const char *path, struct 
         error(res, 404, "not_found", "no such file in the index");
         return;
     }
+    /* Reserved before the shard is even asked: the lines, then their text,
+     * take about the file's size each. */
+    size_t guess = (size_t)ctx->files->v[idx].size + 64;
+    if (!answer_reserve(ctx->answers, guess)) {
+        over_budget(res, ctx->answers);
+        return;
+    }
     struct api_error e;
     struct query *q = registry_submit_file(ctx->reg, (uint32_t)idx, ctx->files->v[idx].shard, &e);
     if (!q) {
+        api_answer_release(ctx->answers, guess);
         respond_error(res, &e);
         return;
     }
@@ -242,14 +303,16 @@ static void handle_file(const struct api_context *ctx, const char *path, struct 
     size_t n;
     uint8_t status;
     bool done = registry_file_lines(ctx->reg, q, &lines, &n, &status);
-    if (!done || status == MSG_ST_FAILED)
-        error(res, 503, "shard_down", "the shard holding this file did not answer");
-    else if (status == MSG_ST_NOT_FOUND)
-        error(res, 404, "not_found", "no such file in the index");
-    else {
+    if (!done || status == MSG_ST_FAILED || status == MSG_ST_NOT_FOUND) {
+        api_answer_release(ctx->answers, guess);
+        if (status == MSG_ST_NOT_FOUND && done)
+            error(res, 404, "not_found", "no such file in the index");
+        else
+            error(res, 503, "shard_down", "the shard holding this file did not answer");
+    } else {
         size_t len;
         char *body = render_file(ctx->files->v[idx].path, lines, n, &len);
-        respond_text(res, 200, body, len);
+        respond_counted(res, ctx->answers, guess, 200, body, len);
     }
     registry_put(ctx->reg, q);
 }
@@ -312,6 +375,8 @@ static void handle_stats(const struct api_context *ctx, struct api_response *res
     cJSON_AddNumberToObject(mem, "rss_bytes", (double)(master_rss + workers_rss));
     cJSON_AddNumberToObject(mem, "master_rss_bytes", (double)master_rss);
     cJSON_AddNumberToObject(mem, "workers_rss_bytes", (double)workers_rss);
+    if (ctx->answers)
+        cJSON_AddNumberToObject(mem, "answer_bytes", (double)atomic_load(&ctx->answers->held));
     cJSON_AddNumberToObject(doc, "uptime_s", (now_ms() - ctx->started_ms) / 1000.0);
     struct registry_stats rs;
     registry_stats(ctx->reg, &rs);
@@ -442,7 +507,10 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
 
 void api_response_free(struct api_response *res)
 {
-    if (!res->body_static)
+    if (!res->body_static && res->body) {
         free(res->body);
+        api_answer_release(res->budget, res->counted);
+    }
     res->body = NULL;
+    res->counted = 0;
 }

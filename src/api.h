@@ -20,8 +20,18 @@
 #define API_BODY_MAX    (64 * 1024)
 #define API_WAIT_MAX_MS 60000
 
+/* The bytes of the large answers (query pages, file views) built and not
+ * yet sent: past max, another large one is refused with 503 overloaded
+ * rather than built.  Answers under API_ANSWER_SMALL always go. */
+#define API_ANSWER_SMALL (64 * 1024)
+struct answer_budget {
+    _Atomic size_t held;
+    size_t max;
+};
+
 struct api_context {
     struct registry *reg;
+    struct answer_budget *answers; /* NULL: not counted */
     const struct file_list *files;
     const struct webroot *web;
     uint32_t timeout_ms; /* default and largest query deadline */
@@ -53,10 +63,16 @@ struct api_response {
     bool auth_challenge; /* for 401: send WWW-Authenticate */
     int retry_after;     /* seconds, for a Retry-After header; 0: none */
     bool close;          /* close the connection after this answer */
+    /* Counted in this budget until sent: api_answer_release() it. */
+    struct answer_budget *budget;
+    size_t counted;
 };
 
 void api_handle(const struct api_context *ctx, const struct api_request *req,
                 struct api_response *res);
+/* Frees what the response still owns (a counted body included). */
 void api_response_free(struct api_response *res);
+/* A counted answer of n bytes is gone. */
+void api_answer_release(struct answer_budget *b, size_t n);
 
 #endif

@@ -102,18 +102,41 @@ static void collect(struct req_state *st, const char *data, size_t n)
     st->body[st->len] = '\0';
 }
 
+struct sent_body {
+    char *body;
+    struct answer_budget *budget;
+    size_t counted;
+};
+
+static void sent_body_free(void *cls)
+{
+    struct sent_body *sb = cls;
+    free(sb->body);
+    api_answer_release(sb->budget, sb->counted);
+    free(sb);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, struct api_response *res)
 {
     /* A built answer is handed over, not copied (it can be 100 MB): the
-     * response frees it once sent. */
-    struct MHD_Response *r =
-        res->body_static
-            ? MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT)
-            : MHD_create_response_from_buffer_with_free_callback(res->len, res->body, free);
+     * response frees it once sent, and gives its room in the budget back. */
+    struct MHD_Response *r;
+    if (res->body_static) {
+        r = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT);
+    } else {
+        struct sent_body *sb = xmalloc(sizeof *sb);
+        *sb = (struct sent_body){res->body, res->budget, res->counted};
+        r = MHD_create_response_from_buffer_with_free_callback_cls(res->len, res->body,
+                                                                   sent_body_free, sb);
+        if (r) {
+            res->body = NULL; /* the response's now */
+            res->counted = 0;
+        } else {
+            free(sb);
+        }
+    }
     if (!r)
         return MHD_NO;
-    if (!res->body_static)
-        res->body = NULL;
     MHD_add_response_header(r, "Content-Type", res->content_type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");

@@ -22,6 +22,7 @@ enum {
     OPT_MAX_PER_IP,
     OPT_KEEP_MEMORY,
     OPT_QUERY_MEMORY,
+    OPT_ANSWER_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +36,7 @@ static const struct option long_options[] = {
     {"keep-seconds", required_argument, NULL, OPT_KEEP_SECONDS},
     {"keep-memory", required_argument, NULL, OPT_KEEP_MEMORY},
     {"query-memory", required_argument, NULL, OPT_QUERY_MEMORY},
+    {"answer-memory", required_argument, NULL, OPT_ANSWER_MEMORY},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
     {"token", required_argument, NULL, OPT_TOKEN},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
@@ -64,6 +66,8 @@ const char *options_help(void)
            "                          first (default 1G; K, M, G suffixes)\n"
            "      --query-memory S    results one query may hold; past it a query's\n"
            "                          results stop short of max (default 256M)\n"
+           "      --answer-memory S   large answers being sent hold at most S; past it,\n"
+           "                          503 overloaded with Retry-After (default 1G)\n"
            "      --timeout-ms N      query deadline, also the largest a client may ask\n"
            "                          for (default 10000)\n"
            "      --max-running N     searches at the workers at once (default 2)\n"
@@ -170,6 +174,9 @@ static void defaults(struct options *o)
      * take the master's memory. */
     o->keep_memory = 1ull << 30;
     o->query_memory = 256ull << 20;
+    /* Such a page is 119 MB of JSON: a few clients reading it slowly must
+     * not hold many. */
+    o->answer_memory = 1ull << 30;
     o->timeout_ms = 10000;
     /* Each search goes to every worker, and a worker runs one at a time:
      * more than a couple at the workers only queues them where their
@@ -239,9 +246,14 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         o->keep_seconds = (unsigned)v;
         return SG_OK;
     case OPT_KEEP_MEMORY:
-    case OPT_QUERY_MEMORY: {
-        const char *name = c == OPT_KEEP_MEMORY ? "keep-memory" : "query-memory";
-        uint64_t *to = c == OPT_KEEP_MEMORY ? &o->keep_memory : &o->query_memory;
+    case OPT_QUERY_MEMORY:
+    case OPT_ANSWER_MEMORY: {
+        const char *name = c == OPT_KEEP_MEMORY    ? "keep-memory"
+                           : c == OPT_QUERY_MEMORY ? "query-memory"
+                                                   : "answer-memory";
+        uint64_t *to = c == OPT_KEEP_MEMORY    ? &o->keep_memory
+                       : c == OPT_QUERY_MEMORY ? &o->query_memory
+                                               : &o->answer_memory;
         if (options_parse_size(arg, OPT_MEMORY_MAX, to) < 0 || *to < OPT_MEMORY_MIN) {
             set_err(err, errlen,
                     "invalid value '%s' for --%s: expected a size such as 256M or 2G, from 1M "

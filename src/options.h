@@ -27,8 +27,9 @@ struct options {
     const char *web_root; /* NULL: the bundled web/ */
     unsigned keep_queries;
     unsigned keep_seconds;
-    uint64_t keep_memory;  /* bytes of results kept for finished queries */
-    uint64_t query_memory; /* bytes of results one query may hold */
+    uint64_t keep_memory;   /* bytes of results kept for finished queries */
+    uint64_t query_memory;  /* bytes of results one query may hold */
+    uint64_t answer_memory; /* bytes of large answers built and not yet sent */
     uint32_t timeout_ms;
     const char *token; /* --token, or $SHARDGREP_TOKEN */
     unsigned max_running;

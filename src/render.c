@@ -267,6 +267,22 @@ char *render_query(const struct query_view *v, const struct file_list *files, si
     return jw_finish(&w, len);
 }
 
+size_t render_query_estimate(const struct query_view *v, size_t offset, size_t limit)
+{
+    size_t from = offset < v->nresults ? offset : v->nresults;
+    size_t to = v->nresults - from < limit ? v->nresults : from + limit;
+    size_t est = 4096;
+    for (size_t i = from; i < to; i++) {
+        struct msg_reader r;
+        struct msg_record m;
+        msg_reader_init(&r, v->results[i].rec, (size_t)-1 / 2);
+        msg_record_decode(&r, &m);
+        /* The record's bytes, its keys, and the context lines' quotes. */
+        est += r.pos + 96 + 4 * (size_t)(m.nbefore + m.nafter);
+    }
+    return est;
+}
+
 char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len)
 {
     struct jw w = {0};

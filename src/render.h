@@ -24,6 +24,10 @@ cJSON *render_error(const struct api_error *e);
 char *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
                    size_t limit, size_t *len);
 
+/* About how many bytes render_query() writes for that page (to decide
+ * before building it whether there is room). */
+size_t render_query_estimate(const struct query_view *v, size_t offset, size_t limit);
+
 /* One result record as JSON text (what render_query() writes for it). */
 char *render_record_text(const uint8_t *rec, const struct file_list *files, unsigned context,
                          size_t *len);

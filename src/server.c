@@ -45,6 +45,7 @@ struct server {
     struct webroot *web;
     struct http_server *http;
     struct api_context api;
+    struct answer_budget answers;
     /* The program's own file, as resolved at start-up, and its identity:
      * a restarted worker execs it while it is still the same file. */
     char exe[4096];
@@ -365,7 +366,9 @@ static void start_front(struct server *s)
     for (unsigned i = 0; i < s->opt->workers; i++)
         registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
     s->agg = aggregator_start(s->queue, s->reg);
+    s->answers.max = (size_t)s->opt->answer_memory;
     s->api = (struct api_context){.reg = s->reg,
+                                  .answers = &s->answers,
                                   .files = &s->files,
                                   .web = s->web,
                                   .timeout_ms = s->opt->timeout_ms,

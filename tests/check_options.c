@@ -90,19 +90,24 @@ START_TEST(test_parse_defaults)
     ck_assert_msg(o.keep_queries == 1000 && o.keep_seconds == 600 && o.timeout_ms == 10000,
                   "keep_queries %u keep_seconds %u timeout_ms %u", o.keep_queries, o.keep_seconds,
                   o.timeout_ms);
-    ck_assert_msg(o.keep_memory == 1ull << 30 && o.query_memory == 256ull << 20,
-                  "keep_memory %llu query_memory %llu, want 1G and 256M",
-                  (unsigned long long)o.keep_memory, (unsigned long long)o.query_memory);
+    ck_assert_msg(o.keep_memory == 1ull << 30 && o.query_memory == 256ull << 20 &&
+                      o.answer_memory == 1ull << 30,
+                  "keep_memory %llu query_memory %llu answer_memory %llu, want 1G, 256M, 1G",
+                  (unsigned long long)o.keep_memory, (unsigned long long)o.query_memory,
+                  (unsigned long long)o.answer_memory);
 }
 END_TEST
 
 START_TEST(test_parse_memory)
 {
-    enum options_result r = PARSE("--keep-memory", "4G", "--query-memory", "512M");
+    enum options_result r =
+        PARSE("--keep-memory", "4G", "--query-memory", "512M", "--answer-memory", "3M");
     ck_assert_msg(r == OPTIONS_RUN, "result %d: %s", r, err);
-    ck_assert_msg(o.keep_memory == 4ull << 30 && o.query_memory == 512ull << 20,
-                  "keep_memory %llu query_memory %llu", (unsigned long long)o.keep_memory,
-                  (unsigned long long)o.query_memory);
+    ck_assert_msg(o.keep_memory == 4ull << 30 && o.query_memory == 512ull << 20 &&
+                      o.answer_memory == 3ull << 20,
+                  "keep_memory %llu query_memory %llu answer_memory %llu",
+                  (unsigned long long)o.keep_memory, (unsigned long long)o.query_memory,
+                  (unsigned long long)o.answer_memory);
     r = PARSE("--keep-memory", "1M", "--query-memory", "1M");
     ck_assert_msg(r == OPTIONS_RUN, "the smallest sizes refused: %s", err);
     r = PARSE("--keep-memory", "1024G", "--query-memory", "1024G");
@@ -111,7 +116,8 @@ START_TEST(test_parse_memory)
     static const char *const bad[][2] = {
         {"--keep-memory", "0"},    {"--keep-memory", "1023K"}, {"--keep-memory", "1025G"},
         {"--keep-memory", "lots"}, {"--query-memory", ""},     {"--query-memory", "-1M"},
-        {"--query-memory", "2T"},  {"--query-memory", "512"},
+        {"--query-memory", "2T"},  {"--query-memory", "512"},  {"--answer-memory", "0"},
+        {"--answer-memory", "1x"},
     };
     for (size_t i = 0; i < NCASES(bad); i++) {
         r = PARSE(bad[i][0], bad[i][1]);
@@ -343,9 +349,9 @@ END_TEST
 START_TEST(test_help_text)
 {
     static const char *const opts[] = {
-        "--port",       "--bind",         "--workers",      "--max-file-size", "--no-ignore",
-        "--web-root",   "--keep-queries", "--keep-seconds", "--keep-memory",   "--query-memory",
-        "--timeout-ms", "--help",         "--version",      "Usage:"};
+        "--port",          "--bind",         "--workers",      "--max-file-size", "--no-ignore",
+        "--web-root",      "--keep-queries", "--keep-seconds", "--keep-memory",   "--query-memory",
+        "--answer-memory", "--timeout-ms",   "--help",         "--version",       "Usage:"};
     const char *h = options_help();
     ck_assert_msg(h != NULL && h[strlen(h) - 1] == '\n', "the help does not end with a newline");
     for (size_t i = 0; i < NCASES(opts); i++)

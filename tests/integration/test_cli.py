@@ -19,7 +19,7 @@ sgtest.register_common_self_checks(R)
 
 OPTIONS = ["--port", "--bind", "--workers", "--max-file-size", "--no-ignore",
            "--web-root", "--keep-queries", "--keep-seconds", "--keep-memory",
-           "--query-memory", "--timeout-ms",
+           "--query-memory", "--answer-memory", "--timeout-ms",
            "--max-running", "--max-queued", "--max-connections",
            "--max-connections-per-ip", "--token", "--help", "--version"]
 
@@ -78,6 +78,7 @@ _bad(["--timeout-ms", "abc", CORPUS], "timeout_ms_abc")
 _bad(["--max-connections", "0", CORPUS], "max_connections_0")
 _bad(["--keep-memory", "lots", CORPUS], "keep_memory_lots")
 _bad(["--query-memory", "100K", CORPUS], "query_memory_under_1m")
+_bad(["--answer-memory", "2000G", CORPUS], "answer_memory_over_1024g")
 _bad(["--keep-memory", "64M", "--query-memory", "128M", CORPUS], "query_memory_over_keep_memory")
 _bad(["--max-connections-per-ip", "-1", CORPUS], "max_connections_per_ip_negative")
 _bad(["--max-connections-per-ip", "lots", CORPUS], "max_connections_per_ip_lots")

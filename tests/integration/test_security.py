@@ -468,6 +468,65 @@ def admission_running_queued_overloaded():
 # Size limits and floods
 
 
+@R.test(timeout=90)
+def answer_memory_is_bounded():
+    """--answer-memory: while a client reads a 26 MB answer slowly, another
+    large answer (a query page, a file view) is refused with 503
+    overloaded and Retry-After, small answers still go, and once the slow
+    client is gone the large answer is served again."""
+    tmp = TempDir()
+    with open(os.path.join(tmp.path, "wide.txt"), "w") as f:
+        f.write("".join("row %05d %s\n" % (i, "x" * 600) for i in range(6000)))
+    srv = Server(["--workers", "2", "--answer-memory", "1M"], root=tmp.path).start()
+    slow = None
+    try:
+        def held():
+            return srv.stats()["memory"].get("answer_bytes")
+
+        eq(held(), 0, "answer_bytes at rest")
+        slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.settimeout(10)
+        slow.connect((HOST, srv.port))
+        slow.sendall(b"GET /api/search?q=row&max=100000&context=3 HTTP/1.1\r\n"
+                     b"Host: x\r\n\r\n")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (held() or 0) < 2 << 20:
+            time.sleep(0.05)
+        h = held()
+        check(h >= 2 << 20, "the slow client's answer is not counted: answer_bytes %r" % h)
+
+        r = srv.search("row", max=100000, context=3)
+        expect_error(r, 503, "overloaded", "a second large answer")
+        check(r.headers.get("retry-after", "").isdigit(),
+              "503 without Retry-After: %r" % r.headers.get("retry-after"))
+        expect_error(srv.files("wide.txt"), 503, "overloaded", "a large file view")
+        small = srv.search_ok("row 00042")
+        eq(small["stats"]["matched_lines"], 1, "a small answer still goes")
+
+        slow.close()
+        slow = None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and held():
+            time.sleep(0.05)
+        eq(held(), 0, "answer_bytes once the slow client left")
+        big = srv.search_ok("row", max=100000, context=3)
+        eq((big["stats"]["returned"], len(big["results"])), (6000, 6000), "the large answer")
+        r = srv.files("wide.txt")
+        expect_json(r, 200, "the file view")
+        eq(r.json.get("line_count"), 6000, "the file view's lines")
+        deadline = time.monotonic() + 5   # freed just after the last byte left
+        while time.monotonic() < deadline and held():
+            time.sleep(0.02)
+        eq(held(), 0, "answer_bytes after they were sent")
+        print("  # %.1f MB held for the slow client with --answer-memory 1M" % (h / 1e6))
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        if slow:
+            slow.close()
+        srv.kill()
+
+
 @R.test(timeout=60)
 def results_memory_is_bounded():
     """--query-memory: a query's results stop short of max, at a point that
