@@ -1008,13 +1008,15 @@
     if (view === 'file' || !parseLocation().params.q) window.scrollTo(0, 0);
   }
 
-  // Update the address for new controls; typing bursts share one entry.
+  // Update the address for new controls; typing bursts share one entry,
+  // and Enter at the end of a burst stays in it (it ends the burst).
   function updateURL(p, how) {
     var url = buildURL(p, '', null);
     var here = location.pathname + location.search + location.hash;
     if (url === here) { if (how !== 'type') lastTypeURL = 0; return; }
     var now = Date.now();
-    var replace = how === 'type' && lastTypeURL && now - lastTypeURL < BURST_MS && view === 'search';
+    var typed = how === 'type' || how === 'enter';
+    var replace = typed && lastTypeURL && now - lastTypeURL < BURST_MS && view === 'search';
     if (replace) history.replaceState(history.state, '', url);
     else { saveScroll(); history.pushState({}, '', url); }
     lastTypeURL = how === 'type' ? now : 0;
@@ -1034,7 +1036,7 @@
       document.title = 'shardgrep';
     }
     updateURL(p, how);
-    search(p, how === 'commit' && current && current.key === keyOf(p) && current.failed);
+    search(p, how !== 'type' && current && current.key === keyOf(p) && current.failed);
   }
   function debounced() {
     clearTimeout(debounceTimer);
@@ -1087,7 +1089,7 @@
   });
   ui.form.addEventListener('submit', function (e) {
     e.preventDefault();
-    fromControls('commit');
+    fromControls('enter');
   });
   ui.asLiteral.addEventListener('click', function () {
     ui.literal.checked = true;
@@ -1193,7 +1195,7 @@
       // Search now (the form has several text fields, so the browser
       // would not submit it on Enter by itself).
       e.preventDefault();
-      fromControls('commit');
+      fromControls('enter');
     }
   });
 
