@@ -207,6 +207,7 @@ static void add_query_fields(cJSON *doc, const struct query_spec *s)
     cJSON_AddItemToObject(q, "q", render_string(s->q, strlen(s->q)));
     cJSON_AddBoolToObject(q, "literal", s->literal);
     cJSON_AddStringToObject(q, "case", query_case_name(s->cmode));
+    cJSON_AddBoolToObject(q, "ignore_case", query_caseless(s)); /* what case=auto decided */
     cJSON_AddItemToObject(q, "path", render_string(s->path, strlen(s->path)));
     cJSON_AddItemToObject(q, "exclude", render_string(s->exclude, strlen(s->exclude)));
     cJSON_AddNumberToObject(q, "max", s->max);

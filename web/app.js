@@ -600,7 +600,11 @@
       var hints = [];
       if (s.p.path) hints.push('the path filter');
       if (s.p.exclude) hints.push('the exclude filter');
-      if (s.p.case === 'yes' || (s.p.case === 'auto' && /[A-Z]/.test(s.p.q))) hints.push('case sensitivity');
+      // The server says what case=auto decided (group names and verbs
+      // such as (?<Name>...) do not make a search case-sensitive).
+      var exact = doc.query && typeof doc.query.ignore_case === 'boolean' ? !doc.query.ignore_case
+        : s.p.case === 'yes' || (s.p.case === 'auto' && /[A-Z]/.test(s.p.q));
+      if (exact) hints.push('case sensitivity');
       empty.appendChild(document.createTextNode(hints.length ? '. Check ' + hints.join(', ') + '.' : '.'));
       ui.results.appendChild(empty);
     }

@@ -226,6 +226,7 @@ def search_document_shape():
         "max": 1000, "context": 0}, "query echo")
     check(isinstance(q.get("timeout_ms"), int) and q["timeout_ms"] > 0,
           "query.timeout_ms %r" % q.get("timeout_ms"))
+    eq(q.get("ignore_case"), w.lower() == w, "query.ignore_case for %r" % w)
     st = doc["stats"]
     eq(st.get("returned"), min(len(expected), 1000), "returned")
     eq(st.get("truncated"), len(expected) > 1000, "truncated")
@@ -289,6 +290,17 @@ def case_modes():
         doc, expected = run_and_compare(q, case=case)
         check(expected, "precondition: %r case=%s matches" % (q, case))
         eq(doc["query"].get("case"), case, "query.case echo")
+        eq(doc["query"].get("ignore_case"),
+           case == "no" or (case == "auto" and q == q.lower()), "query.ignore_case")
+    # PCRE2 names and verbs are not text: auto stays case-insensitive
+    for q, want in (("(?<Name>%s)" % low, True), ("(*NO_JIT)" + low, True),
+                    ("(?<Name>%s)" % other, False), ("[A-Z]" + low, False)):
+        doc = SRV().search_ok(q, max=0)
+        eq(doc["query"].get("ignore_case"), want, "query.ignore_case for %r" % q)
+        if want:
+            eq(doc["stats"]["matched_lines"],
+               SRV().search_ok(low, max=0, case="no")["stats"]["matched_lines"],
+               "%r matches as %r case=no" % (q, low))
     # auto is the default and is smart
     n_low = SRV().search_ok(low, max=0)["stats"]["matched_lines"]
     n_no = SRV().search_ok(low, max=0, case="no")["stats"]["matched_lines"]
