@@ -202,6 +202,20 @@ static int number(const char *name, const char *arg, unsigned long lo, unsigned 
     return SG_ERR;
 }
 
+/* One memory-size option (1M to 1024G), as number() does for counts. */
+static int memory_size(const char *name, const char *arg, uint64_t *out, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (options_parse_size(arg, OPT_MEMORY_MAX, &v) == SG_OK && v >= OPT_MEMORY_MIN) {
+        *out = v;
+        return SG_OK;
+    }
+    set_err(err, errlen,
+            "invalid value '%s' for --%s: expected a size such as 256M or 2G, from 1M to 1024G",
+            arg, name);
+    return SG_ERR;
+}
+
 static int apply(struct options *o, int c, const char *arg, char *err, size_t errlen)
 {
     unsigned long v;
@@ -246,23 +260,11 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         o->keep_seconds = (unsigned)v;
         return SG_OK;
     case OPT_KEEP_MEMORY:
+        return memory_size("keep-memory", arg, &o->keep_memory, err, errlen);
     case OPT_QUERY_MEMORY:
-    case OPT_ANSWER_MEMORY: {
-        const char *name = c == OPT_KEEP_MEMORY    ? "keep-memory"
-                           : c == OPT_QUERY_MEMORY ? "query-memory"
-                                                   : "answer-memory";
-        uint64_t *to = c == OPT_KEEP_MEMORY    ? &o->keep_memory
-                       : c == OPT_QUERY_MEMORY ? &o->query_memory
-                                               : &o->answer_memory;
-        if (options_parse_size(arg, OPT_MEMORY_MAX, to) < 0 || *to < OPT_MEMORY_MIN) {
-            set_err(err, errlen,
-                    "invalid value '%s' for --%s: expected a size such as 256M or 2G, from 1M "
-                    "to 1024G",
-                    arg, name);
-            return SG_ERR;
-        }
-        return SG_OK;
-    }
+        return memory_size("query-memory", arg, &o->query_memory, err, errlen);
+    case OPT_ANSWER_MEMORY:
+        return memory_size("answer-memory", arg, &o->answer_memory, err, errlen);
     case OPT_MAX_RUNNING:
         if (number("max-running", arg, 1, 1024, &v, err, errlen) < 0)
             return SG_ERR;
