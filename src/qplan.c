@@ -653,44 +653,28 @@ char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless,
     return (char *)ps.anchor.buf;
 }
 
-struct strbuf {
-    char *buf;
-    size_t len, cap;
-};
-
-static void append(struct strbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->buf = xrealloc(b->buf, b->cap);
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
 static void describe(const struct qnode *n, struct strbuf *b)
 {
     if (n->kind == QN_ALL) {
-        append(b, "all", 3);
+        strbuf_add(b, "all", 3);
     } else if (n->kind == QN_TRI) {
         char t[3] = {(char)(n->tri >> 16), (char)(n->tri >> 8), (char)n->tri};
-        append(b, t, 3);
+        strbuf_add(b, t, 3);
     } else {
-        append(b, n->kind == QN_AND ? "and(" : "or(", n->kind == QN_AND ? 4 : 3);
+        strbuf_add(b, n->kind == QN_AND ? "and(" : "or(", n->kind == QN_AND ? 4 : 3);
         for (size_t i = 0; i < n->nkids; i++) {
             if (i)
-                append(b, ",", 1);
+                strbuf_add(b, ",", 1);
             describe(n->kids[i], b);
         }
-        append(b, ")", 1);
+        strbuf_add(b, ")", 1);
     }
 }
 
 char *qplan_describe(const struct qnode *n)
 {
     struct strbuf b = {0};
-    append(&b, "", 0);
+    strbuf_add(&b, "", 0);
     describe(n, &b);
     return b.buf;
 }

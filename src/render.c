@@ -40,43 +40,20 @@ cJSON *render_error(const struct api_error *e)
  * a cJSON tree first: a page of 100,000 results with context made a tree
  * of millions of nodes (1.5 GB for a 119 MB answer).  Strings are escaped
  * as cJSON prints them. */
-struct jw {
-    char *buf;
-    size_t len, cap;
-};
-
-static void jw_reserve(struct jw *w, size_t more)
-{
-    if (w->len + more + 1 <= w->cap)
-        return;
-    size_t cap = w->cap ? w->cap : 4096;
-    while (cap < w->len + more + 1)
-        cap *= 2;
-    w->buf = xrealloc(w->buf, cap);
-    w->cap = cap;
-}
-
-static void jw_raw(struct jw *w, const char *s, size_t n)
-{
-    jw_reserve(w, n);
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-}
-
 /* s must be a string literal. */
-#define jw_lit(w, s) jw_raw((w), "" s, sizeof(s) - 1)
+#define jw_lit(w, s) strbuf_add((w), "" s, sizeof(s) - 1)
 
-static void jw_uint(struct jw *w, uint64_t v)
+static void jw_uint(struct strbuf *w, uint64_t v)
 {
     char tmp[24];
     int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    jw_raw(w, tmp, (size_t)n);
+    strbuf_add(w, tmp, (size_t)n);
 }
 
 /* A JSON string of valid UTF-8 bytes. */
-static void jw_escaped(struct jw *w, const unsigned char *s, size_t n)
+static void jw_escaped(struct strbuf *w, const unsigned char *s, size_t n)
 {
-    jw_reserve(w, n * 6 + 2);
+    strbuf_reserve(w, n * 6 + 2);
     char *o = w->buf + w->len;
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
@@ -112,11 +89,12 @@ static void jw_escaped(struct jw *w, const unsigned char *s, size_t n)
         }
     }
     *o++ = '"';
+    *o = '\0'; /* room for it was reserved */
     w->len = (size_t)(o - w->buf);
 }
 
 /* A JSON string of n bytes, repaired to valid UTF-8 if it is not. */
-static void jw_str(struct jw *w, const char *s, size_t n)
+static void jw_str(struct strbuf *w, const char *s, size_t n)
 {
     if (utf8_valid(s, n, NULL)) {
         jw_escaped(w, (const unsigned char *)s, n);
@@ -128,7 +106,7 @@ static void jw_str(struct jw *w, const char *s, size_t n)
     free(z);
 }
 
-static void jw_strings(struct jw *w, const uint8_t *wire, unsigned n)
+static void jw_strings(struct strbuf *w, const uint8_t *wire, unsigned n)
 {
     struct msg_reader r;
     msg_reader_init(&r, wire, (size_t)-1 / 2);
@@ -143,15 +121,14 @@ static void jw_strings(struct jw *w, const uint8_t *wire, unsigned n)
     jw_lit(w, "]");
 }
 
-static char *jw_finish(struct jw *w, size_t *len)
+/* The text, NUL-terminated as everything that writes to it leaves it. */
+static char *jw_finish(struct strbuf *w, size_t *len)
 {
-    jw_reserve(w, 0);
-    w->buf[w->len] = '\0';
     *len = w->len;
     return w->buf;
 }
 
-static void write_record(struct jw *w, const uint8_t *rec, const struct file_list *files,
+static void write_record(struct strbuf *w, const uint8_t *rec, const struct file_list *files,
                          unsigned context)
 {
     struct msg_reader r;
@@ -196,7 +173,7 @@ static void write_record(struct jw *w, const uint8_t *rec, const struct file_lis
 char *render_record_text(const uint8_t *rec, const struct file_list *files, unsigned context,
                          size_t *len)
 {
-    struct jw w = {0};
+    struct strbuf w = {0};
     write_record(&w, rec, files, context);
     return jw_finish(&w, len);
 }
@@ -257,7 +234,7 @@ char *render_query(const struct query_view *v, const struct file_list *files, si
      * same object. */
     size_t head_len;
     char *head = render_print(doc, &head_len);
-    struct jw w = {.buf = head, .len = head_len - 1, .cap = head_len + 1}; /* drop the '}' */
+    struct strbuf w = {.buf = head, .len = head_len - 1, .cap = head_len + 1}; /* drop the '}' */
     jw_lit(&w, ",\"results\":[");
     for (size_t i = from; i < to; i++) {
         if (i > from)
@@ -286,7 +263,7 @@ size_t render_query_estimate(const struct query_view *v, size_t offset, size_t l
 
 char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len)
 {
-    struct jw w = {0};
+    struct strbuf w = {0};
     jw_lit(&w, "{\"path\":");
     jw_str(&w, path, strlen(path));
     jw_lit(&w, ",\"line_count\":");

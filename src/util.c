@@ -49,6 +49,26 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
+void strbuf_reserve(struct strbuf *b, size_t more)
+{
+    if (b->len + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    b->buf = xrealloc(b->buf, cap);
+    b->cap = cap;
+}
+
+void strbuf_add(struct strbuf *b, const char *s, size_t n)
+{
+    strbuf_reserve(b, n);
+    if (n)
+        memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
 char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));

@@ -29,6 +29,16 @@ void oom_context(const char *doing, const char *what);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* A growable string, NUL-terminated once anything was added; the caller
+ * frees buf (or takes it). */
+struct strbuf {
+    char *buf;
+    size_t len, cap;
+};
+/* Room for more bytes past len, and the NUL after them. */
+void strbuf_reserve(struct strbuf *b, size_t more);
+void strbuf_add(struct strbuf *b, const char *s, size_t n);
+
 /* Print "shardgrep: <message>" on stderr and exit with status 1.  Only for
  * start-up, before any worker or thread exists. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
