@@ -376,29 +376,39 @@
     ui.more.disabled = true;
     ui.more.textContent = 'Loading…';
     var offset = s.shown;
-    var url = function () {
-      return '/api/queries/' + encodeURIComponent(s.id) + '?wait_ms=' + WAIT_MS +
-             '&offset=' + offset + '&limit=' + PAGE;
-    };
-    api('GET', url()).then(function (res) {
-      if (s !== current) return null;
-      if (res.status === 404) {
-        // The server dropped the id (expired, or it restarted): run the
-        // same query again and read the page from the new id.
-        return api('POST', '/api/queries', queryBody(s.p)).then(function (r2) {
-          if (r2.status !== 202 || !r2.data) return r2;
-          s.id = r2.data.id;
-          s.finished = false;
-          if (s !== current) { cancelQuery(s.id); return null; }
-          return api('GET', url());
-        });
-      }
-      return res;
-    }).then(function (res) {
+    var rerun = false, busyTries = 0;
+    function read() {
+      var url = '/api/queries/' + encodeURIComponent(s.id) + '?wait_ms=' + WAIT_MS +
+                '&offset=' + offset + '&limit=' + PAGE;
+      return api('GET', url).then(function (res) {
+        if (s !== current) return null;
+        if (res.status === 404 && !rerun) {
+          // The server dropped the id (expired, or it restarted): run the
+          // same query again and read the page from the new id once it
+          // has finished.
+          rerun = true;
+          return api('POST', '/api/queries', queryBody(s.p)).then(function (r2) {
+            if (r2.status !== 202 || !r2.data) return r2;
+            s.id = r2.data.id;
+            s.finished = false;
+            if (s !== current) { cancelQuery(s.id); return null; }
+            return read();
+          });
+        }
+        if (res.status === 200 && res.data && res.data.status === 'running') return read();
+        // Too many large answers in flight: the server asks to come back
+        // in a moment; that is no reason to start the search over.
+        if (res.status === 503 && errOf(res).code === 'overloaded' && ++busyTries <= 5) {
+          return new Promise(function (ok) { setTimeout(ok, 1000); }).then(read);
+        }
+        return res;
+      });
+    }
+    read().then(function (res) {
       if (!res || s !== current) return;
       if (res.status === 200 && res.data && res.data.status !== 'running') s.finished = true;
       if (res.status !== 200 || !res.data) {
-        if (isDownStatus(res)) throw new Error('down');
+        if (isDownStatus(res) && errOf(res).code !== 'overloaded') throw new Error('down');
         ui.more.disabled = false;
         updateMore(s);
         if (needToken(res)) return;

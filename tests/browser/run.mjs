@@ -177,8 +177,15 @@ async function newPage(opts = {}) {
       const method = (init && init.method) || 'GET';
       let q;
       if (method === 'POST' && init && init.body) { try { q = JSON.parse(init.body).q; } catch { /* not json */ } }
-      window.__t.log.push({ t: performance.now(), kind: 'fetch', method, url, q });
-      return origFetch.apply(this, arguments);
+      const t0 = performance.now();
+      window.__t.log.push({ t: t0, kind: 'fetch', method, url, q });
+      return origFetch.apply(this, arguments).then((r) => {
+        window.__t.log.push({ t: performance.now(), kind: 'answer', method, url, status: r.status, ms: Math.round(performance.now() - t0) });
+        return r;
+      }, (e) => {
+        window.__t.log.push({ t: performance.now(), kind: 'fetch-error', method, url, error: String(e && e.name), ms: Math.round(performance.now() - t0) });
+        throw e;
+      });
     };
     document.addEventListener('sg:rendered', (e) => window.__t.log.push({ t: performance.now(), kind: 'rendered', ...e.detail }));
     document.addEventListener('securitypolicyviolation', (e) =>
@@ -507,6 +514,29 @@ test('"show more" reads the next page of the same query id; truncation is said',
   const warn = await page.textContent('#warning');
   assert(await page.isVisible('#warning'), 'truncation notice visible');
   assert(warn.includes(`first ${MAX.toLocaleString('en-US')} of ${dot.stats.matched_lines.toLocaleString('en-US')}`), 'truncation notice: ' + warn);
+});
+
+test('"show more" after the server dropped the query id runs it again', async (page, ctx) => {
+  page.__rec.allow.push(/status of 404/);
+  // A server that keeps one finished query: the next one to finish drops ours.
+  const forgetful = await startServer(0, ['--keep-queries', '1']);
+  ctx.cleanup.push(() => stopServer(forgetful));
+  await page.goto(forgetful.base + '/?q=e&context=0');
+  await waitResults(page, 'e');
+  eq((await shownRows(page)).length, PAGE, 'first page');
+  const id = await page.$eval('#results', (r) => r.dataset.id);
+  const other = await (await fetch(forgetful.base + '/api/search?q=kv_get')).json();
+  assert(other.status === 'done', 'another query finished');
+  const old = await fetch(`${forgetful.base}/api/queries/${id}`);
+  eq(old.status, 404, 'the first id is gone');
+  await page.click('#more');
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
+  const doc = await (await fetch(forgetful.base + '/api/search?q=e&context=0&case=auto&max=' + MAX)).json();
+  eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line, r.text]), 'two pages vs the API');
+  const posts = page.__rec.requests.filter((r) => r.method === 'POST');
+  eq(posts.length, 2, 'the query was submitted again once');
+  assert(page.__rec.requests.some((r) => r.method === 'GET' && r.url.includes('offset=' + PAGE) && !r.url.includes(id)), 'the page was read from the new id');
+  assert(await page.isHidden('#warning'), 'no warning: ' + await page.textContent('#warning'));
 });
 
 test('a bad regex shows PCRE2\'s message next to the box', async (page) => {
@@ -934,11 +964,15 @@ async function main() {
         try {
           const where = await page.evaluate(() => {
             const r = document.getElementById('results');
+            const text = (id) => { const e = document.getElementById(id); return e && !e.hidden ? e.textContent : null; };
             return { url: location.href, history: history.length,
-                     results: r && { state: r.dataset.state, q: r.dataset.q, busy: r.hasAttribute('aria-busy') },
-                     summary: (document.getElementById('summary') || {}).textContent };
+                     results: r && { state: r.dataset.state, q: r.dataset.q, busy: r.hasAttribute('aria-busy'),
+                                     rows: r.querySelectorAll('.row.match').length },
+                     summary: text('summary'), warning: text('warning'), notice: text('notice'),
+                     more: text('more-row') && { text: document.getElementById('more').textContent, disabled: document.getElementById('more').disabled },
+                     log: window.__t.log.slice(-16).map((l) => { const o = { ...l, t: Math.round(l.t) }; for (const k in o) if (o[k] === undefined) delete o[k]; return o; }) };
           });
-          console.log('      page: ' + JSON.stringify(where));
+          console.log('      page: ' + JSON.stringify(where, null, 1).replace(/\n\s*/g, ' ').replace(/\{ "t"/g, '\n        { "t"'));
         } catch { /* gone */ }
         try { await page.screenshot({ path: resolve(ARTIFACTS, 'fail-' + t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60) + '.png') }); } catch { /* gone */ }
       }
