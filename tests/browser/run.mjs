@@ -54,8 +54,12 @@ const MAX = 2000;              // max the page asks for
 
 // ---------------------------------------------------------------- server
 
-let server = null;     // {proc, port, base}
+let server = null;     // {proc, port, base, log, stopping, exit}
 let browser = null;
+const servers = [];    // every server started, to check how each one ended
+
+const SANITIZER_REPORT = /ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/;
+const LOG_KEEP = 256 * 1024;
 
 function startServer(port, more = []) {
   return new Promise((resolvePromise, reject) => {
@@ -70,19 +74,52 @@ function startServer(port, more = []) {
       clearTimeout(timer);
       if (err) { try { proc.kill('SIGKILL'); } catch { /* gone */ } reject(err); } else resolvePromise(val);
     }
+    // What the server prints is kept (its tail) after it is listening too:
+    // a crash or a sanitizer report fails the test that was running.
+    const s = { proc, port: 0, base: '', args: more, log: '', stopping: false, exit: null, reported: false };
     const onData = (d) => {
       out += d;
+      s.log = (s.log + d).slice(-LOG_KEEP);
+      if (done) return;
       const m = /listening on (http:\/\/[^\s]+?:(\d+))\b/.exec(out);
-      if (m) finish(null, { proc, port: Number(m[2]), base: m[1].replace(/\/$/, '') });
+      if (m) {
+        s.port = Number(m[2]);
+        s.base = m[1].replace(/\/$/, '');
+        servers.push(s);
+        finish(null, s);
+      }
     };
     proc.stdout.on('data', onData);
     proc.stderr.on('data', onData);
     proc.on('error', (e) => finish(e));
-    proc.on('exit', (code, sig) => finish(new Error(`server exited (${code ?? sig}) before listening:\n${out}`)));
+    proc.on('exit', (code, sig) => {
+      s.exit = { code, sig };
+      finish(new Error(`server exited (${code ?? sig}) before listening:\n${out}`));
+    });
   });
 }
 
+// Problems of the servers started so far that were not yet reported: an
+// exit nobody asked for, a sanitizer report, or a stop (SIGTERM) that did
+// not end with status 0 as the server promises.
+function serverProblems() {
+  const probs = [];
+  for (const s of servers) {
+    if (s.reported) continue;
+    const why = [];
+    if (s.exit && !s.stopping) why.push(`exited on its own (${s.exit.code ?? s.exit.sig})`);
+    if (s.exit && s.stopping && s.stopping === 'SIGTERM' && s.exit.code !== 0) why.push(`ended with ${s.exit.code ?? s.exit.sig} after SIGTERM`);
+    if (SANITIZER_REPORT.test(s.log)) why.push('printed a sanitizer report');
+    if (!why.length) continue;
+    s.reported = true;
+    const tail = s.log.split('\n').slice(-40).join('\n        ');
+    probs.push(`server ${s.base} (${['shardgrep', ...s.args].join(' ')}) ${why.join(', ')}; the end of its output:\n        ${tail}`);
+  }
+  return probs;
+}
+
 function stopServer(s, signal = 'SIGTERM') {
+  if (s && !s.stopping) s.stopping = signal;
   if (!s || s.proc.exitCode !== null || s.proc.signalCode !== null) return Promise.resolve();
   return new Promise((res) => {
     const t = setTimeout(() => { try { s.proc.kill('SIGKILL'); } catch { /* gone */ } }, 5000);
@@ -156,7 +193,7 @@ async function newPage(opts = {}) {
   page.on('pageerror', (e) => rec.pageErrors.push(String(e && e.message || e)));
   page.on('dialog', (d) => { rec.dialogs.push(`${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
   page.on('request', (r) => {
-    if (r.url().includes('/api/')) rec.requests.push({ method: r.method(), url: r.url(), body: r.postData(), t: Date.now() });
+    if (r.url().includes('/api/') || r.url().endsWith('/healthz')) rec.requests.push({ method: r.method(), url: r.url(), body: r.postData(), t: Date.now() });
   });
   page.on('response', async (r) => {
     const req = r.request();
@@ -896,7 +933,7 @@ test('server down: a notice, then recovery on the same port', async (page) => {
   const doc = await apiSearch({ q: 'kv_put' });
   eq((await shownRows(page)).map((r) => [r.path, r.line]), doc.results.map((r) => [r.path, r.line]), 'the query ran once the server was back');
   eq((await summaryCounts(page)).lines, doc.stats.matched_lines, 'counts after recovery');
-  assert(page.__rec.requests.some((r) => r.url.endsWith('/healthz')) || true, '');
+  assert(page.__rec.requests.some((r) => r.url.endsWith('/healthz')), 'the page polled /healthz while the server was down');
 });
 
 test('a server started with --token: the page asks for the token once', async (page, ctx) => {
@@ -944,7 +981,8 @@ async function main() {
     if (FILTER && !t.name.includes(FILTER)) continue;
     const t0 = Date.now();
     const ctx = { extraPages: [], cleanup: [] };
-    let page;
+    let page, failure = null;
+    const detail = [];
     try {
       if (!server || server.proc.exitCode !== null) server = await startServer(0);
       page = await newPage();
@@ -955,11 +993,8 @@ async function main() {
       ]).finally(() => clearTimeout(timer));
       const probs = await pageProblems(page);
       assert(probs.length === 0, 'unexpected problems in the page:\n      ' + probs.join('\n      '));
-      passed++;
-      console.log(`ok   - ${t.name} (${Date.now() - t0} ms)`);
     } catch (e) {
-      failed++;
-      console.log(`FAIL - ${t.name} (${Date.now() - t0} ms)\n      ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n      ')}`);
+      failure = e;
       if (page) {
         try {
           const where = await page.evaluate(() => {
@@ -972,7 +1007,7 @@ async function main() {
                      more: text('more-row') && { text: document.getElementById('more').textContent, disabled: document.getElementById('more').disabled },
                      log: window.__t.log.slice(-16).map((l) => { const o = { ...l, t: Math.round(l.t) }; for (const k in o) if (o[k] === undefined) delete o[k]; return o; }) };
           });
-          console.log('      page: ' + JSON.stringify(where, null, 1).replace(/\n\s*/g, ' ').replace(/\{ "t"/g, '\n        { "t"'));
+          detail.push('page: ' + JSON.stringify(where, null, 1).replace(/\n\s*/g, ' ').replace(/\{ "t"/g, '\n        { "t"'));
         } catch { /* gone */ }
         try { await page.screenshot({ path: resolve(ARTIFACTS, 'fail-' + t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60) + '.png') }); } catch { /* gone */ }
       }
@@ -980,6 +1015,31 @@ async function main() {
       for (const p of [page, ...ctx.extraPages]) if (p) await p.context().close().catch(() => {});
       for (const f of ctx.cleanup) await Promise.resolve().then(f).catch(() => {});
     }
+    // The servers this test used (stopped ones included) must have stayed
+    // up and clean, whatever the page showed.
+    const sp = serverProblems();
+    if (sp.length && !failure) failure = new AssertionError('a server went wrong during the test (below)');
+    detail.push(...sp);
+    const ms = Date.now() - t0;
+    if (!failure) {
+      passed++;
+      console.log(`ok   - ${t.name} (${ms} ms)`);
+    } else {
+      failed++;
+      console.log(`FAIL - ${t.name} (${ms} ms)\n      ${String(failure && failure.stack || failure).split('\n').slice(0, 6).join('\n      ')}`);
+      for (const d of detail) console.log('      ' + d);
+    }
+  }
+  // The last server is stopped here, so that how it ends is checked too.
+  if (server) await stopServer(server);
+  const sp = serverProblems();
+  if (sp.length) {
+    failed++;
+    console.log(`FAIL - the servers stopped cleanly (status 0 on SIGTERM, no sanitizer report)`);
+    for (const d of sp) console.log('      ' + d);
+  } else {
+    passed++;
+    console.log(`ok   - the servers stopped cleanly (${servers.length}: status 0 on SIGTERM, no sanitizer report)`);
   }
   for (const n of notes) console.log('note: ' + n);
   console.log(`artifacts: ${ARTIFACTS}`);
