@@ -576,6 +576,46 @@ test('"show more" after the server dropped the query id runs it again', async (p
   assert(await page.isHidden('#warning'), 'no warning: ' + await page.textContent('#warning'));
 });
 
+test('"show more" on a busy server (503 overloaded) tries again, then says so', async (page) => {
+  page.__rec.allow.push(/status of 503/);
+  // The server's 503 overloaded (too many large answers in flight) is tested
+  // against the server; here the next-page answers are made busy on purpose.
+  const overloaded = { error: { code: 'overloaded', message: 'large answers being sent hold 1024 MiB (--answer-memory 1024 MiB): try again shortly' } };
+  let busy = 2, nextPage = 0;
+  await page.route(/\/api\/queries\/[0-9a-f]+\?.*offset=[1-9]/, async (route) => {
+    nextPage++;
+    if (busy > 0) {
+      busy--;
+      await route.fulfill({ status: 503, contentType: 'application/json', headers: { 'Retry-After': '1' }, body: JSON.stringify(overloaded) });
+    } else {
+      await route.continue();
+    }
+  });
+  await page.goto(server.base + '/?q=e&context=0');
+  await waitResults(page, 'e');
+  await page.click('#more');
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
+  eq(nextPage, 3, 'two busy answers, then the page');
+  assert(await page.isHidden('#notice'), 'a busy server is not a server that is down');
+  assert(await page.isHidden('#warning'), 'no warning once the page came');
+  eq(page.__rec.requests.filter((r) => r.method === 'POST').length, 1, 'the search was not started over');
+  const doc = await apiSearch({ q: 'e', context: 0 });
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line]), 'two pages vs the API');
+
+  // Busy for longer than the page waits: it says so and keeps what it shows.
+  busy = 1000;
+  nextPage = 0;
+  await page.click('#more');
+  await page.waitForSelector('#warning:not([hidden])', { timeout: 9000 });
+  const warn = await page.textContent('#warning');
+  assert(warn.includes('Could not load more results') && warn.includes('try again shortly'), 'the warning names the cause: ' + warn);
+  eq(nextPage, 6, 'five retries, then it gives up');
+  eq((await shownRows(page)).length, 2 * PAGE, 'the rows shown stay');
+  assert(await page.isEnabled('#more') && /more/.test(await page.textContent('#more')), 'the button can be clicked again');
+  assert(await page.isHidden('#notice'), 'still no "server down" notice');
+  eq(page.__rec.requests.filter((r) => r.method === 'POST').length, 1, 'still one search');
+});
+
 test('a bad regex shows PCRE2\'s message next to the box', async (page) => {
   page.__rec.allow.push(/status of 400/);
   await page.goto(server.base + '/');
