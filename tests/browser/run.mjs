@@ -225,6 +225,11 @@ async function newPage(opts = {}) {
       });
     };
     document.addEventListener('sg:rendered', (e) => window.__t.log.push({ t: performance.now(), kind: 'rendered', ...e.detail }));
+    // Where clicks land (capture phase, before the page sees them).
+    const describe = (el) => !el || !el.tagName ? String(el) : el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+    for (const type of ['pointerdown', 'pointerup', 'click']) {
+      window.addEventListener(type, (e) => window.__t.log.push({ t: performance.now(), kind: type, target: describe(e.target), x: Math.round(e.clientX), y: Math.round(e.clientY), scrollY: Math.round(window.scrollY), prevented: e.defaultPrevented }), true);
+    }
     document.addEventListener('securitypolicyviolation', (e) =>
       window.__t.csp.push(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
   });
