@@ -252,6 +252,36 @@ async function pageProblems(page) {
   return probs;
 }
 
+// Click an element far down the results once the layout around it has
+// settled.  Result files off screen are laid out only when scrolled to
+// (content-visibility: auto keeps the first screen of a large page fast);
+// when the scroll to the element brings some into view, they take their
+// real height a frame or more later.  A person aims after that; a test
+// clicking at once could press on the button and release on the line that
+// moved under the pointer, and no click would happen (seen under load:
+// pointerdown on button#more, pointerup on span.src).
+async function clickSettled(page, selector) {
+  await page.$eval(selector, (el) => el.scrollIntoView({ block: 'center' }));
+  const frames = await page.evaluate((sel) => new Promise((resolve) => {
+    const el = document.querySelector(sel);
+    let last = null, same = 0, n = 0;
+    const t0 = performance.now();
+    const look = () => {
+      n++;
+      const r = el.getBoundingClientRect();
+      const now = `${Math.round(r.top)},${Math.round(r.left)},${Math.round(r.height)}`;
+      same = now === last ? same + 1 : 0;
+      last = now;
+      if (same >= 3) resolve(n);
+      else if (performance.now() - t0 > 5000) resolve(-1);
+      else requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  }), selector);
+  assert(frames > 0, `${selector} still moving 5 s after it was scrolled to`);
+  await page.click(selector);
+}
+
 async function waitResults(page, q, timeout = 8000) {
   await page.waitForFunction((q) => {
     const r = document.getElementById('results');
@@ -538,7 +568,7 @@ test('"show more" reads the next page of the same query id; truncation is said',
   eq((await shownRows(page)).length, PAGE, 'first page');
   assert(await page.isVisible('#more'), 'a "show more" button');
   const id = await page.$eval('#results', (r) => r.dataset.id);
-  await page.click('#more');
+  await clickSettled(page, '#more');
   await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
   const rows = await shownRows(page);
   eq(rows.map((r) => [r.path, r.line, r.text]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line, r.text]), 'two pages vs the API');
@@ -571,7 +601,7 @@ test('"show more" after the server dropped the query id runs it again', async (p
   assert(other.status === 'done', 'another query finished');
   const old = await fetch(`${forgetful.base}/api/queries/${id}`);
   eq(old.status, 404, 'the first id is gone');
-  await page.click('#more');
+  await clickSettled(page, '#more');
   await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
   const doc = await (await fetch(forgetful.base + '/api/search?q=e&context=0&case=auto&max=' + MAX)).json();
   eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line, r.text]), 'two pages vs the API');
@@ -598,7 +628,7 @@ test('"show more" on a busy server (503 overloaded) tries again, then says so', 
   });
   await page.goto(server.base + '/?q=e&context=0');
   await waitResults(page, 'e');
-  await page.click('#more');
+  await clickSettled(page, '#more');
   await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
   eq(nextPage, 3, 'two busy answers, then the page');
   assert(await page.isHidden('#notice'), 'a busy server is not a server that is down');
@@ -610,7 +640,7 @@ test('"show more" on a busy server (503 overloaded) tries again, then says so', 
   // Busy for longer than the page waits: it says so and keeps what it shows.
   busy = 1000;
   nextPage = 0;
-  await page.click('#more');
+  await clickSettled(page, '#more');
   await page.waitForSelector('#warning:not([hidden])', { timeout: 9000 });
   const warn = await page.textContent('#warning');
   assert(warn.includes('Could not load more results') && warn.includes('try again shortly'), 'the warning names the cause: ' + warn);
