@@ -749,7 +749,7 @@ test('the file view opens at the line, with #L anchors and ranges', async (page)
   await waitResults(page, 'kv_get');
   const rows = await shownRows(page);
   const target = rows.find((r) => r.path === 'src/kvstore.c') || rows[rows.length - 1];
-  await page.click(`#results .row.match[data-path="${target.path}"][data-line="${target.line}"] .src`);
+  await clickSettled(page, `#results .row.match[data-path="${target.path}"][data-line="${target.line}"] .src`);
   await page.waitForSelector('#file-view:not([hidden])');
   await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
   const u = new URL(page.url());
