@@ -138,7 +138,19 @@ static void skip_past(struct parser *ps, int close)
         ps->pos++;
 }
 
-/* Skip a character class; the '[' is already consumed. */
+/* Past what follows a '\' (consumed) that is not \Q: one character, or
+ * two for \cX, whose X can be any printable character: \c) \c] \c\
+ * neither close a group or class nor escape what follows. */
+static void skip_escaped(struct parser *ps)
+{
+    if (ps->pos >= ps->n)
+        return;
+    bool ctrl = ps->p[ps->pos] == 'c';
+    ps->pos++;
+    if (ctrl && ps->pos < ps->n)
+        ps->pos++;
+}
+
 /* Skip \Q...\E; "\Q" is consumed.  Quoted text is plain characters
  * wherever it stands, classes and groups included. */
 static void skip_quoted(struct parser *ps)
@@ -164,6 +176,7 @@ static size_t posix_class_len(const struct parser *ps)
     return 0; /* otherwise the '[' is an ordinary member */
 }
 
+/* Skip a character class; the '[' is already consumed. */
 static void skip_class(struct parser *ps)
 {
     if (peek(ps, 0) == '^')
@@ -176,8 +189,8 @@ static void skip_class(struct parser *ps)
         if (c == '\\' && peek(ps, 0) == 'Q') {
             ps->pos++;
             skip_quoted(ps);
-        } else if (c == '\\' && ps->pos < ps->n) {
-            ps->pos++;
+        } else if (c == '\\') {
+            skip_escaped(ps);
         } else if (posix) {
             ps->pos += posix - 1; /* [:alpha:] */
         } else if (c == ']') {
@@ -195,8 +208,8 @@ static void skip_group(struct parser *ps)
         if (c == '\\' && peek(ps, 0) == 'Q') {
             ps->pos++;
             skip_quoted(ps);
-        } else if (c == '\\' && ps->pos < ps->n)
-            ps->pos++;
+        } else if (c == '\\')
+            skip_escaped(ps);
         else if (c == '(' && peek(ps, 0) == '?' && peek(ps, 1) == '#')
             skip_past(ps, ')'); /* a comment ends at the first ')' */
         else if (c == '[')

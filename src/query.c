@@ -339,6 +339,11 @@ static bool has_upper(const char *p, bool literal)
     for (; *p; p++) {
         if (!literal && *p == '\\' && p[1]) {
             p++;
+            /* \cX is a control character, whatever X is (\cA, \c[, \c\) */
+            if (*p == 'c' && p[1]) {
+                p++;
+                continue;
+            }
             /* \pL, \PL: a one-letter property name is not a letter to match */
             if ((*p == 'p' || *p == 'P') && p[1] && p[1] != '{') {
                 p++;

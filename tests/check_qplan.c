@@ -490,6 +490,16 @@ START_TEST(test_build_escapes)
         {"abc\\o{101}def", 0, "and(abc,def)"},
         {"abc\\N{U+41}def", 0, "and(abc,def)"},
         {"abc\\cAdef", 0, "and(abc,def)"},
+        /* \cX takes any printable X: \c) \c] \c\ close nothing and
+         * escape nothing, so the '|' after them is at the top here (the
+         * fuzzer's find: the plan required f1oo of a pattern matching every
+         * line) */
+        {"f1oo(?=x\\c\\)|", 0, "all"},
+        {"f1oo(?=x\\c))|", 0, "all"},
+        {"f1oo[\\c\\]|", 0, "all"},
+        {"f1oo[\\c]]|", 0, "all"},
+        {"(?=\\c)abc)def", 0, "def"},
+        {"[\\c]abc]def", 0, "def"},
         {"abc\\012def", 0, "and(abc,def)"},
         {"(abc)\\1def", 0, "and(abc,def)"},
         {"(abc)\\g1def", 0, "and(abc,def)"},
