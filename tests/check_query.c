@@ -387,8 +387,8 @@ START_TEST(test_caseless)
         {"\\x{41}b", false, CASE_AUTO, true},
         {"\\k{Name}", false, CASE_AUTO, true},
         {"\\\\A", false, CASE_AUTO, false},    /* an escaped backslash, then A */
-        {"\\cAx", false, CASE_AUTO, true},      /* \cA is a control character */
-        {"\\c[Ax]", false, CASE_AUTO, false},   /* \c[ opens no class: A is text */
+        {"\\cAx", false, CASE_AUTO, true},     /* \cA is a control character */
+        {"\\c[Ax]", false, CASE_AUTO, false},  /* \c[ opens no class: A is text */
         {"\\c\\A", false, CASE_AUTO, false},   /* \c\ escapes nothing: A is text */
         {"\\p{Lu}X", false, CASE_AUTO, false}, /* X after the braces counts */
         {"caf\xc3\xa9", false, CASE_AUTO, true},
