@@ -18,6 +18,12 @@
 #define EXPIRED_MEMORY   65536
 #define OVERDUE_GRACE_MS 500.0 /* past the deadline, before the master ends a query */
 
+/* A batch message as it came from a shard; records point into it. */
+struct batch {
+    uint8_t *buf;
+    size_t len;
+};
+
 struct part {
     bool done, failed;
     bool cut;     /* a batch was dropped: the part's share of query_bytes reached */
@@ -41,8 +47,7 @@ struct query {
     enum query_status status;
     unsigned ndone;
     struct part *parts;
-    uint8_t **batches;
-    size_t *batch_len;
+    struct batch *batches; /* in no particular order */
     size_t nbatches, bcap;
     size_t bytes; /* held in batches (and, once finished, the merged list) */
     double started_ms, finished_ms, deadline_ms;
@@ -127,9 +132,8 @@ static void query_free(struct registry *r, struct query *q)
         free(q->parts[i].error);
     }
     for (size_t i = 0; i < q->nbatches; i++)
-        free(q->batches[i]);
+        free(q->batches[i].buf);
     free(q->batches);
-    free(q->batch_len);
     free(q->parts);
     free(q->merged);
     query_spec_free(&q->spec);
@@ -269,9 +273,10 @@ static struct result_ref *merge(struct registry *r, struct query *q, size_t limi
     return out;
 }
 
-static int cmp_ptr(const void *a, const void *b)
+static int cmp_batch(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t) * (uint8_t *const *)a, y = (uintptr_t) * (uint8_t *const *)b;
+    uintptr_t x = (uintptr_t)((const struct batch *)a)->buf;
+    uintptr_t y = (uintptr_t)((const struct batch *)b)->buf;
     return x < y ? -1 : x > y;
 }
 
@@ -286,9 +291,7 @@ static void release_unused(struct registry *r, struct query *q)
     }
     if (!q->nbatches)
         return;
-    uint8_t **start = xmalloc(q->nbatches * sizeof *start);
-    memcpy(start, q->batches, q->nbatches * sizeof *start);
-    qsort(start, q->nbatches, sizeof *start, cmp_ptr);
+    qsort(q->batches, q->nbatches, sizeof *q->batches, cmp_batch);
     bool *used = xcalloc(q->nbatches, sizeof *used);
     for (size_t k = 0; k < q->nmerged; k++) {
         /* The last batch starting at or before the record holds it. */
@@ -296,7 +299,7 @@ static void release_unused(struct registry *r, struct query *q)
         size_t lo = 0, hi = q->nbatches;
         while (hi - lo > 1) {
             size_t mid = (lo + hi) / 2;
-            if ((uintptr_t)start[mid] <= at)
+            if ((uintptr_t)q->batches[mid].buf <= at)
                 lo = mid;
             else
                 hi = mid;
@@ -304,21 +307,17 @@ static void release_unused(struct registry *r, struct query *q)
         used[lo] = true;
     }
     size_t kept = 0;
-    q->bytes = 0;
+    q->bytes = q->nmerged * sizeof *q->merged;
     for (size_t i = 0; i < q->nbatches; i++) {
-        uint8_t **hit = bsearch(&q->batches[i], start, q->nbatches, sizeof *start, cmp_ptr);
-        if (used[hit - start]) {
-            q->batches[kept] = q->batches[i];
-            q->batch_len[kept++] = q->batch_len[i];
-            q->bytes += q->batch_len[i];
+        if (used[i]) {
+            q->bytes += q->batches[i].len;
+            q->batches[kept++] = q->batches[i];
         } else {
-            free(q->batches[i]);
+            free(q->batches[i].buf);
         }
     }
     q->nbatches = kept;
-    q->bytes += q->nmerged * sizeof *q->merged;
     free(used);
-    free(start);
 }
 
 static enum query_status final_status(struct registry *r, const struct query *q)
@@ -727,12 +726,10 @@ static uint8_t *keep_batch(struct query *q, const uint8_t *buf, size_t n)
     if (q->nbatches == q->bcap) {
         q->bcap = q->bcap ? q->bcap * 2 : 16;
         q->batches = xrealloc(q->batches, q->bcap * sizeof *q->batches);
-        q->batch_len = xrealloc(q->batch_len, q->bcap * sizeof *q->batch_len);
     }
     uint8_t *copy = xmalloc(n);
     memcpy(copy, buf, n);
-    q->batch_len[q->nbatches] = n;
-    q->batches[q->nbatches++] = copy;
+    q->batches[q->nbatches++] = (struct batch){copy, n};
     q->bytes += n;
     return copy;
 }
