@@ -102,18 +102,12 @@ static void collect(struct req_state *st, const char *data, size_t n)
     st->body[st->len] = '\0';
 }
 
-struct sent_body {
-    char *body;
-    struct answer_budget *budget;
-    size_t counted;
-};
-
-static void sent_body_free(void *cls)
+/* A response's body handed to libmicrohttpd: freed, and its room in the
+ * answer budget given back, once sent. */
+static void sent_free(void *cls)
 {
-    struct sent_body *sb = cls;
-    free(sb->body);
-    api_answer_release(sb->budget, sb->counted);
-    free(sb);
+    api_response_free(cls);
+    free(cls);
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, struct api_response *res)
@@ -124,15 +118,15 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct api_respon
     if (res->body_static) {
         r = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT);
     } else {
-        struct sent_body *sb = xmalloc(sizeof *sb);
-        *sb = (struct sent_body){res->body, res->budget, res->counted};
-        r = MHD_create_response_from_buffer_with_free_callback_cls(res->len, res->body,
-                                                                   sent_body_free, sb);
+        struct api_response *sent = xmalloc(sizeof *sent);
+        *sent = *res;
+        r = MHD_create_response_from_buffer_with_free_callback_cls(res->len, res->body, sent_free,
+                                                                   sent);
         if (r) {
             res->body = NULL; /* the response's now */
             res->counted = 0;
         } else {
-            free(sb);
+            free(sent);
         }
     }
     if (!r)
