@@ -196,10 +196,14 @@ int walk_tree(const char *root, const struct walk_options *opt, struct file_list
     /* Folder order is not path order ("a/b" vs "a.c"): sort the result. */
     if (out->n)
         qsort(out->v, out->n, sizeof *out->v, cmp_entry);
+    size_t cap = 0;
     for (size_t i = 0; i < out->n; i++) {
         if (utf8_valid(out->v[i].path, strlen(out->v[i].path), NULL))
             continue;
-        out->not_utf8 = xrealloc(out->not_utf8, (out->nnot_utf8 + 1) * sizeof *out->not_utf8);
+        if (out->nnot_utf8 == cap) {
+            cap = cap ? 2 * cap : 8;
+            out->not_utf8 = xrealloc(out->not_utf8, cap * sizeof *out->not_utf8);
+        }
         out->not_utf8[out->nnot_utf8++] = i;
     }
     return SG_OK;
