@@ -406,7 +406,7 @@
     }
     read().then(function (res) {
       if (!res || s !== current) return;
-      if (res.status === 200 && res.data && res.data.status !== 'running') s.finished = true;
+      if (res.status === 200 && res.data) s.finished = true;   // read() waited out 'running'
       if (res.status !== 200 || !res.data) {
         if (isDownStatus(res) && errOf(res).code !== 'overloaded') throw new Error('down');
         ui.more.disabled = false;
@@ -612,9 +612,7 @@
       if (s.p.exclude) hints.push('the exclude filter');
       // The server says what case=auto decided (group names and verbs
       // such as (?<Name>...) do not make a search case-sensitive).
-      var exact = doc.query && typeof doc.query.ignore_case === 'boolean' ? !doc.query.ignore_case
-        : s.p.case === 'yes' || (s.p.case === 'auto' && /[A-Z]/.test(s.p.q));
-      if (exact) hints.push('case sensitivity');
+      if (doc.query && doc.query.ignore_case === false) hints.push('case sensitivity');
       empty.appendChild(document.createTextNode(hints.length ? '. Check ' + hints.join(', ') + '.' : '.'));
       ui.results.appendChild(empty);
     }
