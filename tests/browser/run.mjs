@@ -108,7 +108,7 @@ function serverProblems() {
     if (s.reported) continue;
     const why = [];
     if (s.exit && !s.stopping) why.push(`exited on its own (${s.exit.code ?? s.exit.sig})`);
-    if (s.exit && s.stopping && s.stopping === 'SIGTERM' && s.exit.code !== 0) why.push(`ended with ${s.exit.code ?? s.exit.sig} after SIGTERM`);
+    if (s.exit && s.stopping === 'SIGTERM' && s.exit.code !== 0) why.push(`ended with ${s.exit.code ?? s.exit.sig} after SIGTERM`);
     if (SANITIZER_REPORT.test(s.log)) why.push('printed a sanitizer report');
     if (!why.length) continue;
     s.reported = true;
@@ -154,13 +154,13 @@ function eq(actual, expected, msg) {
   throw new AssertionError(`${msg}\n      expected: ${e.slice(0, 600)}\n      actual:   ${a.slice(0, 600)}`);
 }
 
-async function api(path, init) {
-  const r = await fetch(server.base + path, init);
+async function api(path, init, base = server.base) {
+  const r = await fetch(base + path, init);
   const body = await r.json();
   return { status: r.status, body };
 }
 // The API's answer to what the page sends for these parameters.
-async function apiSearch(p, extra = {}) {
+async function apiSearch(p, extra = {}, base = server.base) {
   const sp = new URLSearchParams();
   sp.set('q', p.q);
   if (p.literal) sp.set('literal', '1');
@@ -170,7 +170,7 @@ async function apiSearch(p, extra = {}) {
   sp.set('context', String(p.context ?? 2));
   sp.set('max', String(MAX));
   for (const [k, v] of Object.entries(extra)) sp.set(k, String(v));
-  const { status, body } = await api('/api/search?' + sp);
+  const { status, body } = await api('/api/search?' + sp, undefined, base);
   assert(status === 200, `API search ${sp} answered ${status}: ${JSON.stringify(body)}`);
   return body;
 }
@@ -603,7 +603,7 @@ test('"show more" after the server dropped the query id runs it again', async (p
   eq(old.status, 404, 'the first id is gone');
   await clickSettled(page, '#more');
   await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
-  const doc = await (await fetch(forgetful.base + '/api/search?q=e&context=0&case=auto&max=' + MAX)).json();
+  const doc = await apiSearch({ q: 'e', context: 0 }, {}, forgetful.base);
   eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line, r.text]), 'two pages vs the API');
   const posts = page.__rec.requests.filter((r) => r.method === 'POST');
   eq(posts.length, 2, 'the query was submitted again once');
