@@ -1,22 +1,22 @@
 /*
- * fuzz_msg.c - libFuzzer target for the message decoder (msg.c) and for
- * the reads the master and the workers make of each message layout.
+ * fuzz_msg.c - libFuzzer target for every decoder of the wire format
+ * (msg.c, where every message type is encoded and decoded).
  *
- * Input: one datagram as it would come off the queue.  After msg_parse()
+ * Input: one datagram as it would come off a transport.  After msg_parse()
  * accepts its header, the payload is read in every layout, each from a
- * fresh reader: QUERY (msg_query_decode), CANCEL, FILE and PROGRESS
- * (as worker.c and server.c read them), FILES (as worker.c's
- * receive_files() reads them), HELLO and DONE (msg_*_decode), BATCH (as
- * registry.c's file_batch() reads it, then every kept record again as
- * render.c does, with an unbounded reader), LINES (as registry.c's
- * file_lines() reads it, then as api.c's file_doc() does).
+ * fresh reader, whatever the type says (the type only picks which decoder
+ * a receiver calls, and a decoder must survive any payload): QUERY, FILE,
+ * FILES (head and entries), HELLO, PROGRESS, BATCH (head and records),
+ * LINES (head and lines), DONE, and the empty CANCEL/PING/PONG.
  *
  * libFuzzer hands the input in a heap block of exactly its size, so any
  * read past the datagram is an AddressSanitizer report.  Properties, with
- * abort() on a violation: a decoded string lies inside the message; a
- * record read again as render.c reads it gives the same fields and ends
- * where the checked decode ended; a decoded HELLO or DONE encodes back to
- * the same bytes.
+ * abort() on a violation: whatever a decoder gives lies inside the
+ * message; a record or line kept by its view (msg_record_at(),
+ * msg_line_at(), msg_record_context(), as the master reads them later)
+ * reads the same as the checked decode; and every message that decodes
+ * encodes back to the same bytes with its encoder (so encoder and decoder
+ * agree on the layout).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +29,7 @@
 #include "util.h"
 
 static const uint8_t *msg_lo, *msg_hi; /* the datagram being read */
+static struct msg_header head;
 
 static void require(bool cond, const char *what)
 {
@@ -57,6 +58,20 @@ static void inside(const void *p, size_t n, const char *what)
     touch(p, n);
 }
 
+/* The writer's payload is the reader's, byte for byte. */
+static void same_payload(const struct msg_writer *w, const struct msg_reader *r, const char *what)
+{
+    require(w->len == MSG_HEADER_SIZE + r->len && !memcmp(w->data + MSG_HEADER_SIZE, r->p, r->len),
+            what);
+}
+
+static void read_empty(struct msg_reader r)
+{
+    if (msg_empty_decode(&r) < 0)
+        return;
+    require(r.len == 0, "an empty message has no payload");
+}
+
 static void read_query(struct msg_reader r)
 {
     struct msg_query q;
@@ -69,60 +84,80 @@ static void read_query(struct msg_reader r)
                 !memchr(q.exclude, '\0', q.exclude_len),
             "decoded query strings hold no NUL");
     require(q.context <= MSG_MAX_CONTEXT, "context bounded");
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_query_encode(&w, head.seq, &q);
+    same_payload(&w, &r, "a decoded QUERY encodes back to the same payload");
+    msg_writer_free(&w);
 }
 
-/* worker.c: drain() and serve() read a FILE request's id; server.c reads
- * PROGRESS while loading. */
-static void read_file_and_progress(struct msg_reader r)
+static void read_file(struct msg_reader r)
 {
-    struct msg_reader f = r;
-    (void)msg_get_u32(&f);
-    (void)msg_reader_ok(&f);
-    (void)msg_get_u32(&r);
-    (void)msg_get_u64(&r);
-    (void)msg_reader_ok(&r);
+    uint32_t id;
+    if (msg_file_decode(&r, &id) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_file_encode(&w, head.shard, head.seq, id);
+    same_payload(&w, &r, "a decoded FILE encodes back to the same payload");
+    msg_writer_free(&w);
 }
 
-/* worker.c: receive_files().  The entries land in a table of "total"
- * slots; instead of allocating it (a bogus total would ask for gigabytes,
- * see the report), a small bitmap stands for the first slots. */
+/* FILES, as a restarted worker reads it, then encoded again entry by
+ * entry. */
 static void read_files(struct msg_reader r)
 {
-    static uint8_t seen[4096 / 8];
-    memset(seen, 0, sizeof seen);
-    (void)msg_get_u8(&r); /* last */
-    uint32_t total = msg_get_u32(&r), count = msg_get_u32(&r);
-    for (uint32_t k = 0; k < count && msg_reader_ok(&r); k++) {
-        uint32_t id = msg_get_u32(&r), len;
-        (void)msg_get_u64(&r);
-        const char *path = msg_get_str(&r, &len);
-        if (!msg_reader_ok(&r) || id >= total)
+    struct msg_files f;
+    if (msg_files_decode(&r, &f) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_files_begin(&w, head.shard, f.total);
+    bool all = true;
+    for (uint32_t k = 0; k < f.count; k++) {
+        struct msg_file_entry e;
+        if (msg_files_next(&r, &f, &e) < 0) {
+            all = false;
             break;
-        inside(path, len, "FILES path inside the message");
-        if (id < 4096) {
-            if (seen[id / 8] & (1u << (id % 8)))
-                break; /* receive_files() stops at a duplicate too */
-            seen[id / 8] |= (uint8_t)(1u << (id % 8));
         }
-        char *copy = xstrndup(path, len);
-        free(copy);
+        inside(e.path, e.path_len, "FILES path inside the message");
+        require(e.id < f.total && e.path_len > 0 && !memchr(e.path, '\0', e.path_len),
+                "a FILES entry has an id below total and a path without NUL");
+        if (!msg_files_add(&w, &e))
+            all = false;
     }
+    msg_files_finish(&w, f.last);
+    if (all && msg_decoded_all(&r))
+        same_payload(&w, &r, "decoded FILES encode back to the same payload");
+    msg_writer_free(&w);
 }
 
-static void read_hello(const struct msg_header *h, struct msg_reader r)
+static void read_hello(struct msg_reader r)
 {
     struct msg_hello hello;
     if (msg_hello_decode(&r, &hello) < 0)
         return;
     struct msg_writer w;
     msg_writer_init(&w);
-    msg_hello_encode(&w, h->shard, &hello);
-    require(w.len == MSG_HEADER_SIZE + r.len && !memcmp(w.data + MSG_HEADER_SIZE, r.p, r.len),
-            "a decoded HELLO encodes back to the same payload");
+    msg_hello_encode(&w, head.shard, &hello);
+    same_payload(&w, &r, "a decoded HELLO encodes back to the same payload");
     msg_writer_free(&w);
 }
 
-static void read_done(const struct msg_header *h, struct msg_reader r)
+static void read_progress(struct msg_reader r)
+{
+    uint32_t files;
+    uint64_t bytes;
+    if (msg_progress_decode(&r, &files, &bytes) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_progress_encode(&w, head.shard, files, bytes);
+    same_payload(&w, &r, "a decoded PROGRESS encodes back to the same payload");
+    msg_writer_free(&w);
+}
+
+static void read_done(struct msg_reader r)
 {
     struct msg_done d;
     if (msg_done_decode(&r, &d) < 0)
@@ -131,104 +166,146 @@ static void read_done(const struct msg_header *h, struct msg_reader r)
     require(d.status <= MSG_ST_NOT_FOUND, "DONE status known");
     struct msg_writer w;
     msg_writer_init(&w);
-    msg_done_encode(&w, h->shard, h->seq, &d);
-    require(w.len == MSG_HEADER_SIZE + r.len && !memcmp(w.data + MSG_HEADER_SIZE, r.p, r.len),
-            "a decoded DONE encodes back to the same payload");
+    msg_done_encode(&w, head.shard, head.seq, &d);
+    same_payload(&w, &r, "a decoded DONE encodes back to the same payload");
     msg_writer_free(&w);
 }
 
-/* render.c's jw_strings(): n strings from p with an unbounded reader. */
-static const uint8_t *read_strings_unbounded(const uint8_t *p, unsigned n)
+/* A context list read through its view, each line inside the record. */
+static void context_inside(const uint8_t *list, unsigned n, const uint8_t *rec_end)
 {
-    struct msg_reader r;
-    msg_reader_init(&r, p, (size_t)-1 / 2);
     for (unsigned i = 0; i < n; i++) {
         uint32_t len;
-        const char *s = msg_get_str(&r, &len);
+        const char *s = msg_record_context(list, i, &len);
         inside(s, len, "context line inside the message");
+        require((const uint8_t *)s + len <= rec_end, "context line inside its record");
     }
-    return r.p + r.pos;
 }
 
-/* render.c's write_record(), on a record that file_batch() kept. */
-static void render_like(const uint8_t *at, const struct msg_record *ref, const uint8_t *ref_end)
+/* A record the master kept, read again by its view as render.c does,
+ * and encoded again from what was decoded. */
+static void record_again(const uint8_t *at, const uint8_t *end, const struct msg_record *ref,
+                         struct msg_writer *w)
 {
-    struct msg_reader r;
     struct msg_record m;
-    msg_reader_init(&r, at, (size_t)-1 / 2);
-    require(msg_record_decode(&r, &m) == 0, "a kept record decodes again");
-    require(r.p + r.pos == ref_end, "the unbounded decode ends where the checked one did");
+    msg_record_at(at, &m);
     require(m.file_id == ref->file_id && m.line == ref->line && m.column == ref->column &&
                 m.flags == ref->flags && m.text == ref->text && m.text_len == ref->text_len &&
                 m.nranges == ref->nranges && m.nbefore == ref->nbefore && m.nafter == ref->nafter,
-            "the unbounded decode gives the same record");
+            "the view of a kept record gives the same record");
     inside(m.text, m.text_len, "record text inside the message");
+    uint32_t ranges[2 * MSG_MAX_RANGES];
     for (unsigned i = 0; i < m.nranges; i++) {
-        uint32_t a, b;
-        msg_record_range(&m, i, &a, &b);
-        require(a <= b && b <= m.text_len, "a range lies within the text");
+        msg_record_range(&m, i, &ranges[2 * i], &ranges[2 * i + 1]);
+        require(ranges[2 * i] <= ranges[2 * i + 1] && ranges[2 * i + 1] <= m.text_len,
+                "a range lies within the text");
     }
-    const uint8_t *end_before = read_strings_unbounded(m.before, m.nbefore);
-    require(end_before <= ref_end, "before lines inside the record");
-    const uint8_t *end_after = read_strings_unbounded(m.after, m.nafter);
-    require(end_after <= ref_end, "after lines inside the record");
+    context_inside(m.before, m.nbefore, end);
+    context_inside(m.after, m.nafter, end);
+    const char *before[MSG_MAX_CONTEXT], *after[MSG_MAX_CONTEXT];
+    uint32_t blen[MSG_MAX_CONTEXT], alen[MSG_MAX_CONTEXT];
+    for (unsigned i = 0; i < m.nbefore; i++)
+        before[i] = msg_record_context(m.before, i, &blen[i]);
+    for (unsigned i = 0; i < m.nafter; i++)
+        after[i] = msg_record_context(m.after, i, &alen[i]);
+    struct msg_record_out out = {.file_id = m.file_id,
+                                 .line = m.line,
+                                 .column = m.column,
+                                 .flags = m.flags,
+                                 .text = m.text,
+                                 .text_len = m.text_len,
+                                 .ranges = ranges,
+                                 .nranges = m.nranges,
+                                 .before = before,
+                                 .before_len = blen,
+                                 .nbefore = m.nbefore,
+                                 .after = after,
+                                 .after_len = alen,
+                                 .nafter = m.nafter};
+    size_t from = w->len;
+    msg_record_encode(w, &out);
+    require(w->len - from == (size_t)(end - at) && !memcmp(w->data + from, at, w->len - from),
+            "a decoded record encodes back to the same bytes");
 }
 
-/* registry.c: file_batch(). */
-static void read_batch(struct msg_reader rd)
+/* BATCH, as the aggregator files it. */
+static void read_batch(struct msg_reader r)
 {
-    uint32_t count = msg_get_u32(&rd);
-    for (uint32_t i = 0; i < count && msg_reader_ok(&rd); i++) {
-        const uint8_t *at = rd.p + rd.pos;
+    uint32_t count;
+    if (msg_batch_decode(&r, &count) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    uint32_t n = 0;
+    for (; n < count; n++) {
         struct msg_record rec;
-        if (msg_record_decode(&rd, &rec) < 0)
+        const uint8_t *at;
+        if (msg_batch_next(&r, &rec, &at) < 0)
             break;
-        render_like(at, &rec, rd.p + rd.pos);
+        record_again(at, r.p + r.pos, &rec, &w);
     }
+    if (n == count && msg_decoded_all(&r)) {
+        struct msg_writer b;
+        msg_writer_init(&b);
+        msg_batch_begin(&b, head.shard, head.seq);
+        msg_put_raw(&b, w.data, w.len); /* the records, re-encoded in order */
+        msg_patch_u32(&b, MSG_HEADER_SIZE, count);
+        msg_batch_finish(&b);
+        same_payload(&b, &r, "a decoded BATCH encodes back to the same payload");
+        msg_writer_free(&b);
+    }
+    msg_writer_free(&w);
 }
 
-/* registry.c: file_lines(), then api.c: file_doc(). */
-static void read_lines(struct msg_reader rd)
+/* LINES, as the aggregator files it and render.c reads it. */
+static void read_lines(struct msg_reader r)
 {
-    (void)msg_get_u32(&rd); /* first line number */
-    uint32_t count = msg_get_u32(&rd);
-    for (uint32_t i = 0; i < count && msg_reader_ok(&rd); i++) {
-        const uint8_t *at = rd.p + rd.pos;
-        uint32_t len;
-        (void)msg_get_u8(&rd);
-        (void)msg_get_str(&rd, &len);
-        if (!msg_reader_ok(&rd))
+    uint32_t first, count;
+    if (msg_lines_decode(&r, &first, &count) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_lines_begin(&w, head.shard, head.seq, first);
+    uint32_t n = 0;
+    bool fits = true;
+    for (; n < count; n++) {
+        uint8_t flags, flags2;
+        const char *text, *text2;
+        uint32_t len, len2;
+        const uint8_t *at;
+        if (msg_lines_next(&r, &flags, &text, &len, &at) < 0)
             break;
-        struct msg_reader r;
-        msg_reader_init(&r, at, (size_t)-1 / 2);
-        (void)msg_get_u8(&r);
-        uint32_t len2;
-        const char *s = msg_get_str(&r, &len2);
-        require(len2 == len && r.p + r.pos == rd.p + rd.pos, "file_doc() reads what was checked");
-        inside(s, len2, "file line inside the message");
+        inside(text, len, "file line inside the message");
+        msg_line_at(at, &flags2, &text2, &len2);
+        require(flags2 == flags && text2 == text && len2 == len,
+                "the view of a kept line reads what was checked");
+        fits = fits && msg_lines_add(&w, flags, text, len);
     }
+    msg_lines_finish(&w);
+    if (n == count && fits && msg_decoded_all(&r))
+        same_payload(&w, &r, "decoded LINES encode back to the same payload");
+    msg_writer_free(&w);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct msg_header h;
     struct msg_reader r;
-    if (msg_parse(data, size, &h, &r) < 0)
+    if (msg_parse(data, size, &head, &r) < 0)
         return 0;
     require(size >= MSG_HEADER_SIZE && size <= MSG_MAX, "msg_parse() size bounds");
     require(r.p == data + MSG_HEADER_SIZE && r.len == size - MSG_HEADER_SIZE,
             "the reader covers exactly the payload");
     msg_lo = data;
     msg_hi = data + size;
-    /* Every layout, whatever the type says: a decoder must survive any
-     * payload, and the type only picks which one the receiver calls. */
+    read_empty(r);
     read_query(r);
-    read_file_and_progress(r);
+    read_file(r);
     read_files(r);
-    read_hello(&h, r);
-    read_done(&h, r);
+    read_hello(r);
+    read_progress(r);
+    read_done(r);
     read_batch(r);
     read_lines(r);
     return 0;

@@ -10,12 +10,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "matcher.h"
 #include "render.h"
 #include "util.h"
 
-#define JSON_TYPE       "application/json; charset=utf-8"
-#define FILE_WAIT_MS    15000
-#define SEARCH_GRACE_MS 5000
+#define JSON_TYPE "application/json; charset=utf-8"
 
 /* A JSON answer whose text the response takes over. */
 static void respond_text(struct api_response *res, int status, char *body, size_t len)
@@ -25,13 +24,6 @@ static void respond_text(struct api_response *res, int status, char *body, size_
     res->body = body;
     res->len = len;
     res->body_static = false;
-}
-
-static void respond_json(struct api_response *res, int status, cJSON *doc)
-{
-    size_t len;
-    char *body = render_print(doc, &len);
-    respond_text(res, status, body, len);
 }
 
 /* Reserve room for a large answer of about n bytes; false: over budget. */
@@ -71,7 +63,9 @@ static void respond_counted(struct api_response *res, struct answer_budget *b, s
 
 static void respond_error(struct api_response *res, const struct api_error *e)
 {
-    respond_json(res, e->status, render_error(e));
+    size_t len;
+    char *body = render_error_text(e, &len);
+    respond_text(res, e->status, body, len);
     res->retry_after = e->retry_after;
 }
 
@@ -82,14 +76,40 @@ static void error(struct api_response *res, int status, const char *code, const 
     respond_error(res, &e);
 }
 
-static void over_budget(struct api_response *res, const struct answer_budget *b)
+static void out_of_memory(struct api_response *res, const char *id)
+{
+    struct api_error e;
+    api_error_set(&e, 503, "out_of_memory", NULL,
+                  "the server ran out of memory building this answer: try a smaller page");
+    e.retry_after = 1;
+    if (id)
+        snprintf(e.id, sizeof e.id, "%s", id);
+    respond_error(res, &e);
+}
+
+/* A small document built by render.c; 503 if memory ran out building it. */
+static void respond_doc(struct api_response *res, int status, char *body, size_t len)
+{
+    if (!body) {
+        out_of_memory(res, NULL);
+        return;
+    }
+    respond_text(res, status, body, len);
+}
+
+/* A large answer over the budget; id names a query that ran and is kept,
+ * so the client can page it later instead of running it again. */
+static void over_budget(struct api_response *res, const struct answer_budget *b, const char *id)
 {
     struct api_error e;
     api_error_set(&e, 503, "overloaded", NULL,
                   "large answers being sent hold %zu MiB (--answer-memory %zu MiB): try again "
-                  "shortly",
-                  (size_t)(atomic_load(&b->held) >> 20), b->max >> 20);
+                  "shortly%s%s",
+                  (size_t)(atomic_load(&b->held) >> 20), b->max >> 20,
+                  id ? "; the query is kept as /api/queries/" : "", id ? id : "");
     e.retry_after = 1;
+    if (id)
+        snprintf(e.id, sizeof e.id, "%s", id);
     respond_error(res, &e);
 }
 
@@ -99,6 +119,32 @@ static void method_not_allowed(struct api_response *res, const char *allow)
     snprintf(msg, sizeof msg, "method not allowed; allowed: %s", allow);
     error(res, 405, "method_not_allowed", msg);
     res->allow = allow;
+}
+
+/* A submission the registry refused, as the API answers it. */
+static void refused(const struct api_context *ctx, enum registry_refusal why,
+                    struct api_response *res)
+{
+    struct api_error e;
+    struct registry_stats rs;
+    switch (why) {
+    case REG_OVERLOADED:
+        registry_stats(ctx->reg, &rs);
+        api_error_set(&e, 503, "overloaded", NULL,
+                      "%llu queries are running and %llu waiting: try again shortly",
+                      (unsigned long long)rs.running, (unsigned long long)rs.queued);
+        e.retry_after = 1;
+        break;
+    case REG_SHARD_DOWN:
+        api_error_set(&e, 503, "shard_down", NULL, "the shard holding this file is not available");
+        break;
+    case REG_SHUTTING_DOWN:
+    case REG_OK:
+    default:
+        api_error_set(&e, 503, "shutting_down", NULL, "the server is shutting down");
+        break;
+    }
+    respond_error(res, &e);
 }
 
 /* Paging and waiting parameters shared by search and query answers. */
@@ -121,21 +167,57 @@ static int parse_paging(const struct api_request *req, struct paging *p, struct 
     return SG_OK;
 }
 
-#define GONE_CHECK_MS     100
-#define QUEUE_WAIT_MAX_MS 60000.0
-
-/* Wait for q up to timeout_ms, looking every GONE_CHECK_MS whether the
- * client is still there.  Returns false if it left. */
-static bool wait_for_client(const struct api_context *ctx, const struct api_request *req,
-                            struct query *q, unsigned timeout_ms)
+/* The pattern must compile before a query is registered. */
+static int check_pattern(const struct query_spec *spec, struct api_error *e)
 {
-    double until = now_ms() + timeout_ms;
+    char err[SG_ERRLEN];
+    long off;
+    struct matcher *m = matcher_new(spec->q, strlen(spec->q), spec->literal, query_caseless(spec),
+                                    err, sizeof err, &off);
+    if (!m) {
+        api_error_set(e, 400, "bad_regex", "q", "%s", err);
+        e->offset = off;
+        return SG_ERR;
+    }
+    matcher_free(m);
+    return SG_OK;
+}
+
+/* Check the pattern and register the query; NULL when refused, with the
+ * answer in res. */
+static struct query *submit(const struct api_context *ctx, const struct query_spec *spec,
+                            struct api_response *res)
+{
+    struct api_error e;
+    if (check_pattern(spec, &e) < 0) {
+        respond_error(res, &e);
+        return NULL;
+    }
+    enum registry_refusal why;
+    struct query *q = registry_submit(ctx->reg, spec, &why);
+    if (!q)
+        refused(ctx, why, res);
+    return q;
+}
+
+#define GONE_CHECK_MS 100
+
+/* Wait for q up to timeout_ms (API_WAIT_FOREVER: until it finishes, which
+ * the registry's deadline guarantees), looking every GONE_CHECK_MS whether
+ * the client is still there.  Returns false if it left. */
+#define API_WAIT_FOREVER UINT32_MAX
+static bool wait_for_client(const struct api_context *ctx, const struct api_request *req,
+                            struct query *q, uint32_t timeout_ms)
+{
+    double until = timeout_ms == API_WAIT_FOREVER ? -1 : now_ms() + timeout_ms;
     for (;;) {
-        double left = until - now_ms();
+        double left = until < 0 ? GONE_CHECK_MS : until - now_ms();
         if (left <= 0)
             return true;
         unsigned slice = left < GONE_CHECK_MS ? (unsigned)left + 1 : GONE_CHECK_MS;
-        if (registry_wait(ctx->reg, q, req->client_gone ? slice : (unsigned)left + 1))
+        if (!req->client_gone)
+            slice = (unsigned)left + 1;
+        if (registry_wait(ctx->reg, q, slice))
             return true;
         if (req->client_gone && req->client_gone(req->gone_ctx))
             return false;
@@ -143,7 +225,7 @@ static bool wait_for_client(const struct api_context *ctx, const struct api_requ
 }
 
 static void respond_query(const struct api_context *ctx, struct query *q, const struct paging *p,
-                          int status, struct api_response *res)
+                          bool kept_id, struct api_response *res)
 {
     struct query_view v;
     registry_view(ctx->reg, q, &v);
@@ -153,15 +235,20 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
         error(res, 503, "shutting_down", "the server is shutting down");
         return;
     }
-    size_t guess = render_query_estimate(&v, p->offset, p->limit);
+    size_t guess = render_query_estimate(&v, ctx->files, p->offset, p->limit);
     if (!answer_reserve(ctx->answers, guess)) {
+        over_budget(res, ctx->answers, kept_id ? v.id : NULL);
         query_view_free(&v);
-        over_budget(res, ctx->answers);
         return;
     }
     size_t len;
     char *body = render_query(&v, ctx->files, p->offset, p->limit, &len);
-    respond_counted(res, ctx->answers, guess, status, body, len);
+    if (!body) {
+        api_answer_release(ctx->answers, guess);
+        out_of_memory(res, kept_id ? v.id : NULL);
+    } else {
+        respond_counted(res, ctx->answers, guess, 200, body, len);
+    }
     query_view_free(&v);
 }
 
@@ -176,21 +263,12 @@ static void handle_search(const struct api_context *ctx, const struct api_reques
         respond_error(res, &e);
         return;
     }
-    struct query *q = registry_submit(ctx->reg, &spec, &e);
+    struct query *q = submit(ctx, &spec, res);
     query_spec_free(&spec);
-    if (!q) {
-        respond_error(res, &e);
+    if (!q)
         return;
-    }
-    /* Waiting in the queue does not count against the deadline (it starts
-     * at the workers), up to QUEUE_WAIT_MAX_MS; then the workers keep their
-     * own deadline, and the grace covers a stuck one, which the registry
-     * ends as overdue. */
-    bool here = true;
-    double queued_until = now_ms() + QUEUE_WAIT_MAX_MS;
-    while (here && registry_queued(ctx->reg, q) && now_ms() < queued_until)
-        here = wait_for_client(ctx, req, q, GONE_CHECK_MS);
-    if (!here || !wait_for_client(ctx, req, q, ctx->timeout_ms + SEARCH_GRACE_MS)) {
+    /* The registry ends every query by its deadline (registry.h). */
+    if (!wait_for_client(ctx, req, q, API_WAIT_FOREVER)) {
         /* Nobody will read the answer: stop the workers' scanning. */
         registry_cancel(ctx->reg, q);
         error(res, 499, "client_closed", "the client went away");
@@ -198,7 +276,7 @@ static void handle_search(const struct api_context *ctx, const struct api_reques
         registry_put(ctx->reg, q);
         return;
     }
-    respond_query(ctx, q, &p, 200, res);
+    respond_query(ctx, q, &p, true, res);
     registry_put(ctx->reg, q);
 }
 
@@ -218,23 +296,16 @@ static void handle_submit(const struct api_context *ctx, const struct api_reques
         respond_error(res, &e);
         return;
     }
-    struct query *q = registry_submit(ctx->reg, &spec, &e);
+    struct query *q = submit(ctx, &spec, res);
     query_spec_free(&spec);
-    if (!q) {
-        respond_error(res, &e);
+    if (!q)
         return;
-    }
     struct query_view v;
     registry_view(ctx->reg, q, &v);
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "id", v.id);
-    /* "running" even if it has already finished: it was started. */
-    bool queued = v.status == QS_QUEUED;
-    cJSON_AddStringToObject(doc, "status", queued ? "queued" : "running");
-    if (queued)
-        cJSON_AddNumberToObject(doc, "queue_position", v.queue_position);
+    size_t len;
+    char *body = render_submitted(&v, &len);
+    respond_doc(res, 202, body, len);
     query_view_free(&v);
-    respond_json(res, 202, doc);
     registry_put(ctx->reg, q);
 }
 
@@ -271,11 +342,35 @@ static void handle_query(const struct api_context *ctx, const struct api_request
         (void)wait_for_client(ctx, req, q, p.wait_ms); /* a poll that left cancels nothing */
     else
         registry_cancel(ctx->reg, q);
-    respond_query(ctx, q, &p, 200, res);
+    respond_query(ctx, q, &p, false, res);
     registry_put(ctx->reg, q);
 }
 
-static void handle_file(const struct api_context *ctx, const char *path, struct api_response *res)
+/* The file's lines are in: check the budget on their real size, then
+ * render.  `held` bytes were reserved before asking the shard. */
+static void respond_file(const struct api_context *ctx, const char *path,
+                         const struct result_ref *lines, size_t n, size_t held,
+                         struct api_response *res)
+{
+    size_t need = render_file_estimate(path, lines, n);
+    if (need > held && !answer_reserve(ctx->answers, need - held)) {
+        api_answer_release(ctx->answers, held);
+        over_budget(res, ctx->answers, NULL);
+        return;
+    }
+    size_t reserved = need > held ? need : held;
+    size_t len;
+    char *body = render_file(path, lines, n, &len);
+    if (!body) {
+        api_answer_release(ctx->answers, reserved);
+        out_of_memory(res, NULL);
+        return;
+    }
+    respond_counted(res, ctx->answers, reserved, 200, body, len);
+}
+
+static void handle_file(const struct api_context *ctx, const struct api_request *req,
+                        const char *path, struct api_response *res)
 {
     /* Only an indexed path is looked up (exact, or as results show it);
      * nothing touches the disk. */
@@ -284,35 +379,40 @@ static void handle_file(const struct api_context *ctx, const char *path, struct 
         error(res, 404, "not_found", "no such file in the index");
         return;
     }
-    /* Reserved before the shard is even asked: the lines, then their text,
-     * take about the file's size each. */
+    /* Reserved before the shard is even asked: the lines, then their
+     * text, take about the file's size each (checked again on the real
+     * lines before rendering). */
     size_t guess = (size_t)ctx->files->v[idx].size + 64;
     if (!answer_reserve(ctx->answers, guess)) {
-        over_budget(res, ctx->answers);
+        over_budget(res, ctx->answers, NULL);
         return;
     }
-    struct api_error e;
-    struct query *q = registry_submit_file(ctx->reg, (uint32_t)idx, ctx->files->v[idx].shard, &e);
+    enum registry_refusal why;
+    struct query *q = registry_submit_file(ctx->reg, (uint32_t)idx, ctx->files->v[idx].shard, &why);
     if (!q) {
         api_answer_release(ctx->answers, guess);
-        respond_error(res, &e);
+        refused(ctx, why, res);
         return;
     }
-    registry_wait(ctx->reg, q, FILE_WAIT_MS);
-    struct result_ref *lines;
+    if (!wait_for_client(ctx, req, q, API_WAIT_FOREVER)) {
+        api_answer_release(ctx->answers, guess);
+        error(res, 499, "client_closed", "the client went away");
+        res->close = true;
+        registry_put(ctx->reg, q);
+        return;
+    }
+    const struct result_ref *lines;
     size_t n;
     uint8_t status;
-    bool done = registry_file_lines(ctx->reg, q, &lines, &n, &status);
-    if (!done || status == MSG_ST_FAILED || status == MSG_ST_NOT_FOUND) {
+    registry_file_lines(ctx->reg, q, &lines, &n, &status);
+    if (status == MSG_ST_NOT_FOUND) {
         api_answer_release(ctx->answers, guess);
-        if (status == MSG_ST_NOT_FOUND && done)
-            error(res, 404, "not_found", "no such file in the index");
-        else
-            error(res, 503, "shard_down", "the shard holding this file did not answer");
+        error(res, 404, "not_found", "no such file in the index");
+    } else if (status != MSG_ST_DONE) {
+        api_answer_release(ctx->answers, guess);
+        error(res, 503, "shard_down", "the shard holding this file did not answer");
     } else {
-        size_t len;
-        char *body = render_file(ctx->files->v[idx].path, lines, n, &len);
-        respond_counted(res, ctx->answers, guess, 200, body, len);
+        respond_file(ctx, ctx->files->v[idx].path, lines, n, guess, res);
     }
     registry_put(ctx->reg, q);
 }
@@ -335,80 +435,36 @@ static void handle_stats(const struct api_context *ctx, struct api_response *res
 {
     unsigned n = registry_nshards(ctx->reg);
     struct shard_state *sh = xcalloc(n, sizeof *sh);
+    uint64_t *rss = xcalloc(n, sizeof *rss);
     registry_shards(ctx->reg, sh);
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(doc, "shards");
-    uint64_t files = 0, lines = 0, bytes = 0, binary = 0, unreadable = 0, too_large = 0;
-    uint64_t workers_rss = 0;
-    for (unsigned i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "shard", i);
-        cJSON_AddNumberToObject(o, "pid", sh[i].pid);
-        cJSON_AddBoolToObject(o, "up", sh[i].up);
-        cJSON_AddNumberToObject(o, "files", sh[i].hello.files);
-        cJSON_AddNumberToObject(o, "lines", (double)sh[i].hello.lines);
-        cJSON_AddNumberToObject(o, "bytes", (double)sh[i].hello.bytes);
-        cJSON_AddNumberToObject(o, "load_ms", (double)sh[i].hello.load_us / 1000.0);
-        uint64_t rss = sh[i].up ? rss_of(sh[i].pid) : 0;
-        cJSON_AddNumberToObject(o, "rss_bytes", (double)rss);
-        cJSON_AddItemToArray(arr, o);
-        files += sh[i].hello.files;
-        lines += sh[i].hello.lines;
-        bytes += sh[i].hello.bytes;
-        binary += sh[i].hello.binary;
-        unreadable += sh[i].hello.unreadable;
-        too_large += sh[i].hello.too_large;
-        workers_rss += rss;
-    }
+    for (unsigned i = 0; i < n; i++)
+        rss[i] = sh[i].up ? rss_of(sh[i].pid) : 0;
+    struct stats_doc doc = {.shards = sh,
+                            .shard_rss = rss,
+                            .nshards = n,
+                            .files = ctx->files,
+                            .master_rss = rss_of(getpid()),
+                            .answers_counted = ctx->answers != NULL,
+                            .answer_bytes = ctx->answers ? atomic_load(&ctx->answers->held) : 0,
+                            .uptime_s = (now_ms() - ctx->started_ms) / 1000.0};
+    registry_stats(ctx->reg, &doc.queries);
+    size_t len;
+    char *body = render_stats(&doc, &len);
+    respond_doc(res, 200, body, len);
     free(sh);
-    cJSON_AddNumberToObject(doc, "files", (double)files);
-    cJSON_AddNumberToObject(doc, "lines", (double)lines);
-    cJSON_AddNumberToObject(doc, "bytes", (double)bytes);
-    cJSON *sk = cJSON_AddObjectToObject(doc, "skipped");
-    cJSON_AddNumberToObject(sk, "binary", (double)binary);
-    cJSON_AddNumberToObject(sk, "too_large", (double)(too_large + ctx->files->too_large));
-    cJSON_AddNumberToObject(sk, "ignored", (double)ctx->files->ignored);
-    cJSON_AddNumberToObject(sk, "unreadable", (double)unreadable);
-    cJSON_AddNumberToObject(sk, "not_regular", (double)ctx->files->special);
-    uint64_t master_rss = rss_of(getpid());
-    cJSON *mem = cJSON_AddObjectToObject(doc, "memory");
-    cJSON_AddNumberToObject(mem, "rss_bytes", (double)(master_rss + workers_rss));
-    cJSON_AddNumberToObject(mem, "master_rss_bytes", (double)master_rss);
-    cJSON_AddNumberToObject(mem, "workers_rss_bytes", (double)workers_rss);
-    if (ctx->answers)
-        cJSON_AddNumberToObject(mem, "answer_bytes", (double)atomic_load(&ctx->answers->held));
-    cJSON_AddNumberToObject(doc, "uptime_s", (now_ms() - ctx->started_ms) / 1000.0);
-    struct registry_stats rs;
-    registry_stats(ctx->reg, &rs);
-    cJSON *qs = cJSON_AddObjectToObject(doc, "queries");
-    cJSON_AddNumberToObject(qs, "total", (double)rs.total);
-    cJSON_AddNumberToObject(qs, "running", (double)rs.running);
-    cJSON_AddNumberToObject(qs, "queued", (double)rs.queued);
-    cJSON_AddNumberToObject(qs, "kept", (double)rs.kept);
-    cJSON_AddNumberToObject(qs, "kept_bytes", (double)rs.kept_bytes);
-    cJSON_AddNumberToObject(qs, "expired", (double)rs.expired);
-    respond_json(res, 200, doc);
+    free(rss);
 }
 
 static void handle_health(const struct api_context *ctx, struct api_response *res)
 {
-    unsigned n = registry_nshards(ctx->reg), up = 0;
+    unsigned n = registry_nshards(ctx->reg);
     struct shard_state *sh = xcalloc(n, sizeof *sh);
     registry_shards(ctx->reg, sh);
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *down = cJSON_CreateArray();
-    for (unsigned i = 0; i < n; i++) {
-        if (sh[i].up)
-            up++;
-        else
-            cJSON_AddItemToArray(down, cJSON_CreateNumber(i));
-    }
+    bool healthy;
+    size_t len;
+    char *body = render_health(sh, n, &healthy, &len);
+    respond_doc(res, healthy ? 200 : 503, body, len);
     free(sh);
-    cJSON_AddStringToObject(doc, "status", up == n ? "ok" : "degraded");
-    cJSON_AddNumberToObject(doc, "shards_up", up);
-    cJSON_AddNumberToObject(doc, "shards_total", n);
-    cJSON_AddItemToObject(doc, "down", down);
-    respond_json(res, up == n ? 200 : 503, doc);
 }
 
 static void handle_static(const struct api_context *ctx, const struct api_request *req,
@@ -481,7 +537,7 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
         handle_query(ctx, req, p + 13, res);
     } else if (!strncmp(p, "/api/files/", 11)) {
         if (is(req, "GET"))
-            handle_file(ctx, p + 11, res);
+            handle_file(ctx, req, p + 11, res);
         else
             method_not_allowed(res, "GET");
     } else if (!strcmp(p, "/api/stats")) {

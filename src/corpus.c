@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsopen.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -204,19 +205,25 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     return CORPUS_ADDED;
 }
 
-/* Read a whole file of at most max bytes into *buf (grown as needed). */
-static int read_file(int root_fd, const char *path, uint64_t max, char **buf, size_t *cap,
+/* Read a whole file of at most max bytes into *buf (grown as needed).  It
+ * is opened beneath the root without following links, and must still be
+ * the file the walk saw (fsopen.h); -ESTALE when it was replaced since. */
+static int read_file(int root_fd, const struct file_entry *e, uint64_t max, char **buf, size_t *cap,
                      size_t *len)
 {
     /* O_NONBLOCK: a file replaced by a FIFO since the walk must not block
      * the open (it has no effect on a regular file's reads). */
-    int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int fd = fs_open_beneath(root_fd, e->path, O_RDONLY | O_NONBLOCK);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return -EINVAL; /* no longer a regular file */
+    }
+    if (!fs_same_file(&st, e->dev, e->ino)) {
+        close(fd);
+        return -ESTALE;
     }
     size_t n = 0;
     for (;;) {
@@ -233,9 +240,9 @@ static int read_file(int root_fd, const char *path, uint64_t max, char **buf, si
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            int e = errno;
+            int err = errno;
             close(fd);
-            return -e;
+            return -err;
         }
         if (r == 0)
             break;
@@ -270,9 +277,14 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
         if (progress && ++done % 64 == 0)
             progress->fn(progress->ctx, done, c->raw_bytes);
         size_t len = 0;
-        int r = read_file(root_fd, e->path, max_file_size, &tmp, &cap, &len);
+        int r = read_file(root_fd, e, max_file_size, &tmp, &cap, &len);
         if (r == -EFBIG) {
             c->too_large++;
+            continue;
+        }
+        if (r == -ESTALE) {
+            log_info("shard %u: %s was replaced since the walk saw it (skipped)", shard, e->path);
+            c->changed++;
             continue;
         }
         if (r < 0 && r != -ENOMEM) {

@@ -58,6 +58,7 @@ struct corpus {
     uint64_t raw_bytes;   /* bytes read from disk */
     struct tindex *index; /* trigram index, when enabled */
     uint32_t binary, unreadable, too_large, repaired;
+    uint32_t changed;   /* replaced since the walk saw them: skipped */
     uint32_t wide_fold; /* files with wide_fold set */
 };
 
@@ -79,8 +80,9 @@ void corpus_enable_index(struct corpus *c);
 void corpus_seal(struct corpus *c);
 
 /* Read and add every file of the list assigned to shard, indexed, and
- * seal.  Problems with single files are counted and logged; the rest
- * still loads. */
+ * seal.  Each is opened beneath root_fd without following a link, and
+ * must be the file the walk saw (fsopen.h).  Problems with single files
+ * are counted and logged; the rest still loads. */
 struct corpus_progress {
     /* Called every few files with the files and bytes read so far. */
     void (*fn)(void *ctx, size_t files, uint64_t bytes);

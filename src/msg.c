@@ -170,6 +170,11 @@ int msg_parse(const void *buf, size_t n, struct msg_header *h, struct msg_reader
     return SG_OK;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* A string field that will be used as a C string must hold no NUL. */
 static const char *get_cstr_view(struct msg_reader *r, uint32_t *len)
 {
@@ -177,6 +182,40 @@ static const char *get_cstr_view(struct msg_reader *r, uint32_t *len)
     if (*len && memchr(s, '\0', *len))
         r->bad = true;
     return s;
+}
+
+bool msg_decoded_all(const struct msg_reader *r)
+{
+    return msg_reader_ok(r) && r->pos == r->len;
+}
+
+static int whole(const struct msg_reader *r)
+{
+    return msg_decoded_all(r) ? SG_OK : SG_ERR;
+}
+
+void msg_empty_encode(struct msg_writer *w, uint16_t type, uint32_t shard, uint64_t seq)
+{
+    msg_begin(w, type, shard, seq);
+    msg_finish(w);
+}
+
+int msg_empty_decode(struct msg_reader *r)
+{
+    return whole(r);
+}
+
+void msg_query_encode(struct msg_writer *w, uint64_t seq, const struct msg_query *q)
+{
+    msg_begin(w, MT_QUERY, 0, seq);
+    msg_put_u32(w, q->flags);
+    msg_put_u32(w, q->max);
+    msg_put_u32(w, q->context);
+    msg_put_u32(w, q->timeout_ms);
+    msg_put_str(w, q->pattern, q->pattern_len);
+    msg_put_str(w, q->path, q->path_len);
+    msg_put_str(w, q->exclude, q->exclude_len);
+    msg_finish(w);
 }
 
 int msg_query_decode(struct msg_reader *r, struct msg_query *q)
@@ -190,7 +229,138 @@ int msg_query_decode(struct msg_reader *r, struct msg_query *q)
     q->exclude = get_cstr_view(r, &q->exclude_len);
     if (q->context > MSG_MAX_CONTEXT)
         r->bad = true;
-    return msg_reader_ok(r) && r->pos == r->len ? SG_OK : SG_ERR;
+    return whole(r);
+}
+
+void msg_file_encode(struct msg_writer *w, uint32_t shard, uint64_t seq, uint32_t file_id)
+{
+    msg_begin(w, MT_FILE, shard, seq);
+    msg_put_u32(w, file_id);
+    msg_finish(w);
+}
+
+int msg_file_decode(struct msg_reader *r, uint32_t *file_id)
+{
+    *file_id = msg_get_u32(r);
+    return whole(r);
+}
+
+/* FILES: the "last" flag and the count are patched in at the end. */
+#define FILES_LAST_AT  MSG_HEADER_SIZE
+#define FILES_COUNT_AT (MSG_HEADER_SIZE + 5)
+
+void msg_files_begin(struct msg_writer *w, uint32_t shard, uint32_t total)
+{
+    msg_begin(w, MT_FILES, shard, 0);
+    msg_put_u8(w, 0);
+    msg_put_u32(w, total);
+    msg_put_u32(w, 0);
+}
+
+bool msg_files_add(struct msg_writer *w, const struct msg_file_entry *e)
+{
+    if (w->len + 4 + 8 * 3 + 4 + e->path_len > MSG_MAX)
+        return false;
+    msg_put_u32(w, e->id);
+    msg_put_u64(w, e->size);
+    msg_put_u64(w, e->dev);
+    msg_put_u64(w, e->ino);
+    msg_put_str(w, e->path, e->path_len);
+    msg_patch_u32(w, FILES_COUNT_AT, le32(w->data + FILES_COUNT_AT) + 1);
+    return true;
+}
+
+void msg_files_finish(struct msg_writer *w, bool last)
+{
+    w->data[FILES_LAST_AT] = last;
+    msg_finish(w);
+}
+
+int msg_files_decode(struct msg_reader *r, struct msg_files *f)
+{
+    uint8_t last = msg_get_u8(r);
+    f->total = msg_get_u32(r);
+    f->count = msg_get_u32(r);
+    if (last > 1)
+        r->bad = true;
+    f->last = last;
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+int msg_files_next(struct msg_reader *r, const struct msg_files *f, struct msg_file_entry *e)
+{
+    e->id = msg_get_u32(r);
+    e->size = msg_get_u64(r);
+    e->dev = msg_get_u64(r);
+    e->ino = msg_get_u64(r);
+    e->path = get_cstr_view(r, &e->path_len);
+    if (e->id >= f->total || e->path_len == 0)
+        r->bad = true;
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+void msg_hello_encode(struct msg_writer *w, uint32_t shard, const struct msg_hello *h)
+{
+    msg_begin(w, MT_HELLO, shard, 0);
+    msg_put_u32(w, h->files);
+    msg_put_u64(w, h->lines);
+    msg_put_u64(w, h->bytes);
+    msg_put_u32(w, h->binary);
+    msg_put_u32(w, h->unreadable);
+    msg_put_u32(w, h->too_large);
+    msg_put_u64(w, h->load_us);
+    msg_put_u32(w, h->pid);
+    msg_put_u32(w, h->changed);
+    msg_finish(w);
+}
+
+int msg_hello_decode(struct msg_reader *r, struct msg_hello *h)
+{
+    h->files = msg_get_u32(r);
+    h->lines = msg_get_u64(r);
+    h->bytes = msg_get_u64(r);
+    h->binary = msg_get_u32(r);
+    h->unreadable = msg_get_u32(r);
+    h->too_large = msg_get_u32(r);
+    h->load_us = msg_get_u64(r);
+    h->pid = msg_get_u32(r);
+    h->changed = msg_get_u32(r);
+    return whole(r);
+}
+
+void msg_progress_encode(struct msg_writer *w, uint32_t shard, uint32_t files, uint64_t bytes)
+{
+    msg_begin(w, MT_PROGRESS, shard, 0);
+    msg_put_u32(w, files);
+    msg_put_u64(w, bytes);
+    msg_finish(w);
+}
+
+int msg_progress_decode(struct msg_reader *r, uint32_t *files, uint64_t *bytes)
+{
+    *files = msg_get_u32(r);
+    *bytes = msg_get_u64(r);
+    return whole(r);
+}
+
+void msg_record_encode(struct msg_writer *w, const struct msg_record_out *r)
+{
+    msg_put_u32(w, r->file_id);
+    msg_put_u32(w, r->line);
+    msg_put_u32(w, r->column);
+    msg_put_u8(w, r->flags);
+    msg_put_str(w, r->text, r->text_len);
+    msg_put_u16(w, r->nranges);
+    for (unsigned i = 0; i < r->nranges; i++) {
+        msg_put_u32(w, r->ranges[2 * i]);
+        msg_put_u32(w, r->ranges[2 * i + 1]);
+    }
+    msg_put_u8(w, r->nbefore);
+    for (unsigned i = 0; i < r->nbefore; i++)
+        msg_put_str(w, r->before[i], r->before_len[i]);
+    msg_put_u8(w, r->nafter);
+    for (unsigned i = 0; i < r->nafter; i++)
+        msg_put_str(w, r->after[i], r->after_len[i]);
 }
 
 /* Skip n strings, returning where they started. */
@@ -228,42 +398,124 @@ int msg_record_decode(struct msg_reader *r, struct msg_record *rec)
     return msg_reader_ok(r) ? SG_OK : SG_ERR;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void msg_record_range(const struct msg_record *rec, unsigned i, uint32_t *start, uint32_t *end)
 {
     *start = le32(rec->ranges + 8 * i);
     *end = le32(rec->ranges + 8 * i + 4);
 }
 
-void msg_hello_encode(struct msg_writer *w, uint32_t shard, const struct msg_hello *h)
+/* A reader over bytes that were checked when filed: their end is not kept,
+ * so it is given a bound no read can reach. */
+static void unbounded(struct msg_reader *r, const uint8_t *at)
 {
-    msg_begin(w, MT_HELLO, shard, 0);
-    msg_put_u32(w, h->files);
-    msg_put_u64(w, h->lines);
-    msg_put_u64(w, h->bytes);
-    msg_put_u32(w, h->binary);
-    msg_put_u32(w, h->unreadable);
-    msg_put_u32(w, h->too_large);
-    msg_put_u64(w, h->load_us);
-    msg_put_u32(w, h->pid);
+    msg_reader_init(r, at, (size_t)-1 / 2);
+}
+
+const char *msg_record_context(const uint8_t *list, unsigned i, uint32_t *len)
+{
+    struct msg_reader r;
+    unbounded(&r, list);
+    const char *s = "";
+    for (unsigned k = 0; k <= i; k++)
+        s = msg_get_str(&r, len);
+    return s;
+}
+
+void msg_record_at(const uint8_t *at, struct msg_record *rec)
+{
+    struct msg_reader r;
+    unbounded(&r, at);
+    (void)msg_record_decode(&r, rec);
+}
+
+#define BATCH_COUNT_AT MSG_HEADER_SIZE
+
+void msg_batch_begin(struct msg_writer *w, uint32_t shard, uint64_t seq)
+{
+    msg_begin(w, MT_BATCH, shard, seq);
+    msg_put_u32(w, 0);
+}
+
+bool msg_batch_fits(const struct msg_writer *w, size_t rec_len)
+{
+    return w->len + rec_len <= MSG_MAX;
+}
+
+uint32_t msg_batch_count(const struct msg_writer *w)
+{
+    return le32(w->data + BATCH_COUNT_AT);
+}
+
+void msg_batch_add(struct msg_writer *w, const void *rec, size_t rec_len)
+{
+    msg_put_raw(w, rec, rec_len);
+    msg_patch_u32(w, BATCH_COUNT_AT, msg_batch_count(w) + 1);
+}
+
+void msg_batch_finish(struct msg_writer *w)
+{
     msg_finish(w);
 }
 
-int msg_hello_decode(struct msg_reader *r, struct msg_hello *h)
+int msg_batch_decode(struct msg_reader *r, uint32_t *count)
 {
-    h->files = msg_get_u32(r);
-    h->lines = msg_get_u64(r);
-    h->bytes = msg_get_u64(r);
-    h->binary = msg_get_u32(r);
-    h->unreadable = msg_get_u32(r);
-    h->too_large = msg_get_u32(r);
-    h->load_us = msg_get_u64(r);
-    h->pid = msg_get_u32(r);
-    return msg_reader_ok(r) && r->pos == r->len ? SG_OK : SG_ERR;
+    *count = msg_get_u32(r);
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+int msg_batch_next(struct msg_reader *r, struct msg_record *rec, const uint8_t **at)
+{
+    *at = r->p + r->pos;
+    return msg_record_decode(r, rec);
+}
+
+#define LINES_COUNT_AT (MSG_HEADER_SIZE + 4)
+
+void msg_lines_begin(struct msg_writer *w, uint32_t shard, uint64_t seq, uint32_t first)
+{
+    msg_begin(w, MT_LINES, shard, seq);
+    msg_put_u32(w, first);
+    msg_put_u32(w, 0);
+}
+
+bool msg_lines_add(struct msg_writer *w, uint8_t flags, const char *text, size_t len)
+{
+    uint32_t count = le32(w->data + LINES_COUNT_AT);
+    if (count > 0 && w->len + 1 + 4 + len > MSG_MAX)
+        return false;
+    msg_put_u8(w, flags);
+    msg_put_str(w, text, len);
+    msg_patch_u32(w, LINES_COUNT_AT, count + 1);
+    return true;
+}
+
+void msg_lines_finish(struct msg_writer *w)
+{
+    msg_finish(w);
+}
+
+int msg_lines_decode(struct msg_reader *r, uint32_t *first, uint32_t *count)
+{
+    *first = msg_get_u32(r);
+    *count = msg_get_u32(r);
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+int msg_lines_next(struct msg_reader *r, uint8_t *flags, const char **text, uint32_t *len,
+                   const uint8_t **at)
+{
+    *at = r->p + r->pos;
+    *flags = msg_get_u8(r);
+    *text = msg_get_str(r, len);
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+void msg_line_at(const uint8_t *at, uint8_t *flags, const char **text, uint32_t *len)
+{
+    struct msg_reader r;
+    unbounded(&r, at);
+    *flags = msg_get_u8(&r);
+    *text = msg_get_str(&r, len);
 }
 
 void msg_done_encode(struct msg_writer *w, uint32_t shard, uint64_t seq, const struct msg_done *d)
@@ -288,5 +540,5 @@ int msg_done_decode(struct msg_reader *r, struct msg_done *d)
     d->error = msg_get_str(r, &d->error_len);
     if (d->status > MSG_ST_NOT_FOUND)
         r->bad = true;
-    return msg_reader_ok(r) && r->pos == r->len ? SG_OK : SG_ERR;
+    return whole(r);
 }

@@ -1,9 +1,12 @@
 /*
- * msg.h - the messages between the master and its workers.
+ * msg.h - the messages between the master and its workers: their one
+ * home.  Every message type's encoder and decoder is here, beside each
+ * other, so one round-trip test (check_msg.c) and one fuzzer (fuzz_msg.c)
+ * cover the whole format, and a transport (transport.h) carries the bytes
+ * unchanged, whether between processes or, later, between machines.
  *
- * Every message is one datagram on the queue layer (queue.h), at most
- * MSG_MAX bytes, and starts with a fixed 24-byte header, all integers
- * little-endian whatever the host:
+ * Every message is one datagram of at most MSG_MAX bytes and starts with a
+ * fixed 24-byte header, all integers little-endian whatever the host:
  *
  *   offset size field
  *   0      4    magic   "SGRP" (0x50524753 read as little-endian u32)
@@ -11,25 +14,29 @@
  *   6      2    type    enum msg_type
  *   8      4    shard   the worker's shard index
  *   12     4    length  payload bytes after the header
- *   16     8    seq     the master's internal query number
+ *   16     8    seq     the master's number for the request it belongs to
  *
  * Payload fields are written in order with no padding: u8/u16/u32/u64
  * integers, and strings as a u32 length followed by the bytes (no NUL).
- * Because the layout is explicit, the same messages can later travel
- * between machines over another transport.  Decoders never trust a
- * message: every read is bounds-checked and a malformed message is an
- * error, never a crash.
+ * Decoders never trust a message: every read is bounds-checked, and a
+ * malformed message is an error, never a crash.  A decoder that returns
+ * SG_OK has consumed the payload exactly (no trailing bytes).
  *
- *   QUERY   master->worker  u32 flags, u32 max, u32 context, u32 timeout_ms,
- *                           str pattern, str path globs, str exclude globs
+ *   QUERY   master->worker  u32 flags, u32 max, u32 context, u32 timeout_ms
+ *                           (what is left of the query's deadline when it
+ *                           was sent), str pattern, str path globs,
+ *                           str exclude globs
  *   CANCEL  master->worker  (empty)
  *   FILE    master->worker  u32 file id
  *   FILES   master->worker  (to a restarted worker, before anything else)
  *                           u8 last, u32 total files, u32 count, then count
- *                           entries: u32 file id, u64 size, str path
+ *                           entries: u32 file id, u64 size, u64 device,
+ *                           u64 inode, str path
+ *   PING    master->worker  (empty) a heartbeat: answered by PONG, also in
+ *                           the middle of a search
  *   HELLO   worker->master  u32 files, u64 lines, u64 bytes, u32 binary,
  *                           u32 unreadable, u32 too_large, u64 load_us,
- *                           u32 pid
+ *                           u32 pid, u32 changed
  *   PROGRESS worker->master u32 files read, u64 bytes read (while loading)
  *   BATCH   worker->master  u32 count, then count records:
  *                           u32 file id, u32 line, u32 column, u8 flags,
@@ -39,6 +46,12 @@
  *                           lines: u8 flags (MSG_RF_CLIPPED), str text
  *   DONE    worker->master  u8 status, u64 matched_lines, u64 matched_files,
  *                           u64 elapsed_us, u32 limit_hits, str error
+ *   PONG    worker->master  (empty) the answer to a PING, same seq
+ *
+ * BATCH records and LINES lines stay where they arrived: the master keeps
+ * the datagram and points into it.  Such a view was checked once, when it
+ * was filed (msg_batch_next(), msg_lines_next()); msg_record_at() and
+ * msg_line_at() read it again later without a bound.
  */
 #ifndef SHARDGREP_MSG_H
 #define SHARDGREP_MSG_H
@@ -48,7 +61,7 @@
 #include <stdint.h>
 
 #define MSG_MAGIC       0x50524753u
-#define MSG_VERSION     1
+#define MSG_VERSION     2
 #define MSG_HEADER_SIZE 24
 #define MSG_MAX         65536
 
@@ -57,11 +70,13 @@ enum msg_type {
     MT_CANCEL = 2,
     MT_FILE = 3,
     MT_FILES = 4,
+    MT_PING = 5,
     MT_HELLO = 16,
     MT_BATCH = 17,
     MT_LINES = 18,
     MT_DONE = 19,
     MT_PROGRESS = 20,
+    MT_PONG = 21,
 };
 
 /* QUERY flags. */
@@ -129,13 +144,63 @@ uint64_t msg_get_u64(struct msg_reader *r);
 const char *msg_get_str(struct msg_reader *r, uint32_t *len);
 bool msg_reader_ok(const struct msg_reader *r);
 
-/* A decoded QUERY payload (strings point into the message, NUL-free). */
+/* A message with no payload (CANCEL, PING, PONG). */
+void msg_empty_encode(struct msg_writer *w, uint16_t type, uint32_t shard, uint64_t seq);
+int msg_empty_decode(struct msg_reader *r);
+
+/* QUERY.  Decoded strings point into the message and hold no NUL. */
 struct msg_query {
     uint32_t flags, max, context, timeout_ms;
     const char *pattern, *path, *exclude;
     uint32_t pattern_len, path_len, exclude_len;
 };
+void msg_query_encode(struct msg_writer *w, uint64_t seq, const struct msg_query *q);
 int msg_query_decode(struct msg_reader *r, struct msg_query *q);
+
+/* FILE: the lines of one file, for the file view. */
+void msg_file_encode(struct msg_writer *w, uint32_t shard, uint64_t seq, uint32_t file_id);
+int msg_file_decode(struct msg_reader *r, uint32_t *file_id);
+
+/* FILES: a restarted worker's part of the file list, in as many messages
+ * as it takes.  msg_files_begin() starts one; msg_files_add() appends an
+ * entry, or returns false (and appends nothing) when it would not fit;
+ * msg_files_finish() closes the message. */
+struct msg_file_entry {
+    uint32_t id;
+    uint64_t size, dev, ino;
+    const char *path; /* not NUL-terminated when decoded */
+    uint32_t path_len;
+};
+void msg_files_begin(struct msg_writer *w, uint32_t shard, uint32_t total);
+bool msg_files_add(struct msg_writer *w, const struct msg_file_entry *e);
+void msg_files_finish(struct msg_writer *w, bool last);
+/* The head of a FILES payload; then msg_files_next() count times. */
+struct msg_files {
+    bool last;
+    uint32_t total, count;
+};
+int msg_files_decode(struct msg_reader *r, struct msg_files *f);
+/* The next entry: SG_OK, or SG_ERR when malformed (a path with a NUL, an
+ * id not below total, or past the end).  After the last entry, the reader
+ * must be at the end: check with msg_decoded_all(). */
+int msg_files_next(struct msg_reader *r, const struct msg_files *f, struct msg_file_entry *e);
+bool msg_decoded_all(const struct msg_reader *r);
+
+/* HELLO: the worker's load report. */
+struct msg_hello {
+    uint32_t files;
+    uint64_t lines, bytes;
+    uint32_t binary, unreadable, too_large;
+    uint64_t load_us;
+    uint32_t pid;
+    uint32_t changed; /* files skipped: replaced since the walk saw them */
+};
+void msg_hello_encode(struct msg_writer *w, uint32_t shard, const struct msg_hello *h);
+int msg_hello_decode(struct msg_reader *r, struct msg_hello *h);
+
+/* PROGRESS, while loading. */
+void msg_progress_encode(struct msg_writer *w, uint32_t shard, uint32_t files, uint64_t bytes);
+int msg_progress_decode(struct msg_reader *r, uint32_t *files, uint64_t *bytes);
 
 /* One result record of a BATCH, decoded as views into the message. */
 #define MSG_MAX_RANGES  512
@@ -151,22 +216,55 @@ struct msg_record {
     const uint8_t *before; /* nbefore strings, as on the wire */
     const uint8_t *after;
 };
+/* What a worker sends of one matching line.  ranges holds nranges
+ * (start, end) pairs relative to text; before/after the context lines. */
+struct msg_record_out {
+    uint32_t file_id, line, column;
+    uint8_t flags;
+    const char *text;
+    uint32_t text_len;
+    const uint32_t *ranges;
+    uint16_t nranges;
+    const char *const *before, *const *after;
+    const uint32_t *before_len, *after_len;
+    uint8_t nbefore, nafter;
+};
+/* Append one record (no header) to w: a BATCH is built from records. */
+void msg_record_encode(struct msg_writer *w, const struct msg_record_out *r);
 /* Decode the record at the reader's position and advance past it. */
 int msg_record_decode(struct msg_reader *r, struct msg_record *rec);
 /* The i-th range of a decoded record. */
 void msg_record_range(const struct msg_record *rec, unsigned i, uint32_t *start, uint32_t *end);
+/* The i-th context line of a list (rec->before or rec->after). */
+const char *msg_record_context(const uint8_t *list, unsigned i, uint32_t *len);
+/* A record checked when it was filed, read again from its first byte. */
+void msg_record_at(const uint8_t *at, struct msg_record *rec);
 
-/* The worker's load report. */
-struct msg_hello {
-    uint32_t files;
-    uint64_t lines, bytes;
-    uint32_t binary, unreadable, too_large;
-    uint64_t load_us;
-    uint32_t pid;
-};
-void msg_hello_encode(struct msg_writer *w, uint32_t shard, const struct msg_hello *h);
-int msg_hello_decode(struct msg_reader *r, struct msg_hello *h);
+/* BATCH: msg_batch_begin(), msg_batch_add() for each encoded record while
+ * msg_batch_fits(), msg_batch_finish(). */
+void msg_batch_begin(struct msg_writer *w, uint32_t shard, uint64_t seq);
+bool msg_batch_fits(const struct msg_writer *w, size_t rec_len);
+void msg_batch_add(struct msg_writer *w, const void *rec, size_t rec_len);
+void msg_batch_finish(struct msg_writer *w);
+uint32_t msg_batch_count(const struct msg_writer *w);
+/* The head of a BATCH payload; then msg_batch_next() count times, which
+ * gives each record and where it starts in the message. */
+int msg_batch_decode(struct msg_reader *r, uint32_t *count);
+int msg_batch_next(struct msg_reader *r, struct msg_record *rec, const uint8_t **at);
 
+/* LINES: msg_lines_begin(), msg_lines_add() while it returns true (a
+ * first line is always taken), msg_lines_finish(). */
+void msg_lines_begin(struct msg_writer *w, uint32_t shard, uint64_t seq, uint32_t first);
+bool msg_lines_add(struct msg_writer *w, uint8_t flags, const char *text, size_t len);
+void msg_lines_finish(struct msg_writer *w);
+int msg_lines_decode(struct msg_reader *r, uint32_t *first, uint32_t *count);
+/* The next line and where it starts in the message. */
+int msg_lines_next(struct msg_reader *r, uint8_t *flags, const char **text, uint32_t *len,
+                   const uint8_t **at);
+/* A line checked when it was filed, read again from its first byte. */
+void msg_line_at(const uint8_t *at, uint8_t *flags, const char **text, uint32_t *len);
+
+/* DONE: a request's outcome and exact counts. */
 struct msg_done {
     uint8_t status;
     uint64_t matched_lines, matched_files, elapsed_us;

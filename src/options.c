@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -23,6 +24,7 @@ enum {
     OPT_KEEP_MEMORY,
     OPT_QUERY_MEMORY,
     OPT_ANSWER_MEMORY,
+    OPT_UNRESPONSIVE_MS,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +40,7 @@ static const struct option long_options[] = {
     {"query-memory", required_argument, NULL, OPT_QUERY_MEMORY},
     {"answer-memory", required_argument, NULL, OPT_ANSWER_MEMORY},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+    {"unresponsive-ms", required_argument, NULL, OPT_UNRESPONSIVE_MS},
     {"token", required_argument, NULL, OPT_TOKEN},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
     {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
@@ -63,13 +66,19 @@ const char *options_help(void)
            "      --keep-queries N    finished queries kept for polling (default 1000)\n"
            "      --keep-seconds N    and for how long (default 600)\n"
            "      --keep-memory S     and in all at most S of results; the oldest go\n"
-           "                          first (default 1G; K, M, G suffixes)\n"
+           "                          first (default 1G, or an eighth of the memory\n"
+           "                          when that is less; K, M, G suffixes)\n"
            "      --query-memory S    results one query may hold; past it a query's\n"
-           "                          results stop short of max (default 256M)\n"
+           "                          results stop short of max (default 256M, at most\n"
+           "                          --keep-memory)\n"
            "      --answer-memory S   large answers being sent hold at most S; past it,\n"
-           "                          503 overloaded with Retry-After (default 1G)\n"
+           "                          503 overloaded with Retry-After (default as\n"
+           "                          --keep-memory)\n"
            "      --timeout-ms N      query deadline, also the largest a client may ask\n"
            "                          for (default 10000)\n"
+           "      --unresponsive-ms N a worker silent this long (stopped, hung) is marked\n"
+           "                          unresponsive: skipped, and /healthz says so\n"
+           "                          (default 5000)\n"
            "      --max-running N     searches at the workers at once (default 2)\n"
            "      --max-queued N      more that wait their turn (default 64); past that,\n"
            "                          503 overloaded with Retry-After\n"
@@ -160,6 +169,28 @@ static unsigned online_cpus(void)
     return n > OPT_WORKERS_MAX ? OPT_WORKERS_MAX : (unsigned)n;
 }
 
+/* The memory this process may use: physical memory, or less under a
+ * limit on its address space (ulimit -v).  0 when unknown. */
+static uint64_t memory_room(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    uint64_t room = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        (room == 0 || (uint64_t)as.rlim_cur < room))
+        room = (uint64_t)as.rlim_cur;
+    return room;
+}
+
+/* A default budget: want, or an eighth of the room when that is less (the
+ * two budgets that default this way, an eighth each, leave the master
+ * three quarters for the rest), and at least OPT_MEMORY_MIN. */
+static uint64_t budget(uint64_t want, uint64_t room)
+{
+    uint64_t b = room && room / 8 < want ? room / 8 : want;
+    return b < OPT_MEMORY_MIN ? OPT_MEMORY_MIN : b;
+}
+
 static void defaults(struct options *o)
 {
     memset(o, 0, sizeof *o);
@@ -172,12 +203,14 @@ static void defaults(struct options *o)
     /* A query of max=100000 with context=10 over Linux holds about 120 MB
      * once finished (230 MB while it runs); a thousand of them must not
      * take the master's memory. */
-    o->keep_memory = 1ull << 30;
-    o->query_memory = 256ull << 20;
+    uint64_t room = memory_room();
+    o->keep_memory = budget(1ull << 30, room);
+    o->query_memory = o->keep_memory < (256ull << 20) ? o->keep_memory : 256ull << 20;
     /* Such a page is 119 MB of JSON: a few clients reading it slowly must
      * not hold many. */
-    o->answer_memory = 1ull << 30;
+    o->answer_memory = budget(1ull << 30, room);
     o->timeout_ms = 10000;
+    o->unresponsive_ms = 5000;
     /* Each search goes to every worker, and a worker runs one at a time:
      * more than a couple at the workers only queues them where their
      * deadlines run; waiting in the master's queue costs no deadline. */
@@ -292,6 +325,11 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         if (number("timeout-ms", arg, 1, 3600000, &v, err, errlen) < 0)
             return SG_ERR;
         o->timeout_ms = (uint32_t)v;
+        return SG_OK;
+    case OPT_UNRESPONSIVE_MS:
+        if (number("unresponsive-ms", arg, 500, 3600000, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->unresponsive_ms = (uint32_t)v;
         return SG_OK;
     default:
         return SG_ERR;

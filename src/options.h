@@ -31,7 +31,8 @@ struct options {
     uint64_t query_memory;  /* bytes of results one query may hold */
     uint64_t answer_memory; /* bytes of large answers built and not yet sent */
     uint32_t timeout_ms;
-    const char *token; /* --token, or $SHARDGREP_TOKEN */
+    uint32_t unresponsive_ms; /* a worker silent this long is unresponsive */
+    const char *token;        /* --token, or $SHARDGREP_TOKEN */
     unsigned max_running;
     unsigned max_queued;
     unsigned max_connections; /* open HTTP connections */

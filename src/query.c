@@ -27,6 +27,7 @@ void api_error_set(struct api_error *e, int status, const char *code, const char
     va_end(ap);
     e->offset = -1;
     e->retry_after = 0;
+    e->id[0] = '\0';
 }
 
 int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t hi, uint32_t *out,

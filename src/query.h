@@ -40,6 +40,7 @@ struct api_error {
     char message[512];
     long offset;     /* byte offset in a bad regex, or -1 */
     int retry_after; /* seconds, for a 503 that may pass; 0: none */
+    char id[33];     /* a query that ran and is kept, to page later; "" for none */
 };
 
 void api_error_set(struct api_error *e, int status, const char *code, const char *param,

@@ -92,14 +92,27 @@ unsigned queue_shards(const struct queue *q)
     return q->nshards;
 }
 
-static int send_all(int fd, const void *msg, size_t len)
+/* Send one whole message.  A full socket (a worker far behind, or
+ * stopped) is waited on for at most wait_ms (-1: forever), then the send
+ * fails as if the peer were gone: a stuck worker must not stop the master's
+ * thread that sends. */
+static int send_all(int fd, const void *msg, size_t len, int wait_ms)
 {
     for (;;) {
-        ssize_t n = send(fd, msg, len, MSG_NOSIGNAL);
+        ssize_t n = send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n == (ssize_t)len)
             return SG_OK;
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int r = poll(&pfd, 1, wait_ms);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r > 0)
+                continue;
+            return SG_ERR; /* still full */
+        }
         return SG_ERR; /* EPIPE: the peer is gone; a short send cannot happen */
     }
 }
@@ -128,9 +141,14 @@ static ssize_t recv_one(int fd, void *buf, size_t cap, int timeout_ms)
 
 int queue_send(struct queue *q, unsigned shard, const void *msg, size_t len)
 {
+    return queue_send_wait(q, shard, msg, len, QUEUE_SEND_WAIT_MS);
+}
+
+int queue_send_wait(struct queue *q, unsigned shard, const void *msg, size_t len, int wait_ms)
+{
     if (shard >= q->nshards || q->req[shard].master_fd < 0)
         return SG_ERR;
-    return send_all(q->req[shard].master_fd, msg, len);
+    return send_all(q->req[shard].master_fd, msg, len, wait_ms);
 }
 
 ssize_t queue_recv(struct queue *q, void *buf, size_t cap, int timeout_ms)
@@ -174,7 +192,8 @@ void queue_enter_worker(struct queue *q, unsigned shard)
 
 int queue_worker_send(struct queue *q, const void *msg, size_t len)
 {
-    return send_all(q->res_write, msg, len);
+    /* The master reads all the time; waiting for it is back-pressure. */
+    return send_all(q->res_write, msg, len, -1);
 }
 
 ssize_t queue_worker_recv(struct queue *q, void *buf, size_t cap, int timeout_ms)
@@ -200,4 +219,35 @@ struct queue *queue_attach(int req_fd, int res_fd, unsigned shard)
     q->res_write = res_fd;
     q->self = shard;
     return q;
+}
+
+static int master_send(void *impl, unsigned shard, const void *msg, size_t len)
+{
+    return queue_send(impl, shard, msg, len);
+}
+
+static ssize_t master_recv(void *impl, void *buf, size_t cap, int timeout_ms)
+{
+    return queue_recv(impl, buf, cap, timeout_ms);
+}
+
+void queue_transport(struct queue *q, struct transport *t)
+{
+    *t = (struct transport){
+        .impl = q, .nshards = q->nshards, .send = master_send, .recv = master_recv};
+}
+
+static int worker_send(void *impl, const void *msg, size_t len)
+{
+    return queue_worker_send(impl, msg, len);
+}
+
+static ssize_t worker_recv(void *impl, void *buf, size_t cap, int timeout_ms)
+{
+    return queue_worker_recv(impl, buf, cap, timeout_ms);
+}
+
+void queue_transport_end(struct queue *q, struct transport_end *e)
+{
+    *e = (struct transport_end){.impl = q, .send = worker_send, .recv = worker_recv};
 }

@@ -1,5 +1,6 @@
 /*
- * queue.h - the transport between the master and its workers.
+ * queue.h - the local transport (transport.h) between the master and its
+ * forked workers, and the descriptors behind it.
  *
  * Two directions: one request queue per shard (master -> worker i) and one
  * shared result queue (every worker -> master).  Callers see whole
@@ -24,14 +25,27 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "transport.h"
+
+/* How long a send to a worker whose request socket is full may wait. */
+#define QUEUE_SEND_WAIT_MS 1000
+
 struct queue;
 
 struct queue *queue_new(unsigned nshards, char *err, size_t errlen);
 void queue_free(struct queue *q); /* accepts NULL */
 unsigned queue_shards(const struct queue *q);
 
-/* Master side.  queue_send() returns 0, or -1 if the worker is gone. */
+/* The two ends as transport.h's interface: the master's over q, and, in a
+ * worker, its own end. */
+void queue_transport(struct queue *q, struct transport *t);
+void queue_transport_end(struct queue *q, struct transport_end *e);
+
+/* Master side.  queue_send() returns 0, or -1 if the worker is gone or its
+ * request socket stays full for QUEUE_SEND_WAIT_MS. */
 int queue_send(struct queue *q, unsigned shard, const void *msg, size_t len);
+/* The same, waiting up to wait_ms on a full socket (-1: forever). */
+int queue_send_wait(struct queue *q, unsigned shard, const void *msg, size_t len, int wait_ms);
 /* Receive one message from any worker into buf (cap >= MSG_MAX).  Waits at
  * most timeout_ms (-1: forever).  Returns its length, 0 on timeout, -1 on
  * error. */

@@ -1,6 +1,7 @@
 /*
- * registry.c - queries by id, their results, and their life (see
- * registry.h for the design).
+ * registry.c - queries by id, their life and admission, and the shards'
+ * state (see registry.h for the design).  Results are filed and merged by
+ * the aggregator (aggregator.h); this file routes messages to them.
  */
 #include "registry.h"
 
@@ -11,60 +12,43 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "matcher.h"
 #include "util.h"
 
-#define NBUCKETS         4096
-#define EXPIRED_MEMORY   65536
-#define OVERDUE_GRACE_MS 500.0 /* past the deadline, before the master ends a query */
-
-/* A batch message as it came from a shard; records point into it. */
-struct batch {
-    uint8_t *buf;
-    size_t len;
-};
-
-struct part {
-    bool done, failed;
-    bool cut;     /* a batch was dropped: the part's share of query_bytes reached */
-    size_t bytes; /* of the batches kept for it */
-    uint8_t status;
-    uint64_t matched_lines, matched_files;
-    uint32_t limit_hits;
-    char *error;
-    struct result_ref *res;
-    size_t nres, cap;
-};
+#define NBUCKETS       4096
+#define EXPIRED_MEMORY 65536
 
 struct query {
     char id[33];
     uint64_t seq;
     bool is_file, finished, cancelled, overdue, listed;
-    bool queued;     /* waiting for a slot: not sent to the workers yet */
-    bool memory_cut; /* the merged results stop at a cut shard */
+    bool queued; /* waiting for a slot: not sent to the workers yet */
     unsigned file_shard;
     struct query_spec spec;
     enum query_status status;
-    unsigned ndone;
-    struct part *parts;
-    struct batch *batches; /* in no particular order */
-    size_t nbatches, bcap;
-    size_t bytes; /* held in batches (and, once finished, the merged list) */
-    double started_ms, finished_ms, deadline_ms;
-    struct result_ref *merged;
-    size_t nmerged;
+    struct results *res;
+    double started_ms, finished_ms;
+    double deadline_ms; /* registry.h, "One deadline" */
+    char error[128];    /* the registry's own reason, e.g. a wait that ran out */
     int refs;
     struct query *next_id;   /* hash chain */
     struct query *next_done; /* finished FIFO */
 };
 
+struct shard {
+    bool up, unresponsive;
+    pid_t pid;
+    struct msg_hello hello;
+    double heard_ms; /* when it last sent anything */
+    double ping_ms;  /* when the PING not yet answered was sent; 0: none */
+};
+
 struct registry {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    struct queue *queue;
+    struct transport t;
     unsigned nshards;
     struct registry_options opt;
-    struct shard_state *shards;
+    struct shard *shards;
     struct query *buckets[NBUCKETS];
     struct query **running;
     size_t nrunning, running_cap;
@@ -75,7 +59,7 @@ struct registry {
     size_t kept_bytes; /* bytes of the queries in the finished FIFO */
     char (*expired)[33];
     size_t expired_next, expired_count;
-    uint64_t next_seq, total, expired_total;
+    uint64_t next_seq, total, expired_total, pings;
     bool shutting_down;
 };
 
@@ -107,7 +91,7 @@ static void make_id(char out[33])
         snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
-struct registry *registry_new(struct queue *q, unsigned nshards, const struct registry_options *o)
+struct registry *registry_new(const struct transport *t, const struct registry_options *o)
 {
     struct registry *r = xcalloc(1, sizeof *r);
     pthread_mutex_init(&r->lock, NULL);
@@ -116,35 +100,31 @@ struct registry *registry_new(struct queue *q, unsigned nshards, const struct re
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&r->cond, &ca);
     pthread_condattr_destroy(&ca);
-    r->queue = q;
-    r->nshards = nshards;
+    r->t = *t;
+    r->nshards = t->nshards;
     r->opt = *o;
-    r->shards = xcalloc(nshards, sizeof *r->shards);
+    if (!r->opt.ping_ms)
+        r->opt.ping_ms = REGISTRY_PING_MS;
+    if (!r->opt.unresponsive_ms)
+        r->opt.unresponsive_ms = REGISTRY_UNRESPONSIVE_MS;
+    r->shards = xcalloc(r->nshards, sizeof *r->shards);
     r->expired = xcalloc(EXPIRED_MEMORY, sizeof *r->expired);
     r->next_seq = 1;
     return r;
 }
 
-static void query_free(struct registry *r, struct query *q)
+static void query_free(struct query *q)
 {
-    for (unsigned i = 0; i < r->nshards; i++) {
-        free(q->parts[i].res);
-        free(q->parts[i].error);
-    }
-    for (size_t i = 0; i < q->nbatches; i++)
-        free(q->batches[i].buf);
-    free(q->batches);
-    free(q->parts);
-    free(q->merged);
+    results_free(q->res);
     query_spec_free(&q->spec);
     free(q);
 }
 
 /* Caller holds the lock. */
-static void unref_locked(struct registry *r, struct query *q)
+static void unref_locked(struct query *q)
 {
     if (--q->refs == 0)
-        query_free(r, q);
+        query_free(q);
 }
 
 void registry_free(struct registry *r)
@@ -152,13 +132,13 @@ void registry_free(struct registry *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->nrunning; i++)
-        unref_locked(r, r->running[i]);
+        unref_locked(r->running[i]);
     for (size_t i = 0; i < r->npending; i++)
-        unref_locked(r, r->pending[i]);
+        unref_locked(r->pending[i]);
     free(r->pending);
     for (struct query *q = r->done_head, *next; q; q = next) {
         next = q->next_done;
-        unref_locked(r, q);
+        unref_locked(q);
     }
     free(r->running);
     free(r->shards);
@@ -204,7 +184,17 @@ static struct query *map_find(struct registry *r, const char *id)
     return NULL;
 }
 
-/* Drop finished queries beyond the count or age limits, oldest first. */
+static void remember_expired(struct registry *r, const struct query *q)
+{
+    memcpy(r->expired[r->expired_next], q->id, sizeof q->id);
+    r->expired_next = (r->expired_next + 1) % EXPIRED_MEMORY;
+    if (r->expired_count < EXPIRED_MEMORY)
+        r->expired_count++;
+    r->expired_total++;
+}
+
+/* Drop finished queries beyond the count, age or memory limits, oldest
+ * first. */
 static void prune_locked(struct registry *r)
 {
     double now = now_ms();
@@ -219,123 +209,34 @@ static void prune_locked(struct registry *r)
         if (!r->done_head)
             r->done_tail = NULL;
         r->ndone_list--;
-        r->kept_bytes -= q->bytes;
+        r->kept_bytes -= results_bytes(q->res);
         if (q->listed) {
             map_remove(r, q);
-            memcpy(r->expired[r->expired_next], q->id, sizeof q->id);
-            r->expired_next = (r->expired_next + 1) % EXPIRED_MEMORY;
-            if (r->expired_count < EXPIRED_MEMORY)
-                r->expired_count++;
-            r->expired_total++;
+            remember_expired(r, q);
         }
-        unref_locked(r, q);
+        unref_locked(q);
     }
 }
 
-static int cmp_ref(const struct result_ref *a, const struct result_ref *b)
-{
-    if (a->file_id != b->file_id)
-        return a->file_id < b->file_id ? -1 : 1;
-    return a->line < b->line ? -1 : a->line > b->line;
-}
-
-/* k-way merge of the shards' ordered lists, cut at limit.  It stops when a
- * cut shard's list runs out: that shard's next match, which was not kept,
- * may come before any other shard's; *cut says so. */
-static struct result_ref *merge(struct registry *r, struct query *q, size_t limit, size_t *n,
-                                bool *cut)
-{
-    size_t total = 0;
-    for (unsigned i = 0; i < r->nshards; i++)
-        total += q->parts[i].nres;
-    if (total > limit)
-        total = limit;
-    struct result_ref *out = xmalloc((total ? total : 1) * sizeof *out);
-    size_t *pos = xcalloc(r->nshards, sizeof *pos);
-    size_t k = 0;
-    *cut = false;
-    for (; k < total; k++) {
-        int best = -1;
-        for (unsigned i = 0; i < r->nshards; i++) {
-            const struct part *p = &q->parts[i];
-            if (pos[i] == p->nres && p->cut)
-                *cut = true;
-            else if (pos[i] < p->nres &&
-                     (best < 0 || cmp_ref(&p->res[pos[i]], &q->parts[best].res[pos[best]]) < 0))
-                best = (int)i;
-        }
-        if (*cut)
-            break;
-        out[k] = q->parts[best].res[pos[best]++];
-    }
-    free(pos);
-    *n = k;
-    return out;
-}
-
-static int cmp_batch(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t)((const struct batch *)a)->buf;
-    uintptr_t y = (uintptr_t)((const struct batch *)b)->buf;
-    return x < y ? -1 : x > y;
-}
-
-/* After the merge: free the batches no result points into (the records
- * past the cut) and the shards' lists. */
-static void release_unused(struct registry *r, struct query *q)
-{
-    for (unsigned i = 0; i < r->nshards; i++) {
-        free(q->parts[i].res);
-        q->parts[i].res = NULL;
-        q->parts[i].nres = q->parts[i].cap = 0;
-    }
-    if (!q->nbatches)
-        return;
-    qsort(q->batches, q->nbatches, sizeof *q->batches, cmp_batch);
-    bool *used = xcalloc(q->nbatches, sizeof *used);
-    for (size_t k = 0; k < q->nmerged; k++) {
-        /* The last batch starting at or before the record holds it. */
-        uintptr_t at = (uintptr_t)q->merged[k].rec;
-        size_t lo = 0, hi = q->nbatches;
-        while (hi - lo > 1) {
-            size_t mid = (lo + hi) / 2;
-            if ((uintptr_t)q->batches[mid].buf <= at)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        used[lo] = true;
-    }
-    size_t kept = 0;
-    q->bytes = q->nmerged * sizeof *q->merged;
-    for (size_t i = 0; i < q->nbatches; i++) {
-        if (used[i]) {
-            q->bytes += q->batches[i].len;
-            q->batches[kept++] = q->batches[i];
-        } else {
-            free(q->batches[i].buf);
-        }
-    }
-    q->nbatches = kept;
-    free(used);
-}
-
-static enum query_status final_status(struct registry *r, const struct query *q)
+static enum query_status final_status(const struct query *q, const struct results_counts *c)
 {
     if (q->cancelled)
         return QS_CANCELLED;
-    bool failed = false, timed_out = q->overdue, error = false;
-    for (unsigned i = 0; i < r->nshards; i++) {
-        const struct part *p = &q->parts[i];
-        failed |= p->failed;
-        timed_out |= p->status == MSG_ST_TIMED_OUT;
-        error |= p->status == MSG_ST_FAILED;
-    }
-    if (failed)
+    if (c->nfailed)
         return QS_PARTIAL;
-    if (error)
+    if (c->error)
         return QS_FAILED;
-    return timed_out ? QS_TIMED_OUT : QS_DONE;
+    return q->overdue || c->timed_out ? QS_TIMED_OUT : QS_DONE;
+}
+
+static void running_remove(struct registry *r, struct query *q)
+{
+    for (size_t i = 0; i < r->nrunning; i++) {
+        if (r->running[i] == q) {
+            r->running[i] = r->running[--r->nrunning];
+            return;
+        }
+    }
 }
 
 static void finish_locked(struct registry *r, struct query *q)
@@ -344,21 +245,16 @@ static void finish_locked(struct registry *r, struct query *q)
         return;
     q->finished = true;
     q->finished_ms = now_ms();
-    q->status = final_status(r, q);
-    if (!q->is_file) {
-        q->merged = merge(r, q, q->spec.max, &q->nmerged, &q->memory_cut);
-        release_unused(r, q);
-    }
-    for (size_t i = 0; i < r->nrunning; i++) {
-        if (r->running[i] == q) {
-            r->running[i] = r->running[--r->nrunning];
-            break;
-        }
-    }
+    unsigned *failed = xcalloc(r->nshards, sizeof *failed);
+    struct results_counts c = {.failed = failed};
+    results_counts(q->res, &c);
+    free(failed);
+    q->status = final_status(q, &c);
+    results_finish(q->res);
+    running_remove(r, q);
+    pthread_cond_broadcast(&r->cond);
     if (q->is_file) {
-        /* Nobody polls a file view: drop the running list's reference. */
-        pthread_cond_broadcast(&r->cond);
-        unref_locked(r, q);
+        unref_locked(q); /* nobody polls a file view: the running list's reference */
         return;
     }
     /* The running list's reference moves to the finished FIFO. */
@@ -369,26 +265,27 @@ static void finish_locked(struct registry *r, struct query *q)
         r->done_head = q;
     r->done_tail = q;
     r->ndone_list++;
-    r->kept_bytes += q->bytes;
-    pthread_cond_broadcast(&r->cond);
+    r->kept_bytes += results_bytes(q->res);
     prune_locked(r);
 }
 
-static void part_end_locked(struct registry *r, struct query *q, unsigned shard, bool failed)
+/* After a part ended: finish the query when it was the last. */
+static void check_done_locked(struct registry *r, struct query *q)
 {
-    struct part *p = &q->parts[shard];
-    if (p->done)
-        return;
-    p->done = true;
-    p->failed = failed;
-    if (++q->ndone == r->nshards)
+    if (results_ended(q->res) == r->nshards)
         finish_locked(r, q);
 }
 
-static struct query *new_query(struct registry *r)
+static void part_failed_locked(struct registry *r, struct query *q, unsigned shard)
+{
+    results_shard_failed(q->res, shard);
+    check_done_locked(r, q);
+}
+
+static struct query *new_query(struct registry *r, enum results_kind kind, uint32_t max)
 {
     struct query *q = xcalloc(1, sizeof *q);
-    q->parts = xcalloc(r->nshards, sizeof *q->parts);
+    q->res = results_new(kind, r->nshards, max, r->opt.query_bytes);
     q->seq = r->next_seq++;
     q->refs = 2; /* the registry's and the caller's */
     q->started_ms = now_ms();
@@ -416,53 +313,61 @@ static size_t active_searches(const struct registry *r)
     return n;
 }
 
-/* Start q now: it joins the running list, its deadline starts, and the
- * shards that are down end their part at once.  target[] gets the shards
- * to send it to, after the lock is released. */
+static bool shard_usable(const struct registry *r, unsigned i)
+{
+    return r->shards[i].up && !r->shards[i].unresponsive;
+}
+
+/* Start q now: it joins the running list, its run's deadline is set, and
+ * the shards that cannot take it end their part at once.  target[] gets
+ * the shards to send it to, after the lock is released. */
 static void dispatch_locked(struct registry *r, struct query *q, bool *target)
 {
     q->queued = false;
     running_add(r, q);
     q->deadline_ms = now_ms() + q->spec.timeout_ms;
     for (unsigned i = 0; i < r->nshards; i++) {
-        target[i] = r->shards[i].up;
+        target[i] = shard_usable(r, i);
         if (!target[i])
-            part_end_locked(r, q, i, true);
+            results_shard_failed(q->res, i);
     }
+    check_done_locked(r, q);
 }
 
+/* The QUERY message, carrying what is left of the deadline. */
 static void encode_query(struct msg_writer *w, const struct query *q)
 {
     const struct query_spec *s = &q->spec;
-    uint32_t flags = (s->literal ? MSG_QF_LITERAL : 0) | (query_caseless(s) ? MSG_QF_CASELESS : 0);
-    msg_begin(w, MT_QUERY, 0, q->seq);
-    msg_put_u32(w, flags);
-    msg_put_u32(w, s->max);
-    msg_put_u32(w, s->context);
-    msg_put_u32(w, s->timeout_ms);
-    msg_put_str(w, s->q, strlen(s->q));
-    msg_put_str(w, s->path, strlen(s->path));
-    msg_put_str(w, s->exclude, strlen(s->exclude));
-    msg_finish(w);
+    double left = q->deadline_ms - now_ms();
+    struct msg_query m = {.flags = (s->literal ? MSG_QF_LITERAL : 0) |
+                                   (query_caseless(s) ? MSG_QF_CASELESS : 0),
+                          .max = s->max,
+                          .context = s->context,
+                          .timeout_ms = left < 1 ? 1 : (uint32_t)left,
+                          .pattern = s->q,
+                          .pattern_len = (uint32_t)strlen(s->q),
+                          .path = s->path,
+                          .path_len = (uint32_t)strlen(s->path),
+                          .exclude = s->exclude,
+                          .exclude_len = (uint32_t)strlen(s->exclude)};
+    msg_query_encode(w, q->seq, &m);
 }
 
-/* Send to the shards outside the lock (a full queue may block); a shard
- * that cannot be reached ends its part as failed. */
+/* Send outside the lock (a full queue may wait); a shard that cannot be
+ * reached ends its part as failed. */
 static void send_to_shards(struct registry *r, struct query *q, const struct msg_writer *w,
                            const bool *target)
 {
-    for (unsigned i = 0; i < r->nshards; i++) {
-        if (!target[i])
-            continue;
-        if (queue_send(r->queue, i, w->data, w->len) < 0) {
-            pthread_mutex_lock(&r->lock);
-            part_end_locked(r, q, i, true);
-            pthread_mutex_unlock(&r->lock);
-        }
+    bool *failed = xcalloc(r->nshards, sizeof *failed);
+    if (transport_broadcast(&r->t, w, target, failed) > 0) {
+        pthread_mutex_lock(&r->lock);
+        for (unsigned i = 0; i < r->nshards; i++)
+            if (failed[i])
+                part_failed_locked(r, q, i);
+        pthread_mutex_unlock(&r->lock);
     }
+    free(failed);
 }
-
-void registry_put(struct registry *r, struct query *q);
 
 static void send_query(struct registry *r, struct query *q, const bool *target)
 {
@@ -488,8 +393,8 @@ static void pump(struct registry *r)
         memmove(r->pending, r->pending + 1, --r->npending * sizeof *r->pending);
         if (!target)
             target = xcalloc(r->nshards, sizeof *target);
-        dispatch_locked(r, q, target);
         q->refs++; /* it may finish while we send */
+        dispatch_locked(r, q, target);
         pthread_mutex_unlock(&r->lock);
         send_query(r, q, target);
         registry_put(r, q);
@@ -498,86 +403,70 @@ static void pump(struct registry *r)
 }
 
 struct query *registry_submit(struct registry *r, const struct query_spec *spec,
-                              struct api_error *e)
+                              enum registry_refusal *why)
 {
-    char err[SG_ERRLEN];
-    long off;
-    struct matcher *m = matcher_new(spec->q, strlen(spec->q), spec->literal, query_caseless(spec),
-                                    err, sizeof err, &off);
-    if (!m) {
-        api_error_set(e, 400, "bad_regex", "q", "%s", err);
-        e->offset = off;
-        return NULL;
-    }
-    matcher_free(m);
-
     bool *target = xcalloc(r->nshards, sizeof *target);
     pthread_mutex_lock(&r->lock);
-    if (r->shutting_down) {
-        pthread_mutex_unlock(&r->lock);
-        free(target);
-        api_error_set(e, 503, "shutting_down", NULL, "the server is shutting down");
-        return NULL;
-    }
     bool now = active_searches(r) < r->opt.max_running;
-    if (!now && r->npending >= r->opt.max_queued) {
+    *why = r->shutting_down                           ? REG_SHUTTING_DOWN
+           : !now && r->npending >= r->opt.max_queued ? REG_OVERLOADED
+                                                      : REG_OK;
+    if (*why != REG_OK) {
         pthread_mutex_unlock(&r->lock);
         free(target);
-        api_error_set(e, 503, "overloaded", NULL,
-                      "%zu queries are running and %zu waiting: try again shortly",
-                      (size_t)r->opt.max_running, r->npending);
-        e->retry_after = 1;
         return NULL;
     }
-    struct query *q = new_query(r);
+    struct query *q = new_query(r, RESULTS_SEARCH, spec->max);
     query_spec_copy(&q->spec, spec);
     map_insert(r, q);
     if (now) {
+        q->refs++; /* it may finish while we send */
         dispatch_locked(r, q, target);
     } else {
         q->queued = true;
+        q->deadline_ms = q->started_ms + r->opt.queue_wait_ms;
         r->pending = xrealloc(r->pending, (r->npending + 1) * sizeof *r->pending);
         r->pending[r->npending++] = q;
     }
     pthread_mutex_unlock(&r->lock);
-
-    if (now)
+    if (now) {
         send_query(r, q, target);
+        registry_put(r, q);
+    }
     free(target);
     return q;
 }
 
 struct query *registry_submit_file(struct registry *r, uint32_t file_id, unsigned shard,
-                                   struct api_error *e)
+                                   enum registry_refusal *why)
 {
     pthread_mutex_lock(&r->lock);
-    if (r->shutting_down || !r->shards[shard].up) {
+    if (r->shutting_down || shard >= r->nshards || !shard_usable(r, shard)) {
+        *why = r->shutting_down ? REG_SHUTTING_DOWN : REG_SHARD_DOWN;
         pthread_mutex_unlock(&r->lock);
-        api_error_set(e, 503, r->shutting_down ? "shutting_down" : "shard_down", NULL,
-                      "the shard holding this file is not available");
         return NULL;
     }
-    struct query *q = new_query(r);
+    *why = REG_OK;
+    struct query *q = new_query(r, RESULTS_FILE, 0);
     running_add(r, q);
     q->is_file = true;
     q->file_shard = shard;
-    q->spec.timeout_ms = 10000;
-    q->deadline_ms = q->started_ms + q->spec.timeout_ms;
+    q->deadline_ms = q->started_ms + r->opt.file_timeout_ms;
     for (unsigned i = 0; i < r->nshards; i++)
         if (i != shard)
-            part_end_locked(r, q, i, false);
+            results_shard_skip(q->res, i);
+    q->refs++; /* it may finish while we send */
     pthread_mutex_unlock(&r->lock);
 
     bool *target = xcalloc(r->nshards, sizeof *target);
     target[shard] = true;
     struct msg_writer w;
     msg_writer_init(&w);
-    msg_begin(&w, MT_FILE, shard, q->seq);
-    msg_put_u32(&w, file_id);
-    msg_finish(&w);
+    msg_file_encode(&w, shard, q->seq, file_id);
     send_to_shards(r, q, &w, target);
     msg_writer_free(&w);
     free(target);
+    registry_put(r, q);
     return q;
 }
 
@@ -602,7 +491,7 @@ void registry_put(struct registry *r, struct query *q)
     if (!q)
         return;
     pthread_mutex_lock(&r->lock);
-    unref_locked(r, q);
+    unref_locked(q);
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -629,11 +518,8 @@ static void send_cancel(struct registry *r, struct query *q, const bool *target)
 {
     struct msg_writer w;
     msg_writer_init(&w);
-    msg_begin(&w, MT_CANCEL, 0, q->seq);
-    msg_finish(&w);
-    for (unsigned i = 0; i < r->nshards; i++)
-        if (target[i])
-            (void)queue_send(r->queue, i, w.data, w.len);
+    msg_empty_encode(&w, MT_CANCEL, 0, q->seq);
+    (void)transport_broadcast(&r->t, &w, target, NULL);
     msg_writer_free(&w);
 }
 
@@ -649,18 +535,30 @@ static void unqueue_locked(struct registry *r, struct query *q)
     q->queued = false;
 }
 
-/* Mark q cancelled (or overdue) and finish it; returns the shards to tell.
- * Caller holds the lock. */
+/* A query still queued leaves the queue and takes the running list's
+ * place in the bookkeeping, so that finish_locked() treats it alike. */
+static void leave_queue_locked(struct registry *r, struct query *q)
+{
+    unqueue_locked(r, q);
+    running_add(r, q);
+    for (unsigned i = 0; i < r->nshards; i++)
+        results_shard_skip(q->res, i);
+}
+
+/* Mark q cancelled (or overdue) and finish it; returns the shards to tell
+ * (NULL: none).  Caller holds the lock. */
 static bool *stop_locked(struct registry *r, struct query *q, bool overdue)
 {
     if (q->finished)
         return NULL;
-    bool *target = xcalloc(r->nshards, sizeof *target);
-    if (q->queued)
-        unqueue_locked(r, q); /* never sent: nobody to tell */
-    else
+    bool *target = NULL;
+    if (q->queued) {
+        leave_queue_locked(r, q); /* never sent: nobody to tell */
+    } else {
+        target = xcalloc(r->nshards, sizeof *target);
         for (unsigned i = 0; i < r->nshards; i++)
-            target[i] = !q->parts[i].done;
+            target[i] = !results_shard_ended(q->res, i) && shard_usable(r, i);
+    }
     if (overdue)
         q->overdue = true;
     else
@@ -673,35 +571,110 @@ void registry_cancel(struct registry *r, struct query *q)
 {
     pthread_mutex_lock(&r->lock);
     bool *target = stop_locked(r, q, false);
-    pthread_mutex_unlock(&r->lock);
     if (target)
+        q->refs++;
+    pthread_mutex_unlock(&r->lock);
+    if (target) {
         send_cancel(r, q, target);
+        registry_put(r, q);
+    }
     free(target);
     pump(r);
 }
 
-void registry_tick(struct registry *r)
+/* The first query past its deadline (registry.h, "One deadline"), or NULL. */
+static struct query *late_locked(struct registry *r, double now)
 {
-    double now = now_ms();
+    for (size_t i = 0; i < r->nrunning; i++)
+        if (now > r->running[i]->deadline_ms + REGISTRY_GRACE_MS)
+            return r->running[i];
+    for (size_t i = 0; i < r->npending; i++)
+        if (now > r->pending[i]->deadline_ms)
+            return r->pending[i];
+    return NULL;
+}
+
+static void end_late_queries(struct registry *r)
+{
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        struct query *late = NULL;
-        for (size_t i = 0; i < r->nrunning && !late; i++)
-            if (now > r->running[i]->deadline_ms + OVERDUE_GRACE_MS)
-                late = r->running[i];
+        struct query *late = late_locked(r, now_ms());
+        if (late && late->queued)
+            snprintf(late->error, sizeof late->error,
+                     "waited %u ms for a free slot (%u queries running)", r->opt.queue_wait_ms,
+                     r->opt.max_running);
         bool *target = late ? stop_locked(r, late, true) : NULL;
-        if (late)
+        if (target)
             late->refs++;
-        prune_locked(r);
         pthread_mutex_unlock(&r->lock);
-        if (!late) {
-            pump(r);
+        if (!late)
             return;
+        if (target) {
+            send_cancel(r, late, target);
+            registry_put(r, late);
         }
-        send_cancel(r, late, target);
         free(target);
-        registry_put(r, late);
     }
+}
+
+/* A shard that stopped answering: its running parts end as failed. */
+static void mark_unresponsive_locked(struct registry *r, unsigned i, double now)
+{
+    struct shard *s = &r->shards[i];
+    s->unresponsive = true;
+    log_info("shard %u (pid %d) has not answered for %.0f ms: marked unresponsive", i, (int)s->pid,
+             now - s->heard_ms);
+    for (size_t k = r->nrunning; k-- > 0;) {
+        if (k >= r->nrunning)
+            continue;
+        struct query *q = r->running[k];
+        if (!results_shard_ended(q->res, i)) {
+            snprintf(q->error, sizeof q->error, "shard %u stopped answering", i);
+            part_failed_locked(r, q, i);
+        }
+    }
+}
+
+/* Heartbeats: which shards get a PING now (want[]), and which turned
+ * unresponsive. */
+static bool heartbeat_locked(struct registry *r, bool *want, double now)
+{
+    bool any = false;
+    for (unsigned i = 0; i < r->nshards; i++) {
+        struct shard *s = &r->shards[i];
+        want[i] = false;
+        if (!s->up)
+            continue;
+        if (!s->unresponsive && now - s->heard_ms > r->opt.unresponsive_ms)
+            mark_unresponsive_locked(r, i, now);
+        /* One PING at a time: a stopped worker's queue must not fill. */
+        if (s->ping_ms == 0 && now - s->heard_ms >= r->opt.ping_ms) {
+            s->ping_ms = now;
+            want[i] = true;
+            any = true;
+        }
+    }
+    return any;
+}
+
+void registry_tick(struct registry *r)
+{
+    end_late_queries(r);
+    bool *want = xcalloc(r->nshards, sizeof *want);
+    pthread_mutex_lock(&r->lock);
+    bool ping = heartbeat_locked(r, want, now_ms());
+    uint64_t seq = ++r->pings;
+    prune_locked(r);
+    pthread_mutex_unlock(&r->lock);
+    if (ping) {
+        struct msg_writer w;
+        msg_writer_init(&w);
+        msg_empty_encode(&w, MT_PING, 0, seq);
+        (void)transport_broadcast(&r->t, &w, want, NULL);
+        msg_writer_free(&w);
+    }
+    free(want);
+    pump(r);
 }
 
 static struct query *find_running(struct registry *r, uint64_t seq)
@@ -712,87 +685,17 @@ static struct query *find_running(struct registry *r, uint64_t seq)
     return NULL;
 }
 
-static void add_ref(struct part *p, uint32_t file_id, uint32_t line, const uint8_t *rec)
+/* Any message is a sign of life. */
+static void heard_locked(struct registry *r, unsigned shard, bool pong)
 {
-    if (p->nres == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 64;
-        p->res = xrealloc(p->res, p->cap * sizeof *p->res);
+    struct shard *s = &r->shards[shard];
+    s->heard_ms = now_ms();
+    if (pong)
+        s->ping_ms = 0;
+    if (s->unresponsive && s->up) {
+        s->unresponsive = false;
+        log_info("shard %u answers again", shard);
     }
-    p->res[p->nres++] = (struct result_ref){file_id, line, rec};
-}
-
-static uint8_t *keep_batch(struct query *q, const uint8_t *buf, size_t n)
-{
-    if (q->nbatches == q->bcap) {
-        q->bcap = q->bcap ? q->bcap * 2 : 16;
-        q->batches = xrealloc(q->batches, q->bcap * sizeof *q->batches);
-    }
-    uint8_t *copy = xmalloc(n);
-    memcpy(copy, buf, n);
-    q->batches[q->nbatches++] = (struct batch){copy, n};
-    q->bytes += n;
-    return copy;
-}
-
-static void file_batch(struct registry *r, struct query *q, struct part *p, const uint8_t *buf,
-                       size_t n)
-{
-    struct msg_header h;
-    struct msg_reader rd;
-    if (p->nres >= q->spec.max)
-        return; /* nothing more of this shard can be shown */
-    /* Each shard gets an equal share, and room for one batch at least. */
-    size_t share = r->opt.query_bytes / r->nshards;
-    if (share < MSG_MAX)
-        share = MSG_MAX;
-    if (p->cut || p->bytes + n > share) {
-        p->cut = true; /* and its later batches must not fill the gap */
-        return;
-    }
-    p->bytes += n;
-    const uint8_t *copy = keep_batch(q, buf, n);
-    msg_parse(copy, n, &h, &rd);
-    uint32_t count = msg_get_u32(&rd);
-    for (uint32_t i = 0; i < count && msg_reader_ok(&rd); i++) {
-        const uint8_t *at = rd.p + rd.pos;
-        struct msg_record rec;
-        if (msg_record_decode(&rd, &rec) < 0)
-            break;
-        if (p->nres < q->spec.max)
-            add_ref(p, rec.file_id, rec.line, at);
-    }
-}
-
-static void file_lines(struct query *q, struct part *p, const uint8_t *buf, size_t n)
-{
-    struct msg_header h;
-    struct msg_reader rd;
-    const uint8_t *copy = keep_batch(q, buf, n);
-    msg_parse(copy, n, &h, &rd);
-    uint32_t first = msg_get_u32(&rd), count = msg_get_u32(&rd);
-    for (uint32_t i = 0; i < count && msg_reader_ok(&rd); i++) {
-        const uint8_t *at = rd.p + rd.pos;
-        uint32_t len;
-        (void)msg_get_u8(&rd);
-        (void)msg_get_str(&rd, &len);
-        if (msg_reader_ok(&rd))
-            add_ref(p, 0, first + i, at);
-    }
-}
-
-static void file_done(struct registry *r, struct query *q, unsigned shard, struct msg_reader *rd)
-{
-    struct msg_done d;
-    if (msg_done_decode(rd, &d) < 0)
-        return;
-    struct part *p = &q->parts[shard];
-    p->status = d.status;
-    p->matched_lines = d.matched_lines;
-    p->matched_files = d.matched_files;
-    p->limit_hits = d.limit_hits;
-    if (d.error_len)
-        p->error = xstrndup(d.error, d.error_len);
-    part_end_locked(r, q, shard, false);
 }
 
 void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
@@ -812,20 +715,29 @@ void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
         return;
     }
     pthread_mutex_lock(&r->lock);
-    struct query *q = find_running(r, h.seq);
-    if (q && !q->parts[h.shard].done) {
-        struct part *p = &q->parts[h.shard];
-        if (h.type == MT_BATCH && !q->is_file)
-            file_batch(r, q, p, buf, n);
-        else if (h.type == MT_LINES && q->is_file)
-            file_lines(q, p, buf, n);
-        else if (h.type == MT_DONE)
-            file_done(r, q, h.shard, &rd);
-    }
-    bool ended = h.type == MT_DONE;
+    heard_locked(r, h.shard, h.type == MT_PONG);
+    struct query *q = h.type == MT_PONG ? NULL : find_running(r, h.seq);
+    bool ended = q && results_file(q->res, &h, buf, n);
+    if (ended)
+        check_done_locked(r, q);
     pthread_mutex_unlock(&r->lock);
     if (ended)
         pump(r);
+}
+
+static void sink_deliver(void *ctx, const uint8_t *buf, size_t n)
+{
+    registry_deliver(ctx, buf, n);
+}
+
+static void sink_tick(void *ctx)
+{
+    registry_tick(ctx);
+}
+
+void registry_sink(struct registry *r, struct aggregator_sink *sink)
+{
+    *sink = (struct aggregator_sink){.ctx = r, .deliver = sink_deliver, .tick = sink_tick};
 }
 
 void query_view_free(struct query_view *v)
@@ -840,6 +752,7 @@ void query_view_free(struct query_view *v)
 void registry_view(struct registry *r, struct query *q, struct query_view *v)
 {
     memset(v, 0, sizeof *v);
+    v->failed = xcalloc(r->nshards, sizeof *v->failed);
     pthread_mutex_lock(&r->lock);
     memcpy(v->id, q->id, sizeof v->id);
     v->status = q->finished ? q->status : q->queued ? QS_QUEUED : QS_RUNNING;
@@ -848,50 +761,40 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
             v->queue_position = (unsigned)i + 1;
     query_spec_copy(&v->spec, &q->spec);
     v->shards_total = r->nshards;
-    v->failed = xcalloc(r->nshards, sizeof *v->failed);
-    for (unsigned i = 0; i < r->nshards; i++) {
-        const struct part *p = &q->parts[i];
-        v->matched_lines += p->done ? p->matched_lines : p->nres;
-        v->matched_files += p->matched_files;
-        v->limit_hits += p->limit_hits;
-        v->shards_done += p->done && !p->failed;
-        if (p->failed)
-            v->failed[v->nfailed++] = i;
-        if (p->error && !v->error[0])
-            snprintf(v->error, sizeof v->error, "%s", p->error);
-    }
+    struct results_counts c = {.failed = v->failed};
+    results_counts(q->res, &c);
+    v->matched_lines = c.matched_lines;
+    v->matched_files = c.matched_files;
+    v->limit_hits = c.limit_hits;
+    v->shards_done = c.shards_done;
+    v->nfailed = c.nfailed;
+    snprintf(v->error, sizeof v->error, "%s", q->error[0] ? q->error : c.message);
     v->elapsed_ms = (q->finished ? q->finished_ms : now_ms()) - q->started_ms;
-    if (q->finished) {
-        v->results = q->merged;
-        v->nresults = q->nmerged;
-        v->memory_cut = q->memory_cut;
-    } else {
-        v->results = merge(r, q, q->spec.max, &v->nresults, &v->memory_cut);
-        v->results_owned = true;
-    }
+    v->results = results_list(q->res, &v->nresults, &v->memory_cut, &v->results_owned);
     pthread_mutex_unlock(&r->lock);
 }
 
-bool registry_file_lines(struct registry *r, struct query *q, struct result_ref **lines, size_t *n,
-                         uint8_t *status)
+void registry_file_lines(struct registry *r, struct query *q, const struct result_ref **lines,
+                         size_t *n, uint8_t *status)
 {
     pthread_mutex_lock(&r->lock);
-    bool done = q->finished;
-    const struct part *p = &q->parts[q->file_shard];
-    *lines = p->res;
-    *n = p->nres;
-    *status = q->finished && q->status == QS_DONE ? p->status : MSG_ST_FAILED;
+    results_lines(q->res, q->file_shard, lines, n, status);
+    if (!q->finished || q->status != QS_DONE)
+        *status = MSG_ST_FAILED;
     pthread_mutex_unlock(&r->lock);
-    return done;
 }
 
 void registry_shard_up(struct registry *r, unsigned shard, pid_t pid, const struct msg_hello *h)
 {
     pthread_mutex_lock(&r->lock);
-    r->shards[shard].up = true;
-    r->shards[shard].pid = pid;
+    struct shard *s = &r->shards[shard];
+    s->up = true;
+    s->unresponsive = false;
+    s->pid = pid;
+    s->heard_ms = now_ms();
+    s->ping_ms = 0;
     if (h)
-        r->shards[shard].hello = *h;
+        s->hello = *h;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -899,10 +802,11 @@ void registry_shard_down(struct registry *r, unsigned shard)
 {
     pthread_mutex_lock(&r->lock);
     r->shards[shard].up = false;
-    /* part_end_locked() may finish a query and remove it from the list. */
+    r->shards[shard].unresponsive = false;
+    /* part_failed_locked() may finish a query and remove it from the list. */
     for (size_t i = r->nrunning; i-- > 0;)
-        if (i < r->nrunning)
-            part_end_locked(r, r->running[i], shard, true);
+        if (i < r->nrunning && !results_shard_ended(r->running[i]->res, shard))
+            part_failed_locked(r, r->running[i], shard);
     pthread_mutex_unlock(&r->lock);
     pump(r);
 }
@@ -910,7 +814,15 @@ void registry_shard_down(struct registry *r, unsigned shard)
 void registry_shards(struct registry *r, struct shard_state *out)
 {
     pthread_mutex_lock(&r->lock);
-    memcpy(out, r->shards, r->nshards * sizeof *out);
+    double now = now_ms();
+    for (unsigned i = 0; i < r->nshards; i++) {
+        const struct shard *s = &r->shards[i];
+        out[i] = (struct shard_state){.up = s->up,
+                                      .unresponsive = s->up && s->unresponsive,
+                                      .pid = s->pid,
+                                      .silent_ms = s->up ? now - s->heard_ms : 0,
+                                      .hello = s->hello};
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -932,7 +844,7 @@ void registry_shutdown(struct registry *r)
     r->shutting_down = true;
     while (r->npending > 0) {
         struct query *q = r->pending[0];
-        unqueue_locked(r, q);
+        leave_queue_locked(r, q);
         q->cancelled = true;
         finish_locked(r, q);
     }
@@ -951,12 +863,4 @@ bool registry_closing(struct registry *r)
     bool closing = r->shutting_down;
     pthread_mutex_unlock(&r->lock);
     return closing;
-}
-
-bool registry_queued(struct registry *r, struct query *q)
-{
-    pthread_mutex_lock(&r->lock);
-    bool queued = q->queued;
-    pthread_mutex_unlock(&r->lock);
-    return queued;
 }

@@ -1,33 +1,42 @@
 /*
- * registry.h - every query the master knows about, by id.
+ * registry.h - every query the master knows about, by id: its life, its
+ * admission, and the state of the shards it runs on.
  *
  * The registry is the meeting point of three kinds of threads: HTTP
- * handlers submit, look up, wait on and cancel queries; the aggregator
- * thread (aggregator.h) files the workers' messages under their query;
- * the main thread reports shards that died or came back.  One mutex
- * guards it all and one condition variable announces "some query
- * finished"; waiters re-check their own query.  Work done under the lock
- * is small: filing a batch appends pointers, it does not copy text.
+ * handlers submit, look up, wait on and cancel queries; the aggregator's
+ * intake thread (aggregator.h) delivers the workers' messages, which the
+ * registry routes to their query's results, and ticks; the main thread
+ * reports shards that died or came back.  One mutex guards it all and one
+ * condition variable announces "some query finished"; waiters re-check
+ * their own query.  Work done under the lock is small.  Messages go to the
+ * workers through the transport (transport.h), outside the lock.
  *
- * Queries are reference counted.  A finished query stays in the registry
- * (and answers GET) until it is older than keep_ms, more than keep_count
+ * Life.  Queries are reference counted.  A finished query stays (and
+ * answers GET) until it is older than keep_seconds, more than keep_count
  * finished queries are newer, or the finished queries' results hold more
- * than keep_bytes; then it is dropped (oldest first) and its id is
+ * than keep_bytes; then it is dropped, oldest first, and its id is
  * remembered in a bounded list so that it answers "expired" rather than
  * "not found".
  *
- * Memory: a query keeps at most query_bytes of its shards' batches, an
- * equal share each (and one batch at least).  A shard whose batches would
- * go past its share keeps no more of them ("cut"),
- * and the merged results stop where that shard's kept records end, so
- * they remain the first results in (path, line) order; the counts stay
- * exact.  When a query finishes, the batches none of its results point
- * into are freed.
+ * Admission.  At most max_running searches are at the workers at once;
+ * up to max_queued more wait their turn, in order; past that a submission
+ * is refused (REG_OVERLOADED).  File views are quick and go at once.
  *
- * Results: each shard's records arrive in (file id, line) order, and file
- * ids are in path order, so the final list is a k-way merge of the
- * shards' lists cut at `max`.  A record stays in the batch it came in;
- * results are pointers into those batches.
+ * One deadline.  A query has one deadline at a time, computed once and
+ * read by every layer: while it waits for a slot, the end of its wait
+ * (queue_wait_ms after submission); from the moment it is sent, the end
+ * of its run (its timeout_ms later).  The QUERY message carries what is
+ * left of it, so the workers stop there; the tick ends, as timed out, a
+ * query still waiting at its deadline, or still running
+ * REGISTRY_GRACE_MS past it (a stuck worker must not hang a client).  So
+ * every query finishes, and an HTTP handler only waits for that.
+ *
+ * Shards.  A shard is up from its worker's HELLO until the main thread
+ * reports it dead.  The tick also sends each up shard a PING every
+ * ping_ms; a shard that has not answered one (or sent anything) for
+ * unresponsive_ms is unresponsive (a stopped or hung worker):
+ * its parts of running queries end as failed, new queries skip it, and
+ * /healthz says so, until it answers again.
  */
 #ifndef SHARDGREP_REGISTRY_H
 #define SHARDGREP_REGISTRY_H
@@ -37,9 +46,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "aggregator.h"
 #include "msg.h"
 #include "query.h"
-#include "queue.h"
+#include "transport.h"
+
+#define REGISTRY_GRACE_MS        500.0
+#define REGISTRY_PING_MS         1000 /* defaults of the options below */
+#define REGISTRY_UNRESPONSIVE_MS 5000
 
 enum query_status {
     QS_RUNNING,
@@ -52,22 +66,25 @@ enum query_status {
 };
 const char *query_status_name(enum query_status s);
 
+/* Why a submission was refused; api.c maps each to an HTTP answer. */
+enum registry_refusal {
+    REG_OK,
+    REG_SHUTTING_DOWN,
+    REG_OVERLOADED, /* max_running at the workers and max_queued waiting */
+    REG_SHARD_DOWN, /* a file view's shard is down or unresponsive */
+};
+
 struct registry_options {
     unsigned keep_count;   /* finished queries kept */
     unsigned keep_seconds; /* and for how long */
     size_t keep_bytes;     /* results held by finished queries, at most */
-    size_t query_bytes;    /* results one query may hold (<= keep_bytes) */
-    /* Admission: at most max_running searches at the workers; up to
-     * max_queued more wait their turn (status "queued"); past that,
-     * submissions get 503 overloaded with Retry-After. */
+    size_t query_bytes;    /* results one query may hold */
     unsigned max_running;
     unsigned max_queued;
-};
-
-/* One result: a record inside one of the query's batches. */
-struct result_ref {
-    uint32_t file_id, line;
-    const uint8_t *rec; /* msg_record_decode() it; for file views, u8 flags + str */
+    unsigned queue_wait_ms;   /* how long a query may wait for a slot */
+    unsigned file_timeout_ms; /* a file view's deadline */
+    unsigned ping_ms;         /* heartbeats; 0: REGISTRY_PING_MS */
+    unsigned unresponsive_ms; /* 0: REGISTRY_UNRESPONSIVE_MS */
 };
 
 /* What a reader sees of a query, copied under the lock.  Release with
@@ -80,20 +97,22 @@ struct query_view {
     uint32_t limit_hits;
     double elapsed_ms;
     unsigned shards_total, shards_done;
-    unsigned *failed; /* shard indexes that died while it ran */
+    unsigned *failed; /* shard indexes whose part failed */
     unsigned nfailed;
     char error[256];
     unsigned queue_position;    /* 1 = next to start; 0 when not queued */
     struct result_ref *results; /* ordered, at most spec.max */
     size_t nresults;
     bool results_owned;
-    bool memory_cut; /* results stop short of max: query_bytes was reached */
+    bool memory_cut; /* results stop short of max: query_bytes or memory ran out */
 };
 void query_view_free(struct query_view *v);
 
 struct shard_state {
     bool up;
+    bool unresponsive; /* up, but silent for REGISTRY_UNRESPONSIVE_MS */
     pid_t pid;
+    double silent_ms; /* since the shard last answered (when up) */
     struct msg_hello hello;
 };
 
@@ -105,16 +124,19 @@ struct registry_stats {
 struct registry;
 struct query;
 
-struct registry *registry_new(struct queue *q, unsigned nshards, const struct registry_options *o);
+struct registry *registry_new(const struct transport *t, const struct registry_options *o);
 void registry_free(struct registry *r); /* accepts NULL */
+/* The sink the aggregator's intake thread delivers to (aggregator.h). */
+void registry_sink(struct registry *r, struct aggregator_sink *sink);
 
-/* Validate, register and send a search to every shard.  Returns a
- * referenced query, or NULL with e filled (bad regex, shutting down). */
+/* Register a search and send it to every shard (or queue it).  The
+ * pattern must have been checked already.  Returns a referenced query, or
+ * NULL with *why set. */
 struct query *registry_submit(struct registry *r, const struct query_spec *spec,
-                              struct api_error *e);
+                              enum registry_refusal *why);
 /* Ask shard for the lines of one file.  Not listed by id. */
 struct query *registry_submit_file(struct registry *r, uint32_t file_id, unsigned shard,
-                                   struct api_error *e);
+                                   enum registry_refusal *why);
 /* Look up by id; *expired tells a dropped id from an unknown one. */
 struct query *registry_get(struct registry *r, const char *id, bool *expired);
 void registry_put(struct registry *r, struct query *q); /* drop a reference */
@@ -122,19 +144,17 @@ void registry_put(struct registry *r, struct query *q); /* drop a reference */
 const char *query_id(const struct query *q);
 /* Wait up to timeout_ms (0: don't) for the query to finish; true if it has. */
 bool registry_wait(struct registry *r, struct query *q, unsigned timeout_ms);
-/* True while the query waits for a slot (not yet at the workers). */
-bool registry_queued(struct registry *r, struct query *q);
 /* Cancel a running query (workers are told to stop); no-op when finished. */
 void registry_cancel(struct registry *r, struct query *q);
 void registry_view(struct registry *r, struct query *q, struct query_view *v);
-/* For a file view: the lines received, and the outcome. */
-bool registry_file_lines(struct registry *r, struct query *q, struct result_ref **lines, size_t *n,
-                         uint8_t *status);
+/* For a finished file view: its lines and the shard's status (MSG_ST_*).
+ * The lines stay valid while the caller holds its reference. */
+void registry_file_lines(struct registry *r, struct query *q, const struct result_ref **lines,
+                         size_t *n, uint8_t *status);
 
-/* From the aggregator: one message from a worker. */
+/* From the aggregator (through the sink): one message from a worker. */
 void registry_deliver(struct registry *r, const uint8_t *buf, size_t n);
-/* From the aggregator, periodically: end queries whose workers overran
- * their deadline by far (a stuck worker must not hang a client). */
+/* From the aggregator, periodically: deadlines, heartbeats, expiry. */
 void registry_tick(struct registry *r);
 
 void registry_shard_up(struct registry *r, unsigned shard, pid_t pid, const struct msg_hello *h);

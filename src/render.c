@@ -1,3 +1,7 @@
+/*
+ * render.c - the JSON documents of the API (see render.h): small ones
+ * through cJSON, results and file lines written as text.
+ */
 #include "render.h"
 
 #include <stdio.h>
@@ -7,6 +11,9 @@
 #include "msg.h"
 #include "utf8.h"
 #include "util.h"
+
+/* Bytes of the query document besides the results and its strings. */
+#define QUERY_HEAD_MAX 4096
 
 cJSON *render_string(const char *s, size_t n)
 {
@@ -18,9 +25,7 @@ cJSON *render_string(const char *s, size_t n)
     cJSON *item = cJSON_CreateString(z);
     if (z != stackbuf)
         free(z);
-    if (!item)
-        die("out of memory building JSON");
-    return item;
+    return item; /* NULL without memory: cJSON's Add functions then fail too */
 }
 
 cJSON *render_error(const struct api_error *e)
@@ -33,7 +38,21 @@ cJSON *render_error(const struct api_error *e)
         cJSON_AddItemToObject(err, "param", render_string(e->param, strlen(e->param)));
     if (e->offset >= 0)
         cJSON_AddNumberToObject(err, "offset", (double)e->offset);
+    if (e->id[0])
+        cJSON_AddStringToObject(err, "id", e->id);
     return doc;
+}
+
+char *render_error_text(const struct api_error *e, size_t *len)
+{
+    char *text = render_print(render_error(e), len);
+    if (!text) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"the server is out of memory\"}}";
+        text = strdup(oom);
+        *len = text ? sizeof oom - 1 : 0;
+    }
+    return text;
 }
 
 /* Results and file lines are written straight into the text, not built as
@@ -53,7 +72,8 @@ static void jw_uint(struct strbuf *w, uint64_t v)
 /* A JSON string of valid UTF-8 bytes. */
 static void jw_escaped(struct strbuf *w, const unsigned char *s, size_t n)
 {
-    strbuf_reserve(w, n * 6 + 2);
+    if (!strbuf_reserve(w, n * 6 + 2))
+        return;
     char *o = w->buf + w->len;
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
@@ -100,20 +120,45 @@ static void jw_str(struct strbuf *w, const char *s, size_t n)
         jw_escaped(w, (const unsigned char *)s, n);
         return;
     }
-    char *z = xmalloc(UTF8_REPAIR_MAX(n) + 1);
+    char *z = malloc(UTF8_REPAIR_MAX(n) + 1);
+    if (!z) {
+        free(w->buf);
+        *w = (struct strbuf){.soft = true, .failed = true};
+        return;
+    }
     size_t len = utf8_repair(s, n, z);
     jw_escaped(w, (const unsigned char *)z, len);
     free(z);
 }
 
-static void jw_strings(struct strbuf *w, const uint8_t *wire, unsigned n)
+/* What JSON escaping makes of n bytes of valid UTF-8, quotes included. */
+static size_t escaped_len(const unsigned char *s, size_t n)
 {
-    struct msg_reader r;
-    msg_reader_init(&r, wire, (size_t)-1 / 2);
+    size_t len = n + 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+            len += 1;
+        else if (c < 0x20)
+            len += 5;
+    }
+    return len;
+}
+
+/* At least what jw_str() writes for n bytes. */
+static size_t jw_str_len(const char *s, size_t n)
+{
+    if (utf8_valid(s, n, NULL))
+        return escaped_len((const unsigned char *)s, n);
+    return UTF8_REPAIR_MAX(n) * 6 + 2; /* rare: paths that are not UTF-8 */
+}
+
+static void jw_strings(struct strbuf *w, const uint8_t *list, unsigned n)
+{
     jw_lit(w, "[");
     for (unsigned i = 0; i < n; i++) {
         uint32_t len;
-        const char *s = msg_get_str(&r, &len);
+        const char *s = msg_record_context(list, i, &len);
         if (i)
             jw_lit(w, ",");
         jw_str(w, s, len);
@@ -121,9 +166,14 @@ static void jw_strings(struct strbuf *w, const uint8_t *wire, unsigned n)
     jw_lit(w, "]");
 }
 
-/* The text, NUL-terminated as everything that writes to it leaves it. */
+/* The text, NUL-terminated as everything that writes to it leaves it; NULL
+ * when a soft buffer ran out of memory. */
 static char *jw_finish(struct strbuf *w, size_t *len)
 {
+    if (w->failed) {
+        *len = 0;
+        return NULL;
+    }
     *len = w->len;
     return w->buf;
 }
@@ -131,12 +181,8 @@ static char *jw_finish(struct strbuf *w, size_t *len)
 static void write_record(struct strbuf *w, const uint8_t *rec, const struct file_list *files,
                          unsigned context)
 {
-    struct msg_reader r;
     struct msg_record m;
-    /* The record was validated when it was filed; its end is not known
-     * here, so the reader is given a large bound. */
-    msg_reader_init(&r, rec, (size_t)-1 / 2);
-    msg_record_decode(&r, &m);
+    msg_record_at(rec, &m); /* checked when it was filed */
     const char *path = m.file_id < files->n ? files->v[m.file_id].path : "";
     jw_lit(w, "{\"path\":");
     jw_str(w, path, strlen(path));
@@ -234,9 +280,11 @@ char *render_query(const struct query_view *v, const struct file_list *files, si
      * same object. */
     size_t head_len;
     char *head = render_print(doc, &head_len);
-    struct strbuf w = {.buf = head, .len = head_len - 1, .cap = head_len + 1}; /* drop the '}' */
-    jw_lit(&w, ",\"results\":[");
-    for (size_t i = from; i < to; i++) {
+    if (!head)
+        return NULL;
+    struct strbuf w = {.buf = head, .len = head_len - 1, .cap = head_len + 1, .soft = true};
+    jw_lit(&w, ",\"results\":["); /* over the '}' */
+    for (size_t i = from; i < to && !w.failed; i++) {
         if (i > from)
             jw_lit(&w, ",");
         write_record(&w, v->results[i].rec, files, v->spec.context);
@@ -245,38 +293,58 @@ char *render_query(const struct query_view *v, const struct file_list *files, si
     return jw_finish(&w, len);
 }
 
-size_t render_query_estimate(const struct query_view *v, size_t offset, size_t limit)
+/* At least what write_record() writes for the record at rec. */
+static size_t record_len(const uint8_t *rec, const struct file_list *files, unsigned context)
+{
+    struct msg_record m;
+    msg_record_at(rec, &m);
+    const char *path = m.file_id < files->n ? files->v[m.file_id].path : "";
+    /* Keys, commas, brackets and numbers of at most 10 digits. */
+    size_t est = 128 + jw_str_len(path, strlen(path)) + jw_str_len(m.text, m.text_len);
+    est += (size_t)m.nranges * 24;
+    if (context > 0) {
+        for (unsigned i = 0; i < m.nbefore; i++) {
+            uint32_t n;
+            const char *t = msg_record_context(m.before, i, &n);
+            est += 1 + jw_str_len(t, n);
+        }
+        for (unsigned i = 0; i < m.nafter; i++) {
+            uint32_t n;
+            const char *t = msg_record_context(m.after, i, &n);
+            est += 1 + jw_str_len(t, n);
+        }
+    }
+    return est;
+}
+
+size_t render_query_estimate(const struct query_view *v, const struct file_list *files,
+                             size_t offset, size_t limit)
 {
     size_t from = offset < v->nresults ? offset : v->nresults;
     size_t to = v->nresults - from < limit ? v->nresults : from + limit;
-    size_t est = 4096;
-    for (size_t i = from; i < to; i++) {
-        struct msg_reader r;
-        struct msg_record m;
-        msg_reader_init(&r, v->results[i].rec, (size_t)-1 / 2);
-        msg_record_decode(&r, &m);
-        /* The record's bytes, its keys, and the context lines' quotes. */
-        est += r.pos + 96 + 4 * (size_t)(m.nbefore + m.nafter);
-    }
+    const struct query_spec *q = &v->spec;
+    size_t est = QUERY_HEAD_MAX + 12 * v->nfailed;
+    est += jw_str_len(q->q, strlen(q->q)) + jw_str_len(q->path, strlen(q->path)) +
+           jw_str_len(q->exclude, strlen(q->exclude)) + jw_str_len(v->error, strlen(v->error));
+    for (size_t i = from; i < to; i++)
+        est += record_len(v->results[i].rec, files, q->context);
     return est;
 }
 
 char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len)
 {
-    struct strbuf w = {0};
+    struct strbuf w = {.soft = true};
     jw_lit(&w, "{\"path\":");
     jw_str(&w, path, strlen(path));
     jw_lit(&w, ",\"line_count\":");
     jw_uint(&w, n);
     jw_lit(&w, ",\"lines\":[");
     size_t nclipped = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct msg_reader r;
+    for (size_t i = 0; i < n && !w.failed; i++) {
+        uint8_t flags;
+        const char *s;
         uint32_t slen;
-        /* Validated when it was filed (registry.c). */
-        msg_reader_init(&r, lines[i].rec, (size_t)-1 / 2);
-        uint8_t flags = msg_get_u8(&r);
-        const char *s = msg_get_str(&r, &slen);
+        msg_line_at(lines[i].rec, &flags, &s, &slen); /* checked when it was filed */
         if (i)
             jw_lit(&w, ",");
         jw_str(&w, s, slen);
@@ -298,12 +366,120 @@ char *render_file(const char *path, const struct result_ref *lines, size_t n, si
     return jw_finish(&w, len);
 }
 
+size_t render_file_estimate(const char *path, const struct result_ref *lines, size_t n)
+{
+    size_t est = 128 + jw_str_len(path, strlen(path));
+    for (size_t i = 0; i < n; i++) {
+        uint8_t flags;
+        const char *s;
+        uint32_t slen;
+        msg_line_at(lines[i].rec, &flags, &s, &slen);
+        est += 1 + jw_str_len(s, slen) + ((flags & MSG_RF_CLIPPED) ? 12 : 0);
+    }
+    return est;
+}
+
+char *render_submitted(const struct query_view *v, size_t *len)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", v->id);
+    /* "running" even if it has already finished: it was started. */
+    bool queued = v->status == QS_QUEUED;
+    cJSON_AddStringToObject(doc, "status", queued ? "queued" : "running");
+    if (queued)
+        cJSON_AddNumberToObject(doc, "queue_position", v->queue_position);
+    return render_print(doc, len);
+}
+
+static void add_shard(cJSON *arr, unsigned i, const struct shard_state *sh, uint64_t rss)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "shard", i);
+    cJSON_AddNumberToObject(o, "pid", sh->pid);
+    cJSON_AddBoolToObject(o, "up", sh->up);
+    cJSON_AddBoolToObject(o, "responsive", sh->up && !sh->unresponsive);
+    cJSON_AddNumberToObject(o, "silent_ms", (double)(long long)sh->silent_ms);
+    cJSON_AddNumberToObject(o, "files", sh->hello.files);
+    cJSON_AddNumberToObject(o, "lines", (double)sh->hello.lines);
+    cJSON_AddNumberToObject(o, "bytes", (double)sh->hello.bytes);
+    cJSON_AddNumberToObject(o, "load_ms", (double)sh->hello.load_us / 1000.0);
+    cJSON_AddNumberToObject(o, "rss_bytes", (double)rss);
+    cJSON_AddItemToArray(arr, o);
+}
+
+char *render_stats(const struct stats_doc *s, size_t *len)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(doc, "shards");
+    uint64_t files = 0, lines = 0, bytes = 0, binary = 0, unreadable = 0, too_large = 0;
+    uint64_t changed = 0, workers_rss = 0;
+    for (unsigned i = 0; i < s->nshards; i++) {
+        const struct shard_state *sh = &s->shards[i];
+        add_shard(arr, i, sh, s->shard_rss[i]);
+        files += sh->hello.files;
+        lines += sh->hello.lines;
+        bytes += sh->hello.bytes;
+        binary += sh->hello.binary;
+        unreadable += sh->hello.unreadable;
+        too_large += sh->hello.too_large;
+        changed += sh->hello.changed;
+        workers_rss += s->shard_rss[i];
+    }
+    cJSON_AddNumberToObject(doc, "files", (double)files);
+    cJSON_AddNumberToObject(doc, "lines", (double)lines);
+    cJSON_AddNumberToObject(doc, "bytes", (double)bytes);
+    cJSON *sk = cJSON_AddObjectToObject(doc, "skipped");
+    cJSON_AddNumberToObject(sk, "binary", (double)binary);
+    cJSON_AddNumberToObject(sk, "too_large", (double)(too_large + s->files->too_large));
+    cJSON_AddNumberToObject(sk, "ignored", (double)s->files->ignored);
+    cJSON_AddNumberToObject(sk, "unreadable", (double)unreadable);
+    cJSON_AddNumberToObject(sk, "not_regular", (double)s->files->special);
+    cJSON_AddNumberToObject(sk, "path_too_long", (double)s->files->too_long);
+    cJSON_AddNumberToObject(sk, "changed", (double)changed);
+    cJSON *mem = cJSON_AddObjectToObject(doc, "memory");
+    cJSON_AddNumberToObject(mem, "rss_bytes", (double)(s->master_rss + workers_rss));
+    cJSON_AddNumberToObject(mem, "master_rss_bytes", (double)s->master_rss);
+    cJSON_AddNumberToObject(mem, "workers_rss_bytes", (double)workers_rss);
+    if (s->answers_counted)
+        cJSON_AddNumberToObject(mem, "answer_bytes", (double)s->answer_bytes);
+    cJSON_AddNumberToObject(doc, "uptime_s", s->uptime_s);
+    cJSON *qs = cJSON_AddObjectToObject(doc, "queries");
+    cJSON_AddNumberToObject(qs, "total", (double)s->queries.total);
+    cJSON_AddNumberToObject(qs, "running", (double)s->queries.running);
+    cJSON_AddNumberToObject(qs, "queued", (double)s->queries.queued);
+    cJSON_AddNumberToObject(qs, "kept", (double)s->queries.kept);
+    cJSON_AddNumberToObject(qs, "kept_bytes", (double)s->queries.kept_bytes);
+    cJSON_AddNumberToObject(qs, "expired", (double)s->queries.expired);
+    return render_print(doc, len);
+}
+
+char *render_health(const struct shard_state *shards, unsigned n, bool *healthy, size_t *len)
+{
+    unsigned up = 0, ok = 0;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *down = cJSON_CreateArray();
+    cJSON *silent = cJSON_CreateArray();
+    for (unsigned i = 0; i < n; i++) {
+        if (!shards[i].up)
+            cJSON_AddItemToArray(down, cJSON_CreateNumber(i));
+        else if (shards[i].unresponsive)
+            cJSON_AddItemToArray(silent, cJSON_CreateNumber(i));
+        up += shards[i].up;
+        ok += shards[i].up && !shards[i].unresponsive;
+    }
+    *healthy = ok == n;
+    cJSON_AddStringToObject(doc, "status", *healthy ? "ok" : "degraded");
+    cJSON_AddNumberToObject(doc, "shards_up", up);
+    cJSON_AddNumberToObject(doc, "shards_total", n);
+    cJSON_AddItemToObject(doc, "down", down);
+    cJSON_AddItemToObject(doc, "unresponsive", silent);
+    return render_print(doc, len);
+}
+
 char *render_print(cJSON *doc, size_t *len)
 {
-    char *text = cJSON_PrintUnformatted(doc);
+    char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
     cJSON_Delete(doc);
-    if (!text)
-        die("out of memory printing JSON");
-    *len = strlen(text);
+    *len = text ? strlen(text) : 0;
     return text;
 }

@@ -1,10 +1,21 @@
 /*
- * render.h - the JSON documents of the API, built with cJSON.
+ * render.h - every JSON document of the API.
+ *
+ * Small documents (errors, stats, health, the submit answer, a query
+ * document's head) are built with cJSON.  Results and file lines, which
+ * can run to 100 MB, are written straight into the text, decoded from the
+ * workers' records (msg.h) without a tree in between: a cJSON tree of a
+ * page of 100,000 results with context took 1.5 GB for a 119 MB answer.
  *
  * Every string that reaches JSON is valid UTF-8: source lines were
  * repaired when loaded, and paths (which the file system does not promise
- * to be UTF-8) are repaired here.  Results are decoded from the workers'
- * records (msg.h) straight into the document.
+ * to be UTF-8) are repaired here.
+ *
+ * Memory: the large documents (render_query(), render_file()) return NULL
+ * when memory runs out while they are written, and the caller answers 503
+ * for that request alone.  Their estimates count what JSON escaping adds
+ * (a control byte takes six), so a budget that admits an answer on the
+ * estimate is not overrun by the answer.
  */
 #ifndef SHARDGREP_RENDER_H
 #define SHARDGREP_RENDER_H
@@ -12,33 +23,61 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "aggregator.h"
 #include "query.h"
 #include "registry.h"
 #include "walk.h"
 
 /* {"error": {...}} */
 cJSON *render_error(const struct api_error *e);
+/* The same as text; never NULL (a fixed text when memory runs out). */
+char *render_error_text(const struct api_error *e, size_t *len);
+
+/* POST /api/queries' answer: {"id", "status"[, "queue_position"]}. */
+char *render_submitted(const struct query_view *v, size_t *len);
+
+/* GET /api/stats. */
+struct stats_doc {
+    const struct shard_state *shards;
+    const uint64_t *shard_rss; /* bytes, per shard */
+    unsigned nshards;
+    const struct file_list *files;
+    uint64_t master_rss;
+    bool answers_counted;
+    size_t answer_bytes;
+    double uptime_s;
+    struct registry_stats queries;
+};
+char *render_stats(const struct stats_doc *s, size_t *len);
+
+/* GET /healthz; *healthy: every shard up and answering. */
+char *render_health(const struct shard_state *shards, unsigned n, bool *healthy, size_t *len);
 
 /* The query document's text, with results [offset, offset+limit); the
- * caller frees it. */
+ * caller frees it.  NULL when memory ran out. */
 char *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
                    size_t limit, size_t *len);
 
-/* About how many bytes render_query() writes for that page (to decide
- * before building it whether there is room). */
-size_t render_query_estimate(const struct query_view *v, size_t offset, size_t limit);
+/* At least as many bytes as render_query() writes for that page (to
+ * decide before building it whether there is room). */
+size_t render_query_estimate(const struct query_view *v, const struct file_list *files,
+                             size_t offset, size_t limit);
 
 /* One result record as JSON text (what render_query() writes for it). */
 char *render_record_text(const uint8_t *rec, const struct file_list *files, unsigned context,
                          size_t *len);
 
-/* The file view's text: {"path", "line_count", "lines"[, "clipped_lines"]}. */
+/* The file view's text: {"path", "line_count", "lines"[, "clipped_lines"]};
+ * NULL when memory ran out. */
 char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len);
+/* At least as many bytes as render_file() writes for those lines. */
+size_t render_file_estimate(const char *path, const struct result_ref *lines, size_t n);
 
 /* A string of n bytes, repaired to valid UTF-8 if it is not. */
 cJSON *render_string(const char *s, size_t n);
 
-/* Print and free: the caller owns the returned text. */
+/* Print and free: the caller owns the returned text (NULL when memory ran
+ * out). */
 char *render_print(cJSON *doc, size_t *len);
 
 #endif

@@ -14,17 +14,41 @@
 #include "utf8.h"
 #include "util.h"
 
-#define CLIP_LEAD        128 /* bytes kept before the first match of a clipped line */
-#define LINE_CHECK_EVERY 64  /* lines between deadline checks in line mode */
-#define MAX_LINE_RANGES  256
+#define CLIP_LEAD       128 /* bytes kept before the first match of a clipped line */
+#define MAX_LINE_RANGES 256
+
+/* Which blocks a query scans: the trigram index's candidates, in files the
+ * path filters select.  Blocks are asked about in increasing order. */
+struct selector {
+    struct glob_list *inc, *exc;
+    uint32_t *cand; /* candidate blocks; NULL: no restriction */
+    size_t ncand, k;
+    long file; /* the file whose path was judged last, and how */
+    bool file_ok;
+};
 
 struct search {
     const struct corpus *c;
     uint32_t shard;
     uint64_t seq;
+    struct msg_query query; /* its strings are the copies below */
+    char *pattern, *path, *exclude;
     const struct msg_query *q;
+    struct search_io io_copy;
     const struct search_io *io;
     struct matcher *m;
+    char error[SG_ERRLEN]; /* set when the pattern did not compile */
+    uint64_t started_ns;
+    uint64_t step_end_ns; /* when the step running must give way */
+    uint64_t fast_hits;   /* lines counted without the regex, for step_over() */
+    bool ended, cancelled;
+    /* Where the scan is: the run of selected blocks [pos, run_to) being
+     * scanned, the next block to select from, and whether this run is a
+     * file the anchor cannot speak for (wide_fold). */
+    struct selector sel;
+    size_t block;
+    uint64_t pos, run_to;
+    bool run_no_anchor, exhausted;
     uint64_t deadline_ns;
     uint8_t status;
     bool io_failed;
@@ -44,9 +68,8 @@ struct search {
     size_t cur_file;
     uint64_t cur_file_end;
     bool anchor_exact; /* the pattern is the anchor: no regex needed */
-    /* the batch being filled */
+    /* the batch being filled, and the record being encoded */
     struct msg_writer batch, rec;
-    uint32_t batch_count;
 };
 
 void search_clip(const char *line, size_t len, const struct mrange *ranges, int nranges, size_t *ws,
@@ -74,41 +97,31 @@ void search_clip(const char *line, size_t len, const struct mrange *ranges, int 
     *we = e;
 }
 
-static void batch_begin(struct search *s)
-{
-    msg_begin(&s->batch, MT_BATCH, s->shard, s->seq);
-    msg_put_u32(&s->batch, 0); /* count, patched on flush */
-    s->batch_count = 0;
-}
-
 static void batch_flush(struct search *s)
 {
-    if (s->batch_count == 0)
+    if (msg_batch_count(&s->batch) == 0)
         return;
-    msg_patch_u32(&s->batch, MSG_HEADER_SIZE, s->batch_count);
-    msg_finish(&s->batch);
+    msg_batch_finish(&s->batch);
     if (s->io->send(s->io->ctx, s->batch.data, s->batch.len) < 0)
         s->io_failed = true;
-    batch_begin(s);
+    msg_batch_begin(&s->batch, s->shard, s->seq);
 }
 
-/* A context line: its first SEARCH_TEXT_MAX bytes. */
-static void put_context_line(struct msg_writer *w, const char *t, size_t n)
+/* Lines [from, to) of f as context: their first SEARCH_TEXT_MAX bytes. */
+static uint8_t context_lines(const struct search *s, const struct corpus_file *f, uint32_t from,
+                             uint32_t to, const char **text, uint32_t *len)
 {
-    if (n > SEARCH_TEXT_MAX)
-        n = utf8_floor(t, n, SEARCH_TEXT_MAX);
-    msg_put_str(w, t, n);
-}
-
-static void put_context(struct search *s, const struct corpus_file *f, uint32_t from, uint32_t to)
-{
-    msg_put_u8(&s->rec, (uint8_t)(to - from));
-    for (uint32_t i = from; i < to; i++) {
+    uint8_t n = 0;
+    for (uint32_t i = from; i < to; i++, n++) {
         const char *t;
-        size_t n;
-        corpus_line(s->c, f, i, &t, &n);
-        put_context_line(&s->rec, t, n);
+        size_t l;
+        corpus_line(s->c, f, i, &t, &l);
+        if (l > SEARCH_TEXT_MAX)
+            l = utf8_floor(t, l, SEARCH_TEXT_MAX);
+        text[n] = t;
+        len[n] = (uint32_t)l;
     }
+    return n;
 }
 
 static void emit(struct search *s, const struct corpus_file *f, uint32_t ln, const char *text,
@@ -116,35 +129,41 @@ static void emit(struct search *s, const struct corpus_file *f, uint32_t ln, con
 {
     size_t ws, we;
     search_clip(text, len, r, nr, &ws, &we);
-    struct msg_writer *w = &s->rec;
-    w->len = 0;
-    msg_put_u32(w, f->id);
-    msg_put_u32(w, ln + 1);
-    msg_put_u32(w, (uint32_t)ws);
-    msg_put_u8(w, (ws > 0 || we < len) ? MSG_RF_CLIPPED : 0);
-    msg_put_str(w, text + ws, we - ws);
-    size_t count_at = w->len;
+    uint32_t ranges[2 * MAX_LINE_RANGES];
     uint16_t kept = 0;
-    msg_put_u16(w, 0);
     for (int i = 0; i < nr; i++) {
         if (r[i].end <= ws || r[i].start >= we)
             continue;
         uint32_t a = r[i].start > ws ? r[i].start : (uint32_t)ws;
         uint32_t b = r[i].end < we ? r[i].end : (uint32_t)we;
-        msg_put_u32(w, a - (uint32_t)ws);
-        msg_put_u32(w, b - (uint32_t)ws);
+        ranges[2 * kept] = a - (uint32_t)ws;
+        ranges[2 * kept + 1] = b - (uint32_t)ws;
         kept++;
     }
-    w->data[count_at] = (uint8_t)kept;
-    w->data[count_at + 1] = (uint8_t)(kept >> 8);
+    const char *before[MSG_MAX_CONTEXT], *after[MSG_MAX_CONTEXT];
+    uint32_t before_len[MSG_MAX_CONTEXT], after_len[MSG_MAX_CONTEXT];
     uint32_t ctx = s->q->context;
-    put_context(s, f, ln > ctx ? ln - ctx : 0, ln);
-    put_context(s, f, ln + 1, ln + 1 + ctx < f->nlines ? ln + 1 + ctx : f->nlines);
-
-    if (s->batch.len + w->len > MSG_MAX)
+    uint32_t last = ln + 1 + ctx < f->nlines ? ln + 1 + ctx : f->nlines;
+    struct msg_record_out out = {
+        .file_id = f->id,
+        .line = ln + 1,
+        .column = (uint32_t)ws,
+        .flags = (ws > 0 || we < len) ? MSG_RF_CLIPPED : 0,
+        .text = text + ws,
+        .text_len = (uint32_t)(we - ws),
+        .ranges = ranges,
+        .nranges = kept,
+        .before = before,
+        .before_len = before_len,
+        .nbefore = context_lines(s, f, ln > ctx ? ln - ctx : 0, ln, before, before_len),
+        .after = after,
+        .after_len = after_len,
+        .nafter = context_lines(s, f, ln + 1, last, after, after_len)};
+    s->rec.len = 0;
+    msg_record_encode(&s->rec, &out);
+    if (!msg_batch_fits(&s->batch, s->rec.len))
         batch_flush(s);
-    msg_put_raw(&s->batch, w->data, w->len);
-    s->batch_count++;
+    msg_batch_add(&s->batch, s->rec.data, s->rec.len);
     s->sent++;
 }
 
@@ -241,27 +260,44 @@ static bool past_deadline(struct search *s)
     return true;
 }
 
-/* Every line of [from, to) on its own. */
-static void scan_lines(struct search *s, uint64_t from, uint64_t to)
+/* The step has had its time (search.h): the scanners stop at the next
+ * line boundary, and the scheduler runs something else.  Checked after
+ * each line that went through the regex (each costs far more than the
+ * clock), and every FAST_CHECK_EVERY lines counted without it. */
+#define FAST_CHECK_EVERY 256
+static bool step_over(const struct search *s)
+{
+    return now_ns() > s->step_end_ns;
+}
+
+static bool fast_step_over(struct search *s)
+{
+    return ++s->fast_hits % FAST_CHECK_EVERY == 0 && step_over(s);
+}
+
+/* Every line of [from, to) on its own.  Returns where it stopped: to, or
+ * the start of a line when the step's time ran out. */
+static uint64_t scan_lines(struct search *s, uint64_t from, uint64_t to)
 {
     const struct corpus *c = s->c;
     uint64_t pos = from;
-    unsigned n = 0;
     while (pos < to) {
         size_t fi = corpus_file_at(c, pos);
         const struct corpus_file *f = &c->files[fi];
         uint32_t ln = corpus_line_at(c, f, pos);
         check_line(s, fi, ln, false);
         pos = corpus_line_start(c, f, ln + 1);
-        if (++n % LINE_CHECK_EVERY == 0 && past_deadline(s))
-            return;
+        if (step_over(s))
+            break;
     }
+    return pos < to ? pos : to;
 }
 
 /* Candidates over [from, to) as one subject, each confirmed on its line.
  * Once max results are sent only counts matter, and a match that lies
- * inside its line needs no second look (matcher_local()). */
-static void scan_buffer(struct search *s, uint64_t from, uint64_t to)
+ * inside its line needs no second look (matcher_local()).  Returns where
+ * it stopped, as scan_lines() does. */
+static uint64_t scan_buffer(struct search *s, uint64_t from, uint64_t to)
 {
     const struct corpus *c = s->c;
     const char *subject = c->buf + from;
@@ -270,34 +306,37 @@ static void scan_buffer(struct search *s, uint64_t from, uint64_t to)
     for (;;) {
         int rc = matcher_find(s->m, subject, n, start, &at, &end);
         if (rc == 0)
-            return;
-        if (rc == MATCHER_LIMIT) {
-            scan_lines(s, from + start, to);
-            return;
-        }
+            return to;
+        if (rc == MATCHER_LIMIT)
+            return scan_lines(s, from + start, to);
         uint64_t abs = from + at;
         if (abs >= to)
-            return;
+            return to;
         uint64_t next;
+        bool yield;
         if (local && s->sent >= s->q->max && !memchr(subject + at, '\n', end - at)) {
             next = count_fast(s, abs); /* the match lies inside its line */
+            yield = fast_step_over(s);
         } else {
             size_t fi = corpus_file_at(c, abs);
             const struct corpus_file *f = &c->files[fi];
             uint32_t ln = corpus_line_at(c, f, abs);
             next = corpus_line_start(c, f, ln + 1); /* just past the '\n' */
             check_line(s, fi, ln, false);
+            yield = step_over(s);
         }
         start = (size_t)(next - from);
         if (start >= n)
-            return;
+            return to;
+        if (yield)
+            return next;
     }
 }
 
 /* Candidates by the anchor literal over [from, to), each confirmed on its
  * line by the regex.  Sound for every pattern, line-mode ones included:
- * a matching line holds the anchor. */
-static void scan_anchor(struct search *s, uint64_t from, uint64_t to)
+ * a matching line holds the anchor.  Returns where it stopped. */
+static uint64_t scan_anchor(struct search *s, uint64_t from, uint64_t to)
 {
     const struct corpus *c = s->c;
     uint64_t pos = from;
@@ -306,10 +345,12 @@ static void scan_anchor(struct search *s, uint64_t from, uint64_t to)
         size_t n = (size_t)(to - pos);
         const char *hit = finder_find(&s->finder, hay, n);
         if (!hit)
-            return;
+            return to;
         uint64_t abs = (uint64_t)(hit - c->buf);
         if (s->anchor_exact && s->sent >= s->q->max) {
             pos = count_fast(s, abs); /* the anchor is the match */
+            if (fast_step_over(s))
+                break;
             continue;
         }
         size_t fi = corpus_file_at(c, abs);
@@ -317,41 +358,21 @@ static void scan_anchor(struct search *s, uint64_t from, uint64_t to)
         uint32_t ln = corpus_line_at(c, f, abs);
         check_line(s, fi, ln, true);
         pos = corpus_line_start(c, f, ln + 1);
+        if (step_over(s))
+            break;
     }
+    return pos < to ? pos : to;
 }
 
-/* Scan the text [from, to) of consecutive selected files, segment by segment. */
-static void scan_run(struct search *s, uint64_t from, uint64_t to)
+/* One piece [from, to) of a run, with the scanner that fits; returns
+ * where it stopped (to, unless the step's time ran out). */
+static uint64_t scan_piece(struct search *s, uint64_t from, uint64_t to)
 {
-    const char *buf = s->c->buf;
-    while (from < to && s->status == MSG_ST_DONE && !s->io_failed) {
-        uint64_t t0 = now_ns();
-        uint64_t end = from + s->segment;
-        if (end >= to) {
-            end = to;
-        } else {
-            const char *nl = memchr(buf + end - 1, '\n', (size_t)(to - end + 1));
-            end = nl ? (uint64_t)(nl - buf) + 1 : to;
-        }
-        if (s->anchor)
-            scan_anchor(s, from, end);
-        else if (matcher_line_mode(s->m))
-            scan_lines(s, from, end);
-        else
-            scan_buffer(s, from, end);
-        from = end;
-        uint64_t took = now_ns() - t0;
-        if (took < SEARCH_SEGMENT_FAST_NS && s->segment < SEARCH_SEGMENT)
-            s->segment *= 2;
-        else if (took > SEARCH_SEGMENT_SLOW_NS && s->segment > SEARCH_SEGMENT_MIN)
-            s->segment /= 2;
-        if (s->status != MSG_ST_DONE)
-            break;
-        if (s->io->should_stop(s->io->ctx))
-            s->status = MSG_ST_CANCELLED;
-        else
-            past_deadline(s);
-    }
+    if (s->anchor && !s->run_no_anchor)
+        return scan_anchor(s, from, to);
+    if (matcher_line_mode(s->m))
+        return scan_lines(s, from, to);
+    return scan_buffer(s, from, to);
 }
 
 static struct glob_list *filter(const char *spec, uint32_t len)
@@ -363,16 +384,6 @@ static struct glob_list *filter(const char *spec, uint32_t len)
     free(z);
     return gl;
 }
-
-/* Which blocks a query scans: the trigram index's candidates, in files the
- * path filters select.  Blocks are asked about in increasing order. */
-struct selector {
-    struct glob_list *inc, *exc;
-    uint32_t *cand; /* candidate blocks; NULL: no restriction */
-    size_t ncand, k;
-    long file; /* the file whose path was judged last, and how */
-    bool file_ok;
-};
 
 static void selector_init(struct selector *sel, const struct search *s)
 {
@@ -420,49 +431,69 @@ static bool selector_take(struct selector *sel, const struct corpus *c, size_t b
     return sel->file_ok;
 }
 
-/* Scan the selected blocks, each run of consecutive ones as one piece. */
-static void scan_selected(struct search *s)
+/* Move to the next run of selected blocks, from s->block on: consecutive
+ * ones as one piece, and a file that holds a wide fold alone (neither the
+ * index nor the anchor speaks for it).  False when none is left. */
+static bool next_run(struct search *s)
 {
     const struct corpus *c = s->c;
-    struct selector sel;
-    selector_init(&sel, s);
-    size_t i = 0;
-    while (i < c->nblocks && s->status == MSG_ST_DONE && !s->io_failed &&
-           !selector_exhausted(&sel, c)) {
+    struct selector *sel = &s->sel;
+    size_t i = s->block;
+    while (i < c->nblocks && !selector_exhausted(sel, c)) {
         const struct corpus_block *b = &c->blocks[i];
-        if (!selector_take(&sel, c, i)) {
+        if (!selector_take(sel, c, i)) {
             i++;
             /* Straight to the next candidate, when no file is outside
              * the index's say. */
-            if (sel.cand && c->wide_fold == 0 && sel.k < sel.ncand && sel.cand[sel.k] > i)
-                i = sel.cand[sel.k];
-            continue;
-        }
-        if (c->files[b->file].wide_fold) {
-            /* Neither the index nor the anchor speaks for this file. */
-            char *anchor = s->anchor;
-            s->anchor = NULL;
-            scan_run(s, b->off, b->off + b->len);
-            s->anchor = anchor;
-            i++;
+            if (sel->cand && c->wide_fold == 0 && sel->k < sel->ncand && sel->cand[sel->k] > i)
+                i = sel->cand[sel->k];
             continue;
         }
         size_t j = i + 1;
-        while (j < c->nblocks && !c->files[c->blocks[j].file].wide_fold &&
-               selector_take(&sel, c, j))
+        s->run_no_anchor = c->files[b->file].wide_fold;
+        while (!s->run_no_anchor && j < c->nblocks && !c->files[c->blocks[j].file].wide_fold &&
+               selector_take(sel, c, j))
             j++;
-        scan_run(s, b->off, c->blocks[j - 1].off + c->blocks[j - 1].len);
-        i = j;
+        s->pos = b->off;
+        s->run_to = c->blocks[j - 1].off + c->blocks[j - 1].len;
+        s->block = j;
+        return true;
     }
-    selector_free(&sel);
+    s->block = c->nblocks;
+    return false;
 }
 
-static void send_done(struct search *s, uint64_t started, const char *error)
+/* Scan up to one segment of selected text, across runs. */
+static void scan_segment(struct search *s)
+{
+    const char *buf = s->c->buf;
+    uint64_t budget = s->segment;
+    while (budget > 0 && s->status == MSG_ST_DONE && !s->io_failed) {
+        if (s->pos >= s->run_to && !next_run(s)) {
+            s->exhausted = true;
+            return;
+        }
+        uint64_t end = s->pos + budget;
+        if (end >= s->run_to) {
+            end = s->run_to;
+        } else {
+            const char *nl = memchr(buf + end - 1, '\n', (size_t)(s->run_to - end + 1));
+            end = nl ? (uint64_t)(nl - buf) + 1 : s->run_to;
+        }
+        uint64_t reached = scan_piece(s, s->pos, end);
+        budget -= reached - s->pos < budget ? reached - s->pos : budget;
+        s->pos = reached;
+        if (reached < end)
+            return; /* out of time: resume here */
+    }
+}
+
+static void send_done(struct search *s, const char *error)
 {
     struct msg_done d = {.status = s->status,
                          .matched_lines = s->matched_lines,
                          .matched_files = s->matched_files,
-                         .elapsed_us = (now_ns() - started) / 1000,
+                         .elapsed_us = (now_ns() - s->started_ns) / 1000,
                          .limit_hits = s->limit_hits,
                          .error = error,
                          .error_len = error ? (uint32_t)strlen(error) : 0};
@@ -473,43 +504,115 @@ static void send_done(struct search *s, uint64_t started, const char *error)
     msg_writer_free(&w);
 }
 
+/* The end: what is left of the batch, then DONE. */
+static void end_search(struct search *s)
+{
+    s->ended = true;
+    if (!s->m) {
+        s->status = MSG_ST_FAILED;
+        send_done(s, s->error);
+        return;
+    }
+    if (s->io_failed)
+        return; /* the master is gone: nobody to tell */
+    batch_flush(s);
+    send_done(s, s->limit_hits ? "some lines exceeded the regex match limit" : NULL);
+}
+
+bool search_step(struct search *s)
+{
+    if (s->ended)
+        return true;
+    if (s->cancelled && s->status == MSG_ST_DONE)
+        s->status = MSG_ST_CANCELLED;
+    if (!s->m || s->status != MSG_ST_DONE || s->io_failed || s->exhausted || s->c->nblocks == 0) {
+        end_search(s);
+        return true;
+    }
+    uint64_t t0 = now_ns();
+    s->step_end_ns = t0 + SEARCH_STEP_NS;
+    scan_segment(s);
+    uint64_t took = now_ns() - t0;
+    if (took < SEARCH_SEGMENT_FAST_NS && s->segment < SEARCH_SEGMENT)
+        s->segment *= 2;
+    else if (took > SEARCH_SEGMENT_SLOW_NS && s->segment > SEARCH_SEGMENT_MIN)
+        s->segment /= 2;
+    if (!s->exhausted && s->status == MSG_ST_DONE)
+        (void)past_deadline(s);
+    /* The next step sends DONE: a cancel that comes in between still
+     * counts, as it did between segments. */
+    return false;
+}
+
+void search_cancel(struct search *s)
+{
+    s->cancelled = true;
+}
+
+uint64_t search_seq(const struct search *s)
+{
+    return s->seq;
+}
+
+struct search *search_start(const struct corpus *c, uint32_t shard, uint64_t seq,
+                            const struct msg_query *q, const struct search_io *io)
+{
+    struct search *s = xcalloc(1, sizeof *s);
+    s->c = c;
+    s->shard = shard;
+    s->seq = seq;
+    s->io_copy = *io;
+    s->io = &s->io_copy;
+    s->status = MSG_ST_DONE;
+    s->last_file = -1;
+    s->segment = SEARCH_SEGMENT_MIN;
+    s->started_ns = now_ns();
+    s->deadline_ns = s->started_ns + (uint64_t)q->timeout_ms * 1000000u;
+    s->query = *q;
+    s->query.pattern = s->pattern = xstrndup(q->pattern, q->pattern_len);
+    s->query.path = s->path = xstrndup(q->path, q->path_len);
+    s->query.exclude = s->exclude = xstrndup(q->exclude, q->exclude_len);
+    s->q = &s->query;
+    msg_writer_init(&s->batch);
+    msg_writer_init(&s->rec);
+    msg_batch_begin(&s->batch, shard, seq);
+    long off;
+    s->m = matcher_new(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                       q->flags & MSG_QF_CASELESS, s->error, sizeof s->error, &off);
+    if (!s->m)
+        return s; /* its first step says why */
+    s->anchor =
+        qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                     q->flags & MSG_QF_CASELESS, &s->anchor_len, &s->anchor_ci, &s->anchor_exact);
+    if (s->anchor)
+        finder_init(&s->finder, s->anchor, s->anchor_len, s->anchor_ci);
+    s->cur_file_end = c->nfiles ? c->files[0].off + c->files[0].len : 0;
+    selector_init(&s->sel, s);
+    return s;
+}
+
+void search_free(struct search *s)
+{
+    if (!s)
+        return;
+    if (s->m)
+        selector_free(&s->sel);
+    msg_writer_free(&s->batch);
+    msg_writer_free(&s->rec);
+    matcher_free(s->m);
+    free(s->anchor);
+    free(s->pattern);
+    free(s->path);
+    free(s->exclude);
+    free(s);
+}
+
 void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const struct msg_query *q,
                 const struct search_io *io)
 {
-    uint64_t started = now_ns();
-    struct search s = {.c = c,
-                       .shard = shard,
-                       .seq = seq,
-                       .q = q,
-                       .io = io,
-                       .status = MSG_ST_DONE,
-                       .last_file = -1,
-                       .segment = SEARCH_SEGMENT_MIN};
-    s.deadline_ns = started + (uint64_t)q->timeout_ms * 1000000u;
-    char err[SG_ERRLEN];
-    long off;
-    s.m = matcher_new(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
-                      q->flags & MSG_QF_CASELESS, err, sizeof err, &off);
-    if (!s.m) {
-        s.status = MSG_ST_FAILED;
-        send_done(&s, started, err);
-        return;
-    }
-    s.anchor =
-        qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
-                     q->flags & MSG_QF_CASELESS, &s.anchor_len, &s.anchor_ci, &s.anchor_exact);
-    if (s.anchor)
-        finder_init(&s.finder, s.anchor, s.anchor_len, s.anchor_ci);
-    s.cur_file_end = c->nfiles ? c->files[0].off + c->files[0].len : 0;
-    msg_writer_init(&s.batch);
-    msg_writer_init(&s.rec);
-    batch_begin(&s);
-    if (c->nblocks > 0)
-        scan_selected(&s);
-    batch_flush(&s);
-    send_done(&s, started, s.limit_hits ? "some lines exceeded the regex match limit" : NULL);
-    msg_writer_free(&s.batch);
-    msg_writer_free(&s.rec);
-    matcher_free(s.m);
-    free(s.anchor);
+    struct search *s = search_start(c, shard, seq, q, io);
+    while (!search_step(s))
+        if (io->should_stop && io->should_stop(io->ctx))
+            search_cancel(s);
+    search_free(s);
 }

@@ -7,13 +7,18 @@
  * (msg.h), ending with one DONE message that carries the exact counts.
  * At most `max` records are sent; counting goes on to the end.
  *
- * The scan is cut into segments on line boundaries; between segments the
- * search asks the caller whether to stop (a cancel arrived) and checks
- * its deadline, so neither waits for a whole shard.  Segments adapt to
- * the pattern's speed: they start at SEARCH_SEGMENT_MIN bytes, double
- * while a segment takes under SEARCH_SEGMENT_FAST_NS (fewer checks for a
- * fast scan), and halve past SEARCH_SEGMENT_SLOW_NS (a slow pattern still
- * notices its deadline or a cancel within milliseconds).
+ * A search is resumable: search_start() prepares it, and each
+ * search_step() scans one segment of the selected text (cut on line
+ * boundaries) and returns, so the worker's scheduler (worker.h) can take
+ * new requests, cancel, and run other searches in turn between steps.
+ * Segments adapt to the pattern's speed: they start at SEARCH_SEGMENT_MIN
+ * bytes, double while a step takes under SEARCH_SEGMENT_FAST_NS (fewer
+ * returns for a fast scan), and halve past SEARCH_SEGMENT_SLOW_NS (a slow
+ * pattern still gives way, notices a cancel and its deadline within
+ * milliseconds); and a step whose lines are slow stops at a line
+ * boundary once it has run SEARCH_STEP_NS, the next step resuming there.
+ * The deadline is the QUERY's timeout_ms from when the
+ * search started: what was left of the query's one deadline (registry.h).
  */
 #ifndef SHARDGREP_SEARCH_H
 #define SHARDGREP_SEARCH_H
@@ -30,17 +35,40 @@
 #define SEARCH_SEGMENT_MIN     (4u << 10)
 #define SEARCH_SEGMENT_FAST_NS 2000000u
 #define SEARCH_SEGMENT_SLOW_NS 10000000u
-#define SEARCH_TEXT_MAX        1024 /* bytes of a line sent in a result */
+/* A step gives way after this long, at the next line, whatever its
+ * segment: a pattern that takes PCRE2's whole match limit on each line
+ * (100 ms or more) must not hold the worker for a segment of such lines. */
+#define SEARCH_STEP_NS  20000000u
+#define SEARCH_TEXT_MAX 1024 /* bytes of a line sent in a result */
 
 struct search_io {
     void *ctx;
-    /* Send one message to the master; -1 when it cannot be delivered. */
+    /* Send one message to the master; -1 when it cannot be delivered
+     * (the search then ends at once). */
     int (*send)(void *ctx, const void *msg, size_t len);
-    /* True when the search must stop now (cancelled). */
+    /* For search_run() only: true when the search must stop (cancelled).
+     * May be NULL. */
     bool (*should_stop)(void *ctx);
 };
 
-/* Run the query and send its results and final DONE through io. */
+struct search;
+
+/* Prepare the query q (its strings are copied) over c.  Never NULL: a
+ * pattern that does not compile gives a search whose first step sends a
+ * DONE that says why. */
+struct search *search_start(const struct corpus *c, uint32_t shard, uint64_t seq,
+                            const struct msg_query *q, const struct search_io *io);
+/* Scan one segment and send what it found; true once the search has
+ * ended and sent its DONE (then only search_free() is left to call).  The
+ * step after the last segment sends the DONE. */
+bool search_step(struct search *s);
+/* Stop at the next step, which sends DONE "cancelled". */
+void search_cancel(struct search *s);
+uint64_t search_seq(const struct search *s);
+void search_free(struct search *s); /* accepts NULL */
+
+/* Run the query to its end: start, step (asking io->should_stop between
+ * steps), free. */
 void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const struct msg_query *q,
                 const struct search_io *io);
 

@@ -29,6 +29,8 @@
 #define RESTART_MAX_MS    30000.0 /* the longest back-off */
 #define RESTART_STABLE_MS 10000   /* a worker that lived this long resets it */
 #define HTTP_DRAIN_MS     1000    /* for answers being sent at shutdown */
+/* How long a query may wait for a free slot (registry.h, "One deadline"). */
+#define SERVER_QUEUE_WAIT_MS 60000
 
 struct server {
     const struct options *opt;
@@ -40,6 +42,7 @@ struct server {
     /* Supervision, per shard: when its worker started, when to restart
      * it (0: not scheduled), and the current back-off. */
     double *started_ms, *restart_at, *backoff_ms;
+    struct transport transport;
     struct registry *reg;
     struct aggregator *agg;
     struct webroot *web;
@@ -122,13 +125,22 @@ static const char *worker_exe(const struct server *s)
     return "/proc/self/exe";
 }
 
+/* A restart that failed is tried again, backing off as a worker that
+ * keeps dying does (run_restarts() waits for it). */
+static void retry_restart(struct server *s, unsigned i, const char *why)
+{
+    s->backoff_ms[i] =
+        s->backoff_ms[i] * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : s->backoff_ms[i] * 2;
+    s->restart_at[i] = now_ms() + s->backoff_ms[i];
+    log_info("cannot restart shard %u: %s; trying again in %.0f ms", i, why, s->backoff_ms[i]);
+}
+
 static void restart_worker(struct server *s, unsigned i)
 {
     char err[SG_ERRLEN], shard[16], size[32], master[16];
     s->restart_at[i] = 0;
     if (queue_reset_shard(s->queue, i, err, sizeof err) < 0) {
-        log_info("cannot restart shard %u: %s", i, err);
-        s->restart_at[i] = now_ms() + s->backoff_ms[i];
+        retry_restart(s, i, err);
         return;
     }
     snprintf(shard, sizeof shard, "%u", i);
@@ -141,17 +153,18 @@ static void restart_worker(struct server *s, unsigned i)
     pid_t pid = fork();
     if (pid == 0)
         exec_worker(exe, req_fd, res_fd, argv);
+    int fork_errno = errno;
     queue_close_worker_end(s->queue, i);
     if (pid < 0) {
-        log_info("cannot restart shard %u: fork: %s", i, strerror(errno));
-        s->restart_at[i] = now_ms() + s->backoff_ms[i];
+        snprintf(err, sizeof err, "fork: %s", strerror(fork_errno));
+        retry_restart(s, i, err);
         return;
     }
     s->pids[i] = pid;
     s->started_ms[i] = now_ms();
     log_info("restarted shard %u (pid %d); it reloads its files", i, (int)pid);
     /* If it dies while reading this, SIGCHLD schedules the next try. */
-    (void)worker_send_files(s->queue, i, &s->files);
+    (void)worker_send_files(s->queue, i, &s->files, WORKER_FILES_WAIT_MS);
 }
 
 /* Schedule a restart, backing off when a worker keeps dying young. */
@@ -167,20 +180,20 @@ static void schedule_restart(struct server *s, unsigned i)
     log_info("restarting shard %u in %.0f ms", i, s->backoff_ms[i]);
 }
 
-/* Restart the workers that are due; returns ms until the next one is, or -1. */
+/* Restart the workers that are due; returns ms until the next one is, or
+ * -1.  A restart that failed has rescheduled itself, and counts. */
 static long run_restarts(struct server *s)
 {
     long next = -1;
     for (unsigned i = 0; i < s->opt->workers; i++) {
+        if (s->restart_at[i] != 0 && s->restart_at[i] <= now_ms())
+            restart_worker(s, i);
         if (s->restart_at[i] == 0)
             continue;
         double wait = s->restart_at[i] - now_ms();
-        if (wait <= 0) {
-            restart_worker(s, i);
-            continue;
-        }
-        if (next < 0 || (long)wait + 1 < next)
-            next = (long)wait + 1;
+        long ms = wait <= 0 ? 0 : (long)wait + 1;
+        if (next < 0 || ms < next)
+            next = ms;
     }
     return next;
 }
@@ -200,7 +213,6 @@ static void kill_workers(struct server *s)
             kill(s->pids[i], SIGKILL);
 }
 
-/* Read every worker's HELLO; dies if a worker dies or a stop is asked. */
 /* One message while loading: PROGRESS or HELLO.  Returns 1 for a HELLO. */
 static int on_load_message(struct server *s, struct loadbar *bar, const uint8_t *buf, size_t n)
 {
@@ -209,9 +221,9 @@ static int on_load_message(struct server *s, struct loadbar *bar, const uint8_t 
     if (msg_parse(buf, n, &h, &r) < 0 || h.shard >= s->opt->workers)
         return 0;
     if (h.type == MT_PROGRESS) {
-        uint32_t files = msg_get_u32(&r);
-        uint64_t bytes = msg_get_u64(&r);
-        if (msg_reader_ok(&r))
+        uint32_t files;
+        uint64_t bytes;
+        if (msg_progress_decode(&r, &files, &bytes) == 0)
             loadbar_update(bar, h.shard, files, bytes);
         return 0;
     }
@@ -226,6 +238,7 @@ static int on_load_message(struct server *s, struct loadbar *bar, const uint8_t 
     return 1;
 }
 
+/* Read every worker's HELLO; dies if a worker dies or a stop is asked. */
 static void await_workers(struct server *s, const sigset_t *sigs)
 {
     uint8_t *buf = xmalloc(MSG_MAX);
@@ -233,7 +246,7 @@ static void await_workers(struct server *s, const sigset_t *sigs)
     struct timespec zero = {0, 0};
     struct loadbar *bar = loadbar_new(&s->files, s->opt->workers, isatty(STDERR_FILENO));
     while (ready < s->opt->workers) {
-        ssize_t n = queue_recv(s->queue, buf, MSG_MAX, 100);
+        ssize_t n = transport_recv(&s->transport, buf, MSG_MAX, 100);
         if (n > 0)
             ready += (unsigned)on_load_message(s, bar, buf, (size_t)n);
         int sig = sigtimedwait(sigs, NULL, &zero);
@@ -256,20 +269,22 @@ static void await_workers(struct server *s, const sigset_t *sigs)
 
 static void log_totals(const struct server *s, double t0)
 {
-    uint64_t files = 0, lines = 0, bytes = 0, binary = 0, unreadable = 0;
+    uint64_t files = 0, lines = 0, bytes = 0, binary = 0, unreadable = 0, changed = 0;
     for (unsigned i = 0; i < s->opt->workers; i++) {
         files += s->hello[i].files;
         lines += s->hello[i].lines;
         bytes += s->hello[i].bytes;
         binary += s->hello[i].binary;
         unreadable += s->hello[i].unreadable;
+        changed += s->hello[i].changed;
     }
     log_info("loaded %llu files, %llu lines, %llu bytes across %u shards in %.0f ms "
              "(skipped: %zu ignored, %llu binary, %zu too large, %zu not regular files, "
-             "%llu unreadable)",
+             "%zu paths too long, %llu unreadable, %llu replaced since the walk)",
              (unsigned long long)files, (unsigned long long)lines, (unsigned long long)bytes,
              s->opt->workers, now_ms() - t0, s->files.ignored, (unsigned long long)binary,
-             s->files.too_large, s->files.special, (unsigned long long)unreadable);
+             s->files.too_large, s->files.special, s->files.too_long,
+             (unsigned long long)unreadable, (unsigned long long)changed);
 }
 
 static void on_child_exit(struct server *s)
@@ -361,11 +376,17 @@ static void start_front(struct server *s)
                                   .keep_bytes = (size_t)s->opt->keep_memory,
                                   .query_bytes = (size_t)s->opt->query_memory,
                                   .max_running = s->opt->max_running,
-                                  .max_queued = s->opt->max_queued};
-    s->reg = registry_new(s->queue, s->opt->workers, &ro);
+                                  .max_queued = s->opt->max_queued,
+                                  .queue_wait_ms = SERVER_QUEUE_WAIT_MS,
+                                  .file_timeout_ms = s->opt->timeout_ms,
+                                  .ping_ms = s->opt->unresponsive_ms / 5,
+                                  .unresponsive_ms = s->opt->unresponsive_ms};
+    s->reg = registry_new(&s->transport, &ro);
     for (unsigned i = 0; i < s->opt->workers; i++)
         registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
-    s->agg = aggregator_start(s->queue, s->reg);
+    struct aggregator_sink sink;
+    registry_sink(s->reg, &sink);
+    s->agg = aggregator_start(&s->transport, &sink);
     s->answers.max = (size_t)s->opt->answer_memory;
     s->api = (struct api_context){.reg = s->reg,
                                   .answers = &s->answers,
@@ -407,6 +428,7 @@ static void prepare(struct server *s, const struct options *o)
     s->queue = queue_new(o->workers, err, sizeof err);
     if (!s->queue)
         die("%s", err);
+    queue_transport(s->queue, &s->transport);
     s->pids = xcalloc(o->workers, sizeof *s->pids);
     s->hello = xcalloc(o->workers, sizeof *s->hello);
     s->started_ms = xcalloc(o->workers, sizeof *s->started_ms);

@@ -49,20 +49,37 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
-void strbuf_reserve(struct strbuf *b, size_t more)
+bool strbuf_reserve(struct strbuf *b, size_t more)
 {
+    if (b->failed)
+        return false;
     if (b->len + more + 1 <= b->cap)
-        return;
+        return true;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + more + 1)
         cap *= 2;
-    b->buf = xrealloc(b->buf, cap);
+    if (!b->soft) {
+        b->buf = xrealloc(b->buf, cap);
+        b->cap = cap;
+        return true;
+    }
+    char *grown = realloc(b->buf, cap);
+    if (!grown) {
+        free(b->buf);
+        b->buf = NULL;
+        b->len = b->cap = 0;
+        b->failed = true;
+        return false;
+    }
+    b->buf = grown;
     b->cap = cap;
+    return true;
 }
 
 void strbuf_add(struct strbuf *b, const char *s, size_t n)
 {
-    strbuf_reserve(b, n);
+    if (!strbuf_reserve(b, n))
+        return;
     if (n)
         memcpy(b->buf + b->len, s, n);
     b->len += n;

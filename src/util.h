@@ -9,6 +9,7 @@
 #ifndef SHARDGREP_UTIL_H
 #define SHARDGREP_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,13 +31,18 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
 /* A growable string, NUL-terminated once anything was added; the caller
- * frees buf (or takes it). */
+ * frees buf (or takes it).  A soft one does not abort when memory runs
+ * out: it sets failed, frees what it held, and ignores what is added
+ * after; the caller checks failed at the end (serving one request must
+ * not bring the server down, see STYLE.md). */
 struct strbuf {
     char *buf;
     size_t len, cap;
+    bool soft, failed;
 };
-/* Room for more bytes past len, and the NUL after them. */
-void strbuf_reserve(struct strbuf *b, size_t more);
+/* Room for more bytes past len, and the NUL after them; false only for a
+ * soft string that could not grow (or had failed before). */
+bool strbuf_reserve(struct strbuf *b, size_t more);
 void strbuf_add(struct strbuf *b, const char *s, size_t n);
 
 /* Print "shardgrep: <message>" on stderr and exit with status 1.  Only for

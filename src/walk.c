@@ -1,11 +1,15 @@
 /*
  * walk.c - directory walk with ignore rules (see walk.h).
  *
- * The walk is recursive with an explicit path buffer; recursion depth is
- * bounded by the tree's depth (PATH_MAX limits it).  Each folder's entries
- * are read with readdir() and classified by lstat() (d_type is a hint only
- * on some file systems), so links are seen as links and never followed.
- * Ignore files are pushed on a stack while their folder is being walked.
+ * The walk is iterative: a stack of open folders on the heap (the folder's
+ * path and its sorted names), so a tree of any depth costs no C stack; a
+ * recursive walk took about 4 KB of stack a level and crashed near 2,000
+ * levels.  Each folder's entries are read with readdir() and classified
+ * by lstat() (d_type is a hint only on some file systems), so links are
+ * seen as links and never followed.  Ignore files are pushed on a stack
+ * while their folder is being walked.  A path of PATH_MAX bytes or more
+ * cannot be opened by the workers: it is skipped, counted (too_long) and
+ * logged, for its folder, once.
  */
 #include "walk.h"
 
@@ -19,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsopen.h"
 #include "ignore.h"
 #include "utf8.h"
 #include "util.h"
@@ -30,32 +35,50 @@ struct walker {
     struct file_list *out;
     struct ignore_stack *ignores;
     int root_fd;
+    bool logged_long; /* a too-long path was logged for the folder on top */
 };
+
+/* dir/name (name alone at the root); NULL when PATH_MAX or longer. */
+static char *join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    if (a + 1 + b >= PATH_MAX)
+        return NULL;
+    char *p = xmalloc(a + b + 2);
+    if (a) {
+        memcpy(p, dir, a);
+        p[a++] = '/';
+    }
+    memcpy(p + a, name, b + 1);
+    return p;
+}
 
 static bool is_vcs_dir(const char *name)
 {
     return strcmp(name, ".git") == 0 || strcmp(name, ".hg") == 0 || strcmp(name, ".svn") == 0;
 }
 
-static void add_file(struct file_list *l, const char *rel, uint64_t size)
+static void add_file(struct file_list *l, const char *rel, const struct stat *st)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 1024;
         l->v = xrealloc(l->v, l->cap * sizeof *l->v);
     }
-    l->v[l->n].path = xstrdup(rel);
-    l->v[l->n].size = size;
-    l->v[l->n].shard = 0;
+    l->v[l->n] = (struct file_entry){.path = xstrdup(rel),
+                                     .size = (uint64_t)st->st_size,
+                                     .shard = 0,
+                                     .dev = (uint64_t)st->st_dev,
+                                     .ino = (uint64_t)st->st_ino};
     l->n++;
-    l->bytes += size;
+    l->bytes += (uint64_t)st->st_size;
 }
 
 /* Read a small ignore file relative to the root; NULL if absent. */
 static struct ignore_rules *load_ignore_file(int root_fd, const char *dir, const char *name)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "", name);
-    int fd = openat(root_fd, *path ? path : ".", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    char *path = join(dir, name);
+    int fd = path ? fs_open_beneath(root_fd, path, O_RDONLY | O_NONBLOCK) : -1;
+    free(path);
     if (fd < 0)
         return NULL;
     struct stat st;
@@ -95,7 +118,10 @@ static int cmp_str(const void *a, const void *b)
 /* Names in a folder, sorted so that the walk order is deterministic. */
 static char **read_names(int root_fd, const char *dir, size_t *count)
 {
-    int fd = openat(root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = *dir ? fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY)
+                  : openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        errno = -fd;
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0)
@@ -121,58 +147,99 @@ static char **read_names(int root_fd, const char *dir, size_t *count)
     return names ? names : xcalloc(1, sizeof *names);
 }
 
-static void walk_dir(struct walker *w, const char *dir);
+/* A folder being walked: its path, its names, the next one to visit, and
+ * how many ignore rule sets it pushed. */
+struct frame {
+    char *dir;
+    char **names;
+    size_t count, next, pushed;
+};
 
-static void visit(struct walker *w, const char *dir, const char *name)
-{
-    char rel[PATH_MAX];
-    int len = snprintf(rel, sizeof rel, "%s%s%s", dir, *dir ? "/" : "", name);
-    if (len < 0 || (size_t)len >= sizeof rel) {
-        w->out->special++;
-        return;
-    }
-    struct stat st;
-    if (fstatat(w->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        w->out->special++;
-        return;
-    }
-    bool is_dir = S_ISDIR(st.st_mode);
-    if (!is_dir && !S_ISREG(st.st_mode)) {
-        w->out->special++; /* symbolic links, sockets, devices */
-        return;
-    }
-    if (is_dir && is_vcs_dir(name))
-        return;
-    if (!w->opt->no_ignore && ignore_stack_ignored(w->ignores, rel, is_dir)) {
-        w->out->ignored++;
-        return;
-    }
-    if (is_dir) {
-        walk_dir(w, rel);
-    } else if ((uint64_t)st.st_size > w->opt->max_file_size) {
-        w->out->too_large++;
-    } else {
-        add_file(w->out, rel, (uint64_t)st.st_size);
-    }
-}
+struct frames {
+    struct frame *v;
+    size_t n, cap;
+};
 
-static void walk_dir(struct walker *w, const char *dir)
+/* Enter a folder: read its names and push its ignore files.  False when
+ * it cannot be read (counted and logged). */
+static bool enter(struct walker *w, struct frames *st, char *dir)
 {
     size_t count = 0;
     char **names = read_names(w->root_fd, dir, &count);
     if (!names) {
         log_info("cannot read folder %s: %s", *dir ? dir : ".", strerror(errno));
         w->out->unreadable_dirs++;
+        free(dir);
+        return false;
+    }
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 64;
+        st->v = xrealloc(st->v, st->cap * sizeof *st->v);
+    }
+    st->v[st->n++] = (struct frame){dir, names, count, 0, push_ignores(w, dir)};
+    return true;
+}
+
+static void leave(struct walker *w, struct frames *st)
+{
+    struct frame *f = &st->v[--st->n];
+    while (f->pushed--)
+        ignore_stack_pop(w->ignores);
+    free(f->names);
+    free(f->dir);
+}
+
+/* One entry of the folder on top: a file is listed, a folder is entered
+ * (pushed), the rest counted.  name is consumed. */
+static void visit(struct walker *w, struct frames *st, char *name)
+{
+    const char *dir = st->v[st->n - 1].dir;
+    char *rel = join(dir, name);
+    if (!rel) {
+        w->out->too_long++;
+        if (!w->logged_long)
+            log_info("skipped in %s: a path of %d bytes or more (%.40s...)", *dir ? dir : ".",
+                     PATH_MAX, name);
+        w->logged_long = true;
+        free(name);
         return;
     }
-    size_t pushed = push_ignores(w, dir);
-    for (size_t i = 0; i < count; i++) {
-        visit(w, dir, names[i]);
-        free(names[i]);
+    struct stat st_;
+    bool is_dir = false;
+    if (fstatat(w->root_fd, rel, &st_, AT_SYMLINK_NOFOLLOW) < 0 ||
+        (!(is_dir = S_ISDIR(st_.st_mode)) && !S_ISREG(st_.st_mode))) {
+        w->out->special++; /* gone, symbolic links, sockets, devices */
+    } else if (is_dir && is_vcs_dir(name)) {
+        /* skipped */
+    } else if (!w->opt->no_ignore && ignore_stack_ignored(w->ignores, rel, is_dir)) {
+        w->out->ignored++;
+    } else if (is_dir) {
+        free(name);
+        enter(w, st, rel);
+        return;
+    } else if ((uint64_t)st_.st_size > w->opt->max_file_size) {
+        w->out->too_large++;
+    } else {
+        add_file(w->out, rel, &st_);
     }
-    free(names);
-    while (pushed--)
-        ignore_stack_pop(w->ignores);
+    free(name);
+    free(rel);
+}
+
+static void walk_all(struct walker *w)
+{
+    struct frames st = {0};
+    enter(w, &st, xstrdup(""));
+    while (st.n > 0) {
+        struct frame *top = &st.v[st.n - 1];
+        if (top->next == top->count) {
+            w->logged_long = false;
+            leave(w, &st);
+            continue;
+        }
+        visit(w, &st, top->names[top->next++]);
+    }
+    free(st.v);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -190,7 +257,7 @@ int walk_tree(const char *root, const struct walk_options *opt, struct file_list
         return SG_ERR;
     }
     struct walker w = {.opt = opt, .out = out, .ignores = ignore_stack_new(), .root_fd = fd};
-    walk_dir(&w, "");
+    walk_all(&w);
     ignore_stack_free(w.ignores);
     close(fd);
     /* Folder order is not path order ("a/b" vs "a.c"): sort the result. */

@@ -20,6 +20,9 @@ struct file_entry {
     char *path;    /* relative to the root, '/'-separated */
     uint64_t size; /* from lstat() during the walk */
     uint32_t shard;
+    /* The file the walk saw: a reader opens the path beneath the root and
+     * checks it is still this one (fsopen.h). */
+    uint64_t dev, ino;
 };
 
 struct file_list {
@@ -27,7 +30,8 @@ struct file_list {
     size_t n, cap;
     /* What the walk left out. */
     size_t ignored, too_large, special, unreadable_dirs;
-    uint64_t bytes; /* sum of sizes */
+    size_t too_long; /* paths of PATH_MAX bytes or more: cannot be opened */
+    uint64_t bytes;  /* sum of sizes */
     /* Indexes of the paths that are not valid UTF-8 (the API shows them
      * with U+FFFD for each bad byte), in path order. */
     size_t *not_utf8;

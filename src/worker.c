@@ -19,49 +19,37 @@
 #include "util.h"
 
 #define CANCELLED_MEMORY 64
-/* A search that has run this long lets waiting searches run first, inside
- * it, up to NEST_MAX deep: a quick query is not stuck behind a slow one. */
-#define NEST_AFTER_NS 20000000u
-#define NEST_MAX      4
 
-struct pending {
-    uint8_t *data;
-    size_t len;
-};
-
-struct worker {
-    struct queue *q;
+/* The scheduler's state (worker.h). */
+struct sched {
+    const struct transport_end *end;
     unsigned shard;
-    struct corpus corpus;
-    uint64_t current; /* seq of the running request */
-    uint64_t current_started;
-    unsigned depth; /* searches interrupted by the one running */
-    struct pending *fifo;
-    size_t head, count, cap;
+    const struct corpus *c;
+    struct search **active; /* in the order they arrived */
+    size_t nactive, cap, turn;
+    /* CANCELs that arrived before their QUERY (it was still in flight). */
     uint64_t cancelled[CANCELLED_MEMORY];
     unsigned ncancelled;
+    bool gone; /* the master is gone: stop */
     uint8_t *buf;
 };
 
-static void push_pending(struct worker *w, const uint8_t *data, size_t len)
+static int io_send(void *ctx, const void *msg, size_t len)
 {
-    if (w->count == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 16;
-        struct pending *f = xmalloc(cap * sizeof *f);
-        for (size_t i = 0; i < w->count; i++)
-            f[i] = w->fifo[(w->head + i) % w->cap];
-        free(w->fifo);
-        w->fifo = f;
-        w->head = 0;
-        w->cap = cap;
+    struct sched *w = ctx;
+    if (w->end->send(w->end->impl, msg, len) < 0) {
+        w->gone = true;
+        return -1;
     }
-    uint8_t *copy = xmalloc(len);
-    memcpy(copy, data, len);
-    w->fifo[(w->head + w->count) % w->cap] = (struct pending){copy, len};
-    w->count++;
+    return 0;
 }
 
-static bool was_cancelled(const struct worker *w, uint64_t seq)
+static void send_msg(struct sched *w, const struct msg_writer *mw)
+{
+    (void)io_send(w, mw->data, mw->len);
+}
+
+static bool was_cancelled(const struct sched *w, uint64_t seq)
 {
     unsigned n = w->ncancelled < CANCELLED_MEMORY ? w->ncancelled : CANCELLED_MEMORY;
     for (unsigned i = 0; i < n; i++)
@@ -70,160 +58,147 @@ static bool was_cancelled(const struct worker *w, uint64_t seq)
     return false;
 }
 
-static void serve_file(struct worker *w, uint64_t seq, uint32_t id);
-static void serve(struct worker *w, const uint8_t *buf, size_t n);
-
-/* Run the waiting requests now, inside the running search (which resumes
- * afterwards).  True if that search was cancelled meanwhile. */
-static bool run_waiting(struct worker *w)
-{
-    uint64_t saved = w->current, saved_started = w->current_started;
-    w->depth++;
-    while (w->count > 0) {
-        struct pending p = w->fifo[w->head];
-        w->head = (w->head + 1) % w->cap;
-        w->count--;
-        serve(w, p.data, p.len);
-        free(p.data);
-    }
-    w->depth--;
-    w->current = saved;
-    w->current_started = saved_started;
-    return was_cancelled(w, saved);
-}
-
-/* Drain the request queue without waiting.  True if the running request
- * was cancelled.  Exits if the master is gone. */
-static bool drain(struct worker *w)
-{
-    bool stop = false;
-    for (;;) {
-        ssize_t n = queue_worker_recv(w->q, w->buf, MSG_MAX, 0);
-        if (n == 0) {
-            if (!stop && w->count > 0 && w->depth < NEST_MAX &&
-                now_ns() - w->current_started > NEST_AFTER_NS)
-                stop = run_waiting(w);
-            return stop;
-        }
-        if (n < 0)
-            _exit(0);
-        struct msg_header h;
-        struct msg_reader r;
-        if (msg_parse(w->buf, (size_t)n, &h, &r) < 0)
-            continue;
-        if (h.type == MT_CANCEL) {
-            if (h.seq == w->current)
-                stop = true;
-            else
-                w->cancelled[w->ncancelled++ % CANCELLED_MEMORY] = h.seq;
-        } else if (h.type == MT_FILE) {
-            /* A file view is quick: answer it now rather than after the
-             * running search, so the page stays responsive. */
-            uint32_t id = msg_get_u32(&r);
-            if (msg_reader_ok(&r))
-                serve_file(w, h.seq, id);
-        } else {
-            push_pending(w, w->buf, (size_t)n);
-        }
-    }
-}
-
-static int io_send(void *ctx, const void *msg, size_t len)
-{
-    struct worker *w = ctx;
-    if (queue_worker_send(w->q, msg, len) < 0)
-        _exit(0); /* the master is gone */
-    return 0;
-}
-
-static bool io_should_stop(void *ctx)
-{
-    return drain(ctx);
-}
-
-static void send_done(struct worker *w, uint64_t seq, uint8_t status, const char *error)
+static void send_done(struct sched *w, uint64_t seq, uint8_t status, const char *error)
 {
     struct msg_done d = {
         .status = status, .error = error, .error_len = error ? (uint32_t)strlen(error) : 0};
     struct msg_writer mw;
     msg_writer_init(&mw);
     msg_done_encode(&mw, w->shard, seq, &d);
-    io_send(w, mw.data, mw.len);
+    send_msg(w, &mw);
     msg_writer_free(&mw);
 }
 
-/* Send every line of one file in LINES batches, then DONE. */
-static void serve_file(struct worker *w, uint64_t seq, uint32_t id)
+/* Send every line of one file in LINES messages, then DONE. */
+static void serve_file(struct sched *w, uint64_t seq, uint32_t id)
 {
-    /* Called from drain() too: it must not touch the running search. */
-    long fi = corpus_find_file(&w->corpus, id);
+    long fi = corpus_find_file(w->c, id);
     if (fi < 0) {
         send_done(w, seq, MSG_ST_NOT_FOUND, "file not in this shard");
         return;
     }
-    const struct corpus_file *f = &w->corpus.files[fi];
+    const struct corpus_file *f = &w->c->files[fi];
     struct msg_writer mw;
     msg_writer_init(&mw);
     uint32_t line = 0;
-    while (line < f->nlines) {
-        msg_begin(&mw, MT_LINES, w->shard, seq);
-        msg_put_u32(&mw, line + 1);
-        msg_put_u32(&mw, 0);
-        uint32_t count = 0;
-        while (line < f->nlines) {
+    while (line < f->nlines && !w->gone) {
+        msg_lines_begin(&mw, w->shard, seq, line + 1);
+        for (; line < f->nlines; line++) {
             const char *t;
             size_t n;
-            corpus_line(&w->corpus, f, line, &t, &n);
+            corpus_line(w->c, f, line, &t, &n);
             uint8_t flags = 0;
             if (n > WORKER_FILE_LINE_MAX) {
                 n = utf8_floor(t, n, WORKER_FILE_LINE_MAX);
                 flags = MSG_RF_CLIPPED;
             }
-            if (count > 0 && mw.len + n + 5 > MSG_MAX)
+            if (!msg_lines_add(&mw, flags, t, n))
                 break;
-            msg_put_u8(&mw, flags);
-            msg_put_str(&mw, t, n);
-            count++;
-            line++;
         }
-        msg_patch_u32(&mw, MSG_HEADER_SIZE + 4, count);
-        msg_finish(&mw);
-        io_send(w, mw.data, mw.len);
+        msg_lines_finish(&mw);
+        send_msg(w, &mw);
     }
     msg_writer_free(&mw);
     send_done(w, seq, MSG_ST_DONE, NULL);
 }
 
-static void serve(struct worker *w, const uint8_t *buf, size_t n)
+static void start_search(struct sched *w, uint64_t seq, const struct msg_query *q)
+{
+    if (was_cancelled(w, seq)) {
+        send_done(w, seq, MSG_ST_CANCELLED, NULL);
+        return;
+    }
+    if (w->nactive == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 8;
+        w->active = xrealloc(w->active, w->cap * sizeof *w->active);
+    }
+    const struct search_io io = {.ctx = w, .send = io_send};
+    w->active[w->nactive++] = search_start(w->c, w->shard, seq, q, &io);
+}
+
+static void cancel(struct sched *w, uint64_t seq)
+{
+    for (size_t i = 0; i < w->nactive; i++) {
+        if (search_seq(w->active[i]) == seq) {
+            search_cancel(w->active[i]);
+            return;
+        }
+    }
+    w->cancelled[w->ncancelled++ % CANCELLED_MEMORY] = seq;
+}
+
+/* One request. */
+static void take(struct sched *w, const uint8_t *buf, size_t n)
 {
     struct msg_header h;
     struct msg_reader r;
     if (msg_parse(buf, n, &h, &r) < 0)
         return;
-    w->current = h.seq;
-    w->current_started = now_ns();
     if (h.type == MT_QUERY) {
         struct msg_query q;
-        if (msg_query_decode(&r, &q) < 0) {
+        if (msg_query_decode(&r, &q) < 0)
             send_done(w, h.seq, MSG_ST_FAILED, "malformed query message");
-        } else if (was_cancelled(w, h.seq)) {
-            send_done(w, h.seq, MSG_ST_CANCELLED, NULL);
-        } else {
-            struct search_io io = {.ctx = w, .send = io_send, .should_stop = io_should_stop};
-            search_run(&w->corpus, w->shard, h.seq, &q, &io);
-        }
+        else
+            start_search(w, h.seq, &q);
+    } else if (h.type == MT_CANCEL) {
+        cancel(w, h.seq);
     } else if (h.type == MT_FILE) {
-        uint32_t id = msg_get_u32(&r);
-        if (msg_reader_ok(&r))
+        uint32_t id;
+        if (msg_file_decode(&r, &id) == 0)
             serve_file(w, h.seq, id);
+    } else if (h.type == MT_PING) {
+        struct msg_writer mw;
+        msg_writer_init(&mw);
+        msg_empty_encode(&mw, MT_PONG, w->shard, h.seq);
+        send_msg(w, &mw);
+        msg_writer_free(&mw);
     }
-    w->current = 0;
+}
+
+/* One step of the search whose turn it is; the ended one leaves the list. */
+static void run_turn(struct sched *w)
+{
+    if (w->turn >= w->nactive)
+        w->turn = 0;
+    struct search *s = w->active[w->turn];
+    if (!search_step(s)) {
+        w->turn++;
+        return;
+    }
+    search_free(s);
+    memmove(w->active + w->turn, w->active + w->turn + 1,
+            (w->nactive - w->turn - 1) * sizeof *w->active);
+    w->nactive--;
+}
+
+void worker_serve(const struct transport_end *end, unsigned shard, const struct corpus *c)
+{
+    struct sched w = {.end = end, .shard = shard, .c = c, .buf = xmalloc(MSG_MAX)};
+    while (!w.gone) {
+        /* Every request that has arrived; wait for one only when idle. */
+        for (int wait = w.nactive ? 0 : -1; !w.gone; wait = 0) {
+            ssize_t n = transport_end_recv(end, w.buf, MSG_MAX, wait);
+            if (n == 0)
+                break;
+            if (n < 0)
+                w.gone = true; /* EOF: the master closed our queue or died */
+            else
+                take(&w, w.buf, (size_t)n);
+        }
+        if (!w.gone && w.nactive)
+            run_turn(&w);
+    }
+    for (size_t i = 0; i < w.nactive; i++)
+        search_free(w.active[i]);
+    free(w.active);
+    free(w.buf);
 }
 
 #define PROGRESS_EVERY_NS 100000000u
 
 struct progress {
-    struct worker *w;
+    const struct transport_end *end;
+    unsigned shard;
     uint64_t last_ns;
 };
 
@@ -237,28 +212,26 @@ static void send_progress(void *ctx, size_t files, uint64_t bytes)
     p->last_ns = now;
     struct msg_writer mw;
     msg_writer_init(&mw);
-    msg_begin(&mw, MT_PROGRESS, p->w->shard, 0);
-    msg_put_u32(&mw, (uint32_t)files);
-    msg_put_u64(&mw, bytes);
-    msg_finish(&mw);
-    io_send(p->w, mw.data, mw.len);
+    msg_progress_encode(&mw, p->shard, (uint32_t)files, bytes);
+    if (transport_end_send(p->end, &mw) < 0)
+        _exit(0); /* the master is gone */
     msg_writer_free(&mw);
 }
 
-static void load(struct worker *w, const struct file_list *files, const struct worker_config *cfg)
+static void load(struct corpus *c, const struct transport_end *end, unsigned shard,
+                 const struct file_list *files, const struct worker_config *cfg)
 {
     uint64_t t0 = now_ns();
     int root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    corpus_init(&w->corpus);
-    struct progress p = {.w = w, .last_ns = t0};
+    corpus_init(c);
+    struct progress p = {.end = end, .shard = shard, .last_ns = t0};
     const struct corpus_progress cp = {.fn = send_progress, .ctx = &p};
     if (root_fd >= 0) {
-        corpus_load(&w->corpus, files, w->shard, root_fd, cfg->max_file_size, &cp);
+        corpus_load(c, files, shard, root_fd, cfg->max_file_size, &cp);
         close(root_fd);
     } else {
-        log_info("shard %u: cannot open %s: %s", w->shard, cfg->root, strerror(errno));
+        log_info("shard %u: cannot open %s: %s", shard, cfg->root, strerror(errno));
     }
-    const struct corpus *c = &w->corpus;
     struct msg_hello h = {.files = (uint32_t)c->nfiles,
                           .lines = c->nlines,
                           .bytes = c->len,
@@ -266,11 +239,13 @@ static void load(struct worker *w, const struct file_list *files, const struct w
                           .unreadable = c->unreadable,
                           .too_large = c->too_large,
                           .load_us = (now_ns() - t0) / 1000,
-                          .pid = (uint32_t)getpid()};
+                          .pid = (uint32_t)getpid(),
+                          .changed = c->changed};
     struct msg_writer mw;
     msg_writer_init(&mw);
-    msg_hello_encode(&mw, w->shard, &h);
-    io_send(w, mw.data, mw.len);
+    msg_hello_encode(&mw, shard, &h);
+    if (transport_end_send(end, &mw) < 0)
+        _exit(0);
     msg_writer_free(&mw);
 }
 
@@ -304,58 +279,72 @@ void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
 static void run(struct queue *q, unsigned shard, const struct file_list *files,
                 const struct worker_config *cfg)
 {
-    struct worker w = {.q = q, .shard = shard};
-    w.buf = xmalloc(MSG_MAX);
-    load(&w, files, cfg);
-    for (;;) {
-        if (w.count > 0) {
-            struct pending p = w.fifo[w.head];
-            w.head = (w.head + 1) % w.cap;
-            w.count--;
-            serve(&w, p.data, p.len);
-            free(p.data);
-            continue;
-        }
-        ssize_t n = queue_worker_recv(q, w.buf, MSG_MAX, -1);
-        if (n < 0)
-            _exit(0); /* EOF: the master closed our queue or died */
-        serve(&w, w.buf, (size_t)n);
-    }
+    struct transport_end end;
+    queue_transport_end(q, &end);
+    struct corpus c;
+    load(&c, &end, shard, files, cfg);
+    worker_serve(&end, shard, &c);
+    _exit(0); /* EOF, or the master is gone */
 }
 
-int worker_send_files(struct queue *q, unsigned shard, const struct file_list *files)
+int worker_send_files(struct queue *q, unsigned shard, const struct file_list *files, int wait_ms)
 {
     struct msg_writer w;
     msg_writer_init(&w);
     size_t i = 0;
     int rc = SG_OK;
     do {
-        msg_begin(&w, MT_FILES, shard, 0);
-        size_t flag_at = w.len;
-        msg_put_u8(&w, 0);
-        msg_put_u32(&w, (uint32_t)files->n);
-        size_t count_at = w.len;
-        msg_put_u32(&w, 0);
-        uint32_t count = 0;
+        msg_files_begin(&w, shard, (uint32_t)files->n);
         for (; i < files->n; i++) {
-            const struct file_entry *e = &files->v[i];
-            if (e->shard != shard)
+            const struct file_entry *f = &files->v[i];
+            if (f->shard != shard)
                 continue;
-            size_t len = strlen(e->path);
-            if (w.len + len + 16 > MSG_MAX)
+            struct msg_file_entry e = {.id = (uint32_t)i,
+                                       .size = f->size,
+                                       .dev = f->dev,
+                                       .ino = f->ino,
+                                       .path = f->path,
+                                       .path_len = (uint32_t)strlen(f->path)};
+            if (!msg_files_add(&w, &e))
                 break;
-            msg_put_u32(&w, (uint32_t)i);
-            msg_put_u64(&w, e->size);
-            msg_put_str(&w, e->path, len);
-            count++;
         }
-        w.data[flag_at] = i == files->n;
-        msg_patch_u32(&w, count_at, count);
-        msg_finish(&w);
-        rc = queue_send(q, shard, w.data, w.len);
+        msg_files_finish(&w, i == files->n);
+        rc = queue_send_wait(q, shard, w.data, w.len, wait_ms);
     } while (rc == SG_OK && i < files->n);
     msg_writer_free(&w);
     return rc;
+}
+
+/* One FILES message into the shard's view of the file list; true when it
+ * was the last.  -1 when it is malformed. */
+static int take_files(const uint8_t *buf, size_t n, unsigned shard, struct file_list *files)
+{
+    struct msg_header h;
+    struct msg_reader r;
+    struct msg_files head;
+    if (msg_parse(buf, n, &h, &r) < 0 || h.type != MT_FILES || msg_files_decode(&r, &head) < 0)
+        return SG_ERR;
+    if (!files->v) {
+        files->n = files->cap = head.total;
+        files->v = xcalloc(head.total ? head.total : 1, sizeof *files->v);
+        for (size_t i = 0; i < head.total; i++)
+            files->v[i].shard = UINT32_MAX;
+    } else if (head.total != files->n) {
+        return SG_ERR;
+    }
+    for (uint32_t k = 0; k < head.count; k++) {
+        struct msg_file_entry e;
+        if (msg_files_next(&r, &head, &e) < 0 || files->v[e.id].path)
+            return SG_ERR;
+        files->v[e.id] = (struct file_entry){.path = xstrndup(e.path, e.path_len),
+                                             .size = e.size,
+                                             .shard = shard,
+                                             .dev = e.dev,
+                                             .ino = e.ino};
+    }
+    if (!msg_decoded_all(&r))
+        return SG_ERR;
+    return head.last;
 }
 
 /* Build this shard's view of the file list from FILES messages: entries
@@ -364,34 +353,13 @@ static int receive_files(struct queue *q, unsigned shard, struct file_list *file
 {
     uint8_t *buf = xmalloc(MSG_MAX);
     memset(files, 0, sizeof *files);
-    bool last = false;
-    while (!last) {
+    int last = 0;
+    while (last == 0) {
         ssize_t n = queue_worker_recv(q, buf, MSG_MAX, -1);
-        struct msg_header h;
-        struct msg_reader r;
-        if (n <= 0 || msg_parse(buf, (size_t)n, &h, &r) < 0 || h.type != MT_FILES)
-            break;
-        last = msg_get_u8(&r);
-        uint32_t total = msg_get_u32(&r), count = msg_get_u32(&r);
-        if (!files->v && msg_reader_ok(&r)) {
-            files->n = files->cap = total;
-            files->v = xcalloc(total ? total : 1, sizeof *files->v);
-            for (size_t i = 0; i < total; i++)
-                files->v[i].shard = UINT32_MAX;
-        }
-        for (uint32_t k = 0; k < count && msg_reader_ok(&r); k++) {
-            uint32_t id = msg_get_u32(&r), len;
-            uint64_t size = msg_get_u64(&r);
-            const char *path = msg_get_str(&r, &len);
-            if (!msg_reader_ok(&r) || id >= files->n || files->v[id].path)
-                break;
-            files->v[id] = (struct file_entry){xstrndup(path, len), size, shard};
-        }
-        if (!msg_reader_ok(&r))
-            break;
+        last = n <= 0 ? SG_ERR : take_files(buf, (size_t)n, shard, files);
     }
     free(buf);
-    return last ? SG_OK : SG_ERR;
+    return last > 0 ? SG_OK : SG_ERR;
 }
 
 int worker_exec_main(int argc, char **argv)

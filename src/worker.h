@@ -2,11 +2,22 @@
  * worker.h - the process that holds one shard.
  *
  * A worker is forked by the master, loads its files into one corpus, says
- * HELLO, then serves requests from its queue one at a time until the queue
- * reports EOF (the master closed it or died).  While a search runs it
- * drains its queue between segments, so a CANCEL stops the search and new
- * requests wait in a local FIFO.  The worker also asks the kernel to kill
- * it if the master dies (PR_SET_PDEATHSIG), so no worker outlives it.
+ * HELLO, then serves requests from its end of the transport until that
+ * reports EOF (the master closed it or died).  The worker also asks the
+ * kernel to kill it if the master dies (PR_SET_PDEATHSIG), so no worker
+ * outlives it.
+ *
+ * The scheduler (worker_serve()).  Searches are resumable (search.h): a
+ * step scans one segment of a few milliseconds.  The worker keeps a list
+ * of active searches and runs one step of each in turn (round robin);
+ * between two steps it takes every request that has arrived, without
+ * waiting: a QUERY joins the list, a CANCEL stops its search at its next
+ * step (or is remembered, when it overtook its query), a FILE view is
+ * answered at once (it is quick, and the page waits for it), a PING gets
+ * its PONG.  So a quick query is not stuck behind a slow one: with k
+ * searches active, each gets a step in k, and one that needs few steps
+ * ends first (check_worker.c shows it).  With no search active the worker
+ * blocks on its transport.
  *
  * Workers start in one of two ways.  At start-up the master forks them
  * before it has any thread, and they inherit the file list.  A worker
@@ -22,8 +33,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "corpus.h"
 #include "msg.h"
 #include "queue.h"
+#include "transport.h"
 #include "walk.h"
 
 /* Longest line sent in a file view: one line must fit in one message. */
@@ -34,6 +47,10 @@ struct worker_config {
     uint64_t max_file_size;
     pid_t master_pid;
 };
+
+/* The scheduler: serve requests from end over the shard's corpus until end
+ * reports EOF or a send fails (the master is gone); then return. */
+void worker_serve(const struct transport_end *end, unsigned shard, const struct corpus *c);
 
 /* Run worker `shard` in the current (freshly forked) process; never
  * returns. */
@@ -48,7 +65,10 @@ void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
 #define WORKER_RES_FD   4
 int worker_exec_main(int argc, char **argv);
 
-/* Master side: send shard's part of the file list to an exec'd worker. */
-int worker_send_files(struct queue *q, unsigned shard, const struct file_list *files);
+/* Master side: send shard's part of the file list to an exec'd worker,
+ * waiting up to wait_ms for room on each message (it reads them at once;
+ * under valgrind, slowly). */
+#define WORKER_FILES_WAIT_MS 30000
+int worker_send_files(struct queue *q, unsigned shard, const struct file_list *files, int wait_ms);
 
 #endif

@@ -443,9 +443,15 @@ static void list_add(const char *path, uint64_t size, uint32_t shard)
         list.cap = list.cap ? 2 * list.cap : 16;
         list.v = xrealloc(list.v, list.cap * sizeof *list.v);
     }
-    list.v[list.n].path = xstrdup(path);
-    list.v[list.n].size = size;
-    list.v[list.n].shard = shard;
+    list.v[list.n] = (struct file_entry){.path = xstrdup(path), .size = size, .shard = shard};
+    /* The identity the walk records, where there is a file to see. */
+    char full[256];
+    struct stat st;
+    snprintf(full, sizeof full, "%s/%s", tmpdir, path);
+    if (lstat(full, &st) == 0) {
+        list.v[list.n].dev = (uint64_t)st.st_dev;
+        list.v[list.n].ino = (uint64_t)st.st_ino;
+    }
     list.n++;
 }
 
@@ -574,6 +580,88 @@ START_TEST(test_load_empty_shard)
 }
 END_TEST
 
+/* A tree whose files change after the walk listed them: a folder
+ * replaced by a link to a folder outside the tree, and a file replaced by
+ * another one (a rename over it).  Each test builds its own. */
+static char outside[64];
+
+static void make_changing_tree(void)
+{
+    tree_err[0] = '\0';
+    memset(&list, 0, sizeof list);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/check_corpus.XXXXXX");
+    snprintf(outside, sizeof outside, "/tmp/check_outside.XXXXXX");
+    if (!mkdtemp(tmpdir) || !mkdtemp(outside)) {
+        note("mkdtemp", tmpdir);
+        return;
+    }
+    write_file("keep/a.txt", "inside a\n", 9);
+    write_file("keep/b.txt", "inside b\n", 9);
+    write_file("top.txt", "old top\n", 8);
+    if (check_write_file(outside, "a.txt", "SECRET a\n", 9) < 0 ||
+        check_write_file(outside, "b.txt", "SECRET b\n", 9) < 0)
+        note("write", outside);
+    list_add("keep/a.txt", 9, 0);
+    list_add("keep/b.txt", 9, 0);
+    list_add("top.txt", 8, 0);
+    root_fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        note("open", tmpdir);
+}
+
+static void remove_changing_tree(void)
+{
+    remove_tree();
+    if (outside[0])
+        check_rm_tree(outside);
+    outside[0] = '\0';
+}
+
+static void setup_changing(void)
+{
+    corpus_init(&c);
+    make_changing_tree();
+    ck_assert_msg(!tree_err[0], "the test tree could not be built: %s", tree_err);
+}
+
+static void teardown_changing(void)
+{
+    corpus_free(&c);
+    remove_changing_tree();
+}
+
+/* A restarted worker reads its old list: the folder is a link now. */
+START_TEST(test_load_folder_became_link)
+{
+    char keep[256];
+    snprintf(keep, sizeof keep, "%s/keep", tmpdir);
+    check_rm_tree(keep);
+    ck_assert_msg(symlink(outside, keep) == 0, "symlink %s -> %s", keep, outside);
+    corpus_load(&c, &list, 0, root_fd, 100, NULL);
+    ck_assert_msg(c.nfiles == 1 && strcmp(c.files[0].path, "top.txt") == 0,
+                  "%zu files loaded, want top.txt alone", c.nfiles);
+    ck_assert_msg(!memmem(c.buf, (size_t)c.len, "SECRET", 6),
+                  "a file outside the tree was read through a link: %.*s", (int)c.len, c.buf);
+    ck_assert_msg(c.unreadable == 2, "unreadable %u, want 2 (keep/a.txt, keep/b.txt)",
+                  c.unreadable);
+}
+END_TEST
+
+START_TEST(test_load_file_replaced)
+{
+    /* An editor's save: a new file renamed over the old one. */
+    write_file("top.new", "new top\n", 8);
+    char from[256], to[256];
+    snprintf(from, sizeof from, "%s/top.new", tmpdir);
+    snprintf(to, sizeof to, "%s/top.txt", tmpdir);
+    ck_assert_msg(rename(from, to) == 0, "rename %s %s", from, to);
+    corpus_load(&c, &list, 0, root_fd, 100, NULL);
+    ck_assert_msg(c.nfiles == 2, "%zu files loaded, want 2 (keep/a.txt, keep/b.txt)", c.nfiles);
+    ck_assert_msg(c.changed == 1, "changed %u, want 1 (top.txt)", c.changed);
+    ck_assert_msg(!memmem(c.buf, (size_t)c.len, "top", 3), "the replaced file was loaded");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* blocks (cut by corpus_add)                                          */
 /* ------------------------------------------------------------------ */
@@ -652,6 +740,7 @@ Suite *suite_corpus(void)
     TCase *tc;
 
     tc = tcase_create("corpus_add");
+    tcase_set_timeout(tc, 60); /* test_add_nomem fills 40 MB: slow on a busy machine */
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_add_plain);
     tcase_add_test(tc, test_add_no_final_newline);
@@ -685,6 +774,12 @@ Suite *suite_corpus(void)
     tcase_add_test(tc, test_load_shard1);
     tcase_add_test(tc, test_load_size_limit);
     tcase_add_test(tc, test_load_empty_shard);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("corpus_load_changed");
+    tcase_add_checked_fixture(tc, setup_changing, teardown_changing);
+    tcase_add_test(tc, test_load_folder_became_link);
+    tcase_add_test(tc, test_load_file_replaced);
     suite_add_tcase(s, tc);
 
     return s;

@@ -1,7 +1,8 @@
 /*
  * check_msg.c - unit tests for src/msg.c: the writer and the bounds-checked
- * reader, header parsing, and the QUERY, BATCH record, HELLO and DONE
- * codecs.
+ * reader, header parsing, and every message type's codec (QUERY, CANCEL,
+ * PING, PONG, FILE, FILES, HELLO, PROGRESS, BATCH and its records, LINES,
+ * DONE): each round-trips, and each refuses a message cut short.
  *
  * Decoders must refuse every malformed message without reading outside
  * it, so the negative tests hand them exact-size heap copies: under
@@ -605,7 +606,8 @@ START_TEST(test_hello_round_trip)
                                  .unreadable = 4,
                                  .too_large = 5,
                                  .load_us = 987654321ull,
-                                 .pid = 4242};
+                                 .pid = 4242,
+                                 .changed = 6};
     struct msg_hello out;
     struct msg_header h;
     struct msg_reader r;
@@ -618,14 +620,15 @@ START_TEST(test_hello_round_trip)
     ck_assert_msg(rc == SG_OK && h.type == MT_HELLO && h.shard == 6,
                   "parse: rc %d type %u shard %u", rc, h.type, h.shard);
     ck_assert_msg(rc2 == SG_OK, "msg_hello_decode returned %d", rc2);
-    ck_assert_msg(
-        out.files == in.files && out.lines == in.lines && out.bytes == in.bytes &&
-            out.binary == in.binary && out.unreadable == in.unreadable &&
-            out.too_large == in.too_large && out.load_us == in.load_us && out.pid == in.pid,
-        "hello: files %u lines %llu bytes %llu binary %u unreadable %u too_large %u "
-        "load_us %llu pid %u",
-        out.files, (unsigned long long)out.lines, (unsigned long long)out.bytes, out.binary,
-        out.unreadable, out.too_large, (unsigned long long)out.load_us, out.pid);
+    ck_assert_msg(out.files == in.files && out.lines == in.lines && out.bytes == in.bytes &&
+                      out.binary == in.binary && out.unreadable == in.unreadable &&
+                      out.too_large == in.too_large && out.load_us == in.load_us &&
+                      out.pid == in.pid && out.changed == in.changed,
+                  "hello: files %u lines %llu bytes %llu binary %u unreadable %u too_large %u "
+                  "load_us %llu pid %u",
+                  out.files, (unsigned long long)out.lines, (unsigned long long)out.bytes,
+                  out.binary, out.unreadable, out.too_large, (unsigned long long)out.load_us,
+                  out.pid);
 }
 END_TEST
 
@@ -747,6 +750,325 @@ START_TEST(test_done_truncated)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The other codecs: each round-trips, and refuses every truncation     */
+/* ------------------------------------------------------------------ */
+
+/* Parse w as a whole message of the given type; the reader covers its
+ * payload (pointing into w, which the test keeps). */
+static void parse_w(uint16_t type, struct msg_header *h, struct msg_reader *r)
+{
+    int rc = msg_parse(w.data, w.len, h, r);
+    ck_assert_msg(rc == SG_OK && h->type == type, "parse: rc %d type %u, want %u", rc, h->type,
+                  type);
+}
+
+/* Every prefix of the payload is refused by decode (called on an
+ * exact-size copy). */
+typedef int (*decode_fn)(struct msg_reader *r);
+static void check_truncations(decode_fn decode, const char *what)
+{
+    size_t payload = w.len - MSG_HEADER_SIZE;
+    for (size_t n = 0; n < payload; n++) {
+        uint8_t *buf = copy_of(MSG_HEADER_SIZE, n);
+        struct msg_reader r;
+        msg_reader_init(&r, buf, n);
+        int rc = decode(&r);
+        free(buf);
+        ck_assert_msg(rc == SG_ERR, "%s cut to %zu of %zu payload bytes was accepted", what, n,
+                      payload);
+    }
+}
+
+START_TEST(test_query_encode_round_trip)
+{
+    struct msg_query in = {.flags = MSG_QF_CASELESS,
+                           .max = 7,
+                           .context = 3,
+                           .timeout_ms = 1234,
+                           .pattern = "a(b|c)",
+                           .pattern_len = 6,
+                           .path = "src/",
+                           .path_len = 4,
+                           .exclude = "*.md",
+                           .exclude_len = 4};
+    msg_query_encode(&w, 99, &in);
+    struct msg_header h;
+    struct msg_reader r;
+    struct msg_query out;
+    parse_w(MT_QUERY, &h, &r);
+    ck_assert_msg(h.seq == 99, "seq %llu", (unsigned long long)h.seq);
+    ck_assert_msg(msg_query_decode(&r, &out) == SG_OK, "decode failed");
+    ck_assert_msg(
+        out.flags == in.flags && out.max == 7 && out.context == 3 && out.timeout_ms == 1234 &&
+            out.pattern_len == 6 && !memcmp(out.pattern, "a(b|c)", 6) && out.path_len == 4 &&
+            !memcmp(out.path, "src/", 4) && out.exclude_len == 4 && !memcmp(out.exclude, "*.md", 4),
+        "QUERY fields differ after the round trip");
+}
+END_TEST
+
+START_TEST(test_empty_messages)
+{
+    static const uint16_t types[] = {MT_CANCEL, MT_PING, MT_PONG};
+    for (size_t i = 0; i < 3; i++) {
+        msg_empty_encode(&w, types[i], 3, 1000 + i);
+        struct msg_header h;
+        struct msg_reader r;
+        parse_w(types[i], &h, &r);
+        ck_assert_msg(h.shard == 3 && h.seq == 1000 + i && h.length == 0, "header %u %llu %u",
+                      h.shard, (unsigned long long)h.seq, h.length);
+        ck_assert_msg(msg_empty_decode(&r) == SG_OK, "empty message refused");
+        msg_put_u8(&w, 0);
+        msg_finish(&w);
+        parse_w(types[i], &h, &r);
+        ck_assert_msg(msg_empty_decode(&r) == SG_ERR, "a payload byte was accepted");
+    }
+}
+END_TEST
+
+static int decode_file(struct msg_reader *r)
+{
+    uint32_t id;
+    return msg_file_decode(r, &id);
+}
+
+START_TEST(test_file_round_trip)
+{
+    msg_file_encode(&w, 1, 5, 0xdeadbeef);
+    struct msg_header h;
+    struct msg_reader r;
+    uint32_t id = 0;
+    parse_w(MT_FILE, &h, &r);
+    ck_assert_msg(msg_file_decode(&r, &id) == SG_OK && id == 0xdeadbeef && h.seq == 5, "id %x", id);
+    check_truncations(decode_file, "FILE");
+}
+END_TEST
+
+/* FILES: the head, then every entry. */
+static int decode_files(struct msg_reader *r)
+{
+    struct msg_files f;
+    if (msg_files_decode(r, &f) < 0)
+        return SG_ERR;
+    for (uint32_t i = 0; i < f.count; i++) {
+        struct msg_file_entry e;
+        if (msg_files_next(r, &f, &e) < 0)
+            return SG_ERR;
+    }
+    return msg_decoded_all(r) ? SG_OK : SG_ERR;
+}
+
+START_TEST(test_files_round_trip)
+{
+    static const struct msg_file_entry in[] = {{3, 120, 2049, 77, "src/a.c", 7},
+                                               {9, 0, 2050, 1ull << 40, "d/e f.txt", 9}};
+    msg_files_begin(&w, 1, 10);
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_msg(msg_files_add(&w, &in[i]), "entry %zu did not fit", i);
+    msg_files_finish(&w, true);
+    struct msg_header h;
+    struct msg_reader r;
+    struct msg_files f;
+    parse_w(MT_FILES, &h, &r);
+    ck_assert_msg(msg_files_decode(&r, &f) == SG_OK && f.last && f.total == 10 && f.count == 2,
+                  "head: last %d total %u count %u", f.last, f.total, f.count);
+    for (size_t i = 0; i < 2; i++) {
+        struct msg_file_entry e;
+        ck_assert_msg(msg_files_next(&r, &f, &e) == SG_OK, "entry %zu refused", i);
+        ck_assert_msg(e.id == in[i].id && e.size == in[i].size && e.dev == in[i].dev &&
+                          e.ino == in[i].ino && e.path_len == in[i].path_len &&
+                          !memcmp(e.path, in[i].path, e.path_len),
+                      "entry %zu differs", i);
+    }
+    ck_assert_msg(msg_decoded_all(&r), "bytes left after the entries");
+    check_truncations(decode_files, "FILES");
+}
+END_TEST
+
+START_TEST(test_files_bad_entries)
+{
+    struct msg_header h;
+    struct msg_reader r;
+    struct msg_files f;
+    struct msg_file_entry e;
+    /* an id not below total */
+    const struct msg_file_entry big = {10, 1, 1, 1, "x", 1};
+    msg_files_begin(&w, 0, 10);
+    msg_files_add(&w, &big);
+    msg_files_finish(&w, false);
+    parse_w(MT_FILES, &h, &r);
+    ck_assert(msg_files_decode(&r, &f) == SG_OK);
+    ck_assert_msg(msg_files_next(&r, &f, &e) == SG_ERR, "id 10 of 10 accepted");
+    /* a path holding NUL, an empty path */
+    const struct msg_file_entry nul = {1, 1, 1, 1, "a\0b", 3}, empty = {1, 1, 1, 1, "", 0};
+    const struct msg_file_entry *bad[] = {&nul, &empty};
+    for (size_t i = 0; i < 2; i++) {
+        msg_files_begin(&w, 0, 10);
+        msg_files_add(&w, bad[i]);
+        msg_files_finish(&w, false);
+        parse_w(MT_FILES, &h, &r);
+        ck_assert(msg_files_decode(&r, &f) == SG_OK);
+        ck_assert_msg(msg_files_next(&r, &f, &e) == SG_ERR, "bad path %zu accepted", i);
+    }
+}
+END_TEST
+
+START_TEST(test_files_fill_one_message)
+{
+    /* Entries go in while they fit; the message never passes MSG_MAX. */
+    char path[200];
+    memset(path, 'p', sizeof path);
+    msg_files_begin(&w, 0, 100000);
+    uint32_t n = 0;
+    struct msg_file_entry e = {0, 1, 1, 1, path, sizeof path};
+    while (msg_files_add(&w, &e))
+        e.id = ++n;
+    msg_files_finish(&w, false);
+    ck_assert_msg(w.len <= MSG_MAX && n > 100, "%u entries in %zu bytes", n, w.len);
+    struct msg_header h;
+    struct msg_reader r;
+    parse_w(MT_FILES, &h, &r);
+    ck_assert_msg(decode_files(&r) == SG_OK, "a full FILES message does not decode");
+}
+END_TEST
+
+static int decode_progress(struct msg_reader *r)
+{
+    uint32_t files;
+    uint64_t bytes;
+    return msg_progress_decode(r, &files, &bytes);
+}
+
+START_TEST(test_progress_round_trip)
+{
+    msg_progress_encode(&w, 1, 640, 1ull << 33);
+    struct msg_header h;
+    struct msg_reader r;
+    uint32_t files;
+    uint64_t bytes;
+    parse_w(MT_PROGRESS, &h, &r);
+    ck_assert_msg(msg_progress_decode(&r, &files, &bytes) == SG_OK && files == 640 &&
+                      bytes == 1ull << 33 && h.shard == 1,
+                  "progress %u %llu", files, (unsigned long long)bytes);
+    check_truncations(decode_progress, "PROGRESS");
+}
+END_TEST
+
+/* BATCH: records encoded by msg_record_encode() read as the format says
+ * (check_put_record() writes the same record field by field). */
+START_TEST(test_batch_round_trip)
+{
+    static const uint32_t ranges[] = {1, 3, 5, 6};
+    static const char *const before[] = {"b1", "b2"}, *const after[] = {"a1"};
+    static const uint32_t blen[] = {2, 2}, alen[] = {2};
+    const struct msg_record_out out = {.file_id = 4,
+                                       .line = 10,
+                                       .column = 2,
+                                       .flags = MSG_RF_CLIPPED,
+                                       .text = "foofoo",
+                                       .text_len = 6,
+                                       .ranges = ranges,
+                                       .nranges = 2,
+                                       .before = before,
+                                       .before_len = blen,
+                                       .nbefore = 2,
+                                       .after = after,
+                                       .after_len = alen,
+                                       .nafter = 1};
+    struct msg_writer rec, ref;
+    msg_writer_init(&rec);
+    msg_writer_init(&ref);
+    msg_record_encode(&rec, &out);
+    struct check_record cr = {4, 10, 2, MSG_RF_CLIPPED, "foofoo", ranges, 2, before, after, 2, 1};
+    check_put_record(&ref, &cr);
+    ck_assert_msg(rec.len == ref.len && !memcmp(rec.data, ref.data, rec.len),
+                  "msg_record_encode() and the format disagree (%zu and %zu bytes)", rec.len,
+                  ref.len);
+    msg_batch_begin(&w, 1, 77);
+    ck_assert(msg_batch_fits(&w, rec.len));
+    msg_batch_add(&w, rec.data, rec.len);
+    msg_batch_add(&w, rec.data, rec.len);
+    msg_batch_finish(&w);
+    ck_assert_msg(msg_batch_count(&w) == 2, "count %u", msg_batch_count(&w));
+    struct msg_header h;
+    struct msg_reader r;
+    uint32_t count;
+    parse_w(MT_BATCH, &h, &r);
+    ck_assert(msg_batch_decode(&r, &count) == SG_OK && count == 2);
+    for (uint32_t i = 0; i < count; i++) {
+        struct msg_record m, again;
+        const uint8_t *at;
+        ck_assert_msg(msg_batch_next(&r, &m, &at) == SG_OK, "record %u refused", i);
+        msg_record_at(at, &again);
+        uint32_t len;
+        const char *b2 = msg_record_context(m.before, 1, &len);
+        ck_assert_msg(m.file_id == 4 && m.line == 10 && m.column == 2 && m.nranges == 2 &&
+                          again.text == m.text && len == 2 && !memcmp(b2, "b2", 2),
+                      "record %u differs", i);
+    }
+    ck_assert_msg(msg_decoded_all(&r), "bytes left after the records");
+    msg_writer_free(&rec);
+    msg_writer_free(&ref);
+}
+END_TEST
+
+/* LINES: the head, then every line. */
+static int decode_lines(struct msg_reader *r)
+{
+    uint32_t first, count;
+    if (msg_lines_decode(r, &first, &count) < 0)
+        return SG_ERR;
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t flags;
+        const char *text;
+        uint32_t len;
+        const uint8_t *at;
+        if (msg_lines_next(r, &flags, &text, &len, &at) < 0)
+            return SG_ERR;
+    }
+    return msg_decoded_all(r) ? SG_OK : SG_ERR;
+}
+
+START_TEST(test_lines_round_trip)
+{
+    msg_lines_begin(&w, 0, 3, 41);
+    ck_assert(msg_lines_add(&w, 0, "one", 3));
+    ck_assert(msg_lines_add(&w, MSG_RF_CLIPPED, "", 0));
+    msg_lines_finish(&w);
+    struct msg_header h;
+    struct msg_reader r;
+    uint32_t first, count;
+    parse_w(MT_LINES, &h, &r);
+    ck_assert(msg_lines_decode(&r, &first, &count) == SG_OK && first == 41 && count == 2);
+    uint8_t flags, f2;
+    const char *text, *t2;
+    uint32_t len, l2;
+    const uint8_t *at;
+    ck_assert(msg_lines_next(&r, &flags, &text, &len, &at) == SG_OK);
+    msg_line_at(at, &f2, &t2, &l2);
+    ck_assert_msg(flags == 0 && len == 3 && !memcmp(text, "one", 3) && t2 == text && l2 == 3,
+                  "line 1 differs");
+    ck_assert(msg_lines_next(&r, &flags, &text, &len, &at) == SG_OK);
+    ck_assert_msg(flags == MSG_RF_CLIPPED && len == 0, "line 2 differs");
+    ck_assert(msg_decoded_all(&r));
+    check_truncations(decode_lines, "LINES");
+}
+END_TEST
+
+START_TEST(test_lines_fill_one_message)
+{
+    /* The first line always goes in (the worker clips it to fit); later
+     * ones while they fit. */
+    static char big[MSG_MAX - 100];
+    memset(big, 'z', sizeof big);
+    msg_lines_begin(&w, 0, 1, 1);
+    ck_assert_msg(msg_lines_add(&w, 0, big, sizeof big), "a first line was refused");
+    ck_assert_msg(!msg_lines_add(&w, 0, big, 100), "a second line past MSG_MAX was taken");
+    msg_lines_finish(&w);
+    ck_assert_msg(w.len <= MSG_MAX, "%zu bytes", w.len);
+}
+END_TEST
+
 Suite *suite_msg(void)
 {
     Suite *s = suite_create("msg");
@@ -807,6 +1129,20 @@ Suite *suite_msg(void)
     tcase_add_test(tc, test_done_no_error);
     tcase_add_test(tc, test_done_bad_status);
     tcase_add_test(tc, test_done_truncated);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("msg_codecs");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_query_encode_round_trip);
+    tcase_add_test(tc, test_empty_messages);
+    tcase_add_test(tc, test_file_round_trip);
+    tcase_add_test(tc, test_files_round_trip);
+    tcase_add_test(tc, test_files_bad_entries);
+    tcase_add_test(tc, test_files_fill_one_message);
+    tcase_add_test(tc, test_progress_round_trip);
+    tcase_add_test(tc, test_batch_round_trip);
+    tcase_add_test(tc, test_lines_round_trip);
+    tcase_add_test(tc, test_lines_fill_one_message);
     suite_add_tcase(s, tc);
 
     return s;

@@ -22,5 +22,8 @@ Suite *suite_walk(void);
 Suite *suite_qplan(void);
 Suite *suite_tindex(void);
 Suite *suite_strsearch(void);
+Suite *suite_fsopen(void);
+Suite *suite_registry(void);
+Suite *suite_worker(void);
 
 #endif

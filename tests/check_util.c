@@ -1,13 +1,23 @@
 #include "check_util.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int check_write_file(const char *dir, const char *rel, const void *data, size_t len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
+    /* The folders on the way, as needed. */
+    for (char *slash = strchr(path + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int rc = mkdir(path, 0755);
+        *slash = '/';
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+    }
     FILE *fp = fopen(path, "wb");
     if (!fp)
         return -1;

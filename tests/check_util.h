@@ -12,7 +12,8 @@
 
 #include "msg.h"
 
-/* Write len bytes to dir/rel; 0, or -1 with errno set. */
+/* Write len bytes to dir/rel, making the folders on the way; 0, or -1
+ * with errno set. */
 int check_write_file(const char *dir, const char *rel, const void *data, size_t len);
 /* Remove dir and everything below it, links not followed. */
 void check_rm_tree(const char *dir);

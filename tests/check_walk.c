@@ -317,7 +317,7 @@ static void make_odd_tree(void)
     /* \xfe and \xff both show as U+FFFD: "x\xfe.c" sorts first. */
     static const char *const names[] = {"x\xff.c",       "x\xfe.c", "caf\xe9.c",
                                         "caf\xc3\xa9.c", "ok.c",    "d\xc3(/in.c"};
-    char dir[64];
+    char dir[128];
     snprintf(dir, sizeof dir, "%s/d\xc3(", odd_root);
     mkdir(dir, 0755);
     for (size_t i = 0; i < NCASES(names); i++)

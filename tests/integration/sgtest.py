@@ -288,6 +288,10 @@ class Server:
 
     def command(self):
         cmd = WRAP + [BIN, "--port", str(self.port_arg)] + self.args
+        if WRAP and not any(a.startswith("--unresponsive-ms") for a in self.args):
+            # Under valgrind a worker's step can take seconds: do not take
+            # a slow worker for a hung one.
+            cmd[len(WRAP) + 3:len(WRAP) + 3] = ["--unresponsive-ms", "600000"]
         if self.root:
             cmd.append(self.root)
         return cmd
