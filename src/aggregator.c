@@ -21,8 +21,9 @@ struct batch {
 /* One shard's part of a query. */
 struct part {
     bool ended, failed;
-    bool cut;     /* a batch was not kept: the share was reached, or memory ran out */
-    size_t bytes; /* of the batches kept for it */
+    enum results_failure why; /* when failed */
+    bool cut;                 /* a batch was not kept: the share was reached, or memory ran out */
+    size_t bytes;             /* of the batches kept for it */
     uint8_t status;
     uint64_t matched_lines, matched_files;
     uint32_t limit_hits;
@@ -222,8 +223,10 @@ bool results_file(struct results *res, const struct msg_header *h, const uint8_t
     return false;
 }
 
-void results_shard_failed(struct results *res, unsigned shard)
+void results_shard_failed(struct results *res, unsigned shard, enum results_failure why)
 {
+    if (!res->parts[shard].ended)
+        res->parts[shard].why = why;
     end_part(res, shard, true);
 }
 
@@ -244,19 +247,23 @@ unsigned results_ended(const struct results *res)
 
 void results_counts(const struct results *res, struct results_counts *c)
 {
-    unsigned *failed = c->failed;
+    unsigned *failed = c->failed, *unresponsive = c->unresponsive;
     memset(c, 0, sizeof *c);
     c->failed = failed;
+    c->unresponsive = unresponsive;
     for (unsigned i = 0; i < res->nshards; i++) {
         const struct part *p = &res->parts[i];
         c->matched_lines += p->ended ? p->matched_lines : p->nres;
         c->matched_files += p->matched_files;
         c->limit_hits += p->limit_hits;
         c->shards_done += p->ended && !p->failed;
+        c->nfailed += p->failed && !c->failed;
         c->timed_out |= p->status == MSG_ST_TIMED_OUT;
         c->error |= p->status == MSG_ST_FAILED;
         if (p->failed && c->failed)
             c->failed[c->nfailed++] = i;
+        if (p->failed && p->why == RESULTS_UNRESPONSIVE && c->unresponsive)
+            c->unresponsive[c->nunresponsive++] = i;
         if (p->error && !c->message[0])
             snprintf(c->message, sizeof c->message, "%s", p->error);
     }

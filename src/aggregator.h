@@ -61,21 +61,28 @@ void results_free(struct results *res); /* accepts NULL */
  * copied when kept.  Returns true when it ended the shard's part (a DONE).
  * Messages of a part that has ended are ignored. */
 bool results_file(struct results *res, const struct msg_header *h, const uint8_t *buf, size_t n);
-/* The shard cannot answer (dead, unreachable): its part ends as failed. */
-void results_shard_failed(struct results *res, unsigned shard);
+/* The shard cannot answer: its part ends as failed, for this reason. */
+enum results_failure {
+    RESULTS_DOWN,         /* its worker died, or is not up */
+    RESULTS_UNRESPONSIVE, /* its worker stopped answering (registry.h) */
+    RESULTS_UNREACHABLE,  /* the transport could not deliver to it */
+};
+void results_shard_failed(struct results *res, unsigned shard, enum results_failure why);
 /* The shard's part needs no answer (a file view asks one shard only). */
 void results_shard_skip(struct results *res, unsigned shard);
 bool results_shard_ended(const struct results *res, unsigned shard);
 unsigned results_ended(const struct results *res);
 
-/* What the shards said so far.  failed must hold nshards entries. */
+/* What the shards said so far.  failed and unresponsive must hold nshards
+ * entries each (or be NULL). */
 struct results_counts {
     uint64_t matched_lines, matched_files;
     uint32_t limit_hits;
     unsigned shards_done; /* ended and not failed */
     unsigned *failed, nfailed;
-    bool timed_out; /* a shard stopped at its deadline */
-    bool error;     /* a shard could not run it (MSG_ST_FAILED) */
+    unsigned *unresponsive, nunresponsive; /* failed for that reason */
+    bool timed_out;                        /* a shard stopped at its deadline */
+    bool error;                            /* a shard could not run it (MSG_ST_FAILED) */
     char message[256];
 };
 void results_counts(const struct results *res, struct results_counts *c);

@@ -245,10 +245,8 @@ static void finish_locked(struct registry *r, struct query *q)
         return;
     q->finished = true;
     q->finished_ms = now_ms();
-    unsigned *failed = xcalloc(r->nshards, sizeof *failed);
-    struct results_counts c = {.failed = failed};
+    struct results_counts c = {0};
     results_counts(q->res, &c);
-    free(failed);
     q->status = final_status(q, &c);
     results_finish(q->res);
     running_remove(r, q);
@@ -276,10 +274,17 @@ static void check_done_locked(struct registry *r, struct query *q)
         finish_locked(r, q);
 }
 
-static void part_failed_locked(struct registry *r, struct query *q, unsigned shard)
+static void part_failed_locked(struct registry *r, struct query *q, unsigned shard,
+                               enum results_failure why)
 {
-    results_shard_failed(q->res, shard);
+    results_shard_failed(q->res, shard, why);
     check_done_locked(r, q);
+}
+
+/* Why a shard cannot take a query now. */
+static enum results_failure unusable_why(const struct registry *r, unsigned i)
+{
+    return r->shards[i].up ? RESULTS_UNRESPONSIVE : RESULTS_DOWN;
 }
 
 static struct query *new_query(struct registry *r, enum results_kind kind, uint32_t max)
@@ -329,7 +334,7 @@ static void dispatch_locked(struct registry *r, struct query *q, bool *target)
     for (unsigned i = 0; i < r->nshards; i++) {
         target[i] = shard_usable(r, i);
         if (!target[i])
-            results_shard_failed(q->res, i);
+            results_shard_failed(q->res, i, unusable_why(r, i));
     }
     check_done_locked(r, q);
 }
@@ -363,7 +368,7 @@ static void send_to_shards(struct registry *r, struct query *q, const struct msg
         pthread_mutex_lock(&r->lock);
         for (unsigned i = 0; i < r->nshards; i++)
             if (failed[i])
-                part_failed_locked(r, q, i);
+                part_failed_locked(r, q, i, RESULTS_UNREACHABLE);
         pthread_mutex_unlock(&r->lock);
     }
     free(failed);
@@ -628,10 +633,8 @@ static void mark_unresponsive_locked(struct registry *r, unsigned i, double now)
         if (k >= r->nrunning)
             continue;
         struct query *q = r->running[k];
-        if (!results_shard_ended(q->res, i)) {
-            snprintf(q->error, sizeof q->error, "shard %u stopped answering", i);
-            part_failed_locked(r, q, i);
-        }
+        if (!results_shard_ended(q->res, i))
+            part_failed_locked(r, q, i, RESULTS_UNRESPONSIVE);
     }
 }
 
@@ -744,6 +747,7 @@ void query_view_free(struct query_view *v)
 {
     query_spec_free(&v->spec);
     free(v->failed);
+    free(v->unresponsive);
     if (v->results_owned)
         free(v->results);
     memset(v, 0, sizeof *v);
@@ -753,6 +757,7 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
 {
     memset(v, 0, sizeof *v);
     v->failed = xcalloc(r->nshards, sizeof *v->failed);
+    v->unresponsive = xcalloc(r->nshards, sizeof *v->unresponsive);
     pthread_mutex_lock(&r->lock);
     memcpy(v->id, q->id, sizeof v->id);
     v->status = q->finished ? q->status : q->queued ? QS_QUEUED : QS_RUNNING;
@@ -761,14 +766,20 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
             v->queue_position = (unsigned)i + 1;
     query_spec_copy(&v->spec, &q->spec);
     v->shards_total = r->nshards;
-    struct results_counts c = {.failed = v->failed};
+    struct results_counts c = {.failed = v->failed, .unresponsive = v->unresponsive};
     results_counts(q->res, &c);
+    v->nunresponsive = c.nunresponsive;
     v->matched_lines = c.matched_lines;
     v->matched_files = c.matched_files;
     v->limit_hits = c.limit_hits;
     v->shards_done = c.shards_done;
     v->nfailed = c.nfailed;
-    snprintf(v->error, sizeof v->error, "%s", q->error[0] ? q->error : c.message);
+    if (q->error[0])
+        snprintf(v->error, sizeof v->error, "%s", q->error);
+    else if (c.nunresponsive)
+        snprintf(v->error, sizeof v->error, "shard %u stopped answering", c.unresponsive[0]);
+    else
+        snprintf(v->error, sizeof v->error, "%s", c.message);
     v->elapsed_ms = (q->finished ? q->finished_ms : now_ms()) - q->started_ms;
     v->results = results_list(q->res, &v->nresults, &v->memory_cut, &v->results_owned);
     pthread_mutex_unlock(&r->lock);
@@ -806,7 +817,7 @@ void registry_shard_down(struct registry *r, unsigned shard)
     /* part_failed_locked() may finish a query and remove it from the list. */
     for (size_t i = r->nrunning; i-- > 0;)
         if (i < r->nrunning && !results_shard_ended(r->running[i]->res, shard))
-            part_failed_locked(r, r->running[i], shard);
+            part_failed_locked(r, r->running[i], shard, RESULTS_DOWN);
     pthread_mutex_unlock(&r->lock);
     pump(r);
 }

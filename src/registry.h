@@ -99,6 +99,8 @@ struct query_view {
     unsigned shards_total, shards_done;
     unsigned *failed; /* shard indexes whose part failed */
     unsigned nfailed;
+    unsigned *unresponsive; /* of them, those that had stopped answering */
+    unsigned nunresponsive;
     char error[256];
     unsigned queue_position;    /* 1 = next to start; 0 when not queued */
     struct result_ref *results; /* ordered, at most spec.max */

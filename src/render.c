@@ -256,6 +256,9 @@ static void add_stats(cJSON *doc, const struct query_view *v)
     cJSON *failed = cJSON_AddArrayToObject(sh, "failed");
     for (unsigned i = 0; i < v->nfailed; i++)
         cJSON_AddItemToArray(failed, cJSON_CreateNumber(v->failed[i]));
+    cJSON *silent = cJSON_AddArrayToObject(sh, "unresponsive");
+    for (unsigned i = 0; i < v->nunresponsive; i++)
+        cJSON_AddItemToArray(silent, cJSON_CreateNumber(v->unresponsive[i]));
 }
 
 char *render_query(const struct query_view *v, const struct file_list *files, size_t offset,

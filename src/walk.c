@@ -197,9 +197,10 @@ static void visit(struct walker *w, struct frames *st, char *name)
     char *rel = join(dir, name);
     if (!rel) {
         w->out->too_long++;
-        if (!w->logged_long)
-            log_info("skipped in %s: a path of %d bytes or more (%.40s...)", *dir ? dir : ".",
-                     PATH_MAX, name);
+        if (!w->logged_long) /* the reason first: the folder's path is long */
+            log_info("skipped: a path of %d bytes or more, in folder %.60s...%s (%zu bytes)",
+                     PATH_MAX, dir, dir + strlen(dir) - (strlen(dir) > 60 ? 60 : strlen(dir)),
+                     strlen(dir));
         w->logged_long = true;
         free(name);
         return;

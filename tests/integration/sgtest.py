@@ -989,16 +989,20 @@ class Runner:
         self.failed = 0
         self.skipped = 0
 
-    def test(self, fn=None, timeout=120, timed=False, bare=False):
+    def test(self, fn=None, timeout=120, timed=False, bare=False, plain=False):
         """timed=True: the test holds a server to a wall-clock bound on heavy
         work, which means nothing under a wrapper (SG_WRAP) that makes
         every instruction tens of times slower; it is skipped there.
         bare=True: it limits the server's address space, which a wrapper or
         AddressSanitizer's shadow memory would exhaust first; skipped
-        under either."""
+        under either.  plain=True: it limits the server's process itself
+        (prlimit on its pid), which under a wrapper is the wrapper's;
+        skipped there."""
         def reg(f):
             if timed and WRAP:
                 why = "timed; not under %s" % WRAP[0]
+            elif plain and WRAP:
+                why = "limits the server's own process; not under %s" % WRAP[0]
             elif bare and (WRAP or built_with_asan()):
                 why = "limits memory; not under %s" % (
                     WRAP[0] if WRAP else "AddressSanitizer")

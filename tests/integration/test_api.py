@@ -232,7 +232,7 @@ def search_document_shape():
     eq(st.get("truncated"), len(expected) > 1000, "truncated")
     check(isinstance(st.get("elapsed_ms"), (int, float)) and st["elapsed_ms"] >= 0,
           "elapsed_ms %r" % st.get("elapsed_ms"))
-    eq(st.get("shards"), {"total": WORKERS, "done": WORKERS, "failed": []},
+    eq(st.get("shards"), {"total": WORKERS, "done": WORKERS, "failed": [], "unresponsive": []},
        "stats.shards")
     page = doc.get("page")
     check(isinstance(page, dict), "page missing")

@@ -29,8 +29,10 @@ master are re-parented here and stay visible (as zombies) until reaped."""
 
 import os
 import re
+import resource
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -648,6 +650,153 @@ def file_turned_into_fifo_before_a_reload():
               "no log line names pipe.txt")
         expect_loaded(srv, {"alpha_marker": "a.txt"}, ["pipe_marker"],
                       "after the reload")
+    finally:
+        end_all(srv)
+
+
+@R.test(timeout=60)
+def folder_linked_out_before_a_reload():
+    """A folder of the tree replaced by a symbolic link to a folder outside
+    it, then a worker restarted (a crash, the OOM killer): the restarted
+    worker reads its old file list, and must not follow the link to serve
+    what is outside.  Its files are skipped with a log line each."""
+    names = dict(FILES)
+    names["keep/x.txt"] = "keep_marker\n"
+    root = small_tree("sgdirlink-", names)
+    outside = TempDir("sgoutside-").path
+    with open(os.path.join(outside, "x.txt"), "w") as f:
+        f.write("outside_marker root:x:0:0\n")
+    srv = Server(["--workers", "1"], root=root).start()
+    try:
+        eq(srv.stats()["files"], len(names), "files before")
+        shutil.rmtree(os.path.join(root, "keep"))
+        os.symlink(outside, os.path.join(root, "keep"))
+        restart_only_worker(srv)
+        expect_skipped_log(srv, "keep/x.txt", "symbolic link|Too many levels|Not a directory",
+                           "a file under a folder turned into a link")
+        expect_loaded(srv, {"alpha_marker": "a.txt"}, ["outside_marker", "keep_marker"],
+                      "after the reload")
+        r = srv.files("keep/x.txt")
+        check(b"outside_marker" not in r.body, "GET /api/files/keep/x.txt shows the file "
+              "outside the root")
+        sgtest.expect_error(r, 404, "not_found", "GET /api/files/keep/x.txt")
+    finally:
+        end_all(srv)
+
+
+def make_deep(root, levels, name, text):
+    """levels nested folders "d" under root, and name (holding text) in the
+    deepest: made through folder descriptors, since the path may be longer
+    than a path may be."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(levels):
+            try:
+                os.mkdir("d", dir_fd=fd)
+            except FileExistsError:
+                pass
+            nfd = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        wfd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=fd)
+        os.write(wfd, text.encode())
+        os.close(wfd)
+    finally:
+        os.close(fd)
+
+
+@R.test(timeout=120)
+def deep_tree_loads():
+    """2,040 nested folders (a path still under 4,096 bytes) used to
+    overflow the stack of the recursive walk: no message, a segfault.  Now
+    the deep file loads; one deeper still, whose path is longer than a
+    path may be, is skipped, counted and logged."""
+    tmp = TempDir("sgdeep-")
+    root = tmp.path
+    with open(os.path.join(root, "top.txt"), "w") as f:
+        f.write("top_marker\n")
+    make_deep(root, 2040, "deep.txt", "deep_marker\n")
+    make_deep(root, 2100, "deeper.txt", "deeper_marker\n")
+    srv = Server(["--workers", "2"], root=root).start()
+    try:
+        doc = srv.search_ok("deep_marker", literal=1)
+        eq(len(doc["results"]), 1, "the file 2,040 folders down")
+        path = doc["results"][0]["path"]
+        eq((len(path), path.endswith("/deep.txt")), (2040 * 2 + 8, True), "its path")
+        eq(srv.search_ok("deeper_marker", literal=1)["stats"]["matched_lines"], 0,
+           "the file past PATH_MAX")
+        st = srv.stats()
+        eq(st["skipped"].get("path_too_long"), 1, "stats.skipped.path_too_long")
+        check(re.search(r"a path of 4096 bytes or more", srv.stderr_text()),
+              "no log line for the path too long; log ends %r" % srv.stderr_text()[-600:])
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+        subprocess.run(["rm", "-rf", root], check=False)
+
+
+@R.test(timeout=120, plain=True)
+def failed_restart_is_retried():
+    """A worker restart that fails (here: no file descriptor left for its
+    socket pair, as under a low ulimit -n) is tried again with back-off;
+    it used to be dropped, and the shard stayed down (503) until some other
+    signal came."""
+    srv = Server(["--workers", "2"]).start()
+    pid = srv.proc.pid
+    try:
+        old = shard_pids(srv)[0]
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        nfds = len(os.listdir("/proc/%d/fd" % pid))
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (nfds, hard))
+        try:
+            os.kill(old, signal.SIGKILL)
+            rx = re.compile(r"cannot restart shard 0: socketpair: Too many open files")
+            check(wait_for(lambda: rx.search(srv.stderr_text()), 10.0),
+                  "the restart did not fail as set up; log ends %r" % srv.stderr_text()[-800:])
+            time.sleep(0.5)
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+        wait_replaced(srv, 0, old, timeout=30.0)
+        tries = len(re.findall(r"cannot restart shard 0", srv.stderr_text()))
+        print("  # %d failed restart(s), then shard 0 was back" % tries)
+        eq(srv.search_ok("kv_put")["stats"]["shards"]["failed"], [], "failed shards after")
+    finally:
+        end_all(srv)
+
+
+@R.test(timeout=120)
+def stopped_worker_is_seen():
+    """A worker that stops answering (SIGSTOP here; a hang, a swap storm)
+    used to leave /healthz at 200 while every query waited for its
+    deadline.  Now its heartbeat lapses: /healthz answers 503 naming it
+    unresponsive, queries end partial naming it, and all is whole again
+    once it answers."""
+    srv = Server(["--workers", "2", "--unresponsive-ms", "1000"]).start()
+    try:
+        whole = srv.search_ok("kv_put")
+        stopped = shard_pids(srv)[1]
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            def seen():
+                r = healthz(srv)
+                return r if r.status == 503 else None
+            r = wait_for(seen, 20.0, 0.1)
+            check(r, "/healthz still 200 with shard 1 stopped for 20 s")
+            eq((r.json.get("unresponsive"), r.json.get("down")), ([1], []),
+               "/healthz unresponsive, down")
+            check(srv.stats()["shards"][1]["responsive"] is False, "stats: shard 1 responsive")
+            r = srv.search("kv_put", timeout=CLIENT_TIMEOUT)
+            expect_json(r, 200, "a search while shard 1 is stopped")
+            eq((r.json["status"], r.json["stats"]["shards"]["failed"]), ("partial", [1]),
+               "status, failed shards")
+            check("shard 1" in r.json.get("error", ""), "the answer does not say why: %r"
+                  % r.json.get("error"))
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+        wait_healthy(srv, 20.0)
+        eq(srv.search_ok("kv_put")["stats"]["matched_lines"], whole["stats"]["matched_lines"],
+           "a search once it answers again")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         end_all(srv)
 
