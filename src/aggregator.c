@@ -81,14 +81,8 @@ void results_free(struct results *res)
 /* Append a result; false when there is no memory for it. */
 static bool add_ref(struct part *p, uint32_t file_id, uint32_t line, const uint8_t *rec)
 {
-    if (p->nres == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        struct result_ref *grown = realloc(p->res, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        p->res = grown;
-        p->cap = cap;
-    }
+    if (!soft_grow((void **)&p->res, &p->cap, p->nres + 1, sizeof *p->res))
+        return false;
     p->res[p->nres++] = (struct result_ref){file_id, line, rec};
     return true;
 }
@@ -97,14 +91,8 @@ static bool add_ref(struct part *p, uint32_t file_id, uint32_t line, const uint8
  * caller cuts the part: results stop short, nothing else is lost). */
 static uint8_t *keep_batch(struct results *res, const uint8_t *buf, size_t n)
 {
-    if (res->nbatches == res->bcap) {
-        size_t cap = res->bcap ? res->bcap * 2 : 16;
-        struct batch *grown = realloc(res->batches, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        res->batches = grown;
-        res->bcap = cap;
-    }
+    if (!soft_grow((void **)&res->batches, &res->bcap, res->nbatches + 1, sizeof *res->batches))
+        return NULL;
     uint8_t *copy = malloc(n);
     if (!copy)
         return NULL;

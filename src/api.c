@@ -183,20 +183,19 @@ static int check_pattern(const struct query_spec *spec, struct api_error *e)
     return SG_OK;
 }
 
-/* Check the pattern and register the query; NULL when refused, with the
- * answer in res. */
-static struct query *submit(const struct api_context *ctx, const struct query_spec *spec,
+/* Check the pattern and register the query, then free spec; NULL when
+ * refused, with the answer in res. */
+static struct query *submit(const struct api_context *ctx, struct query_spec *spec,
                             struct api_response *res)
 {
     struct api_error e;
-    if (check_pattern(spec, &e) < 0) {
+    enum registry_refusal why = REG_OK;
+    struct query *q = NULL;
+    if (check_pattern(spec, &e) < 0)
         respond_error(res, &e);
-        return NULL;
-    }
-    enum registry_refusal why;
-    struct query *q = registry_submit(ctx->reg, spec, &why);
-    if (!q)
+    else if (!(q = registry_submit(ctx->reg, spec, &why)))
         refused(ctx, why, res);
+    query_spec_free(spec);
     return q;
 }
 
@@ -222,6 +221,15 @@ static bool wait_for_client(const struct api_context *ctx, const struct api_requ
         if (req->client_gone && req->client_gone(req->gone_ctx))
             return false;
     }
+}
+
+/* The client went away while its query ran: the answer nobody reads, and
+ * the handler's reference dropped. */
+static void client_left(const struct api_context *ctx, struct query *q, struct api_response *res)
+{
+    error(res, 499, "client_closed", "the client went away");
+    res->close = true;
+    registry_put(ctx->reg, q);
 }
 
 static void respond_query(const struct api_context *ctx, struct query *q, const struct paging *p,
@@ -264,16 +272,12 @@ static void handle_search(const struct api_context *ctx, const struct api_reques
         return;
     }
     struct query *q = submit(ctx, &spec, res);
-    query_spec_free(&spec);
     if (!q)
         return;
     /* The registry ends every query by its deadline (registry.h). */
     if (!wait_for_client(ctx, req, q, API_WAIT_FOREVER)) {
-        /* Nobody will read the answer: stop the workers' scanning. */
-        registry_cancel(ctx->reg, q);
-        error(res, 499, "client_closed", "the client went away");
-        res->close = true;
-        registry_put(ctx->reg, q);
+        registry_cancel(ctx->reg, q); /* nobody will read it: stop the workers */
+        client_left(ctx, q, res);
         return;
     }
     respond_query(ctx, q, &p, true, res);
@@ -297,7 +301,6 @@ static void handle_submit(const struct api_context *ctx, const struct api_reques
         return;
     }
     struct query *q = submit(ctx, &spec, res);
-    query_spec_free(&spec);
     if (!q)
         return;
     struct query_view v;
@@ -396,9 +399,7 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
     }
     if (!wait_for_client(ctx, req, q, API_WAIT_FOREVER)) {
         api_answer_release(ctx->answers, guess);
-        error(res, 499, "client_closed", "the client went away");
-        res->close = true;
-        registry_put(ctx->reg, q);
+        client_left(ctx, q, res);
         return;
     }
     const struct result_ref *lines;

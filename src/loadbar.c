@@ -1,3 +1,7 @@
+/*
+ * loadbar.c - the load progress line (see loadbar.h): totals per shard from
+ * the file list, the workers' PROGRESS counts, one line redrawn in place.
+ */
 #include "loadbar.h"
 
 #include <stdio.h>

@@ -1,3 +1,10 @@
+/*
+ * options.c - the command line (see options.h).  Every value is checked
+ * here, with a message that names the option and its range, so the
+ * server never starts on a value it would have to correct.  The memory
+ * budgets default from the machine: 1 GiB each, or an eighth of the memory
+ * this process may use (physical, or ulimit -v) when that is less.
+ */
 #include "options.h"
 
 #include <getopt.h>

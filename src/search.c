@@ -275,18 +275,25 @@ static bool fast_step_over(struct search *s)
     return ++s->fast_hits % FAST_CHECK_EVERY == 0 && step_over(s);
 }
 
+/* Confirm the line holding arena offset abs (check_line()); returns where
+ * the next line starts. */
+static uint64_t check_line_at(struct search *s, uint64_t abs, bool anchored)
+{
+    const struct corpus *c = s->c;
+    size_t fi = corpus_file_at(c, abs);
+    const struct corpus_file *f = &c->files[fi];
+    uint32_t ln = corpus_line_at(c, f, abs);
+    check_line(s, fi, ln, anchored);
+    return corpus_line_start(c, f, ln + 1); /* just past the '\n' */
+}
+
 /* Every line of [from, to) on its own.  Returns where it stopped: to, or
  * the start of a line when the step's time ran out. */
 static uint64_t scan_lines(struct search *s, uint64_t from, uint64_t to)
 {
-    const struct corpus *c = s->c;
     uint64_t pos = from;
     while (pos < to) {
-        size_t fi = corpus_file_at(c, pos);
-        const struct corpus_file *f = &c->files[fi];
-        uint32_t ln = corpus_line_at(c, f, pos);
-        check_line(s, fi, ln, false);
-        pos = corpus_line_start(c, f, ln + 1);
+        pos = check_line_at(s, pos, false);
         if (step_over(s))
             break;
     }
@@ -318,11 +325,7 @@ static uint64_t scan_buffer(struct search *s, uint64_t from, uint64_t to)
             next = count_fast(s, abs); /* the match lies inside its line */
             yield = fast_step_over(s);
         } else {
-            size_t fi = corpus_file_at(c, abs);
-            const struct corpus_file *f = &c->files[fi];
-            uint32_t ln = corpus_line_at(c, f, abs);
-            next = corpus_line_start(c, f, ln + 1); /* just past the '\n' */
-            check_line(s, fi, ln, false);
+            next = check_line_at(s, abs, false);
             yield = step_over(s);
         }
         start = (size_t)(next - from);
@@ -353,11 +356,7 @@ static uint64_t scan_anchor(struct search *s, uint64_t from, uint64_t to)
                 break;
             continue;
         }
-        size_t fi = corpus_file_at(c, abs);
-        const struct corpus_file *f = &c->files[fi];
-        uint32_t ln = corpus_line_at(c, f, abs);
-        check_line(s, fi, ln, true);
-        pos = corpus_line_start(c, f, ln + 1);
+        pos = check_line_at(s, abs, true);
         if (step_over(s))
             break;
     }

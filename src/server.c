@@ -1,3 +1,14 @@
+/*
+ * server.c - the master process from start to exit (see server.h for the
+ * order of start-up and why it matters), and the supervision of the
+ * workers: a dead worker's shard goes down at once, and a new worker is
+ * started after a back-off that doubles while workers keep dying young
+ * (RESTART_FIRST_MS to RESTART_MAX_MS; one that lived RESTART_STABLE_MS
+ * starts again from the first).  A restart that fails (no descriptor, no
+ * process) is tried again on the same back-off: a shard is never left down
+ * with nothing scheduled.  The master is threaded by then, so a new worker
+ * is forked only to exec the program again (worker.h).
+ */
 #include "server.h"
 
 #include <arpa/inet.h>

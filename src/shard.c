@@ -1,3 +1,6 @@
+/*
+ * shard.c - assigning files to shards, smallest shard first (see shard.h).
+ */
 #include "shard.h"
 
 #include <stdlib.h>

@@ -1,3 +1,7 @@
+/*
+ * strsearch.c - the substring finder (see strsearch.h for the filter and
+ * why the two rarest bytes).
+ */
 #include "strsearch.h"
 
 #include <stdbool.h>

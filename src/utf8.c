@@ -1,3 +1,7 @@
+/*
+ * utf8.c - UTF-8 validation and repair with PCRE2's validity rules (see
+ * utf8.h for why every stored line is valid UTF-8).
+ */
 #include "utf8.h"
 
 #include <string.h>

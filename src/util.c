@@ -1,3 +1,9 @@
+/*
+ * util.c - the small helpers of util.h.  Allocation failure aborts through
+ * one function (oom()), with what the process was doing in its message;
+ * code that serves one request uses soft strings instead (struct strbuf),
+ * so that running out of memory there fails the request, not the server.
+ */
 #include "util.h"
 
 #include <stdarg.h>
@@ -84,6 +90,21 @@ void strbuf_add(struct strbuf *b, const char *s, size_t n)
         memcpy(b->buf + b->len, s, n);
     b->len += n;
     b->buf[b->len] = '\0';
+}
+
+bool soft_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *grown = realloc(*p, n * size);
+    if (!grown)
+        return false;
+    *p = grown;
+    *cap = n;
+    return true;
 }
 
 char *xstrdup(const char *s)

@@ -28,6 +28,10 @@ void *xrealloc(void *p, size_t n);
  * context. */
 void oom_context(const char *doing, const char *what);
 char *xstrdup(const char *s);
+/* Make room for need elements of size bytes in the array *p of *cap
+ * (doubling, from 16); false, with the array as it was, when there is no
+ * memory for it: for code that serves one request. */
+bool soft_grow(void **p, size_t *cap, size_t need, size_t size);
 char *xstrndup(const char *s, size_t n);
 
 /* A growable string, NUL-terminated once anything was added; the caller

@@ -1,3 +1,7 @@
+/*
+ * webroot.c - the search page's files, read once into memory (see
+ * webroot.h: requests are only compared with the names loaded).
+ */
 #include "webroot.h"
 
 #include <dirent.h>
