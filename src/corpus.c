@@ -43,6 +43,12 @@ void corpus_enable_index(struct corpus *c)
         c->index = tindex_new();
 }
 
+void corpus_enable_live_index(struct corpus *c)
+{
+    if (!c->index)
+        c->index = tindex_new_live();
+}
+
 static void block_text(void *ctx, uint32_t i, const char **text, size_t *len)
 {
     const struct corpus *c = ctx;
@@ -139,9 +145,10 @@ static void add_block(struct corpus *c, uint64_t off, uint64_t len)
 /* Cut the last file into blocks of at most CORPUS_BLOCK_MAX bytes at line
  * ends (a longer line is a block of its own); an empty file is one empty
  * block, so every file has at least one. */
-static void cut_blocks(struct corpus *c, const struct corpus_file *f)
+static void cut_blocks(struct corpus *c, struct corpus_file *f)
 {
     uint64_t start = f->off, end = f->off + f->len;
+    f->first_block = (uint32_t)c->nblocks;
     if (f->len <= CORPUS_BLOCK_MAX) {
         add_block(c, start, f->len);
         return;
@@ -193,6 +200,7 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     }
     struct corpus_file *f = &c->files[c->nfiles++];
     f->id = id;
+    f->tree = 0;
     f->path = path;
     f->off = off;
     f->len = n;
@@ -257,7 +265,53 @@ static int read_file(int root_fd, const struct file_entry *e, uint64_t max, char
     return 0;
 }
 
-void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, int root_fd,
+enum corpus_read_result corpus_read_add(struct corpus *c, int root_fd, const struct file_entry *e,
+                                        uint32_t id, uint64_t max_file_size,
+                                        struct corpus_reader *rd)
+{
+    size_t len = 0;
+    int r = read_file(root_fd, e, max_file_size, &rd->buf, &rd->cap, &len);
+    enum corpus_read_result out = CORPUS_READ_ADDED;
+    if (r == -EFBIG) {
+        c->too_large++;
+        out = CORPUS_READ_TOO_LARGE;
+    } else if (r == -ESTALE) {
+        log_info("%s was replaced since it was listed (skipped)", e->path);
+        c->changed++;
+        out = CORPUS_READ_CHANGED;
+    } else if (r < 0 && r != -ENOMEM) {
+        log_info("cannot read %s: %s (skipped)", e->path, strerror(-r));
+        c->unreadable++;
+        out = CORPUS_READ_UNREADABLE;
+    } else {
+        /* Should the trigram index find no memory for it either, the
+         * last words name the file. */
+        oom_context("loading", e->path);
+        enum corpus_add_result added =
+            r == -ENOMEM ? CORPUS_NOMEM : corpus_add(c, id, e->path, rd->buf, len);
+        oom_context(NULL, NULL);
+        if (added == CORPUS_BINARY) {
+            c->binary++;
+            out = CORPUS_READ_BINARY;
+        } else if (added == CORPUS_NOMEM) {
+            log_info("out of memory loading %s (%llu bytes); skipped", e->path,
+                     (unsigned long long)e->size);
+            c->unreadable++;
+            out = CORPUS_READ_UNREADABLE;
+        } else {
+            c->files[c->nfiles - 1].tree = e->tree;
+        }
+    }
+    /* A huge file's read buffer is not kept for the small ones. */
+    if (rd->cap > (size_t)64 << 20) {
+        free(rd->buf);
+        rd->buf = NULL;
+        rd->cap = 0;
+    }
+    return out;
+}
+
+void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, const int *root_fds,
                  uint64_t max_file_size, const struct corpus_progress *progress)
 {
     size_t done = 0;
@@ -267,52 +321,16 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, in
             total += l->v[i].size + 1;
     (void)reserve_bytes(c, total); /* if it fails, the arena grows per file */
     corpus_enable_index(c);
-
-    char *tmp = NULL;
-    size_t cap = 0;
+    struct corpus_reader rd = {0};
     for (size_t i = 0; i < l->n; i++) {
         const struct file_entry *e = &l->v[i];
         if (e->shard != shard)
             continue;
         if (progress && ++done % 64 == 0)
             progress->fn(progress->ctx, done, c->raw_bytes);
-        size_t len = 0;
-        int r = read_file(root_fd, e, max_file_size, &tmp, &cap, &len);
-        if (r == -EFBIG) {
-            c->too_large++;
-            continue;
-        }
-        if (r == -ESTALE) {
-            log_info("shard %u: %s was replaced since the walk saw it (skipped)", shard, e->path);
-            c->changed++;
-            continue;
-        }
-        if (r < 0 && r != -ENOMEM) {
-            log_info("shard %u: cannot read %s: %s (skipped)", shard, e->path, strerror(-r));
-            c->unreadable++;
-            continue;
-        }
-        /* Should the trigram index find no memory for it either, the
-         * last words name the file. */
-        oom_context("loading", e->path);
-        enum corpus_add_result added =
-            r == -ENOMEM ? CORPUS_NOMEM : corpus_add(c, (uint32_t)i, e->path, tmp, len);
-        oom_context(NULL, NULL);
-        if (added == CORPUS_BINARY)
-            c->binary++;
-        if (added == CORPUS_NOMEM) {
-            log_info("shard %u: out of memory loading %s (%llu bytes); skipped", shard, e->path,
-                     (unsigned long long)e->size);
-            c->unreadable++;
-        }
-        /* A huge file's read buffer is not kept for the small ones. */
-        if (cap > (size_t)64 << 20) {
-            free(tmp);
-            tmp = NULL;
-            cap = 0;
-        }
+        (void)corpus_read_add(c, root_fds[e->tree], e, (uint32_t)i, max_file_size, &rd);
     }
-    free(tmp);
+    free(rd.buf);
     oom_context("building the trigram index", NULL);
     corpus_seal(c);
     oom_context(NULL, NULL);

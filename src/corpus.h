@@ -24,11 +24,13 @@
 #include "walk.h"
 
 struct corpus_file {
-    uint32_t id; /* index in the master's file list */
+    uint32_t id;   /* the master's file id */
+    uint32_t tree; /* index of its tree */
     uint32_t nlines;
-    uint64_t off;        /* arena offset of the file's first byte */
-    uint64_t len;        /* bytes in the arena, final '\n' included */
-    uint64_t first_line; /* index of its first line in line_off */
+    uint32_t first_block; /* index of its first block */
+    uint64_t off;         /* arena offset of the file's first byte */
+    uint64_t len;         /* bytes in the arena, final '\n' included */
+    uint64_t first_line;  /* index of its first line in line_off */
     const char *path;
     /* Holds U+212A KELVIN SIGN or U+017F LONG S, which a caseless search
      * matches for k and s: such a file is always scanned with the regex
@@ -76,6 +78,9 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
 
 /* Build a trigram index of the files added from now on (tindex.h). */
 void corpus_enable_index(struct corpus *c);
+/* The same, growing as files are added: ready at every moment (for a
+ * corpus that changes; tindex.h, live mode).  No corpus_seal() needed. */
+void corpus_enable_live_index(struct corpus *c);
 /* No more files: finish the index. */
 void corpus_seal(struct corpus *c);
 
@@ -88,8 +93,26 @@ struct corpus_progress {
     void (*fn)(void *ctx, size_t files, uint64_t bytes);
     void *ctx;
 };
-void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, int root_fd,
+void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, const int *root_fds,
                  uint64_t max_file_size, const struct corpus_progress *progress);
+
+/* Read one file (beneath root_fd, checked against e's dev and ino) and
+ * add it as file id, in e's tree; what went wrong is counted in c and
+ * logged.  rd is a read buffer kept between calls (free rd->buf after). */
+struct corpus_reader {
+    char *buf;
+    size_t cap;
+};
+enum corpus_read_result {
+    CORPUS_READ_ADDED,
+    CORPUS_READ_BINARY,
+    CORPUS_READ_TOO_LARGE,
+    CORPUS_READ_CHANGED,
+    CORPUS_READ_UNREADABLE,
+};
+enum corpus_read_result corpus_read_add(struct corpus *c, int root_fd, const struct file_entry *e,
+                                        uint32_t id, uint64_t max_file_size,
+                                        struct corpus_reader *rd);
 
 /* Index of the file holding arena offset off (off < c->len). */
 size_t corpus_file_at(const struct corpus *c, uint64_t off);

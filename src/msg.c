@@ -257,15 +257,36 @@ void msg_files_begin(struct msg_writer *w, uint32_t shard, uint32_t total)
     msg_put_u32(w, 0);
 }
 
-bool msg_files_add(struct msg_writer *w, const struct msg_file_entry *e)
+/* One file entry, as FILES and CHANGES carry it. */
+#define ENTRY_FIXED (4 + 8 * 3 + 4 + 4)
+static void put_entry(struct msg_writer *w, const struct msg_file_entry *e)
 {
-    if (w->len + 4 + 8 * 3 + 4 + e->path_len > MSG_MAX)
-        return false;
     msg_put_u32(w, e->id);
     msg_put_u64(w, e->size);
     msg_put_u64(w, e->dev);
     msg_put_u64(w, e->ino);
+    msg_put_u32(w, e->tree);
     msg_put_str(w, e->path, e->path_len);
+}
+
+/* An entry's path must be a C string's worth: not empty, no NUL. */
+static void get_entry(struct msg_reader *r, struct msg_file_entry *e)
+{
+    e->id = msg_get_u32(r);
+    e->size = msg_get_u64(r);
+    e->dev = msg_get_u64(r);
+    e->ino = msg_get_u64(r);
+    e->tree = msg_get_u32(r);
+    e->path = get_cstr_view(r, &e->path_len);
+    if (e->path_len == 0)
+        r->bad = true;
+}
+
+bool msg_files_add(struct msg_writer *w, const struct msg_file_entry *e)
+{
+    if (w->len + ENTRY_FIXED + e->path_len > MSG_MAX)
+        return false;
+    put_entry(w, e);
     msg_patch_u32(w, FILES_COUNT_AT, le32(w->data + FILES_COUNT_AT) + 1);
     return true;
 }
@@ -289,12 +310,46 @@ int msg_files_decode(struct msg_reader *r, struct msg_files *f)
 
 int msg_files_next(struct msg_reader *r, const struct msg_files *f, struct msg_file_entry *e)
 {
-    e->id = msg_get_u32(r);
-    e->size = msg_get_u64(r);
-    e->dev = msg_get_u64(r);
-    e->ino = msg_get_u64(r);
-    e->path = get_cstr_view(r, &e->path_len);
-    if (e->id >= f->total || e->path_len == 0)
+    get_entry(r, e);
+    if (e->id >= f->total)
+        r->bad = true;
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+#define CHANGES_COUNT_AT MSG_HEADER_SIZE
+
+void msg_changes_begin(struct msg_writer *w, uint32_t shard, uint64_t seq)
+{
+    msg_begin(w, MT_CHANGES, shard, seq);
+    msg_put_u32(w, 0);
+}
+
+bool msg_changes_add(struct msg_writer *w, uint8_t op, const struct msg_file_entry *e)
+{
+    if (w->len + 1 + ENTRY_FIXED + e->path_len > MSG_MAX)
+        return false;
+    msg_put_u8(w, op);
+    put_entry(w, e);
+    msg_patch_u32(w, CHANGES_COUNT_AT, le32(w->data + CHANGES_COUNT_AT) + 1);
+    return true;
+}
+
+void msg_changes_finish(struct msg_writer *w)
+{
+    msg_finish(w);
+}
+
+int msg_changes_decode(struct msg_reader *r, uint32_t *count)
+{
+    *count = msg_get_u32(r);
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+int msg_changes_next(struct msg_reader *r, uint8_t *op, struct msg_file_entry *e)
+{
+    *op = msg_get_u8(r);
+    get_entry(r, e);
+    if (*op > MSG_CH_REMOVE)
         r->bad = true;
     return msg_reader_ok(r) ? SG_OK : SG_ERR;
 }
@@ -325,6 +380,51 @@ int msg_hello_decode(struct msg_reader *r, struct msg_hello *h)
     h->load_us = msg_get_u64(r);
     h->pid = msg_get_u32(r);
     h->changed = msg_get_u32(r);
+    return whole(r);
+}
+
+static void put_counts(struct msg_writer *w, const struct msg_hello *h)
+{
+    msg_put_u32(w, h->files);
+    msg_put_u64(w, h->lines);
+    msg_put_u64(w, h->bytes);
+    msg_put_u32(w, h->binary);
+    msg_put_u32(w, h->unreadable);
+    msg_put_u32(w, h->too_large);
+    msg_put_u32(w, h->changed);
+}
+
+static void get_counts(struct msg_reader *r, struct msg_hello *h)
+{
+    h->files = msg_get_u32(r);
+    h->lines = msg_get_u64(r);
+    h->bytes = msg_get_u64(r);
+    h->binary = msg_get_u32(r);
+    h->unreadable = msg_get_u32(r);
+    h->too_large = msg_get_u32(r);
+    h->changed = msg_get_u32(r);
+}
+
+void msg_applied_encode(struct msg_writer *w, uint32_t shard, uint64_t seq,
+                        const struct msg_applied *a)
+{
+    msg_begin(w, MT_APPLIED, shard, seq);
+    msg_put_u32(w, a->loaded);
+    msg_put_u32(w, a->removed);
+    msg_put_u32(w, a->failed);
+    msg_put_u32(w, a->version);
+    put_counts(w, &a->counts);
+    msg_finish(w);
+}
+
+int msg_applied_decode(struct msg_reader *r, struct msg_applied *a)
+{
+    memset(a, 0, sizeof *a);
+    a->loaded = msg_get_u32(r);
+    a->removed = msg_get_u32(r);
+    a->failed = msg_get_u32(r);
+    a->version = msg_get_u32(r);
+    get_counts(r, &a->counts);
     return whole(r);
 }
 

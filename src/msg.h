@@ -31,7 +31,11 @@
  *   FILES   master->worker  (to a restarted worker, before anything else)
  *                           u8 last, u32 total files, u32 count, then count
  *                           entries: u32 file id, u64 size, u64 device,
- *                           u64 inode, str path
+ *                           u64 inode, u32 tree, str path
+ *   CHANGES master->worker  u32 count, then count entries: u8 op (0: load
+ *                           the file, replacing any version of it; 1:
+ *                           drop it), then a FILES entry; seq: the batch's
+ *                           number.  One batch is one version (store.h)
  *   PING    master->worker  (empty) a heartbeat: answered by PONG, also in
  *                           the middle of a search
  *   HELLO   worker->master  u32 files, u64 lines, u64 bytes, u32 binary,
@@ -47,6 +51,9 @@
  *   DONE    worker->master  u8 status, u64 matched_lines, u64 matched_files,
  *                           u64 elapsed_us, u32 limit_hits, str error
  *   PONG    worker->master  (empty) the answer to a PING, same seq
+ *   APPLIED worker->master  u32 loaded, u32 removed, u32 failed, u32 version,
+ *                           then the shard's counts as in a HELLO (without
+ *                           load_us and pid); seq: the CHANGES batch
  *
  * BATCH records and LINES lines stay where they arrived: the master keeps
  * the datagram and points into it.  Such a view was checked once, when it
@@ -71,12 +78,14 @@ enum msg_type {
     MT_FILE = 3,
     MT_FILES = 4,
     MT_PING = 5,
+    MT_CHANGES = 6,
     MT_HELLO = 16,
     MT_BATCH = 17,
     MT_LINES = 18,
     MT_DONE = 19,
     MT_PROGRESS = 20,
     MT_PONG = 21,
+    MT_APPLIED = 22,
 };
 
 /* QUERY flags. */
@@ -168,6 +177,7 @@ int msg_file_decode(struct msg_reader *r, uint32_t *file_id);
 struct msg_file_entry {
     uint32_t id;
     uint64_t size, dev, ino;
+    uint32_t tree;
     const char *path; /* not NUL-terminated when decoded */
     uint32_t path_len;
 };
@@ -186,6 +196,18 @@ int msg_files_decode(struct msg_reader *r, struct msg_files *f);
 int msg_files_next(struct msg_reader *r, const struct msg_files *f, struct msg_file_entry *e);
 bool msg_decoded_all(const struct msg_reader *r);
 
+/* CHANGES: a batch of files to load or drop.  msg_changes_begin(), then
+ * msg_changes_add() while it returns true, msg_changes_finish(). */
+#define MSG_CH_LOAD   0
+#define MSG_CH_REMOVE 1
+void msg_changes_begin(struct msg_writer *w, uint32_t shard, uint64_t seq);
+bool msg_changes_add(struct msg_writer *w, uint8_t op, const struct msg_file_entry *e);
+void msg_changes_finish(struct msg_writer *w);
+/* The count; then msg_changes_next() that many times, then check
+ * msg_decoded_all(). */
+int msg_changes_decode(struct msg_reader *r, uint32_t *count);
+int msg_changes_next(struct msg_reader *r, uint8_t *op, struct msg_file_entry *e);
+
 /* HELLO: the worker's load report. */
 struct msg_hello {
     uint32_t files;
@@ -197,6 +219,15 @@ struct msg_hello {
 };
 void msg_hello_encode(struct msg_writer *w, uint32_t shard, const struct msg_hello *h);
 int msg_hello_decode(struct msg_reader *r, struct msg_hello *h);
+
+/* APPLIED: what a CHANGES batch did, and the shard's counts after it. */
+struct msg_applied {
+    uint32_t loaded, removed, failed, version;
+    struct msg_hello counts; /* load_us and pid not sent */
+};
+void msg_applied_encode(struct msg_writer *w, uint32_t shard, uint64_t seq,
+                        const struct msg_applied *a);
+int msg_applied_decode(struct msg_reader *r, struct msg_applied *a);
 
 /* PROGRESS, while loading. */
 void msg_progress_encode(struct msg_writer *w, uint32_t shard, uint32_t files, uint64_t bytes);

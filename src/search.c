@@ -17,18 +17,29 @@
 #define CLIP_LEAD       128 /* bytes kept before the first match of a clipped line */
 #define MAX_LINE_RANGES 256
 
-/* Which blocks a query scans: the trigram index's candidates, in files the
- * path filters select.  Blocks are asked about in increasing order. */
+/* Which blocks of one corpus a query scans: the trigram index's
+ * candidates, in files visible at the search's version that the path
+ * filters select.  Base blocks are asked about in increasing order. */
 struct selector {
-    struct glob_list *inc, *exc;
+    const struct corpus *c;
+    enum store_part part;
     uint32_t *cand; /* candidate blocks; NULL: no restriction */
     size_t ncand, k;
     long file; /* the file whose path was judged last, and how */
     bool file_ok;
 };
 
+/* A visible delta file, in (tree, path) order, and where it falls among
+ * the base's files. */
+struct delta_file {
+    size_t fi;      /* index in the delta */
+    size_t base_at; /* the first base file that sorts after it */
+};
+
 struct search {
-    const struct corpus *c;
+    const struct store *store;
+    uint32_t version;       /* the store's version it sees (store.h) */
+    const struct corpus *c; /* the corpus of the run being scanned */
     uint32_t shard;
     uint64_t seq;
     struct msg_query query; /* its strings are the copies below */
@@ -43,9 +54,13 @@ struct search {
     uint64_t fast_hits;   /* lines counted without the regex, for step_over() */
     bool ended, cancelled;
     /* Where the scan is: the run of selected blocks [pos, run_to) being
-     * scanned, the next block to select from, and whether this run is a
-     * file the anchor cannot speak for (wide_fold). */
-    struct selector sel;
+     * scanned (in s->c), the next base block to select from, the next
+     * delta file, and whether this run is a file the anchor cannot speak
+     * for (wide_fold). */
+    struct glob_list *inc, *exc;
+    struct selector base_sel, delta_sel;
+    struct delta_file *dfiles;
+    size_t ndfiles, dk, delta_block;
     size_t block;
     uint64_t pos, run_to;
     bool run_no_anchor, exhausted;
@@ -55,7 +70,7 @@ struct search {
     /* counts */
     uint64_t matched_lines, matched_files;
     uint32_t limit_hits, sent;
-    long last_file;   /* index of the last file with a matched line */
+    int64_t last_id;  /* id of the last file with a matched line */
     uint64_t segment; /* current segment size, adapted to the pattern's speed */
     /* A literal every match holds (qplan_anchor()): when set, candidates
      * are found with memmem()/memmem_ci() instead of the regex. */
@@ -172,9 +187,9 @@ static void account(struct search *s, size_t fi, uint32_t ln, const char *text, 
                     const struct mrange *r, int nr)
 {
     s->matched_lines++;
-    if ((long)fi != s->last_file) {
+    if ((int64_t)s->c->files[fi].id != s->last_id) {
         s->matched_files++;
-        s->last_file = (long)fi;
+        s->last_id = s->c->files[fi].id;
     }
     if (s->sent < s->q->max)
         emit(s, &s->c->files[fi], ln, text, len, r, nr);
@@ -244,9 +259,9 @@ static uint64_t count_fast(struct search *s, uint64_t abs)
         s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
     }
     s->matched_lines++;
-    if ((long)s->cur_file != s->last_file) {
+    if ((int64_t)c->files[s->cur_file].id != s->last_id) {
         s->matched_files++;
-        s->last_file = (long)s->cur_file;
+        s->last_id = c->files[s->cur_file].id;
     }
     const char *nl = memchr(c->buf + abs, '\n', (size_t)(s->cur_file_end - abs));
     return (uint64_t)(nl - c->buf) + 1;
@@ -384,94 +399,187 @@ static struct glob_list *filter(const char *spec, uint32_t len)
     return gl;
 }
 
-static void selector_init(struct selector *sel, const struct search *s)
+static void selector_init(struct selector *sel, const struct search *s, enum store_part part,
+                          const struct qnode *plan)
 {
-    const struct msg_query *q = s->q;
-    sel->inc = filter(q->path, q->path_len);
-    sel->exc = filter(q->exclude, q->exclude_len);
-    sel->cand = NULL;
-    sel->ncand = sel->k = 0;
+    memset(sel, 0, sizeof *sel);
+    sel->c = store_corpus(s->store, part);
+    sel->part = part;
     sel->file = -1;
-    if (tindex_ready(s->c->index)) {
-        struct qnode *plan = qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
-                                         q->flags & MSG_QF_CASELESS);
-        sel->cand = tindex_candidates(s->c->index, plan, &sel->ncand);
-        qplan_free(plan);
+    if (tindex_ready(sel->c->index))
+        sel->cand = tindex_candidates(sel->c->index, plan, &sel->ncand);
+}
+
+/* True when no base block at or after the current one can be selected. */
+static bool selector_exhausted(const struct selector *sel)
+{
+    return sel->cand && sel->k >= sel->ncand && sel->c->wide_fold == 0;
+}
+
+/* Whether block b is a candidate: moving forward (the base's blocks are
+ * asked about in order), or by binary search (the delta's are not). */
+static bool is_candidate(struct selector *sel, size_t b)
+{
+    if (sel->part == STORE_DELTA) {
+        size_t lo = 0, hi = sel->ncand;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sel->cand[mid] < b)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo < sel->ncand && sel->cand[lo] == b;
     }
+    while (sel->k < sel->ncand && sel->cand[sel->k] < b)
+        sel->k++;
+    return sel->k < sel->ncand && sel->cand[sel->k] == b;
 }
 
-static void selector_free(struct selector *sel)
+static bool selector_take(struct selector *sel, const struct search *s, size_t b)
 {
-    glob_list_free(sel->inc);
-    glob_list_free(sel->exc);
-    free(sel->cand);
-}
-
-/* True when no block at or after the current one can be selected. */
-static bool selector_exhausted(const struct selector *sel, const struct corpus *c)
-{
-    return sel->cand && sel->k >= sel->ncand && c->wide_fold == 0;
-}
-
-static bool selector_take(struct selector *sel, const struct corpus *c, size_t b)
-{
-    const struct corpus_file *f = &c->files[c->blocks[b].file];
-    if (sel->cand && !f->wide_fold) {
-        while (sel->k < sel->ncand && sel->cand[sel->k] < b)
-            sel->k++;
-        if (sel->k >= sel->ncand || sel->cand[sel->k] != b)
-            return false;
-    }
-    if ((long)c->blocks[b].file != sel->file) {
-        sel->file = c->blocks[b].file;
-        sel->file_ok = (!sel->inc || glob_list_match(sel->inc, f->path)) &&
-                       !(sel->exc && glob_list_match(sel->exc, f->path));
+    const struct corpus *c = sel->c;
+    size_t fi = c->blocks[b].file;
+    const struct corpus_file *f = &c->files[fi];
+    if (sel->cand && !f->wide_fold && !is_candidate(sel, b))
+        return false;
+    if ((long)fi != sel->file) {
+        sel->file = (long)fi;
+        sel->file_ok = store_visible(s->store, sel->part, fi, s->version) &&
+                       (!s->inc || glob_list_match(s->inc, f->path)) &&
+                       !(s->exc && glob_list_match(s->exc, f->path));
     }
     return sel->file_ok;
 }
 
-/* Move to the next run of selected blocks, from s->block on: consecutive
- * ones as one piece, and a file that holds a wide fold alone (neither the
- * index nor the anchor speaks for it).  False when none is left. */
-static bool next_run(struct search *s)
+/* The visible delta files in (tree, path) order, each placed among the
+ * base's files. */
+static void place_delta(struct search *s)
 {
-    const struct corpus *c = s->c;
-    struct selector *sel = &s->sel;
+    const struct corpus *d = &s->store->delta, *b = &s->store->base;
+    s->dfiles = xmalloc((d->nfiles ? d->nfiles : 1) * sizeof *s->dfiles);
+    for (size_t i = 0; i < d->nfiles; i++)
+        if (store_visible(s->store, STORE_DELTA, i, s->version))
+            s->dfiles[s->ndfiles++] = (struct delta_file){.fi = i};
+    /* Insertion sort: the delta is small, and mostly appended in order. */
+    for (size_t i = 1; i < s->ndfiles; i++) {
+        struct delta_file x = s->dfiles[i];
+        size_t j = i;
+        while (j > 0 && store_file_cmp(&d->files[s->dfiles[j - 1].fi], &d->files[x.fi]) > 0) {
+            s->dfiles[j] = s->dfiles[j - 1];
+            j--;
+        }
+        s->dfiles[j] = x;
+    }
+    for (size_t i = 0; i < s->ndfiles; i++) {
+        const struct corpus_file *f = &d->files[s->dfiles[i].fi];
+        size_t lo = 0, hi = b->nfiles;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (store_file_cmp(&b->files[mid], f) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        s->dfiles[i].base_at = lo;
+    }
+}
+
+/* A run starts: scan [from, to) of corpus c. */
+static void start_run(struct search *s, const struct corpus *c, uint64_t from, uint64_t to,
+                      bool no_anchor)
+{
+    s->c = c;
+    s->pos = from;
+    s->run_to = to;
+    s->run_no_anchor = no_anchor;
+    s->cur_file = corpus_file_at(c, from);
+    s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
+}
+
+/* The next run of selected base blocks below block limit: consecutive ones
+ * as one piece, and a file that holds a wide fold alone (neither the index
+ * nor the anchor speaks for it). */
+static bool next_base_run(struct search *s, size_t limit)
+{
+    const struct corpus *c = &s->store->base;
+    struct selector *sel = &s->base_sel;
     size_t i = s->block;
-    while (i < c->nblocks && !selector_exhausted(sel, c)) {
-        const struct corpus_block *b = &c->blocks[i];
-        if (!selector_take(sel, c, i)) {
+    while (i < limit && !selector_exhausted(sel)) {
+        if (!selector_take(sel, s, i)) {
             i++;
             /* Straight to the next candidate, when no file is outside
              * the index's say. */
             if (sel->cand && c->wide_fold == 0 && sel->k < sel->ncand && sel->cand[sel->k] > i)
-                i = sel->cand[sel->k];
+                i = sel->cand[sel->k] < limit ? sel->cand[sel->k] : limit;
             continue;
         }
+        const struct corpus_block *b = &c->blocks[i];
         size_t j = i + 1;
-        s->run_no_anchor = c->files[b->file].wide_fold;
-        while (!s->run_no_anchor && j < c->nblocks && !c->files[c->blocks[j].file].wide_fold &&
-               selector_take(sel, c, j))
+        bool alone = c->files[b->file].wide_fold;
+        while (!alone && j < limit && !c->files[c->blocks[j].file].wide_fold &&
+               selector_take(sel, s, j))
             j++;
-        s->pos = b->off;
-        s->run_to = c->blocks[j - 1].off + c->blocks[j - 1].len;
         s->block = j;
+        start_run(s, c, b->off, c->blocks[j - 1].off + c->blocks[j - 1].len, alone);
         return true;
     }
-    s->block = c->nblocks;
+    s->block = limit > s->block ? limit : s->block;
     return false;
+}
+
+/* The next run of selected blocks of the delta file dfiles[dk]. */
+static bool next_delta_run(struct search *s)
+{
+    const struct corpus *d = &s->store->delta;
+    const struct corpus_file *f = &d->files[s->dfiles[s->dk].fi];
+    size_t end = f->first_block;
+    while (end < d->nblocks && d->blocks[end].file == s->dfiles[s->dk].fi)
+        end++;
+    for (size_t i = s->delta_block > f->first_block ? s->delta_block : f->first_block; i < end;
+         i++) {
+        if (!selector_take(&s->delta_sel, s, i))
+            continue;
+        size_t j = i + 1;
+        while (!f->wide_fold && j < end && selector_take(&s->delta_sel, s, j))
+            j++;
+        s->delta_block = j;
+        start_run(s, d, d->blocks[i].off, d->blocks[j - 1].off + d->blocks[j - 1].len,
+                  f->wide_fold);
+        return true;
+    }
+    return false;
+}
+
+/* Move to the next run, base and delta interleaved in (tree, path) order.
+ * False when none is left. */
+static bool next_run(struct search *s)
+{
+    const struct corpus *b = &s->store->base;
+    for (;;) {
+        size_t limit_file = s->dk < s->ndfiles ? s->dfiles[s->dk].base_at : b->nfiles;
+        size_t limit = limit_file < b->nfiles ? b->files[limit_file].first_block : b->nblocks;
+        if (s->block < limit && next_base_run(s, limit))
+            return true;
+        if (s->dk >= s->ndfiles)
+            return false;
+        if (next_delta_run(s))
+            return true;
+        s->dk++; /* that delta file is done */
+        s->delta_block = 0;
+    }
 }
 
 /* Scan up to one segment of selected text, across runs. */
 static void scan_segment(struct search *s)
 {
-    const char *buf = s->c->buf;
     uint64_t budget = s->segment;
     while (budget > 0 && s->status == MSG_ST_DONE && !s->io_failed) {
         if (s->pos >= s->run_to && !next_run(s)) {
             s->exhausted = true;
             return;
         }
+        const char *buf = s->c->buf; /* the run's corpus */
         uint64_t end = s->pos + budget;
         if (end >= s->run_to) {
             end = s->run_to;
@@ -524,7 +632,7 @@ bool search_step(struct search *s)
         return true;
     if (s->cancelled && s->status == MSG_ST_DONE)
         s->status = MSG_ST_CANCELLED;
-    if (!s->m || s->status != MSG_ST_DONE || s->io_failed || s->exhausted || s->c->nblocks == 0) {
+    if (!s->m || s->status != MSG_ST_DONE || s->io_failed || s->exhausted) {
         end_search(s);
         return true;
     }
@@ -553,17 +661,19 @@ uint64_t search_seq(const struct search *s)
     return s->seq;
 }
 
-struct search *search_start(const struct corpus *c, uint32_t shard, uint64_t seq,
-                            const struct msg_query *q, const struct search_io *io)
+struct search *search_start(const struct store *store, uint32_t version, uint32_t shard,
+                            uint64_t seq, const struct msg_query *q, const struct search_io *io)
 {
     struct search *s = xcalloc(1, sizeof *s);
-    s->c = c;
+    s->store = store;
+    s->version = version;
+    s->c = &store->base;
     s->shard = shard;
     s->seq = seq;
     s->io_copy = *io;
     s->io = &s->io_copy;
     s->status = MSG_ST_DONE;
-    s->last_file = -1;
+    s->last_id = -1;
     s->segment = SEARCH_SEGMENT_MIN;
     s->started_ns = now_ns();
     s->deadline_ns = s->started_ns + (uint64_t)q->timeout_ms * 1000000u;
@@ -585,8 +695,14 @@ struct search *search_start(const struct corpus *c, uint32_t shard, uint64_t seq
                      q->flags & MSG_QF_CASELESS, &s->anchor_len, &s->anchor_ci, &s->anchor_exact);
     if (s->anchor)
         finder_init(&s->finder, s->anchor, s->anchor_len, s->anchor_ci);
-    s->cur_file_end = c->nfiles ? c->files[0].off + c->files[0].len : 0;
-    selector_init(&s->sel, s);
+    s->inc = filter(q->path, q->path_len);
+    s->exc = filter(q->exclude, q->exclude_len);
+    struct qnode *plan = qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                                     q->flags & MSG_QF_CASELESS);
+    selector_init(&s->base_sel, s, STORE_BASE, plan);
+    selector_init(&s->delta_sel, s, STORE_DELTA, plan);
+    qplan_free(plan);
+    place_delta(s);
     return s;
 }
 
@@ -594,8 +710,11 @@ void search_free(struct search *s)
 {
     if (!s)
         return;
-    if (s->m)
-        selector_free(&s->sel);
+    glob_list_free(s->inc);
+    glob_list_free(s->exc);
+    free(s->base_sel.cand);
+    free(s->delta_sel.cand);
+    free(s->dfiles);
     msg_writer_free(&s->batch);
     msg_writer_free(&s->rec);
     matcher_free(s->m);
@@ -609,9 +728,12 @@ void search_free(struct search *s)
 void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const struct msg_query *q,
                 const struct search_io *io)
 {
-    struct search *s = search_start(c, shard, seq, q, io);
+    struct store view;
+    store_view(&view, c);
+    struct search *s = search_start(&view, view.version, shard, seq, q, io);
     while (!search_step(s))
         if (io->should_stop && io->should_stop(io->ctx))
             search_cancel(s);
     search_free(s);
+    store_free(&view);
 }

@@ -30,6 +30,7 @@
 #include "corpus.h"
 #include "matcher.h"
 #include "msg.h"
+#include "store.h"
 
 #define SEARCH_SEGMENT         (1u << 20) /* the largest segment */
 #define SEARCH_SEGMENT_MIN     (4u << 10)
@@ -53,11 +54,13 @@ struct search_io {
 
 struct search;
 
-/* Prepare the query q (its strings are copied) over c.  Never NULL: a
- * pattern that does not compile gives a search whose first step sends a
- * DONE that says why. */
-struct search *search_start(const struct corpus *c, uint32_t shard, uint64_t seq,
-                            const struct msg_query *q, const struct search_io *io);
+/* Prepare the query q (its strings are copied) over the files of store
+ * visible at version (store.h).  Never NULL: a pattern that does not
+ * compile gives a search whose first step sends a DONE that says why.
+ * The store may take batches while the search runs (they are not
+ * visible to it), but not be compacted. */
+struct search *search_start(const struct store *store, uint32_t version, uint32_t shard,
+                            uint64_t seq, const struct msg_query *q, const struct search_io *io);
 /* Scan one segment and send what it found; true once the search has
  * ended and sent its DONE (then only search_free() is left to call).  The
  * step after the last segment sends the DONE. */
@@ -67,8 +70,8 @@ void search_cancel(struct search *s);
 uint64_t search_seq(const struct search *s);
 void search_free(struct search *s); /* accepts NULL */
 
-/* Run the query to its end: start, step (asking io->should_stop between
- * steps), free. */
+/* Run the query over one corpus to its end: start, step (asking
+ * io->should_stop between steps), free. */
 void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const struct msg_query *q,
                 const struct search_io *io);
 

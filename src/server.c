@@ -81,8 +81,10 @@ static const char *bundled(const char *src_dir, const char *installed)
 
 static void fork_workers(struct server *s)
 {
-    struct worker_config cfg = {
-        .root = s->root, .max_file_size = s->opt->max_file_size, .master_pid = getpid()};
+    struct worker_config cfg = {.roots = &s->root,
+                                .ntrees = 1,
+                                .max_file_size = s->opt->max_file_size,
+                                .master_pid = getpid()};
     fflush(NULL); /* nothing buffered may be written twice */
     for (unsigned i = 0; i < s->opt->workers; i++) {
         pid_t pid = fork();
@@ -157,7 +159,7 @@ static void restart_worker(struct server *s, unsigned i)
     snprintf(shard, sizeof shard, "%u", i);
     snprintf(size, sizeof size, "%llu", (unsigned long long)s->opt->max_file_size);
     snprintf(master, sizeof master, "%d", (int)getpid());
-    char *argv[] = {"shardgrep", WORKER_EXEC_ARG, shard, (char *)s->root, size, master, NULL};
+    char *argv[] = {"shardgrep", WORKER_EXEC_ARG, shard, size, master, (char *)s->root, NULL};
     int req_fd, res_fd;
     queue_worker_fds(s->queue, i, &req_fd, &res_fd);
     const char *exe = worker_exe(s);

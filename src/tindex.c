@@ -11,7 +11,20 @@
 
 #define NTRI (1u << 24)
 
+/* A live index's posting list: block numbers, ascending (appended). */
+struct plist {
+    uint32_t *v;
+    uint32_t n, cap;
+};
+
 struct tindex {
+    /* live mode: a hash from trigram to its growing list */
+    bool live;
+    uint32_t *hkey; /* trigram + 1; 0: empty */
+    uint32_t *hval; /* index in lists */
+    size_t hcap, hused;
+    struct plist *lists;
+    size_t nlists, lists_cap;
     /* while building */
     uint64_t *seen;    /* one bit per trigram, for the file being scanned */
     uint32_t *count;   /* per trigram, the files holding it; then a cursor */
@@ -34,6 +47,67 @@ struct tindex *tindex_new(void)
     return t;
 }
 
+struct tindex *tindex_new_live(void)
+{
+    struct tindex *t = xcalloc(1, sizeof *t);
+    t->live = true;
+    t->seen = xcalloc(NTRI / 64, sizeof *t->seen);
+    t->hcap = 1024;
+    t->hkey = xcalloc(t->hcap, sizeof *t->hkey);
+    t->hval = xcalloc(t->hcap, sizeof *t->hval);
+    return t;
+}
+
+static size_t hash_slot(const struct tindex *t, uint32_t tri)
+{
+    size_t i = (tri * 2654435761u) & (t->hcap - 1);
+    while (t->hkey[i] && t->hkey[i] != tri + 1)
+        i = (i + 1) & (t->hcap - 1);
+    return i;
+}
+
+static void hash_grow(struct tindex *t)
+{
+    uint32_t *keys = t->hkey, *vals = t->hval;
+    size_t cap = t->hcap;
+    t->hcap *= 2;
+    t->hkey = xcalloc(t->hcap, sizeof *t->hkey);
+    t->hval = xcalloc(t->hcap, sizeof *t->hval);
+    for (size_t i = 0; i < cap; i++) {
+        if (!keys[i])
+            continue;
+        size_t j = hash_slot(t, keys[i] - 1);
+        t->hkey[j] = keys[i];
+        t->hval[j] = vals[i];
+    }
+    free(keys);
+    free(vals);
+}
+
+/* Append block b to the list of tri, making the list if it is new. */
+static void live_post(struct tindex *t, uint32_t tri, uint32_t b)
+{
+    if (2 * (t->hused + 1) > t->hcap)
+        hash_grow(t);
+    size_t i = hash_slot(t, tri);
+    if (!t->hkey[i]) {
+        if (t->nlists == t->lists_cap) {
+            t->lists_cap = t->lists_cap ? 2 * t->lists_cap : 1024;
+            t->lists = xrealloc(t->lists, t->lists_cap * sizeof *t->lists);
+        }
+        t->lists[t->nlists] = (struct plist){0};
+        t->hkey[i] = tri + 1;
+        t->hval[i] = (uint32_t)t->nlists++;
+        t->hused++;
+    }
+    struct plist *l = &t->lists[t->hval[i]];
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 4;
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = b;
+}
+
 static void free_building(struct tindex *t)
 {
     free(t->seen);
@@ -52,6 +126,11 @@ void tindex_free(struct tindex *t)
     free(t->keys);
     free(t->offsets);
     free(t->postings);
+    for (size_t i = 0; i < t->nlists; i++)
+        free(t->lists[i].v);
+    free(t->lists);
+    free(t->hkey);
+    free(t->hval);
     free(t);
 }
 
@@ -91,6 +170,13 @@ static size_t distinct(struct tindex *t, const char *text, size_t len)
 void tindex_add(struct tindex *t, const char *text, size_t len)
 {
     size_t n = distinct(t, text, len);
+    if (t->live) {
+        for (size_t i = 0; i < n; i++)
+            live_post(t, t->scratch[i], t->nfiles);
+        t->total += n;
+        t->nfiles++;
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         t->count[t->scratch[i]]++;
     t->total += n;
@@ -152,6 +238,15 @@ static void fset_release(struct fset *s)
 
 static struct fset lookup(const struct tindex *t, uint32_t tri)
 {
+    if (t->live) {
+        size_t i = hash_slot(t, tri);
+        struct fset s = {0};
+        if (t->hkey[i]) {
+            s.v = t->lists[t->hval[i]].v;
+            s.n = t->lists[t->hval[i]].n;
+        }
+        return s;
+    }
     size_t lo = 0, hi = t->nkeys;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -301,11 +396,18 @@ uint32_t *tindex_candidates(const struct tindex *t, const struct qnode *q, size_
 
 bool tindex_ready(const struct tindex *t)
 {
-    return t && t->keys;
+    return t && (t->keys || t->live);
 }
 
 size_t tindex_bytes(const struct tindex *t)
 {
+    if (t->live) {
+        size_t b = t->hcap * 2 * sizeof(uint32_t) + t->lists_cap * sizeof *t->lists + NTRI / 8 +
+                   t->scratch_cap * 4;
+        for (size_t i = 0; i < t->nlists; i++)
+            b += t->lists[i].cap * sizeof(uint32_t);
+        return b;
+    }
     size_t postings = t->keys ? (size_t)t->offsets[t->nkeys] : 0;
     size_t building = t->seen ? NTRI / 8 + NTRI * sizeof(uint32_t) + t->scratch_cap * 4 : 0;
     return t->nkeys * 2 * sizeof(uint32_t) + postings * sizeof(uint32_t) + building;

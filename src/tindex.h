@@ -12,6 +12,12 @@
  * match never crosses a line.  Block granularity keeps the index small (about half the text on the
  * Linux tree) while a selective query still skips almost everything.  Below, "file" means a
  * numbered unit added with tindex_add(): the corpus adds blocks.
+ *
+ * Live mode (tindex_new_live()) is for a corpus that grows while it is
+ * searched (the worker's delta, store.h): each trigram's list lives in a
+ * hash table and grows as files are added, so the index answers at every
+ * moment, and the numbers already given never change.  It costs more per
+ * posting than the packed lists, which is why the delta stays small.
  */
 #ifndef SHARDGREP_TINDEX_H
 #define SHARDGREP_TINDEX_H
@@ -25,6 +31,8 @@
 struct tindex;
 
 struct tindex *tindex_new(void);
+/* An index that answers while it grows: no tindex_finish(). */
+struct tindex *tindex_new_live(void);
 void tindex_free(struct tindex *t); /* accepts NULL */
 /* Count the next file's trigrams (files are numbered 0, 1, ... in the
  * order added).  The text need not stay where it is. */

@@ -20,6 +20,7 @@ struct file_entry {
     char *path;    /* relative to the root, '/'-separated */
     uint64_t size; /* from lstat() during the walk */
     uint32_t shard;
+    uint32_t tree; /* index of its tree (0 when one is served) */
     /* The file the walk saw: a reader opens the path beneath the root and
      * checks it is still this one (fsopen.h). */
     uint64_t dev, ino;

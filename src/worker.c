@@ -24,7 +24,7 @@
 struct sched {
     const struct transport_end *end;
     unsigned shard;
-    const struct corpus *c;
+    struct store *st;
     struct search **active; /* in the order they arrived */
     size_t nactive, cap, turn;
     /* CANCELs that arrived before their QUERY (it was still in flight). */
@@ -69,15 +69,18 @@ static void send_done(struct sched *w, uint64_t seq, uint8_t status, const char 
     msg_writer_free(&mw);
 }
 
-/* Send every line of one file in LINES messages, then DONE. */
+/* Send every line of the live version of one file in LINES messages,
+ * then DONE. */
 static void serve_file(struct sched *w, uint64_t seq, uint32_t id)
 {
-    long fi = corpus_find_file(w->c, id);
-    if (fi < 0) {
+    enum store_part part;
+    size_t fi;
+    if (!store_find(w->st, id, &part, &fi)) {
         send_done(w, seq, MSG_ST_NOT_FOUND, "file not in this shard");
         return;
     }
-    const struct corpus_file *f = &w->c->files[fi];
+    const struct corpus *c = store_corpus(w->st, part);
+    const struct corpus_file *f = &c->files[fi];
     struct msg_writer mw;
     msg_writer_init(&mw);
     uint32_t line = 0;
@@ -86,7 +89,7 @@ static void serve_file(struct sched *w, uint64_t seq, uint32_t id)
         for (; line < f->nlines; line++) {
             const char *t;
             size_t n;
-            corpus_line(w->c, f, line, &t, &n);
+            corpus_line(c, f, line, &t, &n);
             uint8_t flags = 0;
             if (n > WORKER_FILE_LINE_MAX) {
                 n = utf8_floor(t, n, WORKER_FILE_LINE_MAX);
@@ -113,7 +116,7 @@ static void start_search(struct sched *w, uint64_t seq, const struct msg_query *
         w->active = xrealloc(w->active, w->cap * sizeof *w->active);
     }
     const struct search_io io = {.ctx = w, .send = io_send};
-    w->active[w->nactive++] = search_start(w->c, w->shard, seq, q, &io);
+    w->active[w->nactive++] = search_start(w->st, w->st->version, w->shard, seq, q, &io);
 }
 
 static void cancel(struct sched *w, uint64_t seq)
@@ -125,6 +128,47 @@ static void cancel(struct sched *w, uint64_t seq)
         }
     }
     w->cancelled[w->ncancelled++ % CANCELLED_MEMORY] = seq;
+}
+
+/* A batch of changes: applied as one version, and acknowledged with the
+ * shard's counts after it. */
+static void apply_changes(struct sched *w, uint64_t seq, struct msg_reader *r)
+{
+    uint32_t count;
+    if (msg_changes_decode(r, &count) < 0)
+        return;
+    struct store_change *ch = xcalloc(count ? count : 1, sizeof *ch);
+    uint32_t n = 0;
+    for (; n < count; n++) {
+        uint8_t op;
+        struct msg_file_entry e;
+        if (msg_changes_next(r, &op, &e) < 0)
+            break;
+        ch[n] = (struct store_change){.remove = op == MSG_CH_REMOVE,
+                                      .id = e.id,
+                                      .tree = e.tree,
+                                      .size = e.size,
+                                      .dev = e.dev,
+                                      .ino = e.ino,
+                                      .path = e.path,
+                                      .path_len = e.path_len};
+    }
+    if (n < count || !msg_decoded_all(r))
+        log_info("shard %u: a malformed CHANGES message (%u of %u entries read)", w->shard, n,
+                 count);
+    struct store_applied done;
+    store_apply(w->st, ch, n, &done);
+    free(ch);
+    struct msg_applied a = {.loaded = done.loaded,
+                            .removed = done.removed,
+                            .failed = done.failed,
+                            .version = w->st->version};
+    store_hello(w->st, &a.counts);
+    struct msg_writer mw;
+    msg_writer_init(&mw);
+    msg_applied_encode(&mw, w->shard, seq, &a);
+    send_msg(w, &mw);
+    msg_writer_free(&mw);
 }
 
 /* One request. */
@@ -146,6 +190,8 @@ static void take(struct sched *w, const uint8_t *buf, size_t n)
         uint32_t id;
         if (msg_file_decode(&r, &id) == 0)
             serve_file(w, h.seq, id);
+    } else if (h.type == MT_CHANGES) {
+        apply_changes(w, h.seq, &r);
     } else if (h.type == MT_PING) {
         struct msg_writer mw;
         msg_writer_init(&mw);
@@ -171,9 +217,9 @@ static void run_turn(struct sched *w)
     w->nactive--;
 }
 
-void worker_serve(const struct transport_end *end, unsigned shard, const struct corpus *c)
+void worker_serve(const struct transport_end *end, unsigned shard, struct store *st)
 {
-    struct sched w = {.end = end, .shard = shard, .c = c, .buf = xmalloc(MSG_MAX)};
+    struct sched w = {.end = end, .shard = shard, .st = st, .buf = xmalloc(MSG_MAX)};
     while (!w.gone) {
         /* Every request that has arrived; wait for one only when idle. */
         for (int wait = w.nactive ? 0 : -1; !w.gone; wait = 0) {
@@ -187,6 +233,8 @@ void worker_serve(const struct transport_end *end, unsigned shard, const struct 
         }
         if (!w.gone && w.nactive)
             run_turn(&w);
+        else if (!w.gone && store_compact_due(st))
+            store_compact(st); /* nothing running holds the old numbering */
     }
     for (size_t i = 0; i < w.nactive; i++)
         search_free(w.active[i]);
@@ -218,29 +266,31 @@ static void send_progress(void *ctx, size_t files, uint64_t bytes)
     msg_writer_free(&mw);
 }
 
-static void load(struct corpus *c, const struct transport_end *end, unsigned shard,
-                 const struct file_list *files, const struct worker_config *cfg)
+/* Open each tree's folder; -1 for one that cannot be (logged: its files
+ * count as unreadable). */
+static int *open_roots(const struct worker_config *cfg, unsigned shard)
+{
+    int *fds = xcalloc(cfg->ntrees ? cfg->ntrees : 1, sizeof *fds);
+    for (unsigned t = 0; t < cfg->ntrees; t++) {
+        fds[t] = open(cfg->roots[t], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fds[t] < 0)
+            log_info("shard %u: cannot open %s: %s", shard, cfg->roots[t], strerror(errno));
+    }
+    return fds;
+}
+
+static void load(struct store *st, const int *root_fds, const struct transport_end *end,
+                 unsigned shard, const struct file_list *files, const struct worker_config *cfg)
 {
     uint64_t t0 = now_ns();
-    int root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    corpus_init(c);
+    struct corpus c;
+    corpus_init(&c);
     struct progress p = {.end = end, .shard = shard, .last_ns = t0};
     const struct corpus_progress cp = {.fn = send_progress, .ctx = &p};
-    if (root_fd >= 0) {
-        corpus_load(c, files, shard, root_fd, cfg->max_file_size, &cp);
-        close(root_fd);
-    } else {
-        log_info("shard %u: cannot open %s: %s", shard, cfg->root, strerror(errno));
-    }
-    struct msg_hello h = {.files = (uint32_t)c->nfiles,
-                          .lines = c->nlines,
-                          .bytes = c->len,
-                          .binary = c->binary,
-                          .unreadable = c->unreadable,
-                          .too_large = c->too_large,
-                          .load_us = (now_ns() - t0) / 1000,
-                          .pid = (uint32_t)getpid(),
-                          .changed = c->changed};
+    corpus_load(&c, files, shard, root_fds, cfg->max_file_size, &cp);
+    store_init(st, &c, root_fds, cfg->ntrees, cfg->max_file_size);
+    struct msg_hello h = {.load_us = (now_ns() - t0) / 1000, .pid = (uint32_t)getpid()};
+    store_hello(st, &h);
     struct msg_writer mw;
     msg_writer_init(&mw);
     msg_hello_encode(&mw, shard, &h);
@@ -281,9 +331,10 @@ static void run(struct queue *q, unsigned shard, const struct file_list *files,
 {
     struct transport_end end;
     queue_transport_end(q, &end);
-    struct corpus c;
-    load(&c, &end, shard, files, cfg);
-    worker_serve(&end, shard, &c);
+    int *root_fds = open_roots(cfg, shard);
+    struct store st;
+    load(&st, root_fds, &end, shard, files, cfg);
+    worker_serve(&end, shard, &st);
     _exit(0); /* EOF, or the master is gone */
 }
 
@@ -303,6 +354,7 @@ int worker_send_files(struct queue *q, unsigned shard, const struct file_list *f
                                        .size = f->size,
                                        .dev = f->dev,
                                        .ino = f->ino,
+                                       .tree = f->tree,
                                        .path = f->path,
                                        .path_len = (uint32_t)strlen(f->path)};
             if (!msg_files_add(&w, &e))
@@ -339,6 +391,7 @@ static int take_files(const uint8_t *buf, size_t n, unsigned shard, struct file_
         files->v[e.id] = (struct file_entry){.path = xstrndup(e.path, e.path_len),
                                              .size = e.size,
                                              .shard = shard,
+                                             .tree = e.tree,
                                              .dev = e.dev,
                                              .ino = e.ino};
     }
@@ -364,12 +417,13 @@ static int receive_files(struct queue *q, unsigned shard, struct file_list *file
 
 int worker_exec_main(int argc, char **argv)
 {
-    if (argc != 6)
+    if (argc < 6)
         return 2;
     unsigned shard = (unsigned)strtoul(argv[2], NULL, 10);
-    struct worker_config cfg = {.root = argv[3],
-                                .max_file_size = strtoull(argv[4], NULL, 10),
-                                .master_pid = (pid_t)strtol(argv[5], NULL, 10)};
+    struct worker_config cfg = {.max_file_size = strtoull(argv[3], NULL, 10),
+                                .master_pid = (pid_t)strtol(argv[4], NULL, 10),
+                                .roots = (const char *const *)argv + 5,
+                                .ntrees = (unsigned)(argc - 5)};
     become_worker(&cfg);
     struct queue *q = queue_attach(WORKER_REQ_FD, WORKER_RES_FD, shard);
     struct file_list files;

@@ -14,7 +14,10 @@
  * waiting: a QUERY joins the list, a CANCEL stops its search at its next
  * step (or is remembered, when it overtook its query), a FILE view is
  * answered at once (it is quick, and the page waits for it), a PING gets
- * its PONG.  So a quick query is not stuck behind a slow one: with k
+ * its PONG, and a CHANGES batch is applied to the store (store.h) as one
+ * version: searches running keep the version they started with, the next
+ * ones see the change.  When no search is active and the delta has grown
+ * enough, the store is compacted.  So a quick query is not stuck behind a slow one: with k
  * searches active, each gets a step in k, and one that needs few steps
  * ends first (check_worker.c shows it).  With no search active the worker
  * blocks on its transport.
@@ -33,9 +36,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "corpus.h"
 #include "msg.h"
 #include "queue.h"
+#include "store.h"
 #include "transport.h"
 #include "walk.h"
 
@@ -43,23 +46,24 @@
 #define WORKER_FILE_LINE_MAX (MSG_MAX - 1024)
 
 struct worker_config {
-    const char *root;
+    const char *const *roots; /* one folder per tree */
+    unsigned ntrees;
     uint64_t max_file_size;
     pid_t master_pid;
 };
 
-/* The scheduler: serve requests from end over the shard's corpus until end
+/* The scheduler: serve requests from end over the shard's store until end
  * reports EOF or a send fails (the master is gone); then return. */
-void worker_serve(const struct transport_end *end, unsigned shard, const struct corpus *c);
+void worker_serve(const struct transport_end *end, unsigned shard, struct store *st);
 
 /* Run worker `shard` in the current (freshly forked) process; never
  * returns. */
 void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
                  const struct worker_config *cfg) __attribute__((noreturn));
 
-/* argv[1] of an exec'd worker: "shardgrep --internal-worker SHARD ROOT
- * MAX_FILE_SIZE MASTER_PID", request queue on WORKER_REQ_FD, result queue
- * on WORKER_RES_FD. */
+/* argv[1] of an exec'd worker: "shardgrep --internal-worker SHARD
+ * MAX_FILE_SIZE MASTER_PID ROOT...", request queue on WORKER_REQ_FD,
+ * result queue on WORKER_RES_FD. */
 #define WORKER_EXEC_ARG "--internal-worker"
 #define WORKER_REQ_FD   3
 #define WORKER_RES_FD   4

@@ -530,7 +530,7 @@ static void setup_load(void)
 
 START_TEST(test_load_shard0)
 {
-    corpus_load(&c, &list, 0, root_fd, 100, NULL);
+    corpus_load(&c, &list, 0, &root_fd, 100, NULL);
     ck_assert_msg(c.nfiles == 2, "shard 0 loaded %zu files, want 2 (a.txt, sub/c.txt)", c.nfiles);
     ck_assert_msg(c.files[0].id == 0 && strcmp(c.files[0].path, "a.txt") == 0,
                   "first file: id %u %s", c.files[0].id, c.files[0].path);
@@ -547,7 +547,7 @@ END_TEST
 
 START_TEST(test_load_shard1)
 {
-    corpus_load(&c, &list, 1, root_fd, 100, NULL);
+    corpus_load(&c, &list, 1, &root_fd, 100, NULL);
     ck_assert_msg(c.nfiles == 2, "shard 1 loaded %zu files, want 2", c.nfiles);
     ck_assert_msg(c.files[0].id == 1 && c.files[1].id == 8, "ids %u %u, want 1 8", c.files[0].id,
                   c.files[1].id);
@@ -563,7 +563,7 @@ START_TEST(test_load_size_limit)
 {
     /* With room for big.txt it loads; the limit is the load's, not the
      * size the walk recorded. */
-    corpus_load(&c, &list, 0, root_fd, 200, NULL);
+    corpus_load(&c, &list, 0, &root_fd, 200, NULL);
     ck_assert_msg(c.nfiles == 3 && c.too_large == 0, "max 200: %zu files, too_large %u", c.nfiles,
                   c.too_large);
     ck_assert_msg(c.files[1].id == 2 && c.files[1].len == 201, "big.txt: id %u len %llu",
@@ -573,7 +573,7 @@ END_TEST
 
 START_TEST(test_load_empty_shard)
 {
-    corpus_load(&c, &list, 5, root_fd, 100, NULL);
+    corpus_load(&c, &list, 5, &root_fd, 100, NULL);
     ck_assert_msg(c.nfiles == 0 && c.len == 0 && c.unreadable == 0,
                   "a shard with no files: nfiles %zu len %llu", c.nfiles,
                   (unsigned long long)c.len);
@@ -637,7 +637,7 @@ START_TEST(test_load_folder_became_link)
     snprintf(keep, sizeof keep, "%s/keep", tmpdir);
     check_rm_tree(keep);
     ck_assert_msg(symlink(outside, keep) == 0, "symlink %s -> %s", keep, outside);
-    corpus_load(&c, &list, 0, root_fd, 100, NULL);
+    corpus_load(&c, &list, 0, &root_fd, 100, NULL);
     ck_assert_msg(c.nfiles == 1 && strcmp(c.files[0].path, "top.txt") == 0,
                   "%zu files loaded, want top.txt alone", c.nfiles);
     ck_assert_msg(!memmem(c.buf, (size_t)c.len, "SECRET", 6),
@@ -655,7 +655,7 @@ START_TEST(test_load_file_replaced)
     snprintf(from, sizeof from, "%s/top.new", tmpdir);
     snprintf(to, sizeof to, "%s/top.txt", tmpdir);
     ck_assert_msg(rename(from, to) == 0, "rename %s %s", from, to);
-    corpus_load(&c, &list, 0, root_fd, 100, NULL);
+    corpus_load(&c, &list, 0, &root_fd, 100, NULL);
     ck_assert_msg(c.nfiles == 2, "%zu files loaded, want 2 (keep/a.txt, keep/b.txt)", c.nfiles);
     ck_assert_msg(c.changed == 1, "changed %u, want 1 (top.txt)", c.changed);
     ck_assert_msg(!memmem(c.buf, (size_t)c.len, "top", 3), "the replaced file was loaded");

@@ -25,5 +25,6 @@ Suite *suite_strsearch(void);
 Suite *suite_fsopen(void);
 Suite *suite_registry(void);
 Suite *suite_worker(void);
+Suite *suite_store(void);
 
 #endif

@@ -62,6 +62,8 @@ static int fake_send(void *impl, const void *msg, size_t len)
 }
 
 static struct corpus corp;
+static struct store st;
+static int root_fd = -1;
 
 /* Lines of 18-letter words ending in " ;": (\w|\w\w)+; backtracks through
  * each word and never matches, so every line costs the regex thousands
@@ -84,6 +86,7 @@ static void setup(void)
     /* Defined bytes past the text (PCRE2's JIT reads a little beyond). */
     if (corp.cap > corp.len)
         memset(corp.buf + corp.len, 0, (size_t)(corp.cap - corp.len));
+    store_init(&st, &corp, &root_fd, 1, 1 << 20);
 }
 
 static void teardown(void)
@@ -92,7 +95,7 @@ static void teardown(void)
         msg_writer_free(&io.in[i]);
     for (size_t i = 0; i < io.nout; i++)
         free(io.out[i].data);
-    corpus_free(&corp);
+    store_free(&st);
 }
 
 static void script_query(uint64_t seq, const char *pattern, uint32_t flags)
@@ -126,7 +129,7 @@ static void script_file(uint64_t seq, uint32_t id)
 static void serve(void)
 {
     struct transport_end end = {.impl = NULL, .send = fake_send, .recv = fake_recv};
-    worker_serve(&end, SHARD, &corp);
+    worker_serve(&end, SHARD, &st);
 }
 
 /* Index in io.out of the last message of this type and seq; -1: none. */

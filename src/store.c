@@ -1,0 +1,385 @@
+/*
+ * store.c - a worker's base and delta corpora, versions and compaction
+ * (see store.h for the design).
+ */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* The id map: open addressing; where = index << 1 | part. */
+struct store_slot {
+    uint32_t id;
+    uint32_t where;
+};
+#define SLOT_EMPTY   UINT32_MAX
+#define SLOT_REMOVED (UINT32_MAX - 1)
+
+static size_t slot_of(const struct store *s, uint32_t id)
+{
+    size_t i = (id * 2654435761u) & (s->map_cap - 1);
+    size_t first_removed = SIZE_MAX;
+    while (s->map[i].id != SLOT_EMPTY) {
+        if (s->map[i].id == id)
+            return i;
+        if (s->map[i].id == SLOT_REMOVED && first_removed == SIZE_MAX)
+            first_removed = i;
+        i = (i + 1) & (s->map_cap - 1);
+    }
+    return first_removed != SIZE_MAX ? first_removed : i;
+}
+
+static void map_reset(struct store *s, size_t want)
+{
+    size_t cap = 1024;
+    while (cap < 2 * want + 16)
+        cap *= 2;
+    free(s->map);
+    s->map = xmalloc(cap * sizeof *s->map);
+    for (size_t i = 0; i < cap; i++)
+        s->map[i].id = SLOT_EMPTY;
+    s->map_cap = cap;
+    s->map_used = 0;
+}
+
+static void map_put(struct store *s, uint32_t id, enum store_part part, size_t fi)
+{
+    if (2 * (s->map_used + 1) > s->map_cap) {
+        struct store_slot *old = s->map;
+        size_t cap = s->map_cap;
+        s->map = NULL;
+        map_reset(s, s->map_used + 1);
+        for (size_t i = 0; i < cap; i++)
+            if (old[i].id != SLOT_EMPTY && old[i].id != SLOT_REMOVED)
+                s->map[slot_of(s, old[i].id)] = old[i], s->map_used++;
+        free(old);
+    }
+    size_t i = slot_of(s, id);
+    if (s->map[i].id != id)
+        s->map_used++;
+    s->map[i] = (struct store_slot){id, (uint32_t)(fi << 1) | (uint32_t)part};
+}
+
+static void map_remove(struct store *s, uint32_t id)
+{
+    size_t i = slot_of(s, id);
+    if (s->map[i].id == id)
+        s->map[i].id = SLOT_REMOVED; /* map_used keeps counting it: the probe chains stay */
+}
+
+bool store_find(const struct store *s, uint32_t id, enum store_part *part, size_t *fi)
+{
+    size_t i = slot_of(s, id);
+    if (s->map[i].id != id)
+        return false;
+    *part = (enum store_part)(s->map[i].where & 1);
+    *fi = s->map[i].where >> 1;
+    return true;
+}
+
+const struct corpus *store_corpus(const struct store *s, enum store_part part)
+{
+    return part == STORE_BASE ? &s->base : &s->delta;
+}
+
+bool store_visible(const struct store *s, enum store_part part, size_t fi, uint32_t v)
+{
+    if (part == STORE_BASE)
+        return s->base_dead[fi] == 0 || s->base_dead[fi] > v;
+    return s->delta_born[fi] <= v && (s->delta_dead[fi] == 0 || s->delta_dead[fi] > v);
+}
+
+int store_file_cmp(const struct corpus_file *a, const struct corpus_file *b)
+{
+    if (a->tree != b->tree)
+        return a->tree < b->tree ? -1 : 1;
+    return strcmp(a->path, b->path);
+}
+
+static void count_live(struct store *s, const struct corpus_file *f, int sign)
+{
+    s->live_files += (uint64_t)sign;
+    s->live_lines += (uint64_t)(sign * (int64_t)f->nlines);
+    s->live_bytes += (uint64_t)(sign * (int64_t)f->len);
+}
+
+/* Index the ids of the live files of both parts, and count them. */
+static void reindex(struct store *s)
+{
+    map_reset(s, s->base.nfiles + s->delta.nfiles);
+    s->live_files = s->live_lines = s->live_bytes = 0;
+    for (int part = STORE_BASE; part <= STORE_DELTA; part++) {
+        const struct corpus *c = store_corpus(s, (enum store_part)part);
+        for (size_t i = 0; i < c->nfiles; i++) {
+            if (!store_visible(s, (enum store_part)part, i, s->version))
+                continue;
+            map_put(s, c->files[i].id, (enum store_part)part, i);
+            count_live(s, &c->files[i], 1);
+        }
+    }
+}
+
+/* A new base: every file alive. */
+static void new_base_marks(struct store *s)
+{
+    free(s->base_dead);
+    s->base_dead = xcalloc(s->base.nfiles ? s->base.nfiles : 1, sizeof *s->base_dead);
+}
+
+static void delta_init(struct store *s)
+{
+    corpus_init(&s->delta);
+    corpus_enable_live_index(&s->delta);
+    s->delta_dead_bytes = 0;
+}
+
+void store_init(struct store *s, struct corpus *base, const int *root_fds, unsigned ntrees,
+                uint64_t max_file_size)
+{
+    memset(s, 0, sizeof *s);
+    s->base = *base;
+    corpus_init(base);
+    for (size_t i = 0; i < s->base.nfiles; i++)
+        s->base.files[i].path = xstrdup(s->base.files[i].path);
+    s->root_fds = root_fds;
+    s->ntrees = ntrees;
+    s->max_file_size = max_file_size;
+    s->binary = s->base.binary;
+    s->unreadable = s->base.unreadable;
+    s->too_large = s->base.too_large;
+    s->changed = s->base.changed;
+    delta_init(s);
+    new_base_marks(s);
+    reindex(s);
+}
+
+static void free_paths(struct corpus *c)
+{
+    for (size_t i = 0; i < c->nfiles; i++)
+        free((char *)c->files[i].path);
+}
+
+void store_view(struct store *s, const struct corpus *c)
+{
+    memset(s, 0, sizeof *s);
+    s->base = *c; /* shared, not owned */
+    s->borrowed = true;
+    delta_init(s);
+    new_base_marks(s);
+    reindex(s);
+}
+
+void store_free(struct store *s)
+{
+    if (!s->borrowed) {
+        free_paths(&s->base);
+        corpus_free(&s->base);
+    }
+    free_paths(&s->delta);
+    corpus_free(&s->delta);
+    free(s->base_dead);
+    free(s->delta_born);
+    free(s->delta_dead);
+    free(s->map);
+    memset(s, 0, sizeof *s);
+}
+
+/* The live version of id dies at version v. */
+static void kill_live(struct store *s, uint32_t id, uint32_t v)
+{
+    enum store_part part;
+    size_t fi;
+    if (!store_find(s, id, &part, &fi))
+        return;
+    const struct corpus_file *f = &store_corpus(s, part)->files[fi];
+    count_live(s, f, -1);
+    if (part == STORE_BASE) {
+        s->base_dead[fi] = v;
+    } else {
+        s->delta_dead[fi] = v;
+        s->delta_dead_bytes += f->len;
+    }
+    map_remove(s, id);
+}
+
+static void grow_delta_tables(struct store *s)
+{
+    if (s->delta.nfiles <= s->delta_cap)
+        return;
+    size_t cap = s->delta_cap ? s->delta_cap : 64;
+    while (cap < s->delta.nfiles)
+        cap *= 2;
+    s->delta_born = xrealloc(s->delta_born, cap * sizeof *s->delta_born);
+    s->delta_dead = xrealloc(s->delta_dead, cap * sizeof *s->delta_dead);
+    s->delta_cap = cap;
+}
+
+/* Read one changed file into the delta, born at v. */
+static void load_changed(struct store *s, const struct store_change *ch, uint32_t v,
+                         struct corpus_reader *rd, struct store_applied *out)
+{
+    if (ch->tree >= s->ntrees) {
+        out->failed++;
+        return;
+    }
+    char *path = xstrndup(ch->path, ch->path_len);
+    struct file_entry e = {
+        .path = path, .size = ch->size, .tree = ch->tree, .dev = ch->dev, .ino = ch->ino};
+    size_t before = s->delta.nfiles;
+    enum corpus_read_result r =
+        corpus_read_add(&s->delta, s->root_fds[ch->tree], &e, ch->id, s->max_file_size, rd);
+    if (r != CORPUS_READ_ADDED || s->delta.nfiles == before) {
+        free(path);
+        out->failed += r != CORPUS_READ_BINARY && r != CORPUS_READ_TOO_LARGE;
+        return;
+    }
+    size_t fi = s->delta.nfiles - 1;
+    grow_delta_tables(s);
+    s->delta_born[fi] = v;
+    s->delta_dead[fi] = 0;
+    map_put(s, ch->id, STORE_DELTA, fi);
+    count_live(s, &s->delta.files[fi], 1);
+    out->loaded++;
+}
+
+void store_apply(struct store *s, const struct store_change *ch, size_t n,
+                 struct store_applied *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t v = ++s->version;
+    struct corpus_reader rd = {0};
+    uint32_t bin0 = s->delta.binary, big0 = s->delta.too_large, unr0 = s->delta.unreadable;
+    uint32_t chg0 = s->delta.changed;
+    for (size_t i = 0; i < n; i++) {
+        kill_live(s, ch[i].id, v);
+        if (ch[i].remove)
+            out->removed++;
+        else
+            load_changed(s, &ch[i], v, &rd, out);
+    }
+    free(rd.buf);
+    s->binary += s->delta.binary - bin0;
+    s->too_large += s->delta.too_large - big0;
+    s->unreadable += s->delta.unreadable - unr0;
+    s->changed += s->delta.changed - chg0;
+}
+
+bool store_compact_due(const struct store *s)
+{
+    uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
+    uint64_t fold_at = s->base.len / STORE_DELTA_FRACTION;
+    if (fold_at < STORE_DELTA_MIN)
+        fold_at = STORE_DELTA_MIN;
+    if (live_delta > fold_at)
+        return true;
+    /* Mostly garbage: the delta alone is worth rebuilding. */
+    return s->delta_dead_bytes > STORE_DELTA_MIN / 8 && s->delta_dead_bytes > live_delta;
+}
+
+/* The live files of one part, in (tree, path) order. */
+static size_t live_in_order(const struct store *s, enum store_part part, size_t **out)
+{
+    const struct corpus *c = store_corpus(s, part);
+    size_t n = 0;
+    size_t *v = xmalloc((c->nfiles ? c->nfiles : 1) * sizeof *v);
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (store_visible(s, part, i, s->version))
+            v[n++] = i;
+    *out = v;
+    return n;
+}
+
+static const struct corpus *sort_corpus; /* for the qsort below (one thread) */
+static int by_file(const void *a, const void *b)
+{
+    return store_file_cmp(&sort_corpus->files[*(const size_t *)a],
+                          &sort_corpus->files[*(const size_t *)b]);
+}
+
+/* Copy file fi of from into to (its text is already normalized), and its
+ * path, tree and id. */
+static void copy_file(struct corpus *to, const struct corpus *from, size_t fi)
+{
+    const struct corpus_file *f = &from->files[fi];
+    oom_context("compacting", f->path);
+    if (corpus_add(to, f->id, f->path, from->buf + f->off, (size_t)f->len) != CORPUS_ADDED)
+        die("compaction lost %s", f->path); /* its text was added once already */
+    oom_context(NULL, NULL);
+    to->files[to->nfiles - 1].tree = f->tree;
+}
+
+/* Rebuild the delta with its live files only (the base stays). */
+static void compact_delta(struct store *s, const size_t *live, size_t n)
+{
+    struct corpus old = s->delta;
+    delta_init(s);
+    for (size_t k = 0; k < n; k++) {
+        copy_file(&s->delta, &old, live[k]);
+        grow_delta_tables(s);
+        size_t fi = s->delta.nfiles - 1;
+        s->delta_born[fi] = 0;
+        s->delta_dead[fi] = 0;
+        old.files[live[k]].path = NULL; /* moved */
+    }
+    free_paths(&old);
+    corpus_free(&old);
+}
+
+/* Fold the live files of base and delta into a new base, in order. */
+static void compact_all(struct store *s, const size_t *lb, size_t nb, const size_t *ld, size_t nd)
+{
+    struct corpus nb_c;
+    corpus_init(&nb_c);
+    corpus_enable_index(&nb_c);
+    size_t i = 0, j = 0;
+    while (i < nb || j < nd) {
+        bool from_base = j >= nd || (i < nb && store_file_cmp(&s->base.files[lb[i]],
+                                                              &s->delta.files[ld[j]]) < 0);
+        struct corpus *from = from_base ? &s->base : &s->delta;
+        size_t fi = from_base ? lb[i++] : ld[j++];
+        copy_file(&nb_c, from, fi);
+        from->files[fi].path = NULL; /* moved */
+    }
+    oom_context("building the trigram index", NULL);
+    corpus_seal(&nb_c);
+    oom_context(NULL, NULL);
+    free_paths(&s->base);
+    free_paths(&s->delta);
+    corpus_free(&s->base);
+    corpus_free(&s->delta);
+    s->base = nb_c;
+    delta_init(s);
+}
+
+void store_compact(struct store *s)
+{
+    size_t *lb, *ld;
+    size_t nb = live_in_order(s, STORE_BASE, &lb);
+    size_t nd = live_in_order(s, STORE_DELTA, &ld);
+    sort_corpus = &s->delta;
+    qsort(ld, nd, sizeof *ld, by_file);
+    uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
+    uint64_t fold_at = s->base.len / STORE_DELTA_FRACTION;
+    if (live_delta <= (fold_at < STORE_DELTA_MIN ? STORE_DELTA_MIN : fold_at)) {
+        compact_delta(s, ld, nd);
+    } else {
+        compact_all(s, lb, nb, ld, nd);
+        new_base_marks(s);
+    }
+    free(lb);
+    free(ld);
+    reindex(s); /* renumbered: index the ids again */
+}
+
+void store_hello(const struct store *s, struct msg_hello *h)
+{
+    h->files = (uint32_t)s->live_files;
+    h->lines = s->live_lines;
+    h->bytes = s->live_bytes;
+    h->binary = s->binary;
+    h->unreadable = s->unreadable;
+    h->too_large = s->too_large;
+    h->changed = s->changed;
+}

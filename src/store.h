@@ -1,0 +1,125 @@
+/*
+ * store.h - a worker's files as they change: a base corpus, a delta
+ * corpus, and versions.
+ *
+ * The base is the corpus loaded at start-up (or rebuilt by the last
+ * compaction): one arena in (tree, path) order with a trigram index, never
+ * changed in place.  A change (store_apply(): a batch of files to load,
+ * each replacing any earlier version of the same file id, and of files to
+ * drop) appends the new text to the delta, a second corpus whose trigram
+ * index grows as files are added (tindex.h, live mode), and marks the old
+ * versions dead.  Each batch is one version step: a file carries the
+ * version it was born at (base files: 0) and the version it died at (0:
+ * alive), and a search started at version V sees exactly the files born at
+ * or before V and not dead at V.  So a query sees one version of the
+ * shard, each file wholly before or after a change, however changes and
+ * search steps interleave; and since the delta only grows between
+ * compactions (its files, blocks and postings keep their numbers), a
+ * running search's view stays valid while batches are applied.
+ *
+ * Compaction folds the live files of both corpora into a new base (or,
+ * when the delta holds mostly dead text, rebuilds the delta alone), which
+ * renumbers everything: it runs only when no search is active
+ * (store_compact_due() says when it is worth it), so garbage stays
+ * bounded: the delta is folded in once it holds more than
+ * STORE_DELTA_FRACTION of the base (and at least STORE_DELTA_MIN bytes).
+ *
+ * Order: results go to the master in (tree, path) order, the order the
+ * master merges shards in.  The base is in that order; the delta is not
+ * (files come as they change), so a search interleaves the two: it visits
+ * the visible delta files in order (sorted when it starts), and runs of
+ * base blocks between them.
+ *
+ * Files are found by id through a hash map (file ids are the master's,
+ * stable for the life of the server, and need not follow path order).
+ */
+#ifndef SHARDGREP_STORE_H
+#define SHARDGREP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "corpus.h"
+#include "msg.h"
+#include "walk.h"
+
+#define STORE_DELTA_MIN      (8u << 20)
+#define STORE_DELTA_FRACTION 8 /* the delta is folded in past base/8 */
+
+/* Which corpus a file is in. */
+enum store_part { STORE_BASE, STORE_DELTA };
+
+struct store {
+    struct corpus base, delta;
+    uint32_t *base_dead; /* per base file: the version it died at; 0 alive */
+    uint32_t *delta_born, *delta_dead;
+    char **delta_paths; /* owned copies (base paths belong to the loader) */
+    size_t delta_cap;
+    uint32_t version;
+    /* id -> (part, file index) of the file's live version */
+    struct store_slot *map;
+    size_t map_cap, map_used;
+    /* Totals of the live files, for the master's stats. */
+    uint64_t live_files, live_lines, live_bytes;
+    uint64_t delta_dead_bytes; /* text of dead delta files (garbage) */
+    uint32_t unreadable, binary, too_large, changed;
+    bool borrowed; /* a view: the base is the caller's (store_view()) */
+    const int *root_fds;
+    unsigned ntrees;
+    uint64_t max_file_size;
+};
+
+/* Start from the base loaded by corpus_load() (taken over), for trees
+ * whose open folders are root_fds.  The file list's paths must outlive the
+ * store (base paths point into it). */
+void store_init(struct store *s, struct corpus *base, const int *root_fds, unsigned ntrees,
+                uint64_t max_file_size);
+void store_free(struct store *s);
+/* A store over a corpus that stays the caller's, without changes (for
+ * tests and tools: search_run()). */
+void store_view(struct store *s, const struct corpus *c);
+
+/* One change to apply. */
+struct store_change {
+    bool remove;   /* drop the file; else load it (replacing any version) */
+    uint32_t id;   /* the master's file id */
+    uint32_t tree; /* index of its tree */
+    uint64_t size, dev, ino;
+    const char *path; /* relative to its tree's root */
+    uint32_t path_len;
+};
+
+/* What a batch did. */
+struct store_applied {
+    uint32_t loaded, removed, failed; /* failed: could not be read (logged) */
+};
+
+/* Apply a batch as one version step: read each file to load (beneath its
+ * root, without links, checked against dev/ino: fsopen.h) into the delta,
+ * mark replaced and removed versions dead.  Never fails as a whole: a file
+ * that cannot be read is logged, counted, and (if it had an older version)
+ * dropped. */
+void store_apply(struct store *s, const struct store_change *ch, size_t n,
+                 struct store_applied *out);
+
+/* Visibility at version v. */
+bool store_visible(const struct store *s, enum store_part part, size_t fi, uint32_t v);
+const struct corpus *store_corpus(const struct store *s, enum store_part part);
+
+/* The live version of file id: its part and index; false if none. */
+bool store_find(const struct store *s, uint32_t id, enum store_part *part, size_t *fi);
+
+/* Whether folding the delta in now would be worth it. */
+bool store_compact_due(const struct store *s);
+/* Fold the live files into a new base (and an empty delta), or rebuild the
+ * delta alone when that is enough.  Only with no search active. */
+void store_compact(struct store *s);
+
+/* (tree, path) order of two files. */
+int store_file_cmp(const struct corpus_file *a, const struct corpus_file *b);
+
+/* The HELLO counts of the live files. */
+void store_hello(const struct store *s, struct msg_hello *h);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * check_store.c - unit tests for src/store.c and the search over it: files
+ * that change on disk are applied as versions; a search sees exactly one
+ * version, in (tree, path) order across the base and the delta; compaction
+ * changes nothing a search sees.
+ *
+ * The tree is real (a temporary folder): a change is read from disk as a
+ * worker reads it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "check_suites.h"
+#include "check_util.h"
+#include "search.h"
+#include "store.h"
+#include "util.h"
+
+static char root[64];
+static int root_fd = -1;
+static struct file_list list;
+static struct store st;
+
+/* What a search found: (file id, line) pairs in the order sent, and DONE. */
+static struct {
+    uint32_t id[4096], line[4096];
+    size_t n;
+    struct msg_done done;
+    bool got_done;
+} found;
+
+static int collect(void *ctx, const void *msg, size_t len)
+{
+    (void)ctx;
+    struct msg_header h;
+    struct msg_reader r;
+    ck_assert(msg_parse(msg, len, &h, &r) == SG_OK);
+    if (h.type == MT_BATCH) {
+        uint32_t count;
+        ck_assert(msg_batch_decode(&r, &count) == SG_OK);
+        for (uint32_t i = 0; i < count; i++) {
+            struct msg_record rec;
+            const uint8_t *at;
+            ck_assert(msg_batch_next(&r, &rec, &at) == SG_OK);
+            ck_assert(found.n < 4096);
+            found.id[found.n] = rec.file_id;
+            found.line[found.n++] = rec.line;
+        }
+    } else if (h.type == MT_DONE) {
+        ck_assert(msg_done_decode(&r, &found.done) == SG_OK);
+        found.got_done = true;
+    }
+    return 0;
+}
+
+static struct search *start(const char *pattern, uint32_t version)
+{
+    memset(&found, 0, sizeof found);
+    struct msg_query q = {.max = 1000,
+                          .timeout_ms = 60000,
+                          .pattern = pattern,
+                          .pattern_len = (uint32_t)strlen(pattern),
+                          .path = "",
+                          .exclude = ""};
+    const struct search_io io = {.send = collect};
+    return search_start(&st, version, 0, 1, &q, &io);
+}
+
+static void finish(struct search *s)
+{
+    while (!search_step(s))
+        ;
+    search_free(s);
+    ck_assert_msg(found.got_done && found.done.status == MSG_ST_DONE, "DONE status %u",
+                  found.done.status);
+}
+
+static void search(const char *pattern)
+{
+    finish(start(pattern, st.version));
+}
+
+/* The paths of what was found, joined by spaces ("a.txt:1 b.txt:2"). */
+static const char *path_of(uint32_t id)
+{
+    enum store_part part;
+    size_t fi;
+    if (store_find(&st, id, &part, &fi))
+        return store_corpus(&st, part)->files[fi].path;
+    return id < list.n ? list.v[id].path : "?";
+}
+
+static char *hits(void)
+{
+    static char out[8192];
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < found.n && o < sizeof out - 200; i++)
+        o += (size_t)snprintf(out + o, sizeof out - o, "%s%s:%u", i ? " " : "",
+                              path_of(found.id[i]), found.line[i]);
+    return out;
+}
+
+static void write_file(const char *rel, const char *text)
+{
+    ck_assert_msg(check_write_file(root, rel, text, strlen(text)) == 0, "write %s", rel);
+}
+
+static void list_add(const char *rel)
+{
+    char full[256];
+    struct stat sb;
+    snprintf(full, sizeof full, "%s/%s", root, rel);
+    ck_assert(lstat(full, &sb) == 0);
+    list.v = xrealloc(list.v, (list.n + 1) * sizeof *list.v);
+    list.v[list.n++] = (struct file_entry){.path = xstrdup(rel),
+                                           .size = (uint64_t)sb.st_size,
+                                           .dev = (uint64_t)sb.st_dev,
+                                           .ino = (uint64_t)sb.st_ino};
+}
+
+/* b.txt, d.txt, f.txt in the base (ids 0, 1, 2). */
+static void setup(void)
+{
+    snprintf(root, sizeof root, "/tmp/check_store.XXXXXX");
+    ck_assert(mkdtemp(root) != NULL);
+    memset(&list, 0, sizeof list);
+    write_file("b.txt", "bee one\nneedle b\n");
+    write_file("d.txt", "dee\nneedle d\n");
+    write_file("f.txt", "needle f\n");
+    list_add("b.txt");
+    list_add("d.txt");
+    list_add("f.txt");
+    root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert(root_fd >= 0);
+    struct corpus c;
+    corpus_init(&c);
+    corpus_load(&c, &list, 0, &root_fd, 1 << 20, NULL);
+    store_init(&st, &c, &root_fd, 1, 1 << 20);
+}
+
+static void teardown(void)
+{
+    store_free(&st);
+    file_list_free(&list);
+    close(root_fd);
+    check_rm_tree(root);
+}
+
+/* A change to load rel as file id (its identity read from disk now). */
+static struct store_change load(uint32_t id, const char *rel)
+{
+    char full[256];
+    struct stat sb;
+    snprintf(full, sizeof full, "%s/%s", root, rel);
+    ck_assert_msg(lstat(full, &sb) == 0, "lstat %s", rel);
+    return (struct store_change){.id = id,
+                                 .size = (uint64_t)sb.st_size,
+                                 .dev = (uint64_t)sb.st_dev,
+                                 .ino = (uint64_t)sb.st_ino,
+                                 .path = rel,
+                                 .path_len = (uint32_t)strlen(rel)};
+}
+
+static void apply1(struct store_change ch, struct store_applied *out)
+{
+    store_apply(&st, &ch, 1, out);
+}
+
+START_TEST(test_base_only)
+{
+    search("needle");
+    ck_assert_str_eq(hits(), "b.txt:2 d.txt:2 f.txt:1");
+}
+END_TEST
+
+START_TEST(test_modified_file)
+{
+    struct store_applied a;
+    write_file("d.txt", "needle new d\nneedle again\n");
+    apply1(load(1, "d.txt"), &a);
+    ck_assert_msg(a.loaded == 1 && st.version == 1, "loaded %u version %u", a.loaded, st.version);
+    search("needle");
+    ck_assert_str_eq(hits(), "b.txt:2 d.txt:1 d.txt:2 f.txt:1");
+    search("dee");
+    ck_assert_msg(found.n == 0, "the old text is still found: %s", hits());
+    ck_assert_msg(st.live_files == 3, "live files %llu", (unsigned long long)st.live_files);
+}
+END_TEST
+
+START_TEST(test_new_file_in_path_order)
+{
+    struct store_applied a;
+    write_file("c.txt", "needle c\n");
+    write_file("a.txt", "needle a\n");
+    write_file("g.txt", "needle g\n");
+    struct store_change ch[] = {load(10, "c.txt"), load(11, "g.txt"), load(12, "a.txt")};
+    store_apply(&st, ch, 3, &a);
+    search("needle");
+    ck_assert_str_eq(hits(), "a.txt:1 b.txt:2 c.txt:1 d.txt:2 f.txt:1 g.txt:1");
+    ck_assert_msg(found.done.matched_files == 6 && found.done.matched_lines == 6,
+                  "counts %llu files %llu lines", (unsigned long long)found.done.matched_files,
+                  (unsigned long long)found.done.matched_lines);
+}
+END_TEST
+
+START_TEST(test_removed_file)
+{
+    struct store_applied a;
+    struct store_change rm = {.remove = true, .id = 0, .path = "b.txt", .path_len = 5};
+    apply1(rm, &a);
+    ck_assert_msg(a.removed == 1, "removed %u", a.removed);
+    search("needle");
+    ck_assert_str_eq(hits(), "d.txt:2 f.txt:1");
+    enum store_part part;
+    size_t fi;
+    ck_assert_msg(!store_find(&st, 0, &part, &fi), "a removed file is still found by id");
+}
+END_TEST
+
+START_TEST(test_search_keeps_its_version)
+{
+    /* A search started before a change sees the files as they were, even
+     * when the change is applied between its steps. */
+    struct store_applied a;
+    struct search *s = start("needle", st.version);
+    write_file("d.txt", "nothing here\n");
+    write_file("e.txt", "needle e\n");
+    struct store_change ch[] = {load(1, "d.txt"), load(20, "e.txt")};
+    store_apply(&st, ch, 2, &a);
+    finish(s);
+    ck_assert_str_eq(hits(), "b.txt:2 d.txt:2 f.txt:1");
+    search("needle");
+    ck_assert_str_eq(hits(), "b.txt:2 e.txt:1 f.txt:1");
+}
+END_TEST
+
+START_TEST(test_changed_twice_and_compacted)
+{
+    struct store_applied a;
+    for (int k = 0; k < 5; k++) {
+        char text[64];
+        snprintf(text, sizeof text, "round %d\nneedle d%d\n", k, k);
+        write_file("d.txt", text);
+        apply1(load(1, "d.txt"), &a);
+    }
+    write_file("e.txt", "needle e\n");
+    apply1(load(30, "e.txt"), &a);
+    search("needle|round");
+    char *before = xstrdup(hits());
+    ck_assert_str_eq(before, "b.txt:2 d.txt:1 d.txt:2 e.txt:1 f.txt:1");
+    ck_assert_msg(st.delta_dead_bytes > 0, "no garbage after four replacements");
+    store_compact(&st);
+    search("needle|round");
+    ck_assert_str_eq(hits(), before);
+    ck_assert_msg(st.live_files == 4 && st.delta_dead_bytes == 0, "after: %llu files, %llu dead",
+                  (unsigned long long)st.live_files, (unsigned long long)st.delta_dead_bytes);
+    free(before);
+    /* Still changes afterwards. */
+    write_file("b.txt", "gone\n");
+    apply1(load(0, "b.txt"), &a);
+    search("needle");
+    ck_assert_str_eq(hits(), "d.txt:2 e.txt:1 f.txt:1");
+}
+END_TEST
+
+START_TEST(test_full_compaction)
+{
+    /* A delta over STORE_DELTA_MIN folds into the base: the same results,
+     * an empty delta, the ids still found. */
+    struct store_applied a;
+    size_t n = STORE_DELTA_MIN / 4096 + 8;
+    char *big = xmalloc(4096);
+    for (size_t i = 0; i < n; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "z/%05zu.txt", i);
+        memset(big, 'q', 4095);
+        big[4095] = '\n';
+        memcpy(big, "needle z\n", 9);
+        ck_assert(check_write_file(root, rel, big, 4096) == 0);
+        apply1(load((uint32_t)(100 + i), rel), &a);
+    }
+    free(big);
+    ck_assert_msg(store_compact_due(&st), "a delta of %llu bytes is not due",
+                  (unsigned long long)st.delta.len);
+    search("needle");
+    size_t hits_before = found.n;
+    store_compact(&st);
+    ck_assert_msg(st.delta.nfiles == 0 && st.base.nfiles == 3 + n, "base %zu delta %zu files",
+                  st.base.nfiles, st.delta.nfiles);
+    search("needle");
+    ck_assert_msg(found.n == hits_before, "%zu hits after, %zu before", found.n, hits_before);
+    enum store_part part;
+    size_t fi;
+    ck_assert(store_find(&st, 100, &part, &fi) && part == STORE_BASE);
+    ck_assert_str_eq(st.base.files[fi].path, "z/00000.txt");
+}
+END_TEST
+
+START_TEST(test_unreadable_changes)
+{
+    struct store_applied a;
+    /* f.txt became a link: not read, and its old version is gone. */
+    char full[128];
+    snprintf(full, sizeof full, "%s/f.txt", root);
+    struct store_change was = load(2, "f.txt");
+    ck_assert(unlink(full) == 0 && symlink("b.txt", full) == 0);
+    apply1(was, &a);
+    ck_assert_msg(a.failed == 1 && a.loaded == 0, "failed %u loaded %u", a.failed, a.loaded);
+    /* d.txt turned binary: dropped, counted. */
+    ck_assert(check_write_file(root, "d.txt", "nee\0dle", 7) == 0);
+    apply1(load(1, "d.txt"), &a);
+    ck_assert_msg(a.failed == 0 && a.loaded == 0 && st.binary == 1, "binary: failed %u, %u",
+                  a.failed, st.binary);
+    search("needle|b");
+    ck_assert_str_eq(hits(), "b.txt:1 b.txt:2");
+}
+END_TEST
+
+Suite *suite_store(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store_apply");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_base_only);
+    tcase_add_test(tc, test_modified_file);
+    tcase_add_test(tc, test_new_file_in_path_order);
+    tcase_add_test(tc, test_removed_file);
+    tcase_add_test(tc, test_search_keeps_its_version);
+    tcase_add_test(tc, test_changed_twice_and_compacted);
+    tcase_add_test(tc, test_full_compaction);
+    tcase_add_test(tc, test_unreadable_changes);
+    suite_add_tcase(s, tc);
+    return s;
+}
