@@ -116,6 +116,7 @@ struct http_server {
 struct req_state {
     char *body;
     size_t len;
+    bool chunked; /* the connection ends with this request (head_read()) */
 };
 
 /* ---- the listening socket ---------------------------------------------- */
@@ -696,11 +697,18 @@ static int collect(struct req_state *st, const char *data, size_t n)
 static enum MHD_Result head_read(struct http_server *h, struct MHD_Connection *c,
                                  const char *method, const char *version, void **con_cls)
 {
-    *con_cls = xcalloc(1, sizeof(struct req_state));
+    struct req_state *st = xcalloc(1, sizeof *st);
+    *con_cls = st;
     set_phase(h, c, PH_BODY);
     struct api_response res;
-    if (!refuse_head(h, c, method, version, &res))
+    if (!refuse_head(h, c, method, version, &res)) {
+        /* 0.9.75 takes a bare LF for CRLF in chunk lines too, out of our
+         * sight: whatever it makes of a chunked body, nothing after it on
+         * the connection is run as another request. */
+        st->chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
         return MHD_YES;
+    }
     /* An answer queued now makes libmicrohttpd skip "100 Continue", read
      * none of the body, and close the connection after the answer. */
     set_phase(h, c, PH_ANSWER);
@@ -738,6 +746,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               .gone_ctx = c};
     struct api_response res;
     api_handle(h->ctx, &req, &res);
+    res.close = res.close || st->chunked;
     enum MHD_Result ok = send_response(c, &res);
     api_response_free(&res);
     return ok;

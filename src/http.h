@@ -15,7 +15,8 @@
  *     with Transfer-Encoding, chunked as the only coding, one Host and
  *     one for HTTP/1.1, CRLF line ends, header names that are tokens):
  *     400, or 501 for a coding we do not implement, and the connection is
- *     closed, so nothing of an ambiguous body is read as another request.
+ *     closed, so nothing of an ambiguous body is read as another request;
+ *     a chunked request is the last on its connection for the same reason.
  *   - A body over API_BODY_MAX is refused with 413 and the connection
  *     closed as soon as that is known: from Content-Length (before any
  *     "100 Continue"), or once a chunked body passes the limit.

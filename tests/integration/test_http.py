@@ -13,6 +13,8 @@ What a client must see:
     the request target (RFC 9112);
   - ordinary requests are not caught by that: many headers, empty and
     padded values, a cookie, keep-alive, pipelining, a chunked body;
+  - a chunked request is the last on its connection (0.9.75 reads chunk
+    lines ended by a bare LF, out of the server's sight);
   - a body over 64 KiB is refused with 413 and a closed connection as
     soon as that is known: a declared Content-Length before any "100
     Continue" and before any of the body is read, an endless chunked body
@@ -257,13 +259,9 @@ def ordinary_requests_are_not_refused():
         b"GET /api/search?q=a%20b HTTP/1.1\r\nhost: x\r\n\r\n",
         b"POST /api/queries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Content-Length: 10\r\n\r\n" + QUERY,
-        b"POST /api/queries HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"4\r\n" + QUERY[:4] + b"\r\n6\r\n" + QUERY[4:] + b"\r\n0\r\n\r\n",
-        b"POST /api/queries HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
-        b"a\r\n" + QUERY + b"\r\n0\r\nX-Trailer: t\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     ]
-    want = [200, 200, 200, 202, 202, 202, 200]
+    want = [200, 200, 200, 202, 200]
     # One at a time on one kept-alive connection, then all pipelined.
     s = socket.create_connection((HOST, srv.port), timeout=10)
     try:
@@ -276,12 +274,37 @@ def ordinary_requests_are_not_refused():
         s.close()
     a = exchange(srv, b"".join(reqs) + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     eq(a.statuses, want + [200], "answers to the same requests pipelined")
+    for what, data in (
+            ("two chunks", b"Transfer-Encoding: chunked\r\n\r\n4\r\n" + QUERY[:4]
+             + b"\r\n6\r\n" + QUERY[4:] + b"\r\n0\r\n\r\n"),
+            ("Chunked and a trailer", b"Transfer-Encoding: Chunked\r\n\r\na\r\n" + QUERY
+             + b"\r\n0\r\nX-Trailer: t\r\n\r\n")):
+        a = exchange(srv, b"POST /api/queries HTTP/1.1\r\nHost: x\r\n" + data)
+        eq(a.statuses, [202], "a chunked body, %s %r" % (what, a))
     body = b'{"q": "kv", "max": 5}' + b" " * (BODY_MAX - 21)
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 5000]), body[i:i + 5000])
                       for i in range(0, len(body), 5000))
     a = exchange(srv, b"POST /api/queries HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                  b"Connection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
     eq(a.statuses, [202], "a chunked body of exactly 64 KiB %r" % a)
+
+
+@R.test
+def chunked_request_ends_its_connection():
+    """libmicrohttpd 0.9.75 takes a bare LF for CRLF in chunk lines, where
+    the server cannot see it: so nothing after a chunked body on the same
+    connection is run as another request, whatever the body's framing."""
+    srv = SRV()
+    for what, body in (("well formed", b"a\r\n" + QUERY + b"\r\n0\r\n\r\n"),
+                       ("bare LF after a chunk size", b"a\n" + QUERY + b"\r\n0\r\n\r\n"),
+                       ("bare LF ending the last chunk", b"a\r\n" + QUERY + b"\r\n0\n\n")):
+        a = exchange(srv, b"POST /api/queries HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                     b"chunked\r\n\r\n" + body + SECOND, wait=5)
+        eq(a.statuses[1:], [], "answers after a chunked body (%s): %r" % (what, a))
+        check(a.closed, "a chunked body (%s) left the connection open: %r" % (what, a))
+        if a.responses:
+            eq(a.responses[0][1].get("connection", "").lower(), "close",
+               "Connection header after a chunked body (%s)" % what)
 
 
 # ---------------------------------------------------------------------------
