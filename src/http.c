@@ -3,18 +3,10 @@
  *
  * Who touches what.  libmicrohttpd runs one thread per connection, and a
  * listening thread that accepts and cleans up.  Each connection has a
- * struct conn (its socket context): created when it is accepted, freed
+ * struct conn (its socket context), created when it is accepted and freed
  * when libmicrohttpd says it is closed -- which it says before it closes
- * the descriptor, so a struct conn in the list always names an open
- * socket of that connection.  The list, and each conn's phase, are under
- * h->lock.  The reaper thread wakes twice a second and shuts the sockets
- * of connections past a deadline (shutdown(), never close(): the
- * connection's own thread then sees EOF and ends it the usual way).
- *
- * The deadline of a head counts from its first byte, not from the end of
- * the request before it, so that a kept-alive connection may stay silent
- * for the whole idle timeout: the kernel's count of bytes received on the
- * socket (TCP_INFO) tells the reaper when the next request has begun.
+ * the descriptor, as the reaper (reaper.h) needs.  The handler moves the
+ * connection's request through the reaper's phases.
  *
  * Line ends.  libmicrohttpd 0.9.75 (Debian 12) takes a bare LF for CRLF
  * and has no option to refuse it.  It parses the head in place, writing
@@ -29,22 +21,17 @@
  */
 #include "http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <linux/tcp.h>
 #include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "reaper.h"
 #include "render.h"
 #include "util.h"
 
@@ -57,7 +44,6 @@
 #define JSON_TYPE "application/json; charset=utf-8"
 /* RFC 9110's tchar: what a header name is made of. */
 #define TOKEN_CHARS    "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-#define REAPER_TICK_MS 500
 #define REFUSE_SEND_MS 1000 /* for a 413 written in the middle of a body */
 
 #if MHD_VERSION >= 0x00097701
@@ -67,50 +53,26 @@
 /* At 1, 0.9.75 refuses HTTP/1.1 without Host and spaces in the request
  * target -- and sends that 400's status line and headers twice (the state
  * after an error found in the headers is overwritten).  Both are checked
- * here instead (refuse_head(), unescape()). */
+ * here instead (refuse_head(), target_sent()). */
 #define STRICTNESS_OPTION MHD_OPTION_STRICT_FOR_CLIENT
 #define STRICTNESS        0
 #endif
 
-struct http_listener {
-    int fd;
-    unsigned port;
-    bool loopback;
-};
-
-/* Where a connection is in its current request. */
-enum phase {
-    PH_HEAD,   /* reading a head (or waiting for one): head deadline */
-    PH_BODY,   /* head read, body being read: body deadline */
-    PH_ANSWER, /* handler running (maybe waiting for a query), answer being sent */
-};
-
+/* A connection's socket context. */
 struct conn {
-    struct conn *prev, *next;
-    int fd;
-    enum phase phase;
-    double ready_ms; /* when this phase began */
-    double since_ms; /* PH_HEAD: first byte of the head seen (0: not yet) */
-    long long mark;  /* PH_HEAD: bytes received before it; -1: unknown */
-    bool shut;
+    struct reaper_conn *deadline;
     /* The request target held a raw space or control character; only the
-     * connection's own thread touches it (unescape(), head_read()). */
+     * connection's own thread touches it (target_sent(), refuse_head()). */
     bool bad_target;
 };
 
 struct http_server {
     struct MHD_Daemon *daemon;
     const struct api_context *ctx;
+    struct reaper *reaper;
     unsigned port;
     bool quiesced;
     bool check_line_ends;
-    double head_ms, body_ms;
-    pthread_mutex_t lock; /* conns, each conn's phase, stopping */
-    pthread_cond_t wake;
-    struct conn *conns;
-    bool stopping;
-    bool reaping;
-    pthread_t reaper;
 };
 
 struct req_state {
@@ -119,119 +81,7 @@ struct req_state {
     bool chunked; /* the connection ends with this request (head_read()) */
 };
 
-/* ---- the listening socket ---------------------------------------------- */
-
-static bool sockaddr_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-    }
-    return false;
-}
-
-/* A socket listening on one address, or -1 with errno set.  As
- * libmicrohttpd set its own: SO_REUSEADDR (a restart need not wait for
- * the last run's connections in TIME_WAIT), and IPv6 only on an IPv6
- * address. */
-static int listen_on(const struct addrinfo *ai)
-{
-    int on = 1;
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return -1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (ai->ai_family == AF_INET6)
-        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-/* "127.0.0.1", or "localhost (127.0.0.1)" when bind was a name. */
-static void describe(const char *bind, const struct addrinfo *ai, char *out, size_t n)
-{
-    char num[INET6_ADDRSTRLEN];
-    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof num, NULL, 0, NI_NUMERICHOST) != 0 ||
-        !strcmp(num, bind))
-        snprintf(out, n, "%s", bind);
-    else
-        snprintf(out, n, "%s (%s)", bind, num);
-}
-
-struct http_listener *http_listen(const char *bind, unsigned port, char *err, size_t errlen)
-{
-    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *list = NULL;
-    char service[16], where[300];
-    snprintf(service, sizeof service, "%u", port);
-    int rc = getaddrinfo(bind, service, &hints, &list);
-    if (rc != 0) {
-        set_err(err, errlen, "cannot listen on %s: %s", bind,
-                rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-        return NULL;
-    }
-    /* A name may stand for addresses this host does not have (::1 where
-     * IPv6 is off): those are skipped; any other failure is the answer. */
-    int fd = -1, e = 0;
-    const struct addrinfo *ai = list;
-    for (; ai; ai = ai->ai_next) {
-        fd = listen_on(ai);
-        e = errno;
-        if (fd >= 0 || (e != EADDRNOTAVAIL && e != EAFNOSUPPORT) || !ai->ai_next)
-            break;
-    }
-    if (fd < 0) {
-        describe(bind, ai, where, sizeof where);
-        set_err(err, errlen, "cannot listen on %s port %u: %s", where, port, strerror(e));
-        freeaddrinfo(list);
-        return NULL;
-    }
-    struct http_listener *l = xcalloc(1, sizeof *l);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    l->fd = fd;
-    l->loopback = sockaddr_loopback(ai->ai_addr);
-    l->port = port;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-        l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
-    freeaddrinfo(list);
-    return l;
-}
-
-bool http_listener_loopback(const struct http_listener *l)
-{
-    return l->loopback;
-}
-
-void http_listener_close(struct http_listener *l)
-{
-    if (!l)
-        return;
-    close(l->fd);
-    free(l);
-}
-
-/* ---- deadlines ---------------------------------------------------------- */
-
-/* Bytes the kernel has received on a TCP socket, or -1 if it cannot say. */
-static long long bytes_received(int fd)
-{
-    struct tcp_info ti;
-    socklen_t len = sizeof ti;
-    memset(&ti, 0, sizeof ti);
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
-        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
-        return -1;
-    return (long long)ti.tcpi_bytes_received;
-}
+/* ---- connections ------------------------------------------------------ */
 
 static struct conn *conn_of(struct MHD_Connection *c)
 {
@@ -240,61 +90,11 @@ static struct conn *conn_of(struct MHD_Connection *c)
     return i ? i->socket_context : NULL;
 }
 
-/* The connection's request enters phase p. */
-static void set_phase(struct http_server *h, struct MHD_Connection *c, enum phase p)
+/* The connection's request enters phase p (reaper.h). */
+static void set_phase(struct http_server *h, struct MHD_Connection *c, enum reaper_phase p)
 {
     struct conn *k = conn_of(c);
-    if (!k)
-        return;
-    long long mark = p == PH_HEAD ? bytes_received(k->fd) : 0;
-    pthread_mutex_lock(&h->lock);
-    k->phase = p;
-    k->ready_ms = now_ms();
-    k->since_ms = 0;
-    k->mark = mark;
-    pthread_mutex_unlock(&h->lock);
-}
-
-/* Whether k is past its phase's deadline at now (under h->lock). */
-static bool overdue(const struct http_server *h, struct conn *k, double now)
-{
-    if (k->phase == PH_BODY)
-        return now - k->ready_ms > h->body_ms;
-    if (k->phase != PH_HEAD)
-        return false;
-    if (k->since_ms == 0) {
-        long long got = k->mark < 0 ? -1 : bytes_received(k->fd);
-        if (got < 0)
-            k->since_ms = k->ready_ms; /* cannot tell: count from when it was ready */
-        else if (got > k->mark)
-            k->since_ms = now;
-        else
-            return false; /* silent: the idle timeout's business */
-    }
-    return now - k->since_ms > h->head_ms;
-}
-
-static void *reaper_main(void *arg)
-{
-    struct http_server *h = arg;
-    pthread_mutex_lock(&h->lock);
-    while (!h->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += REAPER_TICK_MS * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->wake, &h->lock, &ts);
-        double now = now_ms();
-        for (struct conn *k = h->conns; k && !h->stopping; k = k->next) {
-            if (!k->shut && overdue(h, k, now)) {
-                shutdown(k->fd, SHUT_RDWR);
-                k->shut = true;
-            }
-        }
-    }
-    pthread_mutex_unlock(&h->lock);
-    return NULL;
+    reaper_set_phase(h->reaper, k ? k->deadline : NULL, p);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -308,28 +108,13 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         if (!i)
             return;
         k = xcalloc(1, sizeof *k);
-        k->fd = i->connect_fd;
-        k->phase = PH_HEAD;
-        k->ready_ms = now_ms();
-        pthread_mutex_lock(&h->lock);
-        k->next = h->conns;
-        if (h->conns)
-            h->conns->prev = k;
-        h->conns = k;
-        pthread_mutex_unlock(&h->lock);
+        k->deadline = reaper_add(h->reaper, i->connect_fd);
         *socket_context = k;
         return;
     }
     if (!k)
         return;
-    pthread_mutex_lock(&h->lock);
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        h->conns = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
-    pthread_mutex_unlock(&h->lock);
+    reaper_remove(h->reaper, k->deadline);
     free(k);
     *socket_context = NULL;
 }
@@ -606,7 +391,6 @@ static bool refuse_head(const struct http_server *h, struct MHD_Connection *c, c
     struct head_scan s = {0};
     struct conn *k = conn_of(c);
     if (k && k->bad_target) {
-        k->bad_target = false;
         refusal(res, 400, "bad_request", "the request target holds a space or a control character");
         return true;
     }
@@ -649,11 +433,7 @@ static int hexval(int c)
  * holds, so such requests get 404 or 400 rather than another answer. */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-    (void)cls;
-    struct conn *k = conn_of(c);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (k && (*p <= ' ' || *p == 0x7f))
-            k->bad_target = true; /* as sent, before any %HH is decoded */
+    (void)cls, (void)c;
     char *w = s;
     for (const char *r = s; *r;) {
         int hi = r[0] == '%' ? hexval((unsigned char)r[1]) : -1;
@@ -673,6 +453,21 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+/* The request target as sent (before '+' in the arguments becomes a space
+ * and %HH is decoded): a raw space or control character in it is noted
+ * for refuse_head().  Returns no request context. */
+static void *target_sent(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct conn *k = conn_of(c);
+    (void)cls;
+    if (k) {
+        k->bad_target = false;
+        for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
+            k->bad_target |= *p <= ' ' || *p == 0x7f;
+    }
+    return NULL;
 }
 
 static const char *get_arg(void *cls, const char *key)
@@ -699,7 +494,7 @@ static enum MHD_Result head_read(struct http_server *h, struct MHD_Connection *c
 {
     struct req_state *st = xcalloc(1, sizeof *st);
     *con_cls = st;
-    set_phase(h, c, PH_BODY);
+    set_phase(h, c, REAPER_BODY);
     struct api_response res;
     if (!refuse_head(h, c, method, version, &res)) {
         /* 0.9.75 takes a bare LF for CRLF in chunk lines too, out of our
@@ -711,7 +506,7 @@ static enum MHD_Result head_read(struct http_server *h, struct MHD_Connection *c
     }
     /* An answer queued now makes libmicrohttpd skip "100 Continue", read
      * none of the body, and close the connection after the answer. */
-    set_phase(h, c, PH_ANSWER);
+    set_phase(h, c, REAPER_ANSWER);
     enum MHD_Result ok = send_response(c, &res);
     api_response_free(&res);
     return ok;
@@ -733,7 +528,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
-    set_phase(h, c, PH_ANSWER);
+    set_phase(h, c, REAPER_ANSWER);
     struct api_request req = {.method = method,
                               .path = url,
                               .arg = get_arg,
@@ -762,43 +557,29 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(st);
     }
     *con_cls = NULL;
-    set_phase(cls, c, PH_HEAD); /* a kept-alive connection waits for the next one */
+    set_phase(cls, c, REAPER_HEAD); /* a kept-alive connection waits for the next one */
 }
 
 /* ---- the server --------------------------------------------------------- */
 
-static void server_free(struct http_server *h)
-{
-    pthread_cond_destroy(&h->wake);
-    pthread_mutex_destroy(&h->lock);
-    free(h);
-}
-
-static struct http_server *server_new(const struct api_context *ctx,
-                                      const struct http_limits *limits)
-{
-    struct http_server *h = xcalloc(1, sizeof *h);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&h->lock, NULL);
-    h->ctx = ctx;
-    h->head_ms = 1000.0 * (limits->head_timeout_s ? limits->head_timeout_s : HTTP_HEAD_TIMEOUT_S);
-    h->body_ms = 1000.0 * (limits->body_timeout_s ? limits->body_timeout_s : HTTP_BODY_TIMEOUT_S);
-    /* The version whose buffer layout check_line_ends() was written for. */
-    h->check_line_ends = !strcmp(MHD_get_version(), "0.9.75");
-    return h;
-}
-
-struct http_server *http_start(const struct api_context *ctx, struct http_listener *l,
+struct http_server *http_start(const struct api_context *ctx, struct listener *l,
                                const struct http_limits *limits, char *err, size_t errlen)
 {
-    struct http_server *h = server_new(ctx, limits);
-    h->port = l->port;
-    int fd = l->fd;
-    free(l); /* the socket is the daemon's from here, even if it fails */
+    unsigned head_s = limits->head_timeout_s ? limits->head_timeout_s : HTTP_HEAD_TIMEOUT_S;
+    unsigned body_s = limits->body_timeout_s ? limits->body_timeout_s : HTTP_BODY_TIMEOUT_S;
+    struct http_server *h = xcalloc(1, sizeof *h);
+    h->ctx = ctx;
+    h->port = listener_port(l);
+    /* The version whose buffer layout check_line_ends() was written for. */
+    h->check_line_ends = !strcmp(MHD_get_version(), "0.9.75");
+    int fd = listener_release(l); /* the daemon's from here, even if it fails */
+    h->reaper = reaper_start(head_s * 1000, body_s * 1000);
+    if (!h->reaper) {
+        set_err(err, errlen, "cannot start the HTTP server's reaper thread");
+        close(fd);
+        free(h);
+        return NULL;
+    }
     /* ITC lets MHD_quiesce_daemon() wake the listening thread. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
     h->daemon = MHD_start_daemon(
@@ -806,20 +587,15 @@ struct http_server *http_start(const struct api_context *ctx, struct http_listen
         MHD_OPTION_CONNECTION_LIMIT, limits->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         limits->per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, h, STRICTNESS_OPTION, (int)STRICTNESS, MHD_OPTION_END);
+        unescape, NULL, MHD_OPTION_URI_LOG_CALLBACK, target_sent, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, STRICTNESS_OPTION,
+        (int)STRICTNESS, MHD_OPTION_END);
     if (!h->daemon) {
         set_err(err, errlen, "cannot start the HTTP server on port %u", h->port);
-        server_free(h);
+        reaper_free(h->reaper);
+        free(h);
         return NULL;
     }
-    if (pthread_create(&h->reaper, NULL, reaper_main, h) != 0) {
-        set_err(err, errlen, "cannot start the HTTP server's reaper thread");
-        MHD_stop_daemon(h->daemon);
-        server_free(h);
-        return NULL;
-    }
-    h->reaping = true;
     return h;
 }
 
@@ -856,13 +632,7 @@ void http_stop(struct http_server *h)
 {
     if (!h)
         return;
-    if (h->reaping) {
-        pthread_mutex_lock(&h->lock);
-        h->stopping = true;
-        pthread_cond_signal(&h->wake);
-        pthread_mutex_unlock(&h->lock);
-        pthread_join(h->reaper, NULL);
-    }
-    MHD_stop_daemon(h->daemon); /* every connection's CLOSED frees its conn */
-    server_free(h);
+    MHD_stop_daemon(h->daemon); /* every connection's CLOSED leaves the reaper */
+    reaper_free(h->reaper);
+    free(h);
 }

@@ -6,10 +6,8 @@
  * bounds how many there are.  All the routing is in api.c; this file
  * translates, and guards the door:
  *
- *   - The listening socket is bound first, before the tree is walked and
- *     loaded (http_listen), so that a port in use or an address that does
- *     not resolve is reported at once; the daemon takes it over later
- *     (http_start).  Workers forked in between must close it.
+ *   - The listening socket was bound before the tree was loaded
+ *     (listener.h); the daemon takes it over here.
  *   - A request's head is checked before anything of its body is read
  *     (RFC 9112's framing rules: one Content-Length, no Content-Length
  *     with Transfer-Encoding, chunked as the only coding, one Host and
@@ -20,18 +18,18 @@
  *   - A body over API_BODY_MAX is refused with 413 and the connection
  *     closed as soon as that is known: from Content-Length (before any
  *     "100 Continue"), or once a chunked body passes the limit.
- *   - Deadlines (struct http_limits): a request head must be complete
- *     head_timeout_s after its first byte, and its body body_timeout_s
- *     after the head; past them the connection is shut.  A handler waiting
- *     for a query and an answer being sent have no such deadline.
+ *   - Deadlines (struct http_limits, reaper.h): a request head must be
+ *     complete head_timeout_s after its first byte, and its body
+ *     body_timeout_s after the head; past them the connection is shut.  A
+ *     handler waiting for a query and an answer being sent have none.
  */
 #ifndef SHARDGREP_HTTP_H
 #define SHARDGREP_HTTP_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "api.h"
+#include "listener.h"
 
 /* A connection that sends nothing (or nothing more of its request) for
  * this long is closed; a handler waiting for a query is not idle. */
@@ -41,7 +39,6 @@
 #define HTTP_BODY_TIMEOUT_S 30
 
 struct http_server;
-struct http_listener;
 
 struct http_limits {
     unsigned connections;    /* open at once */
@@ -50,18 +47,9 @@ struct http_limits {
     unsigned body_timeout_s; /* end of the head to the end of the body; 0: default */
 };
 
-/* Resolve bind (a numeric address or a name; of several addresses, the
- * first that this host has) and listen on it at port (0: any free port).
- * On error err says why, with the system's reason. */
-struct http_listener *http_listen(const char *bind, unsigned port, char *err, size_t errlen);
-/* Whether the address listened on is a loopback one (127/8, ::1). */
-bool http_listener_loopback(const struct http_listener *l);
-/* Close the socket (in a forked child too: it must not keep the port). */
-void http_listener_close(struct http_listener *l); /* accepts NULL */
-
 /* Serve ctx on the listener, which the server owns from now on (also when
  * it fails). */
-struct http_server *http_start(const struct api_context *ctx, struct http_listener *l,
+struct http_server *http_start(const struct api_context *ctx, struct listener *l,
                                const struct http_limits *limits, char *err, size_t errlen);
 unsigned http_port(const struct http_server *h);
 /* Stop accepting new connections; those open go on. */

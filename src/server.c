@@ -13,6 +13,7 @@
 #include "aggregator.h"
 #include "api.h"
 #include "http.h"
+#include "listener.h"
 #include "loadbar.h"
 #include "msg.h"
 #include "queue.h"
@@ -42,7 +43,7 @@ struct server {
     struct registry *reg;
     struct aggregator *agg;
     struct webroot *web;
-    struct http_listener *listener; /* bound before the walk; then http's */
+    struct listener *listener; /* bound before the walk; then http's */
     struct http_server *http;
     struct api_context api;
     struct answer_budget answers;
@@ -75,7 +76,7 @@ static void fork_workers(struct server *s)
         if (pid < 0)
             die("fork: %s", strerror(errno));
         if (pid == 0) {
-            http_listener_close(s->listener); /* the port is the master's alone */
+            listener_close(s->listener); /* the port is the master's alone */
             worker_main(s->queue, i, &s->files, &cfg);
         }
         s->pids[i] = pid;
@@ -345,10 +346,10 @@ static void shutdown_server(struct server *s)
 static void open_listener(struct server *s, const struct options *o)
 {
     char err[SG_ERRLEN];
-    s->listener = http_listen(o->bind, o->port, err, sizeof err);
+    s->listener = listener_open(o->bind, o->port, err, sizeof err);
     if (!s->listener)
         die("%s", err);
-    if (!http_listener_loopback(s->listener) && !o->token)
+    if (!listener_is_loopback(s->listener) && !o->token)
         log_info("warning: listening on %s without --token: anyone who can reach it can read "
                  "every indexed file",
                  o->bind);

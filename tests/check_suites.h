@@ -22,5 +22,7 @@ Suite *suite_walk(void);
 Suite *suite_qplan(void);
 Suite *suite_tindex(void);
 Suite *suite_strsearch(void);
+Suite *suite_listener(void);
+Suite *suite_reaper(void);
 
 #endif

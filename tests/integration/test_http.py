@@ -257,11 +257,12 @@ def ordinary_requests_are_not_refused():
         b"User-Agent: test\r\nCookie: a=1; b=2\r\nX-Empty:\r\nX-Pad:   padded   \r\n"
         b"X-Tab:\tt\r\n" + many + b"\r\n",
         b"GET /api/search?q=a%20b HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"GET /api/search?q=kv_get+x&case=no HTTP/1.1\r\nHost: x\r\n\r\n",
         b"POST /api/queries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Content-Length: 10\r\n\r\n" + QUERY,
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     ]
-    want = [200, 200, 200, 202, 200]
+    want = [200, 200, 200, 200, 202, 200]
     # One at a time on one kept-alive connection, then all pipelined.
     s = socket.create_connection((HOST, srv.port), timeout=10)
     try:
