@@ -12,8 +12,8 @@
  * and has no option to refuse it.  It parses the head in place, writing
  * NUL over each CR and LF of a line end, so in the buffer a line ended by
  * CRLF is followed by exactly two NULs and then the next line, and a bare
- * LF leaves one: check_line_ends() walks the request line and the headers
- * in order and insists on the two.  (A NUL sent just before a bare LF
+ * LF leaves one: start_line_check() and check_line_end() walk the request
+ * line and the headers in order and insist on the two.  (A NUL sent just before a bare LF
  * looks like CRLF; such a head is accepted as libmicrohttpd reads it.)
  * This reads the library's buffer, so it runs only with the version it
  * was checked against; later versions refuse bare LF themselves
@@ -378,8 +378,8 @@ static const char *framing_fault(const struct head_scan *s, bool http10, int *st
     if (s->codings && strcasecmp(s->coding, "chunked") != 0) {
         *status = coding_status(s->coding);
         return *status == 501 ? "no transfer coding other than chunked is supported"
-                              : "Transfer-Encoding is not chunked once, last: the body's length "
-                                "is unknown";
+                              : "Transfer-Encoding does not end in one chunked: the body's "
+                                "length is unknown";
     }
     return NULL;
 }
