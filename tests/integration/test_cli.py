@@ -292,19 +292,25 @@ def workers_do_not_hold_the_listening_socket():
         held = [p for p in pids if _holds_socket(p, inode)]
         eq(held, [], "workers holding the listening socket")
         os.kill(pids[0], signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            shards = srv.stats()["shards"]
-            if shards[0]["up"] and shards[0]["pid"] != pids[0]:
-                break
-            time.sleep(0.1)
-        new = srv.stats()["shards"][0]["pid"]
-        check(new != pids[0], "shard 0 was not restarted")
+        new = _restarted(srv, 0, pids[0])
         check(not _holds_socket(new, inode), "the restarted worker %d holds the listening "
               "socket" % new)
         sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         srv.kill()
+
+
+def _restarted(srv, shard, old_pid, within=30):
+    """Waits until shard is up again under another pid than old_pid (the
+    master sees a death only once it takes the SIGCHLD); that pid."""
+    deadline = time.monotonic() + within * sgtest.SLOW
+    while time.monotonic() < deadline:
+        s = srv.stats()["shards"][shard]
+        if s["up"] and s["pid"] != old_pid:
+            return s["pid"]
+        time.sleep(0.1)
+    fail("shard %d not back under a new pid %.0fs after its worker %d was killed"
+         % (shard, within, old_pid))
 
 
 def _fd_targets(pid, fds=(0, 1, 2)):
@@ -334,13 +340,10 @@ def started_with_stdin_and_stderr_closed():
                % ("the master" if pid == srv.proc.pid else "worker", pid, fds))
         eq(srv.search_ok("kv_get")["stats"]["matched_lines"], want, "kv_get lines")
         os.kill(pids[1], signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and srv.get("/healthz").status != 200:
-            time.sleep(0.1)
-        expect_json(srv.get("/healthz"), 200, "/healthz after a worker was killed")
+        new = _restarted(srv, 0, pids[1])
+        expect_json(srv.get("/healthz"), 200, "/healthz once shard 0 is back")
         eq(srv.search_ok("kv_get")["stats"]["matched_lines"], want, "kv_get lines after it")
-        eq(_fd_targets(srv.stats()["shards"][0]["pid"], (2,)), {2: "/dev/null"},
-           "descriptor 2 of the restarted worker")
+        eq(_fd_targets(new, (2,)), {2: "/dev/null"}, "descriptor 2 of the restarted worker")
         sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         srv.kill()
