@@ -3,9 +3,25 @@
  *
  * A handler may block while it waits for a query (GET /api/search, or
  * wait_ms), so each connection gets its own thread; the connection limit
- * bounds how many there are.  Request bodies are collected up to
- * API_BODY_MAX and the rest is discarded (the API answers 413).  All the
- * routing is in api.c; this file only translates.
+ * bounds how many there are.  All the routing is in api.c; this file
+ * translates, and guards the door:
+ *
+ *   - The listening socket was bound before the tree was loaded
+ *     (listener.h); the daemon takes it over here.
+ *   - A request's head is checked before anything of its body is read
+ *     (RFC 9112's framing rules: one Content-Length, no Content-Length
+ *     with Transfer-Encoding, chunked as the only coding, one Host and
+ *     one for HTTP/1.1, CRLF line ends, header names that are tokens):
+ *     400, or 501 for a coding we do not implement, and the connection is
+ *     closed, so nothing of an ambiguous body is read as another request;
+ *     a chunked request is the last on its connection for the same reason.
+ *   - A body over API_BODY_MAX is refused with 413 and the connection
+ *     closed as soon as that is known: from Content-Length (before any
+ *     "100 Continue"), or once a chunked body passes the limit.
+ *   - Deadlines (struct http_limits, reaper.h): a request head must be
+ *     complete head_timeout_s after its first byte, and its body
+ *     body_timeout_s after the head; past them the connection is shut.  A
+ *     handler waiting for a query and an answer being sent have none.
  */
 #ifndef SHARDGREP_HTTP_H
 #define SHARDGREP_HTTP_H
@@ -13,20 +29,27 @@
 #include <stddef.h>
 
 #include "api.h"
+#include "listener.h"
 
 /* A connection that sends nothing (or nothing more of its request) for
  * this long is closed; a handler waiting for a query is not idle. */
 #define HTTP_IDLE_TIMEOUT_S 20
+/* Defaults of the deadlines for a request's head and body. */
+#define HTTP_HEAD_TIMEOUT_S 10
+#define HTTP_BODY_TIMEOUT_S 30
 
 struct http_server;
 
 struct http_limits {
-    unsigned connections; /* open at once */
-    unsigned per_ip;      /* of them from one address; 0: no limit */
+    unsigned connections;    /* open at once */
+    unsigned per_ip;         /* of them from one address; 0: no limit */
+    unsigned head_timeout_s; /* first byte of a request to its whole head; 0: default */
+    unsigned body_timeout_s; /* end of the head to the end of the body; 0: default */
 };
 
-/* Listen on bind:port (port 0: any free port) and serve ctx. */
-struct http_server *http_start(const struct api_context *ctx, const char *bind, unsigned port,
+/* Serve ctx on the listener, which the server owns from now on (also when
+ * it fails). */
+struct http_server *http_start(const struct api_context *ctx, struct listener *l,
                                const struct http_limits *limits, char *err, size_t errlen);
 unsigned http_port(const struct http_server *h);
 /* Stop accepting new connections; those open go on. */

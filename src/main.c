@@ -3,19 +3,41 @@
  * server (server.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
 
+/* Started with descriptor 0, 1 or 2 closed, the first sockets opened
+ * would take its number: a worker's result socket became descriptor 2,
+ * and log lines went into it as messages.  Hold each closed one with
+ * /dev/null before anything else is opened. */
+static void hold_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int null = open("/dev/null", O_RDWR);
+        if (null < 0)
+            _exit(127); /* nowhere to say it, and nothing is safe to open */
+        if (null != fd) {
+            dup2(null, fd);
+            close(null);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     char err[SG_ERRLEN];
+    hold_standard_fds();
     /* A replacement worker started by the master (worker.h). */
     if (argc > 1 && !strcmp(argv[1], WORKER_EXEC_ARG))
         return worker_exec_main(argc, argv);

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "util.h"
 
 enum {
@@ -32,6 +33,8 @@ enum {
     OPT_QUERY_MEMORY,
     OPT_ANSWER_MEMORY,
     OPT_UNRESPONSIVE_MS,
+    OPT_HEAD_TIMEOUT,
+    OPT_BODY_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -53,6 +56,8 @@ static const struct option long_options[] = {
     {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+    {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
+    {"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -64,7 +69,7 @@ const char *options_help(void)
            "Serve a code search over DIR (default: the bundled sample-corpus) on HTTP.\n"
            "\n"
            "  -p, --port N            port to listen on (default 8080; 0 picks a free one)\n"
-           "  -b, --bind ADDR         address to listen on (default 127.0.0.1)\n"
+           "  -b, --bind ADDR         address or host name to listen on (default 127.0.0.1)\n"
            "  -w, --workers N         worker processes, one shard each (default: online CPUs)\n"
            "      --max-file-size S   skip files larger than S bytes; K, M, G suffixes\n"
            "                          (default 16M, at most 1G)\n"
@@ -92,6 +97,9 @@ const char *options_help(void)
            "      --max-connections N open HTTP connections at most (default 512)\n"
            "      --max-connections-per-ip N\n"
            "                          from any one address (default 64; 0: no limit)\n"
+           "      --head-timeout N    seconds from a request's first byte to the end of its\n"
+           "                          head; then the connection is closed (default 10)\n"
+           "      --body-timeout N    and from there to the end of its body (default 30)\n"
            "      --token TOKEN       require \"Authorization: Bearer TOKEN\" on /api/\n"
            "                          (default: $SHARDGREP_TOKEN; none when unset)\n"
            "  -h, --help              show this help and exit\n"
@@ -227,6 +235,10 @@ static void defaults(struct options *o)
      * max_per_ip of them, for HTTP_IDLE_TIMEOUT_S each. */
     o->max_connections = 512;
     o->max_per_ip = 64;
+    /* A client that sends a byte a second is not idle, and would hold its
+     * connection forever without a deadline for the whole request. */
+    o->head_timeout_s = HTTP_HEAD_TIMEOUT_S;
+    o->body_timeout_s = HTTP_BODY_TIMEOUT_S;
     const char *env = getenv("SHARDGREP_TOKEN");
     o->token = env && *env ? env : NULL;
 }
@@ -324,6 +336,16 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         if (number("max-connections-per-ip", arg, 0, 100000, &v, err, errlen) < 0)
             return SG_ERR;
         o->max_per_ip = (unsigned)v;
+        return SG_OK;
+    case OPT_HEAD_TIMEOUT:
+        if (number("head-timeout", arg, 1, 3600, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->head_timeout_s = (unsigned)v;
+        return SG_OK;
+    case OPT_BODY_TIMEOUT:
+        if (number("body-timeout", arg, 1, 3600, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->body_timeout_s = (unsigned)v;
         return SG_OK;
     case OPT_TOKEN:
         o->token = arg; /* checked with the environment's, after the loop */

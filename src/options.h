@@ -37,6 +37,8 @@ struct options {
     unsigned max_queued;
     unsigned max_connections; /* open HTTP connections */
     unsigned max_per_ip;      /* of them from one address; 0: no limit */
+    unsigned head_timeout_s;  /* a request's head, from its first byte */
+    unsigned body_timeout_s;  /* its body, from the end of the head */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };

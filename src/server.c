@@ -11,7 +11,6 @@
  */
 #include "server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include "aggregator.h"
 #include "api.h"
 #include "http.h"
+#include "listener.h"
 #include "loadbar.h"
 #include "msg.h"
 #include "queue.h"
@@ -57,6 +57,7 @@ struct server {
     struct registry *reg;
     struct aggregator *agg;
     struct webroot *web;
+    struct listener *listener; /* bound before the walk; then http's */
     struct http_server *http;
     struct api_context api;
     struct answer_budget answers;
@@ -90,8 +91,10 @@ static void fork_workers(struct server *s)
         pid_t pid = fork();
         if (pid < 0)
             die("fork: %s", strerror(errno));
-        if (pid == 0)
+        if (pid == 0) {
+            listener_close(s->listener); /* the port is the master's alone */
             worker_main(s->queue, i, &s->files, &cfg);
+        }
         s->pids[i] = pid;
         s->started_ms[i] = now_ms();
         queue_close_worker_end(s->queue, i);
@@ -366,23 +369,22 @@ static void shutdown_server(struct server *s)
     free(s->backoff_ms);
 }
 
-static bool is_loopback(const char *addr)
+/* Bind first: a port in use or a bad address is reported before the tree
+ * is walked and loaded, not after. */
+static void open_listener(struct server *s, const struct options *o)
 {
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, addr, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, addr, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
-    return false;
+    char err[SG_ERRLEN];
+    s->listener = listener_open(o->bind, o->port, err, sizeof err);
+    if (!s->listener)
+        die("%s", err);
+    if (!listener_is_loopback(s->listener) && !o->token)
+        log_info("warning: listening on %s without --token: anyone who can reach it can read "
+                 "every indexed file",
+                 o->bind);
 }
 
 static void start_front(struct server *s)
 {
-    if (!is_loopback(s->opt->bind) && !s->opt->token)
-        log_info("warning: listening on %s without --token: anyone who can reach it can read "
-                 "every indexed file",
-                 s->opt->bind);
     char err[SG_ERRLEN];
     struct registry_options ro = {.keep_count = s->opt->keep_queries,
                                   .keep_seconds = s->opt->keep_seconds,
@@ -409,8 +411,11 @@ static void start_front(struct server *s)
                                   .token = s->opt->token,
                                   .started_ms = now_ms()};
     struct http_limits limits = {.connections = s->opt->max_connections,
-                                 .per_ip = s->opt->max_per_ip};
-    s->http = http_start(&s->api, s->opt->bind, s->opt->port, &limits, err, sizeof err);
+                                 .per_ip = s->opt->max_per_ip,
+                                 .head_timeout_s = s->opt->head_timeout_s,
+                                 .body_timeout_s = s->opt->body_timeout_s};
+    s->http = http_start(&s->api, s->listener, &limits, err, sizeof err);
+    s->listener = NULL;
     if (!s->http) {
         kill_workers(s);
         die("%s", err);
@@ -453,6 +458,7 @@ int server_run(const struct options *o)
 {
     struct server s = {0};
     double t0 = now_ms();
+    open_listener(&s, o);
     prepare(&s, o);
     note_own_exe(&s);
     log_info("serving %s: %zu files to load on %u workers", s.root, s.files.n, o->workers);

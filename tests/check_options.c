@@ -95,6 +95,9 @@ START_TEST(test_parse_defaults)
                   "keep_memory %llu query_memory %llu answer_memory %llu, want 1G, 256M, 1G",
                   (unsigned long long)o.keep_memory, (unsigned long long)o.query_memory,
                   (unsigned long long)o.answer_memory);
+    ck_assert_msg(o.head_timeout_s == 10 && o.body_timeout_s == 30,
+                  "head_timeout_s %u body_timeout_s %u, want 10 and 30", o.head_timeout_s,
+                  o.body_timeout_s);
 }
 END_TEST
 
@@ -231,6 +234,8 @@ START_TEST(test_parse_out_of_range)
         {"--keep-queries", "0"}, {"--keep-queries", "1000001"},
         {"--keep-seconds", "0"}, {"--keep-seconds", "604801"},
         {"--timeout-ms", "0"},   {"--timeout-ms", "3600001"},
+        {"--head-timeout", "0"}, {"--head-timeout", "3601"},
+        {"--body-timeout", "0"}, {"--body-timeout", "x"},
         {"-p", "70000"},         {"-w", "x"},
     };
     for (size_t i = 0; i < NCASES(c); i++) {
@@ -247,7 +252,7 @@ START_TEST(test_parse_out_of_range)
     static const char *const edges[][2] = {
         {"--port", "65535"},           {"--workers", "256"},         {"--workers", "1"},
         {"--keep-queries", "1000000"}, {"--keep-seconds", "604800"}, {"--timeout-ms", "3600000"},
-        {"--timeout-ms", "1"},
+        {"--timeout-ms", "1"},         {"--head-timeout", "1"},      {"--body-timeout", "3600"},
     };
     for (size_t i = 0; i < NCASES(edges); i++) {
         enum options_result r = PARSE(edges[i][0], edges[i][1]);

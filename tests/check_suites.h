@@ -26,5 +26,7 @@ Suite *suite_fsopen(void);
 Suite *suite_registry(void);
 Suite *suite_worker(void);
 Suite *suite_store(void);
+Suite *suite_listener(void);
+Suite *suite_reaper(void);
 
 #endif

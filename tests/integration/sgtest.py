@@ -268,8 +268,9 @@ class Server:
     """One shardgrep process: Server(args, root).start() ... stop()."""
 
     def __init__(self, args=(), root=None, start_timeout=START_TIMEOUT,
-                 wait_healthy=True, port=0, cwd=None):
+                 wait_healthy=True, port=0, cwd=None, closed_fds=()):
         self.args = list(args)
+        self.closed_fds = tuple(closed_fds)  # of 0, 2: started with them closed
         self.root = root if root is not None else CORPUS
         self.port_arg = port
         self.cwd = cwd
@@ -300,9 +301,15 @@ class Server:
         if not os.path.isfile(BIN) or not os.access(BIN, os.X_OK):
             raise ServerStartError("server binary not found: %s" % BIN)
         self._stderr = tempfile.TemporaryFile()
+        closed = self.closed_fds
+
+        def close_fds():
+            for fd in closed:
+                os.close(fd)
         self.proc = subprocess.Popen(
             self.command(), stdin=subprocess.DEVNULL, cwd=self.cwd,
-            stdout=subprocess.PIPE, stderr=self._stderr)
+            stdout=subprocess.PIPE, stderr=self._stderr,
+            preexec_fn=close_fds if closed else None)
         _live_servers.append(self)
         threading.Thread(target=self._read_stdout, daemon=True).start()
         deadline = time.monotonic() + self.start_timeout
@@ -318,6 +325,11 @@ class Server:
                 raise ServerStartError(
                     "no 'listening on' line within %.0fs; stderr: %s"
                     % (self.start_timeout, self.stderr_text()[-2000:]))
+        if self.listen_line is None:  # stdout ended without a line
+            self.wait(5)
+            raise ServerStartError(
+                "server closed its stdout before listening (exit %s); stderr: %s"
+                % (self.proc.poll(), self.stderr_text()[-2000:]))
         m = LISTEN_RE.match(self.listen_line)
         if not m:
             self.kill()

@@ -1,13 +1,24 @@
 #!/usr/bin/env python3
 """Command line of shardgrep: --help, --version, bad options and values
 (exit 2, one line on stderr), --port 0 and a fixed port, --workers,
---max-file-size, --no-ignore, --bind, --timeout-ms, the default DIR."""
+--max-file-size, --no-ignore, --bind, --timeout-ms, the default DIR.
 
+Start-up (issue 9, item 4; issue 10, item 10): a port in use, a bind
+name that does not resolve or an address this host does not have fail
+at once, with the system's reason, before the tree is loaded; --bind
+takes a name (localhost) and ::1, and warns about a missing --token only
+for a non-loopback address; the workers do not hold the listening
+socket; started with descriptors 0 to 2 closed, the server holds them
+with /dev/null instead of letting its sockets take them."""
+
+import http.client
 import os
 import re
 import signal
 import socket
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
@@ -21,7 +32,8 @@ OPTIONS = ["--port", "--bind", "--workers", "--max-file-size", "--no-ignore",
            "--web-root", "--keep-queries", "--keep-seconds", "--keep-memory",
            "--query-memory", "--answer-memory", "--timeout-ms",
            "--max-running", "--max-queued", "--max-connections",
-           "--max-connections-per-ip", "--token", "--help", "--version"]
+           "--max-connections-per-ip", "--head-timeout", "--body-timeout",
+           "--token", "--help", "--version"]
 
 
 @R.test
@@ -82,6 +94,8 @@ _bad(["--answer-memory", "2000G", CORPUS], "answer_memory_over_1024g")
 _bad(["--keep-memory", "64M", "--query-memory", "128M", CORPUS], "query_memory_over_keep_memory")
 _bad(["--max-connections-per-ip", "-1", CORPUS], "max_connections_per_ip_negative")
 _bad(["--max-connections-per-ip", "lots", CORPUS], "max_connections_per_ip_lots")
+_bad(["--head-timeout", "0", CORPUS], "head_timeout_0")
+_bad(["--body-timeout", "3601", CORPUS], "body_timeout_over_an_hour")
 _bad([CORPUS, "--workers"], "workers_missing_value")
 _bad([os.path.join(CORPUS, "no-such-dir-here")], "nonexistent_dir")
 _bad([_not_a_dir()], "dir_is_a_file")
@@ -123,6 +137,249 @@ def fixed_port_and_bind():
         sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         srv.kill()
+
+
+# What the server logs once it walks and loads the tree.
+LOAD_LINES = re.compile(r"serving .*files to load|loaded \d+ files|shard \d+ \(pid")
+
+
+def _fails_before_loading(args, what, reason):
+    """Starting with args fails: non-zero exit, one error line matching
+    the regex `reason`, nothing loaded, nothing listened."""
+    code, out, err = run_cli(args + ["--workers", "1", CORPUS], timeout=20)
+    check(code is not None, "%s: still running after 20s; stderr %r" % (what, err[-500:]))
+    check(code != 0, "%s: exit status 0; stderr %r" % (what, err[-500:]))
+    check("listening" not in out, "%s: it listened: %r" % (what, out))
+    check(not LOAD_LINES.search(err), "%s: it walked or loaded the tree before failing: %r"
+          % (what, err[-800:]))
+    check(re.search(reason, err), "%s: stderr does not give the reason (%s): %r"
+          % (what, reason, err))
+    print("  # %s: exit %d, %s" % (what, code, err.strip()))
+
+
+@R.test
+def port_in_use_fails_before_loading():
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        _fails_before_loading(["--port", str(port)], "port %d in use" % port,
+                              r"cannot listen on 127\.0\.0\.1 port %d: Address already in use"
+                              % port)
+    finally:
+        taken.close()
+
+
+@R.test
+def bind_name_that_does_not_resolve_fails_before_loading():
+    _fails_before_loading(["--port", "0", "--bind", "no-such-host.invalid"],
+                          "--bind no-such-host.invalid",
+                          r"cannot listen on no-such-host\.invalid: \S")
+
+
+@R.test
+def bind_address_not_on_this_host_fails_before_loading():
+    # 192.0.2.1 is TEST-NET-1: never a local address.
+    _fails_before_loading(["--port", "0", "--bind", "192.0.2.1"], "--bind 192.0.2.1",
+                          r"cannot listen on 192\.0\.2\.1 port 0: Cannot assign requested "
+                          r"address")
+
+
+def _get_via(addr, port, path="/healthz"):
+    """(status, body) of GET path at a numeric address (IPv4 or IPv6)."""
+    conn = http.client.HTTPConnection(addr, port, timeout=10)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def _serves_at(args, addr, host_in_line):
+    """Starts with args; the listening line names host_in_line, /healthz
+    answers at addr, and nothing warns about --token."""
+    srv = Server(args + ["--workers", "1"], wait_healthy=False).start()
+    try:
+        eq(srv.listen_host, host_in_line, "host in the listening line")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                status, _ = _get_via(addr, srv.port)
+                if status == 200 or time.monotonic() > deadline:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+        eq(status, 200, "GET /healthz at %s port %d" % (addr, srv.port))
+        check("warning" not in srv.stderr_text(),
+              "a warning for a loopback bind (%s): %r" % (args, srv.stderr_text()))
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test
+def bind_localhost_works_as_a_name():
+    infos = socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
+    check(infos, "precondition: localhost resolves")
+    # Of several addresses the server takes the first this host has.
+    usable = []
+    for fam, _, _, _, sa in infos:
+        try:
+            with socket.socket(fam, socket.SOCK_STREAM) as t:
+                t.bind((sa[0], 0))
+            usable.append(sa[0])
+        except OSError:
+            continue
+    check(usable, "precondition: no address of localhost can be bound here: %r" % infos)
+    _serves_at(["--bind", "localhost"], usable[0], "localhost")
+
+
+@R.test
+def bind_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as t:
+            t.bind(("::1", 0))
+    except OSError as e:
+        fail("precondition: this host cannot bind ::1 (%s)" % e)
+    _serves_at(["--bind", "::1"], "::1", "[::1]")
+
+
+def _listening_inode(pid, port):
+    for name in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, name)) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] == "0A" and int(parts[1].split(":")[1], 16) == port:
+                        return parts[9]
+        except FileNotFoundError:
+            pass
+    return None
+
+
+def _holds_socket(pid, inode):
+    want = "socket:[%s]" % inode
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == want:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@R.test
+def workers_do_not_hold_the_listening_socket():
+    """The socket is bound before the workers are forked; a worker that
+    kept it would keep the port when the master is gone."""
+    srv = Server(["--workers", "2"]).start()
+    try:
+        inode = _listening_inode(srv.proc.pid, srv.port)
+        check(inode, "precondition: the listening socket of port %d not found" % srv.port)
+        check(_holds_socket(srv.proc.pid, inode), "precondition: the master does not hold "
+              "socket %s" % inode)
+        pids = [s["pid"] for s in srv.stats()["shards"]]
+        held = [p for p in pids if _holds_socket(p, inode)]
+        eq(held, [], "workers holding the listening socket")
+        os.kill(pids[0], signal.SIGKILL)
+        new = _restarted(srv, 0, pids[0])
+        check(not _holds_socket(new, inode), "the restarted worker %d holds the listening "
+              "socket" % new)
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+def _restarted(srv, shard, old_pid, within=30):
+    """Waits until shard is up again under another pid than old_pid (the
+    master sees a death only once it takes the SIGCHLD); that pid."""
+    deadline = time.monotonic() + within * sgtest.SLOW
+    while time.monotonic() < deadline:
+        s = srv.stats()["shards"][shard]
+        if s["up"] and s["pid"] != old_pid:
+            return s["pid"]
+        time.sleep(0.1)
+    fail("shard %d not back under a new pid %.0fs after its worker %d was killed"
+         % (shard, within, old_pid))
+
+
+def _fd_targets(pid, fds=(0, 1, 2)):
+    out = {}
+    for fd in fds:
+        try:
+            out[fd] = os.readlink("/proc/%d/fd/%d" % (pid, fd))
+        except OSError:
+            out[fd] = None
+    return out
+
+
+@R.test(timeout=90)
+def started_with_stdin_and_stderr_closed():
+    """Descriptor 2 closed at start became the workers' result socket, and
+    log lines went into it.  Now 0 and 2 are /dev/null in the master and
+    every worker, searches are right, a killed worker (which logs) comes
+    back, and SIGTERM stops it all."""
+    want = len(Corpus().search("kv_get"))
+    srv = Server(["--workers", "2"], closed_fds=(0, 2)).start()
+    try:
+        pids = [srv.proc.pid] + [s["pid"] for s in srv.stats()["shards"]]
+        for pid in pids:
+            fds = _fd_targets(pid)
+            eq((fds[0], fds[2]), ("/dev/null", "/dev/null"),
+               "descriptors 0 and 2 of %s %d (all: %r)"
+               % ("the master" if pid == srv.proc.pid else "worker", pid, fds))
+        eq(srv.search_ok("kv_get")["stats"]["matched_lines"], want, "kv_get lines")
+        os.kill(pids[1], signal.SIGKILL)
+        new = _restarted(srv, 0, pids[1])
+        expect_json(srv.get("/healthz"), 200, "/healthz once shard 0 is back")
+        eq(srv.search_ok("kv_get")["stats"]["matched_lines"], want, "kv_get lines after it")
+        eq(_fd_targets(new, (2,)), {2: "/dev/null"}, "descriptor 2 of the restarted worker")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test(timeout=60)
+def started_with_all_standard_descriptors_closed():
+    port = _free_port()
+    p = subprocess.Popen([sgtest.BIN, "--port", str(port), "--workers", "1", CORPUS],
+                         preexec_fn=lambda: [os.close(fd) for fd in (0, 1, 2)])
+    try:
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline and p.poll() is None:
+            try:
+                status, _ = _get_via("127.0.0.1", port)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        eq(status, 200, "/healthz of a server started with 0, 1 and 2 closed (exit %s)"
+           % p.poll())
+        eq(_fd_targets(p.pid), {0: "/dev/null", 1: "/dev/null", 2: "/dev/null"},
+           "descriptors 0 to 2 of the master")
+        status, body = _get_via("127.0.0.1", port, "/api/search?q=kv_get")
+        eq(status, 200, "a search")
+        p.send_signal(signal.SIGTERM)
+        eq(p.wait(15), 0, "exit status after SIGTERM")
+    finally:
+        if p.poll() is None:
+            kids = sgtest.children_of(p.pid)
+            p.kill()
+            p.wait()
+            for pid in kids:
+                sgtest.kill_quietly(pid)
 
 
 def _workers_case(n):
