@@ -34,6 +34,7 @@ struct part {
 
 struct results {
     enum results_kind kind;
+    const struct ftable *order;
     unsigned nshards, nended;
     uint32_t max;
     size_t share; /* bytes of batches one shard may keep */
@@ -48,10 +49,11 @@ struct results {
 };
 
 struct results *results_new(enum results_kind kind, unsigned nshards, uint32_t max,
-                            size_t query_bytes)
+                            size_t query_bytes, const struct ftable *order)
 {
     struct results *res = xcalloc(1, sizeof *res);
     res->kind = kind;
+    res->order = order;
     res->nshards = nshards;
     res->max = max;
     /* Each shard gets an equal share, and room for one batch at least. */
@@ -257,10 +259,14 @@ void results_counts(const struct results *res, struct results_counts *c)
     }
 }
 
-static int cmp_ref(const struct result_ref *a, const struct result_ref *b)
+static int cmp_ref(const struct results *res, const struct result_ref *a,
+                   const struct result_ref *b)
 {
-    if (a->file_id != b->file_id)
+    if (a->file_id != b->file_id) {
+        if (res->order)
+            return ftable_cmp(res->order, a->file_id, b->file_id);
         return a->file_id < b->file_id ? -1 : 1;
+    }
     return a->line < b->line ? -1 : a->line > b->line;
 }
 
@@ -294,7 +300,8 @@ static struct result_ref *merge(const struct results *res, size_t *n, bool *cut)
             if (pos[i] == p->nres && p->cut)
                 *cut = true;
             else if (pos[i] < p->nres &&
-                     (best < 0 || cmp_ref(&p->res[pos[i]], &res->parts[best].res[pos[best]]) < 0))
+                     (best < 0 ||
+                      cmp_ref(res, &p->res[pos[i]], &res->parts[best].res[pos[best]]) < 0))
                 best = (int)i;
         }
         if (*cut)

@@ -10,8 +10,10 @@
  * queries, drops expired ones and sends heartbeats.
  *
  * Filing.  A query's results (struct results) are one list per shard.
- * Each shard's records arrive in (file id, line) order, and file ids are
- * in path order, so a shard's list is sorted as it arrives.  A batch
+ * Each shard's records arrive in (tree, path, line) order (store.h), so a
+ * shard's list is sorted as it arrives; file ids are compared through the
+ * file table (ftable.h), since a file seen after start-up has a larger id
+ * wherever its path sorts.  A batch
  * message is kept whole and the list points into it: filing appends
  * pointers, it does not copy text.
  *
@@ -37,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ftable.h"
 #include "msg.h"
 #include "transport.h"
 
@@ -53,8 +56,10 @@ enum results_kind { RESULTS_SEARCH, RESULTS_FILE };
 
 struct results;
 
+/* order: the file table that orders file ids by (tree, path); NULL: ids
+ * are in that order already. */
 struct results *results_new(enum results_kind kind, unsigned nshards, uint32_t max,
-                            size_t query_bytes);
+                            size_t query_bytes, const struct ftable *order);
 void results_free(struct results *res); /* accepts NULL */
 
 /* File one message (BATCH, LINES or DONE) from its shard; the message is

@@ -377,21 +377,22 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
 {
     /* Only an indexed path is looked up (exact, or as results show it);
      * nothing touches the disk. */
-    long idx = *path ? file_list_find_shown(ctx->files, path) : -1;
-    if (idx < 0) {
+    long id = *path ? ftable_find_shown(ctx->files, 0, path) : -1;
+    struct fentry f;
+    if (id < 0 || !ftable_get(ctx->files, (uint32_t)id, &f)) {
         error(res, 404, "not_found", "no such file in the index");
         return;
     }
     /* Reserved before the shard is even asked: the lines, then their
      * text, take about the file's size each (checked again on the real
      * lines before rendering). */
-    size_t guess = (size_t)ctx->files->v[idx].size + 64;
+    size_t guess = (size_t)f.size + 64;
     if (!answer_reserve(ctx->answers, guess)) {
         over_budget(res, ctx->answers, NULL);
         return;
     }
     enum registry_refusal why;
-    struct query *q = registry_submit_file(ctx->reg, (uint32_t)idx, ctx->files->v[idx].shard, &why);
+    struct query *q = registry_submit_file(ctx->reg, (uint32_t)id, f.shard, &why);
     if (!q) {
         api_answer_release(ctx->answers, guess);
         refused(ctx, why, res);
@@ -413,7 +414,7 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
         api_answer_release(ctx->answers, guess);
         error(res, 503, "shard_down", "the shard holding this file did not answer");
     } else {
-        respond_file(ctx, ctx->files->v[idx].path, lines, n, guess, res);
+        respond_file(ctx, f.path, lines, n, guess, res);
     }
     registry_put(ctx->reg, q);
 }
@@ -443,7 +444,7 @@ static void handle_stats(const struct api_context *ctx, struct api_response *res
     struct stats_doc doc = {.shards = sh,
                             .shard_rss = rss,
                             .nshards = n,
-                            .files = ctx->files,
+                            .walked = ctx->walked,
                             .master_rss = rss_of(getpid()),
                             .answers_counted = ctx->answers != NULL,
                             .answer_bytes = ctx->answers ? atomic_load(&ctx->answers->held) : 0,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ftable.h"
 #include "query.h"
 #include "registry.h"
 #include "walk.h"
@@ -31,8 +32,9 @@ struct answer_budget {
 
 struct api_context {
     struct registry *reg;
-    struct answer_budget *answers; /* NULL: not counted */
-    const struct file_list *files;
+    struct answer_budget *answers;  /* NULL: not counted */
+    struct ftable *files;           /* the files, by id (ftable.h) */
+    const struct file_list *walked; /* what the start-up walk counted */
     const struct webroot *web;
     uint32_t timeout_ms; /* default and largest query deadline */
     double started_ms;

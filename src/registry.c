@@ -290,7 +290,7 @@ static enum results_failure unusable_why(const struct registry *r, unsigned i)
 static struct query *new_query(struct registry *r, enum results_kind kind, uint32_t max)
 {
     struct query *q = xcalloc(1, sizeof *q);
-    q->res = results_new(kind, r->nshards, max, r->opt.query_bytes);
+    q->res = results_new(kind, r->nshards, max, r->opt.query_bytes, r->opt.files);
     q->seq = r->next_seq++;
     q->refs = 2; /* the registry's and the caller's */
     q->started_ms = now_ms();

@@ -81,10 +81,11 @@ struct registry_options {
     size_t query_bytes;    /* results one query may hold */
     unsigned max_running;
     unsigned max_queued;
-    unsigned queue_wait_ms;   /* how long a query may wait for a slot */
-    unsigned file_timeout_ms; /* a file view's deadline */
-    unsigned ping_ms;         /* heartbeats; 0: REGISTRY_PING_MS */
-    unsigned unresponsive_ms; /* 0: REGISTRY_UNRESPONSIVE_MS */
+    unsigned queue_wait_ms;     /* how long a query may wait for a slot */
+    unsigned file_timeout_ms;   /* a file view's deadline */
+    unsigned ping_ms;           /* heartbeats; 0: REGISTRY_PING_MS */
+    const struct ftable *files; /* orders results (aggregator.h); NULL: by id */
+    unsigned unresponsive_ms;   /* 0: REGISTRY_UNRESPONSIVE_MS */
 };
 
 /* What a reader sees of a query, copied under the lock.  Release with

@@ -178,12 +178,12 @@ static char *jw_finish(struct strbuf *w, size_t *len)
     return w->buf;
 }
 
-static void write_record(struct strbuf *w, const uint8_t *rec, const struct file_list *files,
+static void write_record(struct strbuf *w, const uint8_t *rec, const struct ftable *files,
                          unsigned context)
 {
     struct msg_record m;
     msg_record_at(rec, &m); /* checked when it was filed */
-    const char *path = m.file_id < files->n ? files->v[m.file_id].path : "";
+    const char *path = ftable_path(files, m.file_id);
     jw_lit(w, "{\"path\":");
     jw_str(w, path, strlen(path));
     jw_lit(w, ",\"line\":");
@@ -216,7 +216,7 @@ static void write_record(struct strbuf *w, const uint8_t *rec, const struct file
     jw_lit(w, "}");
 }
 
-char *render_record_text(const uint8_t *rec, const struct file_list *files, unsigned context,
+char *render_record_text(const uint8_t *rec, const struct ftable *files, unsigned context,
                          size_t *len)
 {
     struct strbuf w = {0};
@@ -261,7 +261,7 @@ static void add_stats(cJSON *doc, const struct query_view *v)
         cJSON_AddItemToArray(silent, cJSON_CreateNumber(v->unresponsive[i]));
 }
 
-char *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
+char *render_query(const struct query_view *v, const struct ftable *files, size_t offset,
                    size_t limit, size_t *len)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -297,11 +297,11 @@ char *render_query(const struct query_view *v, const struct file_list *files, si
 }
 
 /* At least what write_record() writes for the record at rec. */
-static size_t record_len(const uint8_t *rec, const struct file_list *files, unsigned context)
+static size_t record_len(const uint8_t *rec, const struct ftable *files, unsigned context)
 {
     struct msg_record m;
     msg_record_at(rec, &m);
-    const char *path = m.file_id < files->n ? files->v[m.file_id].path : "";
+    const char *path = ftable_path(files, m.file_id);
     /* Keys, commas, brackets and numbers of at most 10 digits. */
     size_t est = 128 + jw_str_len(path, strlen(path)) + jw_str_len(m.text, m.text_len);
     est += (size_t)m.nranges * 24;
@@ -320,8 +320,8 @@ static size_t record_len(const uint8_t *rec, const struct file_list *files, unsi
     return est;
 }
 
-size_t render_query_estimate(const struct query_view *v, const struct file_list *files,
-                             size_t offset, size_t limit)
+size_t render_query_estimate(const struct query_view *v, const struct ftable *files, size_t offset,
+                             size_t limit)
 {
     size_t from = offset < v->nresults ? offset : v->nresults;
     size_t to = v->nresults - from < limit ? v->nresults : from + limit;
@@ -433,11 +433,11 @@ char *render_stats(const struct stats_doc *s, size_t *len)
     cJSON_AddNumberToObject(doc, "bytes", (double)bytes);
     cJSON *sk = cJSON_AddObjectToObject(doc, "skipped");
     cJSON_AddNumberToObject(sk, "binary", (double)binary);
-    cJSON_AddNumberToObject(sk, "too_large", (double)(too_large + s->files->too_large));
-    cJSON_AddNumberToObject(sk, "ignored", (double)s->files->ignored);
+    cJSON_AddNumberToObject(sk, "too_large", (double)(too_large + s->walked->too_large));
+    cJSON_AddNumberToObject(sk, "ignored", (double)s->walked->ignored);
     cJSON_AddNumberToObject(sk, "unreadable", (double)unreadable);
-    cJSON_AddNumberToObject(sk, "not_regular", (double)s->files->special);
-    cJSON_AddNumberToObject(sk, "path_too_long", (double)s->files->too_long);
+    cJSON_AddNumberToObject(sk, "not_regular", (double)s->walked->special);
+    cJSON_AddNumberToObject(sk, "path_too_long", (double)s->walked->too_long);
     cJSON_AddNumberToObject(sk, "changed", (double)changed);
     cJSON *mem = cJSON_AddObjectToObject(doc, "memory");
     cJSON_AddNumberToObject(mem, "rss_bytes", (double)(s->master_rss + workers_rss));

@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "aggregator.h"
+#include "ftable.h"
 #include "query.h"
 #include "registry.h"
 #include "walk.h"
@@ -41,7 +42,7 @@ struct stats_doc {
     const struct shard_state *shards;
     const uint64_t *shard_rss; /* bytes, per shard */
     unsigned nshards;
-    const struct file_list *files;
+    const struct file_list *walked; /* what the start-up walk left out */
     uint64_t master_rss;
     bool answers_counted;
     size_t answer_bytes;
@@ -55,16 +56,16 @@ char *render_health(const struct shard_state *shards, unsigned n, bool *healthy,
 
 /* The query document's text, with results [offset, offset+limit); the
  * caller frees it.  NULL when memory ran out. */
-char *render_query(const struct query_view *v, const struct file_list *files, size_t offset,
+char *render_query(const struct query_view *v, const struct ftable *files, size_t offset,
                    size_t limit, size_t *len);
 
 /* At least as many bytes as render_query() writes for that page (to
  * decide before building it whether there is room). */
-size_t render_query_estimate(const struct query_view *v, const struct file_list *files,
-                             size_t offset, size_t limit);
+size_t render_query_estimate(const struct query_view *v, const struct ftable *files, size_t offset,
+                             size_t limit);
 
 /* One result record as JSON text (what render_query() writes for it). */
-char *render_record_text(const uint8_t *rec, const struct file_list *files, unsigned context,
+char *render_record_text(const uint8_t *rec, const struct ftable *files, unsigned context,
                          size_t *len);
 
 /* The file view's text: {"path", "line_count", "lines"[, "clipped_lines"]};

@@ -23,6 +23,7 @@
 
 #include "aggregator.h"
 #include "api.h"
+#include "ftable.h"
 #include "http.h"
 #include "listener.h"
 #include "loadbar.h"
@@ -46,7 +47,8 @@
 struct server {
     const struct options *opt;
     const char *root;
-    struct file_list files;
+    struct file_list files; /* the start-up walk's (workers forked with it) */
+    struct ftable *table;   /* the files from then on: the truth (ftable.h) */
     struct queue *queue;
     pid_t *pids;
     struct msg_hello *hello;
@@ -180,7 +182,10 @@ static void restart_worker(struct server *s, unsigned i)
     s->started_ms[i] = now_ms();
     log_info("restarted shard %u (pid %d); it reloads its files", i, (int)pid);
     /* If it dies while reading this, SIGCHLD schedules the next try. */
-    (void)worker_send_files(s->queue, i, &s->files, WORKER_FILES_WAIT_MS);
+    struct file_list now; /* what the table says now, not what the walk saw */
+    ftable_shard_list(s->table, i, &now);
+    (void)worker_send_files(s->queue, i, &now, WORKER_FILES_WAIT_MS);
+    file_list_free(&now);
 }
 
 /* Schedule a restart, backing off when a worker keeps dying young. */
@@ -362,6 +367,7 @@ static void shutdown_server(struct server *s)
     webroot_free(s->web);
     queue_free(s->queue);
     file_list_free(&s->files);
+    ftable_free(s->table);
     free(s->pids);
     free(s->hello);
     free(s->started_ms);
@@ -395,7 +401,8 @@ static void start_front(struct server *s)
                                   .queue_wait_ms = SERVER_QUEUE_WAIT_MS,
                                   .file_timeout_ms = s->opt->timeout_ms,
                                   .ping_ms = s->opt->unresponsive_ms / 5,
-                                  .unresponsive_ms = s->opt->unresponsive_ms};
+                                  .unresponsive_ms = s->opt->unresponsive_ms,
+                                  .files = s->table};
     s->reg = registry_new(&s->transport, &ro);
     for (unsigned i = 0; i < s->opt->workers; i++)
         registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
@@ -405,7 +412,8 @@ static void start_front(struct server *s)
     s->answers.max = (size_t)s->opt->answer_memory;
     s->api = (struct api_context){.reg = s->reg,
                                   .answers = &s->answers,
-                                  .files = &s->files,
+                                  .files = s->table,
+                                  .walked = &s->files,
                                   .web = s->web,
                                   .timeout_ms = s->opt->timeout_ms,
                                   .token = s->opt->token,
@@ -443,6 +451,7 @@ static void prepare(struct server *s, const struct options *o)
                  "'/*'?); --no-ignore indexes them",
                  s->root);
     shard_assign(&s->files, o->workers);
+    s->table = ftable_new(&s->files, o->workers);
     s->queue = queue_new(o->workers, err, sizeof err);
     if (!s->queue)
         die("%s", err);

@@ -68,7 +68,9 @@ static void add_file(struct file_list *l, const char *rel, const struct stat *st
                                      .size = (uint64_t)st->st_size,
                                      .shard = 0,
                                      .dev = (uint64_t)st->st_dev,
-                                     .ino = (uint64_t)st->st_ino};
+                                     .ino = (uint64_t)st->st_ino,
+                                     .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+                                                 st->st_mtim.tv_nsec};
     l->n++;
     l->bytes += (uint64_t)st->st_size;
 }

@@ -24,6 +24,7 @@ struct file_entry {
     /* The file the walk saw: a reader opens the path beneath the root and
      * checks it is still this one (fsopen.h). */
     uint64_t dev, ino;
+    int64_t mtime_ns;
 };
 
 struct file_list {

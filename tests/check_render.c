@@ -71,7 +71,9 @@ static cJSON *record(const uint8_t *rec, unsigned context)
     size_t len = 0;
     free(text);
     cJSON_Delete(parsed);
-    text = render_record_text(rec, &files, context, &len);
+    struct ftable *ft = ftable_new(&files, 1);
+    text = render_record_text(rec, ft, context, &len);
+    ftable_free(ft);
     ck_assert_msg(len == strlen(text), "render_record_text length %zu, strlen %zu", len,
                   strlen(text));
     ck_assert_msg(utf8_valid(text, len, NULL), "the JSON text is not valid UTF-8: %s", text);
@@ -240,9 +242,7 @@ static void add_path(const char *path)
         files.cap = files.cap ? 2 * files.cap : 8;
         files.v = xrealloc(files.v, files.cap * sizeof *files.v);
     }
-    files.v[files.n].path = xstrdup(path);
-    files.v[files.n].size = 0;
-    files.v[files.n].shard = 0;
+    files.v[files.n] = (struct file_entry){.path = xstrdup(path)};
     files.n++;
 }
 
