@@ -450,6 +450,7 @@ static void handle_stats(const struct api_context *ctx, struct api_response *res
                             .answer_bytes = ctx->answers ? atomic_load(&ctx->answers->held) : 0,
                             .uptime_s = (now_ms() - ctx->started_ms) / 1000.0};
     registry_stats(ctx->reg, &doc.queries);
+    watch_stats(ctx->watch, &doc.live);
     size_t len;
     char *body = render_stats(&doc, &len);
     respond_doc(res, 200, body, len);
@@ -467,6 +468,20 @@ static void handle_health(const struct api_context *ctx, struct api_response *re
     char *body = render_health(sh, n, &healthy, &len);
     respond_doc(res, healthy ? 200 : 503, body, len);
     free(sh);
+}
+
+/* POST /api/reindex: walk the whole tree again; the index answers
+ * meanwhile, and each change is applied as it is found. */
+static void handle_reindex(const struct api_context *ctx, struct api_response *res)
+{
+    if (!ctx->watch) {
+        error(res, 503, "no_watcher", "this server does not follow its tree");
+        return;
+    }
+    watch_rescan(ctx->watch);
+    size_t len;
+    char *body = render_reindex(&len);
+    respond_doc(res, 202, body, len);
 }
 
 static void handle_static(const struct api_context *ctx, const struct api_request *req,
@@ -542,6 +557,11 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
             handle_file(ctx, req, p + 11, res);
         else
             method_not_allowed(res, "GET");
+    } else if (!strcmp(p, "/api/reindex")) {
+        if (is(req, "POST"))
+            handle_reindex(ctx, res);
+        else
+            method_not_allowed(res, "POST");
     } else if (!strcmp(p, "/api/stats")) {
         if (is(req, "GET"))
             handle_stats(ctx, res);

@@ -16,6 +16,7 @@
 #include "query.h"
 #include "registry.h"
 #include "walk.h"
+#include "watch.h"
 #include "webroot.h"
 
 #define API_BODY_MAX    (64 * 1024)
@@ -35,6 +36,7 @@ struct api_context {
     struct answer_budget *answers;  /* NULL: not counted */
     struct ftable *files;           /* the files, by id (ftable.h) */
     const struct file_list *walked; /* what the start-up walk counted */
+    struct watcher *watch;          /* follows the tree; NULL: none */
     const struct webroot *web;
     uint32_t timeout_ms; /* default and largest query deadline */
     double started_ms;

@@ -33,6 +33,8 @@ enum {
     OPT_QUERY_MEMORY,
     OPT_ANSWER_MEMORY,
     OPT_UNRESPONSIVE_MS,
+    OPT_NO_WATCH,
+    OPT_RESCAN_INTERVAL,
     OPT_HEAD_TIMEOUT,
     OPT_BODY_TIMEOUT,
 };
@@ -51,6 +53,8 @@ static const struct option long_options[] = {
     {"answer-memory", required_argument, NULL, OPT_ANSWER_MEMORY},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
     {"unresponsive-ms", required_argument, NULL, OPT_UNRESPONSIVE_MS},
+    {"no-watch", no_argument, NULL, OPT_NO_WATCH},
+    {"rescan-interval", required_argument, NULL, OPT_RESCAN_INTERVAL},
     {"token", required_argument, NULL, OPT_TOKEN},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
     {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
@@ -74,6 +78,10 @@ const char *options_help(void)
            "      --max-file-size S   skip files larger than S bytes; K, M, G suffixes\n"
            "                          (default 16M, at most 1G)\n"
            "      --no-ignore         index what .gitignore and .ignore files exclude\n"
+           "      --no-watch          do not follow changes to the tree as they happen\n"
+           "                          (SIGHUP and POST /api/reindex still rescan it)\n"
+           "      --rescan-interval N rescan the tree every N seconds when it cannot be\n"
+           "                          watched (default 5); with --no-watch, always\n"
            "      --web-root DIR      serve the search page from DIR (default: bundled web/)\n"
            "      --keep-queries N    finished queries kept for polling (default 1000)\n"
            "      --keep-seconds N    and for how long (default 600)\n"
@@ -226,6 +234,7 @@ static void defaults(struct options *o)
     o->answer_memory = budget(1ull << 30, room);
     o->timeout_ms = 10000;
     o->unresponsive_ms = 5000;
+    o->rescan_interval_s = 5;
     /* Each search goes to every worker, and a worker runs one at a time:
      * more than a couple at the workers only queues them where their
      * deadlines run; waiting in the master's queue costs no deadline. */
@@ -354,6 +363,15 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         if (number("timeout-ms", arg, 1, 3600000, &v, err, errlen) < 0)
             return SG_ERR;
         o->timeout_ms = (uint32_t)v;
+        return SG_OK;
+    case OPT_NO_WATCH:
+        o->no_watch = true;
+        return SG_OK;
+    case OPT_RESCAN_INTERVAL:
+        if (number("rescan-interval", arg, 1, 86400, &v, err, errlen) < 0)
+            return SG_ERR;
+        o->rescan_interval_s = (unsigned)v;
+        o->rescan_interval_set = true;
         return SG_OK;
     case OPT_UNRESPONSIVE_MS:
         if (number("unresponsive-ms", arg, 500, 3600000, &v, err, errlen) < 0)

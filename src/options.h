@@ -32,6 +32,9 @@ struct options {
     uint64_t answer_memory; /* bytes of large answers built and not yet sent */
     uint32_t timeout_ms;
     uint32_t unresponsive_ms; /* a worker silent this long is unresponsive */
+    bool no_watch;            /* --no-watch: no inotify */
+    unsigned rescan_interval_s;
+    bool rescan_interval_set; /* given: with --no-watch, poll */
     const char *token;        /* --token, or $SHARDGREP_TOKEN */
     unsigned max_running;
     unsigned max_queued;

@@ -717,6 +717,23 @@ void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
         }
         return;
     }
+    if (h.type == MT_APPLIED) {
+        struct msg_applied a;
+        if (msg_applied_decode(&rd, &a) < 0)
+            return;
+        pthread_mutex_lock(&r->lock);
+        heard_locked(r, h.shard, false);
+        struct msg_hello *hello = &r->shards[h.shard].hello;
+        uint64_t load_us = hello->load_us;
+        uint32_t pid = hello->pid;
+        *hello = a.counts;
+        hello->load_us = load_us;
+        hello->pid = pid;
+        pthread_mutex_unlock(&r->lock);
+        if (r->opt.applied)
+            r->opt.applied(r->opt.applied_ctx, h.shard, h.seq);
+        return;
+    }
     pthread_mutex_lock(&r->lock);
     heard_locked(r, h.shard, h.type == MT_PONG);
     struct query *q = h.type == MT_PONG ? NULL : find_running(r, h.seq);

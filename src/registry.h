@@ -85,7 +85,11 @@ struct registry_options {
     unsigned file_timeout_ms;   /* a file view's deadline */
     unsigned ping_ms;           /* heartbeats; 0: REGISTRY_PING_MS */
     const struct ftable *files; /* orders results (aggregator.h); NULL: by id */
-    unsigned unresponsive_ms;   /* 0: REGISTRY_UNRESPONSIVE_MS */
+    /* Called (without the lock) when a worker has applied a CHANGES batch;
+     * the shard's counts are updated from it first.  May be NULL. */
+    void (*applied)(void *ctx, unsigned shard, uint64_t seq);
+    void *applied_ctx;
+    unsigned unresponsive_ms; /* 0: REGISTRY_UNRESPONSIVE_MS */
 };
 
 /* What a reader sees of a query, copied under the lock.  Release with

@@ -446,6 +446,21 @@ char *render_stats(const struct stats_doc *s, size_t *len)
     if (s->answers_counted)
         cJSON_AddNumberToObject(mem, "answer_bytes", (double)s->answer_bytes);
     cJSON_AddNumberToObject(doc, "uptime_s", s->uptime_s);
+    const struct watch_stats *l = &s->live;
+    cJSON *live = cJSON_AddObjectToObject(doc, "live");
+    cJSON_AddStringToObject(live, "state", l->state);
+    cJSON_AddNumberToObject(live, "watches", l->watches);
+    cJSON_AddNumberToObject(live, "pending", (double)l->pending);
+    cJSON_AddNumberToObject(live, "applied", (double)l->applied);
+    cJSON_AddNumberToObject(live, "lag_ms", (double)(long long)l->lag_ms);
+    cJSON_AddNumberToObject(live, "rescans", (double)l->rescans);
+    cJSON_AddNumberToObject(live, "overflows", (double)l->overflows);
+    if (l->last_at > 0) {
+        cJSON *last = cJSON_AddObjectToObject(live, "last_change");
+        cJSON_AddItemToObject(last, "path", render_string(l->last_path, strlen(l->last_path)));
+        cJSON_AddNumberToObject(last, "at", l->last_at);
+        cJSON_AddNumberToObject(last, "lag_ms", (double)(long long)(l->last_lag_ms * 1000) / 1000);
+    }
     cJSON *qs = cJSON_AddObjectToObject(doc, "queries");
     cJSON_AddNumberToObject(qs, "total", (double)s->queries.total);
     cJSON_AddNumberToObject(qs, "running", (double)s->queries.running);
@@ -453,6 +468,13 @@ char *render_stats(const struct stats_doc *s, size_t *len)
     cJSON_AddNumberToObject(qs, "kept", (double)s->queries.kept);
     cJSON_AddNumberToObject(qs, "kept_bytes", (double)s->queries.kept_bytes);
     cJSON_AddNumberToObject(qs, "expired", (double)s->queries.expired);
+    return render_print(doc, len);
+}
+
+char *render_reindex(size_t *len)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "status", "rescanning");
     return render_print(doc, len);
 }
 

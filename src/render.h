@@ -28,6 +28,7 @@
 #include "query.h"
 #include "registry.h"
 #include "walk.h"
+#include "watch.h"
 
 /* {"error": {...}} */
 cJSON *render_error(const struct api_error *e);
@@ -48,8 +49,12 @@ struct stats_doc {
     size_t answer_bytes;
     double uptime_s;
     struct registry_stats queries;
+    struct watch_stats live;
 };
 char *render_stats(const struct stats_doc *s, size_t *len);
+
+/* POST /api/reindex's answer. */
+char *render_reindex(size_t *len);
 
 /* GET /healthz; *healthy: every shard up and answering. */
 char *render_health(const struct shard_state *shards, unsigned n, bool *healthy, size_t *len);

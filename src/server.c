@@ -32,6 +32,7 @@
 #include "registry.h"
 #include "shard.h"
 #include "walk.h"
+#include "watch.h"
 #include "webroot.h"
 #include "worker.h"
 #include "util.h"
@@ -49,6 +50,8 @@ struct server {
     const char *root;
     struct file_list files; /* the start-up walk's (workers forked with it) */
     struct ftable *table;   /* the files from then on: the truth (ftable.h) */
+    struct watcher *watch;  /* follows the tree (watch.h) */
+    struct walk_options walk_opt;
     struct queue *queue;
     pid_t *pids;
     struct msg_hello *hello;
@@ -358,6 +361,7 @@ static void shutdown_server(struct server *s)
 {
     http_quiesce(s->http);     /* no new connections */
     registry_shutdown(s->reg); /* waiting handlers answer now, with 503 */
+    watch_stop(s->watch);      /* no more changes sent */
     http_drain(s->http, HTTP_DRAIN_MS);
     http_stop(s->http); /* closes what is left; joins every connection thread */
     queue_close_requests(s->queue);
@@ -389,6 +393,12 @@ static void open_listener(struct server *s, const struct options *o)
                  o->bind);
 }
 
+/* A worker applied a batch of changes (registry.h): the watcher counts it. */
+static void on_applied(void *ctx, unsigned shard, uint64_t seq)
+{
+    watch_applied(ctx, shard, seq);
+}
+
 static void start_front(struct server *s)
 {
     char err[SG_ERRLEN];
@@ -403,6 +413,14 @@ static void start_front(struct server *s)
                                   .ping_ms = s->opt->unresponsive_ms / 5,
                                   .unresponsive_ms = s->opt->unresponsive_ms,
                                   .files = s->table};
+    struct watch_options wopt = {.root = s->root,
+                                 .walk = &s->walk_opt,
+                                 .inotify = !s->opt->no_watch,
+                                 .poll = s->opt->no_watch && s->opt->rescan_interval_set,
+                                 .rescan_ms = s->opt->rescan_interval_s * 1000};
+    s->watch = watch_start(&wopt, s->table, &s->transport);
+    ro.applied = on_applied;
+    ro.applied_ctx = s->watch;
     s->reg = registry_new(&s->transport, &ro);
     for (unsigned i = 0; i < s->opt->workers; i++)
         registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
@@ -414,6 +432,7 @@ static void start_front(struct server *s)
                                   .answers = &s->answers,
                                   .files = s->table,
                                   .walked = &s->files,
+                                  .watch = s->watch,
                                   .web = s->web,
                                   .timeout_ms = s->opt->timeout_ms,
                                   .token = s->opt->token,
@@ -443,8 +462,9 @@ static void prepare(struct server *s, const struct options *o)
             die("%s", err);
         log_info("%s: serving the API only", err);
     }
-    struct walk_options wo = {.max_file_size = o->max_file_size, .no_ignore = o->no_ignore};
-    if (walk_tree(s->root, &wo, &s->files, err, sizeof err) < 0)
+    s->walk_opt =
+        (struct walk_options){.max_file_size = o->max_file_size, .no_ignore = o->no_ignore};
+    if (walk_tree(s->root, &s->walk_opt, &s->files, err, sizeof err) < 0)
         die("%s", err);
     if (s->files.n == 0 && s->files.ignored > 0)
         log_info("warning: ignore rules exclude every file under %s (a .gitignore holding "
@@ -477,6 +497,7 @@ int server_run(const struct options *o)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGCHLD);
+    sigaddset(&sigs, SIGHUP);
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -494,10 +515,14 @@ int server_run(const struct options *o)
         long next = run_restarts(&s);
         struct timespec ts = {next / 1000, (next % 1000) * 1000000L};
         int sig = next < 0 ? sigwaitinfo(&sigs, NULL) : sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGCHLD)
+        if (sig == SIGCHLD) {
             on_child_exit(&s);
-        else if (sig == SIGINT || sig == SIGTERM)
+        } else if (sig == SIGHUP) {
+            log_info("SIGHUP: rescanning the tree");
+            watch_rescan(s.watch);
+        } else if (sig == SIGINT || sig == SIGTERM) {
             break;
+        }
     }
     log_info("shutting down");
     shutdown_server(&s);

@@ -35,7 +35,8 @@ struct walker {
     struct file_list *out;
     struct ignore_stack *ignores;
     int root_fd;
-    bool logged_long; /* a too-long path was logged for the folder on top */
+    const struct walk_hooks *hooks; /* may be NULL */
+    bool logged_long;               /* a too-long path was logged for the folder on top */
 };
 
 /* dir/name (name alone at the root); NULL when PATH_MAX or longer. */
@@ -179,6 +180,8 @@ static bool enter(struct walker *w, struct frames *st, char *dir)
         st->v = xrealloc(st->v, st->cap * sizeof *st->v);
     }
     st->v[st->n++] = (struct frame){dir, names, count, 0, push_ignores(w, dir)};
+    if (w->hooks && w->hooks->dir)
+        w->hooks->dir(w->hooks->ctx, dir);
     return true;
 }
 
@@ -229,10 +232,10 @@ static void visit(struct walker *w, struct frames *st, char *name)
     free(rel);
 }
 
-static void walk_all(struct walker *w)
+static void walk_all(struct walker *w, const char *from)
 {
     struct frames st = {0};
-    enter(w, &st, xstrdup(""));
+    enter(w, &st, xstrdup(from));
     while (st.n > 0) {
         struct frame *top = &st.v[st.n - 1];
         if (top->next == top->count) {
@@ -260,7 +263,7 @@ int walk_tree(const char *root, const struct walk_options *opt, struct file_list
         return SG_ERR;
     }
     struct walker w = {.opt = opt, .out = out, .ignores = ignore_stack_new(), .root_fd = fd};
-    walk_all(&w);
+    walk_all(&w, "");
     ignore_stack_free(w.ignores);
     close(fd);
     /* Folder order is not path order ("a/b" vs "a.c"): sort the result. */
@@ -277,6 +280,50 @@ int walk_tree(const char *root, const struct walk_options *opt, struct file_list
         out->not_utf8[out->nnot_utf8++] = i;
     }
     return SG_OK;
+}
+
+/* Push the ignore rules of every folder above rel (the root, then down),
+ * as a walk would have on its way there; false if one of those folders is
+ * itself left out (ignored, or a VCS folder): nothing beneath it counts. */
+static bool descend_to(struct walker *w, const char *rel)
+{
+    char *dir = xstrdup(rel);
+    bool ok = true;
+    push_ignores(w, "");
+    for (char *slash = strchr(dir, '/'); slash && ok; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+        ok = !is_vcs_dir(name) &&
+             (w->opt->no_ignore || !ignore_stack_ignored(w->ignores, dir, true));
+        if (ok)
+            push_ignores(w, dir);
+        *slash = '/';
+    }
+    free(dir);
+    return ok;
+}
+
+bool walk_ignored(int root_fd, const char *rel, bool is_dir, const struct walk_options *opt)
+{
+    struct walker w = {.opt = opt, .ignores = ignore_stack_new(), .root_fd = root_fd};
+    const char *name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    bool out = !descend_to(&w, rel) || (is_dir && is_vcs_dir(name)) ||
+               (!opt->no_ignore && ignore_stack_ignored(w.ignores, rel, is_dir));
+    ignore_stack_free(w.ignores);
+    return out;
+}
+
+void walk_subtree(int root_fd, const char *dir, const struct walk_options *opt,
+                  const struct walk_hooks *hooks, struct file_list *out)
+{
+    memset(out, 0, sizeof *out);
+    if (*dir && walk_ignored(root_fd, dir, true, opt))
+        return;
+    struct walker w = {
+        .opt = opt, .out = out, .ignores = ignore_stack_new(), .root_fd = root_fd, .hooks = hooks};
+    if (!*dir || descend_to(&w, dir))
+        walk_all(&w, dir);
+    ignore_stack_free(w.ignores);
 }
 
 void file_list_free(struct file_list *l)

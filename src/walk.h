@@ -51,6 +51,21 @@ int walk_tree(const char *root, const struct walk_options *opt, struct file_list
               size_t errlen);
 void file_list_free(struct file_list *l);
 
+/* For the watcher (watch.h), which walks again what changed. */
+struct walk_hooks {
+    void (*dir)(void *ctx, const char *rel); /* each folder entered */
+    void *ctx;
+};
+/* Walk the folder dir ("": the root) of the tree open as root_fd, with
+ * the ignore rules of the folders above it as a walk from the root would
+ * have them; out gets its files (unsorted).  Nothing when dir is itself
+ * left out. */
+void walk_subtree(int root_fd, const char *dir, const struct walk_options *opt,
+                  const struct walk_hooks *hooks, struct file_list *out);
+/* Whether a walk would leave rel out: ignored, a VCS folder, or beneath
+ * one of those. */
+bool walk_ignored(int root_fd, const char *rel, bool is_dir, const struct walk_options *opt);
+
 /* Binary search for an exact relative path; returns the index or -1. */
 long file_list_find(const struct file_list *l, const char *path);
 

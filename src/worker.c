@@ -308,6 +308,7 @@ static void become_worker(const struct worker_config *cfg)
         _exit(0);
     /* Ctrl-C reaches the whole process group: shutdown is the master's job. */
     signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* the master's: it rescans the tree */
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
     sigset_t all;
