@@ -10,9 +10,9 @@
 int main(void)
 {
     Suite *(*const suites[])(void) = {
-        suite_glob,   suite_ignore, suite_utf8,  suite_msg,     suite_matcher,
-        suite_corpus, suite_shard,  suite_query, suite_options, suite_search,
-        suite_render, suite_walk,   suite_qplan, suite_tindex,  suite_strsearch,
+        suite_glob,  suite_ignore, suite_utf8,      suite_msg,     suite_matcher, suite_corpus,
+        suite_shard, suite_query,  suite_options,   suite_search,  suite_render,  suite_walk,
+        suite_qplan, suite_tindex, suite_strsearch, suite_pattern,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

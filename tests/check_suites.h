@@ -22,5 +22,6 @@ Suite *suite_walk(void);
 Suite *suite_qplan(void);
 Suite *suite_tindex(void);
 Suite *suite_strsearch(void);
+Suite *suite_pattern(void);
 
 #endif
