@@ -2,10 +2,9 @@
  * fuzz_pattern.c - libFuzzer target for the pattern reader (pattern.c),
  * checked against PCRE2's own compile of the same pattern.
  *
- * Input: byte 0 holds flags (bit 0: literal, bit 1: caseless); the rest is
- * cut at the first NUL into a pattern and a text (with no NUL, the
- * pattern's own bytes are the text too).  The pattern is compiled as the
- * matcher compiles it (matcher.c: UTF, multiline, no \C, LF newlines).
+ * Input: flags, a pattern and a text, as for fuzz_qplan (fuzz_input.h).
+ * The pattern is compiled as the matcher compiles it (matcher.c: UTF,
+ * multiline, no \C, LF newlines).
  *
  * Checked, with abort() on a violation:
  *   1. On any bytes: tokens come in order, inside the pattern, without
@@ -36,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "pattern.h"
 #include "utf8.h"
 
@@ -238,12 +238,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct reading rd;
     if (size < 1 || size > MAX_TEXT)
         return 0;
-    bool literal = data[0] & 1, caseless = data[0] & 2;
-    const char *pat = (const char *)data + 1;
-    const char *nul = memchr(pat, '\0', size - 1);
-    size_t plen = nul ? (size_t)(nul - pat) : size - 1;
-    const char *text = nul ? nul + 1 : pat;
-    size_t tlen = nul ? size - 1 - plen - 1 : plen;
+    struct fuzz_input in;
+    fuzz_input_split(data, size, &in);
+    bool literal = in.literal, caseless = in.caseless;
+    const char *pat = in.pat, *text = in.text;
+    size_t plen = in.plen, tlen = in.tlen;
     unsigned popts = PAT_OPT_MULTILINE | (caseless ? PAT_OPT_CASELESS : 0);
     read_all(pat, plen, literal, popts, &rd);
 

@@ -4,10 +4,8 @@
  * ahead of the regex, so they must never drop a line that the regex
  * matches.
  *
- * Input: byte 0 holds flags (bit 0: literal, bit 1: caseless); the rest is
- * cut at the first NUL into a pattern (NUL-free, as every pattern that
- * reaches a worker is) and a text; with no NUL, the pattern's own bytes
- * are the text too.  The text becomes two "files" of a shard's corpus
+ * Input: flags, a pattern and a text (fuzz_input.h).  The text becomes
+ * two "files" of a shard's corpus
  * (corpus_add() repairs UTF-8 and drops CR before LF, as loading does).
  *
  * Checked, with abort() on a violation:
@@ -35,6 +33,7 @@
 #include <string.h>
 
 #include "corpus.h"
+#include "fuzz_input.h"
 #include "matcher.h"
 #include "msg.h"
 #include "qplan.h"
@@ -192,12 +191,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2 || size > MAX_TEXT)
         return 0;
-    bool literal = data[0] & 1, caseless = data[0] & 2;
-    const char *pat = (const char *)data + 1;
-    const char *nul = memchr(pat, '\0', size - 1);
-    size_t plen = nul ? (size_t)(nul - pat) : size - 1;
-    const char *text = nul ? nul + 1 : pat;
-    size_t tlen = nul ? size - 1 - plen - 1 : plen;
+    struct fuzz_input in;
+    fuzz_input_split(data, size, &in);
+    bool literal = in.literal, caseless = in.caseless;
+    const char *pat = in.pat, *text = in.text;
+    size_t plen = in.plen, tlen = in.tlen;
 
     /* 1. The plan on any bytes. */
     struct qnode *plan = qplan_build(pat, plen, literal, caseless);
