@@ -562,25 +562,13 @@ static bool read_backslash_n(struct pattern_reader *r, struct pattern_token *t, 
     return emit_any(r, t, start);
 }
 
-/* The letters after '\' that name a character. */
+/* The letters after '\' that name a character, and the character. */
 static int named_char(int c)
 {
-    switch (c) {
-    case 'a':
-        return 7;
-    case 'e':
-        return 0x1b;
-    case 'f':
-        return '\f';
-    case 'n':
-        return '\n';
-    case 'r':
-        return '\r';
-    case 't':
-        return '\t';
-    default:
-        return -1;
-    }
+    static const char letters[] = "aefnrt";
+    static const unsigned char chars[] = {7, 0x1b, '\f', '\n', '\r', '\t'};
+    const char *l = c > 0 ? strchr(letters, c) : NULL;
+    return l ? chars[l - letters] : -1;
 }
 
 /* Escapes that are characters: \x \o \c and octal digits. */
@@ -617,24 +605,11 @@ static bool read_coded(struct pattern_reader *r, struct pattern_token *t, size_t
 /* Letter escapes that are zero-width assertions (none in a class). */
 static int assert_of(int c)
 {
-    switch (c) {
-    case 'b':
-        return PA_WORD;
-    case 'B':
-        return PA_NOT_WORD;
-    case 'A':
-        return PA_START;
-    case 'z':
-        return PA_END;
-    case 'Z':
-        return PA_END_NL;
-    case 'G':
-        return PA_FIRST;
-    case 'K':
-        return PA_KEEP;
-    default:
-        return -1;
-    }
+    static const char letters[] = "bBAzZGK";
+    static const enum pattern_assert asserts[] = {PA_WORD,   PA_NOT_WORD, PA_START, PA_END,
+                                                  PA_END_NL, PA_FIRST,    PA_KEEP};
+    const char *l = c > 0 ? strchr(letters, c) : NULL;
+    return l ? (int)asserts[l - letters] : -1;
 }
 
 /* An escape at r->pos (the backslash); \Q and \E never get here. */
