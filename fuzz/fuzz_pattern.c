@@ -240,16 +240,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct fuzz_input in;
     fuzz_input_split(data, size, &in);
-    bool literal = in.literal, caseless = in.caseless;
-    const char *pat = in.pat, *text = in.text;
-    size_t plen = in.plen, tlen = in.tlen;
-    unsigned popts = PAT_OPT_MULTILINE | (caseless ? PAT_OPT_CASELESS : 0);
-    read_all(pat, plen, literal, popts, &rd);
+    unsigned popts = PAT_OPT_MULTILINE | (in.caseless ? PAT_OPT_CASELESS : 0);
+    read_all(in.pat, in.plen, in.literal, popts, &rd);
 
-    uint32_t copts = PCRE2_UTF | (caseless ? PCRE2_CASELESS : 0) |
-                     (literal ? PCRE2_LITERAL : PCRE2_MULTILINE | PCRE2_NEVER_BACKSLASH_C);
-    pcre2_code *re = compile(pat, plen, copts);
-    if (!re || literal) {
+    uint32_t copts = PCRE2_UTF | (in.caseless ? PCRE2_CASELESS : 0) |
+                     (in.literal ? PCRE2_LITERAL : PCRE2_MULTILINE | PCRE2_NEVER_BACKSLASH_C);
+    pcre2_code *re = compile(in.pat, in.plen, copts);
+    if (!re || in.literal) {
         pcre2_code_free(re);
         return 0;
     }
@@ -268,10 +265,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < rd.n; i++) {
         if (rd.tok[i].start > end)
             puts_(&w, "\\Q\\E"); /* ignored text stays ignorable */
-        rewrite_token(&w, pat, &rd.tok[i]);
+        rewrite_token(&w, in.pat, &rd.tok[i]);
         end = rd.tok[i].start + rd.tok[i].len;
     }
-    if (plen > end)
+    if (in.plen > end)
         puts_(&w, "\\Q\\E");
     rewritten = w.buf;
     pcre2_code *re2 = compile(w.buf, w.len, copts);
@@ -280,8 +277,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             "the rewritten pattern has as many captures");
     if (!rd.callout)
         same_code(re, re2);
-    char *fixed = malloc(UTF8_REPAIR_MAX(tlen) + 1);
-    size_t flen = utf8_repair(text, tlen, fixed);
+    char *fixed = malloc(UTF8_REPAIR_MAX(in.tlen) + 1);
+    size_t flen = utf8_repair(in.text, in.tlen, fixed);
     same_matches(re, re2, fixed, flen);
     free(fixed);
     char *own = malloc(UTF8_REPAIR_MAX(rd.sample_len) + 1);

@@ -193,18 +193,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct fuzz_input in;
     fuzz_input_split(data, size, &in);
-    bool literal = in.literal, caseless = in.caseless;
-    const char *pat = in.pat, *text = in.text;
-    size_t plen = in.plen, tlen = in.tlen;
 
     /* 1. The plan on any bytes. */
-    struct qnode *plan = qplan_build(pat, plen, literal, caseless);
+    struct qnode *plan = qplan_build(in.pat, in.plen, in.literal, in.caseless);
     char *desc = qplan_describe(plan);
     require(desc != NULL, "qplan_describe() gives a string");
     free(desc);
     size_t alen = 0;
     bool aci = false, exact = false;
-    char *anchor = qplan_anchor(pat, plen, literal, caseless, &alen, &aci, &exact);
+    char *anchor = qplan_anchor(in.pat, in.plen, in.literal, in.caseless, &alen, &aci, &exact);
     if (anchor)
         require(alen >= QPLAN_ANCHOR_MIN, "an anchor is at least QPLAN_ANCHOR_MIN bytes");
     else
@@ -213,7 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[SG_ERRLEN];
     long off;
     struct matcher *m =
-        plen ? matcher_new(pat, plen, literal, caseless, err, sizeof err, &off) : NULL;
+        in.plen ? matcher_new(in.pat, in.plen, in.literal, in.caseless, err, sizeof err, &off)
+                : NULL;
     if (!m) {
         qplan_free(plan);
         free(anchor);
@@ -221,12 +219,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* The text as two files, loaded the way a worker loads them. */
-    const char *cut = memchr(text, '\n', tlen);
-    size_t len0 = cut ? (size_t)(cut - text) + 1 : tlen;
+    const char *cut = memchr(in.text, '\n', in.tlen);
+    size_t len0 = cut ? (size_t)(cut - in.text) + 1 : in.tlen;
     struct corpus c;
     corpus_init(&c);
-    corpus_add(&c, 0, "f0", text, len0);
-    corpus_add(&c, 1, "f1", text + len0, tlen - len0);
+    corpus_add(&c, 0, "f0", in.text, len0);
+    corpus_add(&c, 1, "f1", in.text + len0, in.tlen - len0);
     corpus_seal(&c);
 
     /* 2. Line by line; and the truth for 3. */
@@ -253,13 +251,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* 3. End to end, through the worker's search. */
-    struct msg_query q = {.flags =
-                              (literal ? MSG_QF_LITERAL : 0) | (caseless ? MSG_QF_CASELESS : 0),
+    struct msg_query q = {.flags = (in.literal ? MSG_QF_LITERAL : 0) |
+                                   (in.caseless ? MSG_QF_CASELESS : 0),
                           .max = 100000,
                           .context = 0,
                           .timeout_ms = 60000,
-                          .pattern = pat,
-                          .pattern_len = (uint32_t)plen,
+                          .pattern = in.pat,
+                          .pattern_len = (uint32_t)in.plen,
                           .path = "",
                           .exclude = ""};
     struct collected *got = calloc(1, sizeof *got);
