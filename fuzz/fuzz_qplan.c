@@ -4,10 +4,8 @@
  * ahead of the regex, so they must never drop a line that the regex
  * matches.
  *
- * Input: byte 0 holds flags (bit 0: literal, bit 1: caseless); the rest is
- * cut at the first NUL into a pattern (NUL-free, as every pattern that
- * reaches a worker is) and a text; with no NUL, the pattern's own bytes
- * are the text too.  The text becomes two "files" of a shard's corpus
+ * Input: flags, a pattern and a text (fuzz_input.h).  The text becomes
+ * two "files" of a shard's corpus
  * (corpus_add() repairs UTF-8 and drops CR before LF, as loading does).
  *
  * Checked, with abort() on a violation:
@@ -35,6 +33,7 @@
 #include <string.h>
 
 #include "corpus.h"
+#include "fuzz_input.h"
 #include "matcher.h"
 #include "msg.h"
 #include "qplan.h"
@@ -192,21 +191,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2 || size > MAX_TEXT)
         return 0;
-    bool literal = data[0] & 1, caseless = data[0] & 2;
-    const char *pat = (const char *)data + 1;
-    const char *nul = memchr(pat, '\0', size - 1);
-    size_t plen = nul ? (size_t)(nul - pat) : size - 1;
-    const char *text = nul ? nul + 1 : pat;
-    size_t tlen = nul ? size - 1 - plen - 1 : plen;
+    struct fuzz_input in;
+    fuzz_input_split(data, size, &in);
 
     /* 1. The plan on any bytes. */
-    struct qnode *plan = qplan_build(pat, plen, literal, caseless);
+    struct qnode *plan = qplan_build(in.pat, in.plen, in.literal, in.caseless);
     char *desc = qplan_describe(plan);
     require(desc != NULL, "qplan_describe() gives a string");
     free(desc);
     size_t alen = 0;
     bool aci = false, exact = false;
-    char *anchor = qplan_anchor(pat, plen, literal, caseless, &alen, &aci, &exact);
+    char *anchor = qplan_anchor(in.pat, in.plen, in.literal, in.caseless, &alen, &aci, &exact);
     if (anchor)
         require(alen >= QPLAN_ANCHOR_MIN, "an anchor is at least QPLAN_ANCHOR_MIN bytes");
     else
@@ -215,7 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[SG_ERRLEN];
     long off;
     struct matcher *m =
-        plen ? matcher_new(pat, plen, literal, caseless, err, sizeof err, &off) : NULL;
+        in.plen ? matcher_new(in.pat, in.plen, in.literal, in.caseless, err, sizeof err, &off)
+                : NULL;
     if (!m) {
         qplan_free(plan);
         free(anchor);
@@ -223,12 +219,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* The text as two files, loaded the way a worker loads them. */
-    const char *cut = memchr(text, '\n', tlen);
-    size_t len0 = cut ? (size_t)(cut - text) + 1 : tlen;
+    const char *cut = memchr(in.text, '\n', in.tlen);
+    size_t len0 = cut ? (size_t)(cut - in.text) + 1 : in.tlen;
     struct corpus c;
     corpus_init(&c);
-    corpus_add(&c, 0, "f0", text, len0);
-    corpus_add(&c, 1, "f1", text + len0, tlen - len0);
+    corpus_add(&c, 0, "f0", in.text, len0);
+    corpus_add(&c, 1, "f1", in.text + len0, in.tlen - len0);
     corpus_seal(&c);
 
     /* 2. Line by line; and the truth for 3. */
@@ -255,13 +251,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* 3. End to end, through the worker's search. */
-    struct msg_query q = {.flags =
-                              (literal ? MSG_QF_LITERAL : 0) | (caseless ? MSG_QF_CASELESS : 0),
+    struct msg_query q = {.flags = (in.literal ? MSG_QF_LITERAL : 0) |
+                                   (in.caseless ? MSG_QF_CASELESS : 0),
                           .max = 100000,
                           .context = 0,
                           .timeout_ms = 60000,
-                          .pattern = pat,
-                          .pattern_len = (uint32_t)plen,
+                          .pattern = in.pat,
+                          .pattern_len = (uint32_t)in.plen,
                           .path = "",
                           .exclude = ""};
     struct collected *got = calloc(1, sizeof *got);

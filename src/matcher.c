@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pattern.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -28,7 +29,7 @@ struct matcher {
     pcre2_jit_stack *jit_stack;
     bool jit;
     bool line_mode;
-    bool lookahead; /* has (?= : a match may depend on what follows the line */
+    bool lookahead; /* looks ahead: a match may depend on what follows the line */
     char *literal;  /* set for a case-sensitive literal: memmem() path */
     size_t literal_len;
 };
@@ -42,19 +43,15 @@ struct matcher {
  * as part of a longer one that the line check then settles).  What cannot
  * give the '\n' back, or judges it differently, can miss: negative
  * lookahead (?!\s), atomic groups, possessive quantifiers (\s*+$),
- * conditionals, \A \z \Z \G, lookbehind, and (*VERB) settings.  Such
- * patterns run line by line.  The test is textual and errs on the safe
- * side ("\++" looks possessive): a false alarm costs speed, not results.
+ * conditionals, \A \z \Z \G and ^ $ outside multiline mode ((?-m)),
+ * lookbehind, and (*VERB)s and start-of-pattern settings.  Such patterns
+ * run line by line.  The pattern reader (pattern.h) says which of these a
+ * pattern holds, so text inside a class or an escape ("[(*]", "\++")
+ * raises no alarm; what it does not understand runs line by line too.
  */
-static bool needs_line_mode(const char *p, size_t n)
-{
-    static const char *const marks[] = {"\\A", "\\z", "\\Z", "\\G", "(?<=", "(?<!", "(*",
-                                        "(?!", "(?>", "(?(", "*+",  "++",   "?+",   "}+"};
-    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
-        if (memmem(p, n, marks[i], strlen(marks[i])))
-            return true;
-    return false;
-}
+#define LINE_MODE_FEATURES                                                                         \
+    (PAT_F_NEG_LOOKAHEAD | PAT_F_LOOKBEHIND | PAT_F_ATOMIC | PAT_F_POSSESSIVE | PAT_F_CONDITION |  \
+     PAT_F_SUBJECT_ANCHOR | PAT_F_VERB | PAT_F_SETTING | PAT_F_UNKNOWN)
 
 static int compile(struct matcher *m, const char *pattern, size_t len, bool literal, bool caseless,
                    char *err, size_t errlen, long *erroff)
@@ -127,8 +124,11 @@ struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool 
         m->literal = xstrndup(pattern, len);
         m->literal_len = len;
     }
-    m->line_mode = !literal && needs_line_mode(pattern, len);
-    m->lookahead = !literal && memmem(pattern, len, "(?=", 3) != NULL;
+    unsigned f = literal ? 0
+                         : pattern_features(pattern, len, false,
+                                            PAT_OPT_MULTILINE | (caseless ? PAT_OPT_CASELESS : 0));
+    m->line_mode = (f & LINE_MODE_FEATURES) != 0;
+    m->lookahead = (f & (PAT_F_LOOKAHEAD | PAT_F_UNKNOWN)) != 0;
     return m;
 }
 

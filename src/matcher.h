@@ -8,7 +8,8 @@
  * candidate's line alone, which also yields every match range on it.  A
  * candidate match may cross a newline (\s, [^x]); the confirmation settles
  * it.  A few constructs see differently in a long subject than in a line
- * (\A, \z, \G, lookbehind, (*VERB) settings): patterns that hold them are
+ * (\A, \z, \G, ^ and $ under (?-m), lookbehind, (*VERB) settings):
+ * patterns that hold them, as the pattern reader (pattern.h) says, are
  * run line by line (matcher_line_mode()).
  *
  * Subjects must be valid UTF-8 (the corpus guarantees it), which allows

@@ -1,13 +1,16 @@
 /*
  * qplan.c - a PCRE2 pattern to a trigram query (see qplan.h).
  *
- * A small recursive-descent reader of PCRE2 syntax.  It only needs to
- * know which bytes every match must contain: a concatenation collects
- * runs of literal characters (each run of three or more gives the AND of
- * its trigrams); an alternation gives the OR of its branches; anything
- * else (classes, dots, escapes for classes, lookaround, optional items)
- * ends the current run.  Constructs it does not follow (recursion,
- * conditionals, (*VERBS), extended mode) make the whole query ALL.
+ * A small recursive-descent parser over the tokens of pattern.h (the
+ * one reader of the syntax).  It only needs to know which bytes every
+ * match must contain: a concatenation collects runs of literal
+ * characters (each run of three or more gives the AND of its trigrams);
+ * an alternation gives the OR of its branches; anything else (classes,
+ * dots, escapes for classes, characters given by number, look-around,
+ * optional items) ends the current run.  Constructs it does not follow
+ * (recursion and calls, conditionals, callouts, (*VERBS), non-atomic
+ * look-around, extended mode, and whatever the reader calls unknown)
+ * make the whole query ALL.
  */
 #include "qplan.h"
 
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pattern.h"
 #include "util.h"
 
 #define MAX_DEPTH 64
@@ -26,8 +30,9 @@ struct run {
 };
 
 struct parser {
-    const unsigned char *p;
-    size_t n, pos;
+    struct pattern_reader rd;
+    struct pattern_token tok; /* the next token, when have is set */
+    bool have;
     bool caseless;
     bool bail; /* gave up: the whole query is ALL */
     int depth;
@@ -116,109 +121,28 @@ static void run_flush(struct parser *ps, struct run *r, struct qnode *every)
     r->len = 0;
 }
 
-static int peek(const struct parser *ps, size_t ahead)
+/* The next token, or NULL at the end. */
+static const struct pattern_token *peek(struct parser *ps)
 {
-    return ps->pos + ahead < ps->n ? ps->p[ps->pos + ahead] : -1;
+    if (!ps->have)
+        ps->have = pattern_next(&ps->rd, &ps->tok);
+    return ps->have ? &ps->tok : NULL;
 }
 
-/* Bytes of the UTF-8 character starting at the current position. */
-static size_t char_len(const struct parser *ps)
+/* The next token, consumed. */
+static const struct pattern_token *next(struct parser *ps)
 {
-    unsigned c = ps->p[ps->pos];
-    size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    return ps->pos + len <= ps->n ? len : ps->n - ps->pos;
+    const struct pattern_token *t = peek(ps);
+    ps->have = false;
+    return t;
 }
 
-/* Skip past the next `close` byte (for \p{..}, \g<..>, names). */
-static void skip_past(struct parser *ps, int close)
+/* Skip the rest of a class or group whose opening token was at depth d. */
+static void skip_to_close(struct parser *ps, enum pattern_kind close, unsigned d)
 {
-    while (ps->pos < ps->n && ps->p[ps->pos] != close)
-        ps->pos++;
-    if (ps->pos < ps->n)
-        ps->pos++;
-}
-
-/* Past what follows a '\' (consumed) that is not \Q: one character, or
- * two for \cX, whose X can be any printable character: \c) \c] \c\
- * neither close a group or class nor escape what follows. */
-static void skip_escaped(struct parser *ps)
-{
-    if (ps->pos >= ps->n)
-        return;
-    bool ctrl = ps->p[ps->pos] == 'c';
-    ps->pos++;
-    if (ctrl && ps->pos < ps->n)
-        ps->pos++;
-}
-
-/* Skip \Q...\E; "\Q" is consumed.  Quoted text is plain characters
- * wherever it stands, classes and groups included. */
-static void skip_quoted(struct parser *ps)
-{
-    while (ps->pos < ps->n && !(ps->p[ps->pos] == '\\' && peek(ps, 1) == 'E'))
-        ps->pos++;
-    if (ps->pos < ps->n)
-        ps->pos += 2;
-}
-
-/* A POSIX class "[:name:]" (or "[:^name:]") starts here, at the '['. */
-static size_t posix_class_len(const struct parser *ps)
-{
-    size_t i = ps->pos + 2;
-    if (ps->pos + 1 >= ps->n || ps->p[ps->pos + 1] != ':')
-        return 0;
-    if (i < ps->n && ps->p[i] == '^')
-        i++;
-    while (i < ps->n && ps->p[i] >= 'a' && ps->p[i] <= 'z')
-        i++;
-    if (i + 1 < ps->n && ps->p[i] == ':' && ps->p[i + 1] == ']')
-        return i + 2 - ps->pos;
-    return 0; /* otherwise the '[' is an ordinary member */
-}
-
-/* Skip a character class; the '[' is already consumed. */
-static void skip_class(struct parser *ps)
-{
-    if (peek(ps, 0) == '^')
-        ps->pos++;
-    if (peek(ps, 0) == ']')
-        ps->pos++; /* a leading ']' is a member */
-    while (ps->pos < ps->n) {
-        size_t posix = posix_class_len(ps);
-        int c = ps->p[ps->pos++];
-        if (c == '\\' && peek(ps, 0) == 'Q') {
-            ps->pos++;
-            skip_quoted(ps);
-        } else if (c == '\\') {
-            skip_escaped(ps);
-        } else if (posix) {
-            ps->pos += posix - 1; /* [:alpha:] */
-        } else if (c == ']') {
-            return;
-        }
-    }
-}
-
-/* Skip a group whose '(' is consumed, up to its matching ')'. */
-static void skip_group(struct parser *ps)
-{
-    int depth = 1;
-    while (ps->pos < ps->n && depth > 0) {
-        int c = ps->p[ps->pos++];
-        if (c == '\\' && peek(ps, 0) == 'Q') {
-            ps->pos++;
-            skip_quoted(ps);
-        } else if (c == '\\')
-            skip_escaped(ps);
-        else if (c == '(' && peek(ps, 0) == '?' && peek(ps, 1) == '#')
-            skip_past(ps, ')'); /* a comment ends at the first ')' */
-        else if (c == '[')
-            skip_class(ps);
-        else if (c == '(')
-            depth++;
-        else if (c == ')')
-            depth--;
-    }
+    const struct pattern_token *t;
+    while ((t = next(ps)) && !(t->kind == close && t->depth == d))
+        ;
 }
 
 /* What one atom of a concatenation contributes. */
@@ -231,200 +155,84 @@ struct atom {
     struct qnode *node; /* ATOM_NODE */
 };
 
-/* An escape's argument: \p{..}, \x41, \g<..>, \1... must not be read as
- * literal characters. */
-static void skip_escape_arg(struct parser *ps, int e)
-{
-    int c = peek(ps, 0);
-    if (c == '{' && strchr("pPxogkN", e)) {
-        /* Only these take a braced argument: after \w, "{+a|" is text
-         * (and its '|' an alternation), not an argument to skip. */
-        skip_past(ps, '}');
-    } else if ((e == 'k' || e == 'g') && (c == '<' || c == '\'')) {
-        ps->pos++; /* past the opening bracket or quote */
-        skip_past(ps, c == '<' ? '>' : '\'');
-    } else if (e == 'c' || ((e == 'p' || e == 'P') && c >= 0)) {
-        ps->pos++;
-    } else if (e == 'x') {
-        for (int i = 0; i < 2 && strchr("0123456789abcdefABCDEF", peek(ps, 0)) && peek(ps, 0) > 0;
-             i++)
-            ps->pos++;
-    } else if ((e >= '0' && e <= '9') || e == 'g') {
-        if (e == 'g' && (c == '-' || c == '+'))
-            ps->pos++; /* \g-1, \g+1 */
-        while (peek(ps, 0) >= '0' && peek(ps, 0) <= '9')
-            ps->pos++;
-    }
-}
-
-static void parse_escape(struct parser *ps, struct atom *a)
-{
-    int e = peek(ps, 0);
-    if (e < 0) {
-        ps->bail = true;
-        return;
-    }
-    ps->pos++;
-    static const char simple_from[] = "tnrfea", simple_to[] = "\t\n\r\f\x1b\x07";
-    const char *s = e < 0x80 ? strchr(simple_from, e) : NULL;
-    if (s && e) {
-        a->kind = ATOM_LIT;
-        a->lit[0] = (unsigned char)simple_to[s - simple_from];
-        a->len = 1;
-    } else if (e >= 0x80) {
-        ps->pos--; /* \é: the whole character, as a literal */
-        a->kind = ATOM_LIT;
-        a->len = char_len(ps);
-        memcpy(a->lit, ps->p + ps->pos, a->len);
-        ps->pos += a->len;
-    } else if (!((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z'))) {
-        a->kind = ATOM_LIT; /* \. \( \\ \/ ... */
-        a->lit[0] = (unsigned char)e;
-        a->len = 1;
-    } else {
-        a->kind = ATOM_BREAK; /* a class, an anchor, a back-reference, a code point */
-        skip_escape_arg(ps, e);
-    }
-}
-
 static struct qnode *parse_alt(struct parser *ps);
 
-/* "(?" is consumed: look-around, comments, names, flags, or give up. */
-static void parse_special_group(struct parser *ps, struct atom *a)
+/* A group's body as a node, up to its ')'. */
+static void group_node(struct parser *ps, struct atom *a)
 {
-    int c = peek(ps, 0);
-    int c1 = peek(ps, 1);
-    bool name_start = c1 == '_' || (c1 >= 'a' && c1 <= 'z') || (c1 >= 'A' && c1 <= 'Z');
-    if (c == '#') {
-        skip_past(ps, ')'); /* a comment ends at the first ')', whatever it holds */
-        a->kind = ATOM_BREAK;
-        return;
-    }
-    if (c == '=' || c == '!' || (c == '<' && (c1 == '=' || c1 == '!')) || (c == 'P' && c1 == '=')) {
-        skip_group(ps); /* look-around, back-reference: no literal */
-        a->kind = ATOM_BREAK;
-        return;
-    }
-    if (((c == '<' || c == '\'') && name_start) || (c == 'P' && c1 == '<')) {
-        ps->pos += c == 'P' ? 2 : 1; /* a named group: past the opening bracket */
-        skip_past(ps, c == '\'' ? '\'' : '>');
-    } else if (c == '<' || c == '\'') {
-        ps->bail = true; /* (?<*...) and other forms we do not follow */
-        return;
-    } else if (c == ':' || c == '|' || c == '>') {
-        ps->pos++;
-    } else {
-        /* Option letters, then ')' (a setting) or ':' (a group). */
-        while (peek(ps, 0) > 0 && strchr("imnsUxJ-^", peek(ps, 0)))
-            ps->pos++;
-        if (peek(ps, 0) == ')') {
-            ps->pos++;
-            a->kind = ATOM_BREAK;
-            return;
-        }
-        if (peek(ps, 0) != ':') {
-            ps->bail = true; /* recursion, conditional, callout... */
-            return;
-        }
-        ps->pos++;
-    }
     a->kind = ATOM_NODE;
     a->node = parse_alt(ps);
-    if (peek(ps, 0) == ')')
-        ps->pos++;
+    if (peek(ps) && peek(ps)->kind == PAT_CLOSE)
+        next(ps);
+}
+
+static void parse_group(struct parser *ps, const struct pattern_token *t, struct atom *a)
+{
+    switch (t->group) {
+    case PG_CAPTURE:
+    case PG_NONCAPTURE:
+    case PG_RESET:
+    case PG_ATOMIC:
+    case PG_SCRIPT_RUN:
+    case PG_ATOMIC_SCRIPT_RUN:
+        group_node(ps, a);
+        break;
+    case PG_LOOKAHEAD:
+    case PG_NEG_LOOKAHEAD:
+    case PG_LOOKBEHIND:
+    case PG_NEG_LOOKBEHIND:
+        skip_to_close(ps, PAT_CLOSE, t->depth); /* look-around: no literal */
+        break;
+    default:
+        ps->bail = true; /* conditions, non-atomic look-around */
+        break;
+    }
 }
 
 static void parse_atom(struct parser *ps, struct atom *a)
 {
-    int c = ps->p[ps->pos];
+    const struct pattern_token tok = *next(ps), *t = &tok; /* peek() reuses ps->tok */
     memset(a, 0, sizeof *a);
     a->kind = ATOM_BREAK;
-    if (c == '\\') {
-        ps->pos++;
-        parse_escape(ps, a);
-    } else if (c == '[') {
-        ps->pos++;
-        skip_class(ps);
-    } else if (c == '(') {
-        ps->pos++;
-        if (peek(ps, 0) == '*') {
-            ps->bail = true;
-        } else if (peek(ps, 0) == '?') {
-            ps->pos++;
-            parse_special_group(ps, a);
-        } else {
-            a->kind = ATOM_NODE;
-            a->node = parse_alt(ps);
-            if (peek(ps, 0) == ')')
-                ps->pos++;
+    switch (t->kind) {
+    case PAT_CHAR:
+        /* Characters written as themselves or as \t; one given by number
+         * (\x41) ends the run. */
+        if (t->form != PAT_CODED) {
+            a->kind = ATOM_LIT;
+            a->len = pattern_char_bytes(t->cp, a->lit);
         }
-    } else if (c == '.' || c == '^' || c == '$' || c == '*' || c == '+' || c == '?') {
-        ps->pos++;
-    } else {
-        a->kind = ATOM_LIT;
-        a->len = char_len(ps);
-        memcpy(a->lit, ps->p + ps->pos, a->len);
-        ps->pos += a->len;
+        break;
+    case PAT_CLASS_OPEN:
+        skip_to_close(ps, PAT_CLASS_CLOSE, t->depth);
+        break;
+    case PAT_OPEN:
+        parse_group(ps, t, a);
+        break;
+    case PAT_SETTING:
+        /* (*UTF), (*LIMIT_MATCH=1)...: the same bytes match, but the
+         * regex must confirm what the anchor finds */
+        ps->impure = true;
+        break;
+    case PAT_CALL:
+    case PAT_CALLOUT:
+    case PAT_VERB:
+    case PAT_UNKNOWN:
+        ps->bail = true;
+        break;
+    default: /* ., \d, anchors, back-references, option settings */
+        break;
     }
 }
 
-/* Read a quantifier if one follows; returns its minimum count, or -1 when
- * there is none.  A '{' that is not a valid quantifier is a literal. */
+/* The minimum count of a quantifier if one follows, or -1. */
 static long parse_quantifier(struct parser *ps)
 {
-    /* PCRE2 lets comments and empty quotes stand between an item and its
-     * quantifier: "abc(?#x)?" repeats the c. */
-    for (;;) {
-        if (peek(ps, 0) == '(' && peek(ps, 1) == '?' && peek(ps, 2) == '#')
-            skip_past(ps, ')');
-        else if (peek(ps, 0) == '\\' && peek(ps, 1) == 'E')
-            ps->pos += 2;
-        else if (peek(ps, 0) == '\\' && peek(ps, 1) == 'Q' && peek(ps, 2) == '\\' &&
-                 peek(ps, 3) == 'E')
-            ps->pos += 4;
-        else
-            break;
-    }
-    int c = peek(ps, 0);
-    long min = -1;
-    if (c == '*' || c == '?') {
-        min = 0;
-        ps->pos++;
-    } else if (c == '+') {
-        min = 1;
-        ps->pos++;
-    } else if (c == '{') {
-        size_t i = ps->pos + 1;
-        long v = 0;
-        bool digits = false;
-        while (i < ps->n && ps->p[i] >= '0' && ps->p[i] <= '9') {
-            v = v * 10 + (ps->p[i++] - '0');
-            digits = true;
-            if (v > 1000000)
-                v = 1000000;
-        }
-        /* "{,n}" is literal text before PCRE2 10.43 and a quantifier from
-         * then on: either reading is wrong for one of them, so give up. */
-        if (!digits && i < ps->n && ps->p[i] == ',') {
-            ps->bail = true;
-            return -1;
-        }
-        if (!digits)
-            return -1;
-        if (i < ps->n && ps->p[i] == ',') {
-            i++;
-            while (i < ps->n && ps->p[i] >= '0' && ps->p[i] <= '9')
-                i++;
-        }
-        if (i >= ps->n || ps->p[i] != '}')
-            return -1;
-        ps->pos = i + 1;
-        min = v;
-    } else {
+    const struct pattern_token *t = peek(ps);
+    if (!t || t->kind != PAT_QUANT)
         return -1;
-    }
-    if (peek(ps, 0) == '?' || peek(ps, 0) == '+')
-        ps->pos++; /* lazy or possessive */
+    long min = (long)t->min;
+    next(ps);
     return min;
 }
 
@@ -460,52 +268,12 @@ static void add_atom(struct parser *ps, struct atom *a, long min, struct run *ru
     }
 }
 
-/* \Q...\E: literal characters; "\Q" is consumed.  A quantifier after
- * "\E" applies to the last character quoted. */
-static void parse_quoted(struct parser *ps, struct run *run, struct qnode *every)
-{
-    size_t before_last = SIZE_MAX; /* run length before the last character */
-    while (ps->pos < ps->n) {
-        if (ps->p[ps->pos] == '\\' && peek(ps, 1) == 'E') {
-            ps->pos += 2;
-            break;
-        }
-        struct atom a = {.kind = ATOM_LIT, .len = char_len(ps)};
-        memcpy(a.lit, ps->p + ps->pos, a.len);
-        ps->pos += a.len;
-        before_last = run->len;
-        add_atom(ps, &a, -1, run, every);
-        if (run->len != before_last + a.len)
-            before_last = SIZE_MAX; /* it ended the run */
-    }
-    long min = parse_quantifier(ps);
-    if (min < 0)
-        return;
-    ps->impure = true;
-    if (before_last == SIZE_MAX) {
-        /* "\Q\E*" repeats what came before: too subtle to follow. */
-        ps->bail = run->len > 0;
-        run_flush(ps, run, every);
-        return;
-    }
-    if (min == 0)
-        run->len = before_last;
-    run_flush(ps, run, every);
-}
-
 static struct qnode *parse_concat(struct parser *ps)
 {
     struct qnode *every = node_new(QN_AND);
     struct run run = {0};
-    while (ps->pos < ps->n && !ps->bail) {
-        int c = ps->p[ps->pos];
-        if (c == '|' || c == ')')
-            break;
-        if (c == '\\' && peek(ps, 1) == 'Q') {
-            ps->pos += 2;
-            parse_quoted(ps, &run, every);
-            continue;
-        }
+    const struct pattern_token *t;
+    while (!ps->bail && (t = peek(ps)) && t->kind != PAT_ALT && t->kind != PAT_CLOSE) {
         struct atom a;
         parse_atom(ps, &a);
         long min = parse_quantifier(ps);
@@ -524,8 +292,8 @@ static struct qnode *parse_alt(struct parser *ps)
     }
     struct qnode *any = node_new(QN_OR);
     add_kid(any, parse_concat(ps));
-    while (!ps->bail && peek(ps, 0) == '|') {
-        ps->pos++;
+    while (!ps->bail && peek(ps) && peek(ps)->kind == PAT_ALT) {
+        next(ps);
         add_kid(any, parse_concat(ps));
         if (ps->depth == 1)
             ps->no_anchor = true; /* a run of one branch is not required */
@@ -535,105 +303,23 @@ static struct qnode *parse_alt(struct parser *ps)
     return simplify(any);
 }
 
-/* Settings that change how the whole pattern reads: (?x) makes white
- * space insignificant; (?i) anywhere makes us treat it all as caseless. */
-static void prescan(struct parser *ps)
-{
-    for (size_t i = 0; i + 2 < ps->n; i++) {
-        if (ps->p[i] != '(' || ps->p[i + 1] != '?')
-            continue;
-        for (size_t j = i + 2; j < ps->n && strchr("imnsUxJ-^", ps->p[j]) && ps->p[j]; j++) {
-            if (ps->p[j] == 'x')
-                ps->bail = true;
-            if (ps->p[j] == 'i')
-                ps->caseless = true;
-        }
-    }
-}
-
-static struct qnode *literal_plan(struct parser *pp)
-{
-    struct parser ps = *pp;
-    struct qnode *every = node_new(QN_AND);
-    struct run run = {0};
-    while (ps.pos < ps.n) {
-        struct atom a = {.kind = ATOM_LIT, .len = char_len(&ps)};
-        memcpy(a.lit, ps.p + ps.pos, a.len);
-        ps.pos += a.len;
-        add_atom(&ps, &a, -1, &run, every);
-    }
-    run_flush(&ps, &run, every);
-    free(run.buf);
-    *pp = ps;
-    return simplify(every);
-}
-
-/* Start-of-pattern settings such as (*UTF), (*UCP), (*NO_JIT),
- * (*LIMIT_MATCH=99) or (*CRLF) change how PCRE2 runs the pattern, not
- * which bytes a match holds: the plan reads on after them.  Returns the
- * offset past the leading ones.  Other verbs ((*ACCEPT) ends a match
- * early) still make the plan "all". */
-static size_t skip_settings(const unsigned char *p, size_t n)
-{
-    static const char *const plain[] = {"UTF",
-                                        "UCP",
-                                        "NO_AUTO_POSSESS",
-                                        "NO_DOTSTAR_ANCHOR",
-                                        "NO_JIT",
-                                        "NO_START_OPT",
-                                        "NOTEMPTY",
-                                        "NOTEMPTY_ATSTART",
-                                        "CR",
-                                        "LF",
-                                        "CRLF",
-                                        "ANYCRLF",
-                                        "ANY",
-                                        "NUL",
-                                        "BSR_ANYCRLF",
-                                        "BSR_UNICODE"};
-    static const char *const with_number[] = {"LIMIT_HEAP", "LIMIT_MATCH", "LIMIT_DEPTH",
-                                              "LIMIT_RECURSION"};
-    size_t at = 0;
-    while (at + 2 < n && p[at] == '(' && p[at + 1] == '*') {
-        size_t name = at + 2, e = name;
-        while (e < n && ((p[e] >= 'A' && p[e] <= 'Z') || p[e] == '_'))
-            e++;
-        size_t len = e - name;
-        bool known = false;
-        if (e < n && p[e] == ')') {
-            for (size_t i = 0; i < sizeof plain / sizeof *plain && !known; i++)
-                known = strlen(plain[i]) == len && !memcmp(p + name, plain[i], len);
-        } else if (e < n && p[e] == '=') {
-            for (size_t i = 0; i < sizeof with_number / sizeof *with_number && !known; i++)
-                known = strlen(with_number[i]) == len && !memcmp(p + name, with_number[i], len);
-            size_t d = e + 1;
-            while (d < n && p[d] >= '0' && p[d] <= '9')
-                d++;
-            known = known && d > e + 1 && d < n && p[d] == ')';
-            e = d;
-        }
-        if (!known)
-            break;
-        at = e + 1;
-    }
-    return at;
-}
-
-/* Parse into *ps; the caller frees ps->anchor.buf. */
+/* Parse into *ps; the caller frees ps->anchor.buf.  (?i) anywhere makes
+ * us treat the whole pattern as caseless (the plan may only be looser);
+ * extended mode makes it ALL. */
 static struct qnode *build(struct parser *ps, const char *pattern, size_t len, bool literal,
                            bool caseless)
 {
-    *ps = (struct parser){.p = (const unsigned char *)pattern, .n = len, .caseless = caseless};
-    if (literal)
-        return literal_plan(ps);
-    prescan(ps);
-    ps->pos = skip_settings(ps->p, ps->n);
-    /* (*LIMIT_MATCH=1) can fail where the anchor alone would match: let
-     * the regex confirm what the anchor finds. */
-    if (ps->pos)
-        ps->impure = true;
+    memset(ps, 0, sizeof *ps);
+    ps->caseless = caseless;
+    unsigned opts = PAT_OPT_MULTILINE | (caseless ? PAT_OPT_CASELESS : 0);
+    unsigned f = pattern_features(pattern, len, literal, opts);
+    if (f & PAT_F_OPT_CASELESS)
+        ps->caseless = true;
+    if (f & PAT_F_OPT_EXTENDED)
+        ps->bail = true;
+    pattern_open(&ps->rd, pattern, len, literal, opts);
     struct qnode *root = ps->bail ? node_new(QN_ALL) : parse_alt(ps);
-    if (ps->bail || ps->pos < ps->n) {
+    if (ps->bail || peek(ps)) {
         /* Gave up, or stopped at an unmatched ')': claim nothing. */
         qplan_free(root);
         root = node_new(QN_ALL);

@@ -4,15 +4,19 @@
  * A JSON body is first flattened into name/value strings, then both paths
  * run the same validator, so "max": 10 and max=10 mean exactly the same.
  */
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include "query.h"
 
 #include <cjson/cJSON.h>
+#include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "glob.h"
+#include "pattern.h"
 #include "util.h"
 
 void api_error_set(struct api_error *e, int status, const char *code, const char *param,
@@ -278,120 +282,59 @@ void query_spec_copy(struct query_spec *dst, const struct query_spec *src)
     dst->exclude = xstrdup(src->exclude ? src->exclude : "");
 }
 
-/* p points just past an opening delimiter: skip to its closing one (or to
- * the end); returns the position of the closer. */
-static const char *skip_to(const char *p, char close)
+/*
+ * Smart case.  A capital counts when it is text the pattern matches,
+ * written as itself (plain, or quoted: \É, \Q...\E): the reader
+ * (pattern.h) says which characters those are, so the letters of
+ * escapes (\S \W \p{Lu}), of characters given by number (\x41 \cA),
+ * of group names, option letters, verbs, conditions and comments do not
+ * count.  In literal mode all text counts.  Text the reader does not
+ * understand counts nothing: the search then ignores case, which finds
+ * more lines, never fewer.
+ *
+ * Beyond ASCII, a capital is an upper-case or title-case letter (Unicode
+ * general category Lu or Lt: É, Σ, ǅ), as PCRE2's own Unicode tables
+ * class it, so that smart case and the engine that matches agree on one
+ * Unicode version without a table of our own to keep up to date.  Other
+ * characters that have a lower-case form but are not letters (Roman
+ * numeral Ⅰ, circled Ⓐ) do not count, like \p{Lu} itself.
+ */
+static pcre2_code *capital_code;
+static pthread_once_t capital_once = PTHREAD_ONCE_INIT;
+
+static void capital_compile(void)
 {
-    const char *e = strchr(p, close);
-    return e ? e : p + strlen(p) - 1;
+    int code;
+    PCRE2_SIZE off;
+    capital_code = pcre2_compile((PCRE2_SPTR) "[\\p{Lu}\\p{Lt}]", PCRE2_ZERO_TERMINATED,
+                                 PCRE2_UTF | PCRE2_ANCHORED, &code, &off, NULL);
 }
 
-/* The syntax after "(" whose letters are names, verbs or option letters,
- * not text to match; returns where scanning resumes (the last character
- * skipped), or NULL when p starts none of them.  p points at the '('. */
-static const char *skip_group_syntax(const char *p)
+static bool is_capital(uint32_t cp)
 {
-    if (p[1] == '*') {
-        /* (*pla:, (*atomic:, (*sr: ...: lower-case names before a ':' are
-         * assertions whose body is pattern; everything else, such as
-         * (*UTF), (*NO_JIT), (*LIMIT_MATCH=9) or (*MARK:NAME), is a verb
-         * or setting up to its ')'. */
-        const char *n = p + 2;
-        while (*n >= 'a' && *n <= 'z')
-            n++;
-        if (n > p + 2 && *n == ':')
-            return n;
-        return skip_to(p + 2, ')');
-    }
-    if (p[1] != '?')
-        return NULL;
-    const char *q = p + 2;
-    switch (*q) {
-    case '<': /* (?<name>...) but not (?<= (?<! */
-        return q[1] == '=' || q[1] == '!' ? q + 1 : skip_to(q + 1, '>');
-    case '\'':
-        return skip_to(q + 1, '\'');
-    case 'P': /* (?P<name>...), (?P=name), (?P>name) */
-        if (q[1] == '<')
-            return skip_to(q + 2, '>');
-        if (q[1] == '=' || q[1] == '>')
-            return skip_to(q + 2, ')');
-        break;
-    case '&': /* (?&name) */
-        return skip_to(q + 1, ')');
-    case '(': /* a condition: (?(1), (?(<name>), (?(R&name), (?(DEFINE)...; */
-        if (q[1] == '?' || q[1] == '*')
-            return q; /* an assertion as the condition: pattern */
-        return skip_to(q + 1, ')');
-    default:
-        break;
-    }
-    /* Option settings: (?i), (?J), (?U:...), (?^x), (?-i) */
-    while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '^' || *q == '-')
-        q++;
-    if (q > p + 2 && (*q == ')' || *q == ':'))
-        return q;
-    return NULL;
+    if (cp < 0x80)
+        return cp >= 'A' && cp <= 'Z';
+    if (cp > 0x10ffff) /* PAT_RAW_BYTE: not a character */
+        return false;
+    pthread_once(&capital_once, capital_compile);
+    pcre2_match_data *md = capital_code ? pcre2_match_data_create(1, NULL) : NULL;
+    if (!md)
+        return false;
+    unsigned char b[4];
+    size_t n = pattern_char_bytes(cp, b);
+    int rc = pcre2_match(capital_code, b, n, 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    return rc > 0;
 }
 
-static bool has_upper(const char *p, bool literal)
+static bool has_upper(const char *q, bool literal)
 {
-    bool in_class = false;
-    for (; *p; p++) {
-        if (!literal && *p == '\\' && p[1]) {
-            p++;
-            /* \cX is a control character, whatever X is (\cA, \c[, \c\) */
-            if (*p == 'c' && p[1]) {
-                p++;
-                continue;
-            }
-            /* \pL, \PL: a one-letter property name is not a letter to match */
-            if ((*p == 'p' || *p == 'P') && p[1] && p[1] != '{') {
-                p++;
-                continue;
-            }
-            /* \p{Lu}, \x{41}, \N{U+41}, \g{Name}, \k{Name}: skip the braces */
-            if (p[1] == '{' && strchr("pPxNgko", *p)) {
-                const char *close = strchr(p, '}');
-                if (close)
-                    p = close;
-            }
-            /* \k<Name>, \k'Name', \g<Name>, \g'Name' */
-            if ((*p == 'k' || *p == 'g') && (p[1] == '<' || p[1] == '\''))
-                p = skip_to(p + 2, p[1] == '<' ? '>' : '\'');
-            continue;
-        }
-        if (literal) {
-            if (*p >= 'A' && *p <= 'Z')
-                return true;
-            continue;
-        }
-        if (in_class) {
-            if (*p == '[' && p[1] == ':') { /* [:upper:] */
-                const char *close = strstr(p, ":]");
-                if (close)
-                    p = close + 1;
-                continue;
-            }
-            if (*p == ']')
-                in_class = false;
-        } else if (*p == '[') {
-            in_class = true;
-            if (p[1] == '^')
-                p++;
-            if (p[1] == ']') /* a ']' first is a member */
-                p++;
-            continue;
-        } else if (*p == '(') {
-            const char *skip = skip_group_syntax(p);
-            if (skip) {
-                p = skip;
-                continue;
-            }
-        }
-        if (*p >= 'A' && *p <= 'Z')
+    struct pattern_reader r;
+    struct pattern_token t;
+    pattern_open(&r, q, strlen(q), literal, PAT_OPT_MULTILINE);
+    while (pattern_next(&r, &t))
+        if (t.kind == PAT_CHAR && (t.form == PAT_PLAIN || t.form == PAT_QUOTED) && is_capital(t.cp))
             return true;
-    }
     return false;
 }
 

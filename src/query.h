@@ -60,7 +60,8 @@ void query_spec_free(struct query_spec *s);
 void query_spec_copy(struct query_spec *dst, const struct query_spec *src);
 
 /* Whether the search ignores case, resolving "auto" (smart case: ignore
- * case unless the pattern has an upper-case letter outside an escape). */
+ * case unless the text the pattern matches holds an upper-case letter,
+ * ASCII or Unicode (Lu, Lt), written as itself; see query.c). */
 bool query_caseless(const struct query_spec *s);
 const char *query_case_name(enum case_mode m);
 

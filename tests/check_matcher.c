@@ -454,6 +454,65 @@ START_TEST(test_line_mode)
 }
 END_TEST
 
+START_TEST(test_line_mode_read)
+{
+    /* The constructs are read, not searched for as text: inside a class
+     * or after a backslash they are not there; (?-m) makes ^ and $ the
+     * subject's ends (which the buffer scan would take for line ends:
+     * lines were missed), and a possessive suffix may follow white space
+     * or a comment. */
+    static const struct {
+        const char *pattern;
+        bool want;
+    } c[] = {
+        {"[(*]x", false},     {"[(?<=]x", false},  {"a\\(?<=b", false}, /* \( then an optional '('
+                                                                           ... no lookbehind */
+        {"\\Qa(*\\E", false}, {"\\++", false},  /* an escaped '+', repeated */
+        {"a\\{2}+", false},   {"\\\\A", false}, /* a backslash, then A */
+        {"(*pla:a)b", false},                   /* a positive lookahead */
+        {"(?-m)^foo", true},  {"foo(?-m)$", true}, {"(?-m:^)foo", true},   {"(?m)^foo", false},
+        {"(*nla:a)b", true},  {"(*plb:a)b", true}, {"(*atomic:a)b", true}, {"(?<*a)b", true},
+        {"(?x)a+ +", true},   {"a*(?#c)+", true},  {"a{2}+", true},
+    };
+    for (size_t i = 0; i < NCASES(c); i++) {
+        compile(c[i].pattern, false, false);
+        bool got = matcher_line_mode(m);
+        ck_assert_msg(got == c[i].want, "matcher_line_mode(\"%s\") = %d, want %d", c[i].pattern,
+                      got, c[i].want);
+    }
+}
+END_TEST
+
+START_TEST(test_local)
+{
+    /* A match that lies inside its line is that line's own unless the
+     * pattern looks ahead, which may have seen the '\n' after the line:
+     * (?* looks ahead too (it was missed, and "a(?*\s)" counted a line
+     * "a" followed by another). */
+    static const struct {
+        const char *pattern;
+        bool literal, want;
+    } c[] = {
+        {"foo", false, true},        {"a(?=b)", false, false},   {"a(?*\\s)", false, false},
+        {"(*pla:b)a", false, false}, {"[[:<:]]a", false, false}, {"[(?=]a", false, true},
+        {"\\(?=", false, true},      {"a(?=b)", true, true},
+    };
+    for (size_t i = 0; i < NCASES(c); i++) {
+        compile(c[i].pattern, c[i].literal, false);
+        bool got = matcher_local(m);
+        ck_assert_msg(got == c[i].want, "matcher_local(\"%s\", literal=%d) = %d, want %d",
+                      c[i].pattern, c[i].literal, got, c[i].want);
+    }
+    /* why it matters: in a buffer, a(?*\s) finds "a" on a line of its own */
+    compile("a(?*\\s)", false, false);
+    size_t at = 9, end = 9;
+    int rc = matcher_find(m, "a\nb", 3, 0, &at, &end);
+    ck_assert_msg(rc == 1 && at == 0 && end == 1, "a(?*\\s) in \"a\\nb\": %d [%zu,%zu)", rc, at,
+                  end);
+    check_line("a(?*\\s)", "a", false, NULL, 0);
+}
+END_TEST
+
 Suite *suite_matcher(void)
 {
     Suite *s = suite_create("matcher");
@@ -488,6 +547,12 @@ Suite *suite_matcher(void)
     tc = tcase_create("matcher_line_mode");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_line_mode);
+    tcase_add_test(tc, test_line_mode_read);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("matcher_local");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_local);
     suite_add_tcase(s, tc);
 
     return s;

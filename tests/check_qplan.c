@@ -818,6 +818,47 @@ START_TEST(test_build_utf8)
 }
 END_TEST
 
+START_TEST(test_build_reader)
+{
+    /* Plans that changed when the plan began reading tokens (pattern.h):
+     * syntax the old reader gave up on, text it took for syntax, and text
+     * whose meaning depends on the PCRE2 version. */
+    static const struct plan_case c[] = {
+        {"(*UTF8)abcd", 0, "and(abc,bcd)"},
+        {"(*pla:ab)abc", 0, "abc"},
+        {"(*atomic:abcd)", 0, "and(abc,bcd)"},
+        {"(*sr:abcd)", 0, "and(abc,bcd)"},
+        {"[(?x)]abc", 0, "abc"},
+        {"x\\Q(?x)\\Eabcd", 0, "and(x(?,(?x,?x),x)a,)ab,abc,bcd)"},
+        {"[(?i)]caf" E_ACUTE "x", 0, "and(caf,af\xc3,f" E_ACUTE "," E_ACUTE "x)"},
+        /* literal text to PCRE2 10.42, a quantifier from 10.43 on */
+        {"abc{ 2 }def", 0, "all"},
+        {"abc{2 ,3}def", 0, "all"},
+        /* a subroutine call */
+        {"\\g<1>(abc)", 0, "all"},
+    };
+    check_plans("read by pattern.h", c, NCASES(c));
+    /* and each is sound on a line it matches */
+    static const struct {
+        const char *pattern, *line;
+    } s[] = {
+        {"(*UTF8)abcd", "xabcdx"},      {"(*pla:ab)abc", "abc"},
+        {"(*atomic:abcd)", "abcd"},     {"(*sr:abcd)", "abcd"},
+        {"[(?x)]abc", "xabc"},          {"x\\Q(?x)\\Eabcd", "x(?x)abcd"},
+        {"abc{ 2 }def", "abc{ 2 }def"}, {"[(?i)]caf" E_ACUTE "x", ")caf" E_ACUTE "x"},
+    };
+    for (size_t i = 0; i < NCASES(s); i++) {
+        struct oracle o;
+        ck_assert_msg(oracle_open(&o, s[i].pattern, strlen(s[i].pattern), 0), "%s does not compile",
+                      s[i].pattern);
+        enum verdict v = oracle_line(&o, s[i].line, strlen(s[i].line));
+        oracle_close(&o);
+        ck_assert_msg(v == V_SOUND, "/%s/ on \"%s\": verdict %d, want %d (sound)",
+                      shows(s[i].pattern), shows(s[i].line), v, V_SOUND);
+    }
+}
+END_TEST
+
 /* n opening parentheses, the middle, n closing ones. */
 static char *nested(size_t n, const char *middle, bool close)
 {
@@ -1491,6 +1532,7 @@ Suite *suite_qplan(void)
     tcase_add_test(tc, test_build_caseless);
     tcase_add_test(tc, test_build_literal_mode);
     tcase_add_test(tc, test_build_utf8);
+    tcase_add_test(tc, test_build_reader);
     tcase_add_test(tc, test_build_depth);
     tcase_add_test(tc, test_build_never_null);
     tcase_add_test(tc, test_oracle_detects);

@@ -449,6 +449,50 @@ START_TEST(test_caseless_one_letter_property)
 }
 END_TEST
 
+START_TEST(test_caseless_unicode)
+{
+    /* Capitals beyond ASCII count too (the README: insensitive unless q
+     * has an upper-case letter): Unicode Lu and Lt, as PCRE2 classes
+     * them, written as themselves; not when given by number, named by a
+     * property, or part of a group name or a comment. */
+    static const struct {
+        const char *q;
+        bool literal, want;
+    } c[] = {
+        {"caf\xc3\x89", false, false},       /* É */
+        {"\xc3\x89t\xc3\xa9", false, false}, /* Été */
+        {"\xce\xa3\xcf\x83", false, false},  /* Σσ */
+        {"\xc7\x85", false, false},          /* ǅ, title case (Lt) */
+        {"\xe2\x84\xaa", false, false},      /* KELVIN SIGN (Lu) */
+        {"\\\xc3\x89", false, false},        /* \É: quoted, still text */
+        {"[\xc3\x89]", false, false},
+        {"\\Qx\xc3\x89\\E", false, false},
+        {"\\p{Lu}\xc3\x89", false, false},
+        {"caf\xc3\x89", true, false},      /* literal: all text */
+        {"caf\xc3\xa9", false, true},      /* é */
+        {"\xcf\x83\xc3\x9f", false, true}, /* σß: lower case */
+        {"\xe2\x85\xa0", false, true},     /* Roman numeral one: not a letter */
+        {"\xe2\x82\xac"
+         "1",
+         false, true},            /* € */
+        {"\\x{c9}", false, true}, /* by number */
+        {"\\N{U+C9}", false, true},
+        {"\\p{Lu}\\P{Lt}\\p{Greek}", false, true},
+        {"(?<\xc3\x89t\xc3\xa9>x)\\k<\xc3\x89t\xc3\xa9>", false, true}, /* a group name */
+        {"(?#\xc3\x89 Foo)x", false, true},                             /* a comment */
+        {"(?x)x # \xc3\x89 Foo", false, true}, /* an extended-mode comment */
+        {"caf\xc3\xa9", true, true},
+    };
+    for (size_t i = 0; i < NCASES(c); i++) {
+        struct query_spec s = {.q = (char *)c[i].q, .literal = c[i].literal, .cmode = CASE_AUTO};
+        bool got = query_caseless(&s);
+        ck_assert_msg(got == c[i].want,
+                      "query_caseless(\"%s\", literal=%d, case=auto) = %d, want %d", c[i].q,
+                      c[i].literal, got, c[i].want);
+    }
+}
+END_TEST
+
 START_TEST(test_case_name)
 {
     ck_assert_msg(strcmp(query_case_name(CASE_AUTO), "auto") == 0, "CASE_AUTO is \"%s\"",
@@ -591,6 +635,7 @@ Suite *suite_query(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_caseless);
     tcase_add_test(tc, test_caseless_one_letter_property);
+    tcase_add_test(tc, test_caseless_unicode);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("query_case_name");

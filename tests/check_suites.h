@@ -28,5 +28,6 @@ Suite *suite_worker(void);
 Suite *suite_store(void);
 Suite *suite_listener(void);
 Suite *suite_reaper(void);
+Suite *suite_pattern(void);
 
 #endif
