@@ -311,26 +311,50 @@ enum corpus_read_result corpus_read_add(struct corpus *c, int root_fd, const str
     return out;
 }
 
+static const struct file_list *order_list; /* for the qsort below (one thread) */
+static int by_tree_path(const void *a, const void *b)
+{
+    const struct file_entry *x = &order_list->v[*(const size_t *)a];
+    const struct file_entry *y = &order_list->v[*(const size_t *)b];
+    if (x->tree != y->tree)
+        return x->tree < y->tree ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* The shard's entries of l in (tree, path) order: the order the arena
+ * must have (store.h), whatever order the ids are in. */
+static size_t shard_order(const struct file_list *l, unsigned shard, size_t **out)
+{
+    size_t n = 0;
+    size_t *v = xmalloc((l->n ? l->n : 1) * sizeof *v);
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].shard == shard && l->v[i].path)
+            v[n++] = i;
+    order_list = l;
+    qsort(v, n, sizeof *v, by_tree_path);
+    *out = v;
+    return n;
+}
+
 void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, const int *root_fds,
                  uint64_t max_file_size, const struct corpus_progress *progress)
 {
-    size_t done = 0;
+    size_t *order;
+    size_t n = shard_order(l, shard, &order);
     uint64_t total = 0;
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].shard == shard)
-            total += l->v[i].size + 1;
+    for (size_t k = 0; k < n; k++)
+        total += l->v[order[k]].size + 1;
     (void)reserve_bytes(c, total); /* if it fails, the arena grows per file */
     corpus_enable_index(c);
     struct corpus_reader rd = {0};
-    for (size_t i = 0; i < l->n; i++) {
-        const struct file_entry *e = &l->v[i];
-        if (e->shard != shard)
-            continue;
-        if (progress && ++done % 64 == 0)
-            progress->fn(progress->ctx, done, c->raw_bytes);
-        (void)corpus_read_add(c, root_fds[e->tree], e, (uint32_t)i, max_file_size, &rd);
+    for (size_t k = 0; k < n; k++) {
+        const struct file_entry *e = &l->v[order[k]];
+        if (progress && (k + 1) % 64 == 0)
+            progress->fn(progress->ctx, k + 1, c->raw_bytes);
+        (void)corpus_read_add(c, root_fds[e->tree], e, (uint32_t)order[k], max_file_size, &rd);
     }
     free(rd.buf);
+    free(order);
     oom_context("building the trigram index", NULL);
     corpus_seal(c);
     oom_context(NULL, NULL);

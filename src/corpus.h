@@ -84,7 +84,8 @@ void corpus_enable_live_index(struct corpus *c);
 /* No more files: finish the index. */
 void corpus_seal(struct corpus *c);
 
-/* Read and add every file of the list assigned to shard, indexed, and
+/* Read and add every file of the list assigned to shard, in (tree, path)
+ * order (ids are the list's indexes, in whatever order), indexed, and
  * seal.  Each is opened beneath root_fd without following a link, and
  * must be the file the walk saw (fsopen.h).  Problems with single files
  * are counted and logged; the rest still loads. */
