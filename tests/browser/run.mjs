@@ -651,6 +651,116 @@ test('"show more" on a busy server (503 overloaded) tries again, then says so', 
   eq(page.__rec.requests.filter((r) => r.method === 'POST').length, 1, 'still one search');
 });
 
+// The first page and "show more" read through one routine (web/js/api.js,
+// RemoteQuery.page); these two tests hold its first-page behaviour.
+const postsOf = (page, q) => page.__rec.requests.filter((r) => r.method === 'POST' && JSON.parse(r.body || '{}').q === q);
+const healthPolls = (page) => page.__rec.requests.filter((r) => r.url.endsWith('/healthz')).length;
+
+test('the first page after the server dropped the query id runs it again, with no "server down"', async (page, ctx) => {
+  page.__rec.allow.push(/status of 404/);
+  // A server that keeps one finished query: the first read of the page's
+  // query is held until another query has finished and dropped it, so the
+  // page's first read gets the server's own 404.
+  const forgetful = await startServer(0, ['--keep-queries', '1']);
+  ctx.cleanup.push(() => stopServer(forgetful));
+  let held = 0, dropped = '';
+  await page.route(/\/api\/queries\/[0-9a-f]+\?.*offset=0&/, async (route) => {
+    if (++held === 1) {
+      const id = /\/api\/queries\/([0-9a-f]+)\?/.exec(route.request().url())[1];
+      await fetch(`${forgetful.base}/api/queries/${id}?wait_ms=5000`);
+      await fetch(`${forgetful.base}/api/search?q=kv_get`);
+      if ((await fetch(`${forgetful.base}/api/queries/${id}`)).status === 404) dropped = id;
+    }
+    await route.continue().catch(() => {});
+  });
+  await page.goto(forgetful.base + '/?q=kv_put');
+  await waitResults(page, 'kv_put');
+  assert(dropped, 'the first id was dropped before the page read it');
+  const doc = await apiSearch({ q: 'kv_put' }, {}, forgetful.base);
+  eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), expectRowsFromAPI(doc).map((r) => [r.path, r.line, r.text]), 'rows vs the API');
+  eq((await summaryCounts(page)).lines, doc.stats.matched_lines, 'counts');
+  eq(postsOf(page, 'kv_put').length, 2, 'the query was submitted again once');
+  const shownId = await page.$eval('#results', (r) => r.dataset.id);
+  assert(shownId && shownId !== dropped, 'the page shows the new id: ' + shownId);
+  eq(healthPolls(page), 0, 'no /healthz poll: the server was up all along');
+  assert(await page.isHidden('#notice'), 'no "server down" notice');
+  assert(await page.isHidden('#warning'), 'no warning: ' + await page.textContent('#warning'));
+
+  // Dropped again after it was run again: said under the results, not
+  // taken for a server that is down, and Enter searches again.
+  await page.unroute(/\/api\/queries\/[0-9a-f]+\?.*offset=0&/);
+  const expired = (id) => JSON.stringify({ error: { code: 'expired', message: `query ${id} has expired` } });
+  await page.route(/\/api\/queries\/[0-9a-f]+\?.*offset=0&/, (route) => {
+    const id = /\/api\/queries\/([0-9a-f]+)\?/.exec(route.request().url())[1];
+    return route.fulfill({ status: 404, contentType: 'application/json', body: expired(id) });
+  });
+  await page.goto(forgetful.base + '/?q=wal_replay');
+  await page.waitForFunction(() => document.getElementById('results').dataset.state === 'error');
+  assert(/could not be read/.test(await page.textContent('#summary')), 'the summary says so: ' + await page.textContent('#summary'));
+  const warn = await page.textContent('#warning');
+  assert(await page.isVisible('#warning') && /has expired/.test(warn) && /Enter/.test(warn), 'the warning names the cause: ' + warn);
+  eq(postsOf(page, 'wal_replay').length, 2, 'run again once, not in a loop');
+  eq(healthPolls(page), 0, 'still no /healthz poll');
+  assert(await page.isHidden('#notice'), 'still no "server down" notice');
+  await page.unroute(/\/api\/queries\/[0-9a-f]+\?.*offset=0&/);
+  await page.focus('#q');
+  await page.keyboard.press('Enter');
+  await waitResults(page, 'wal_replay');
+  assert(await page.isHidden('#warning'), 'the warning goes with the results');
+  eq(postsOf(page, 'wal_replay').length, 3, 'Enter ran it again');
+});
+
+test('the first page on a busy server (503 overloaded) waits as Retry-After says, then says so', async (page) => {
+  page.__rec.allow.push(/status of 503/);
+  const overloaded = JSON.stringify({ error: { code: 'overloaded', message: '2 queries are running and 64 waiting: try again shortly' } });
+  // Busy twice: first asking for 2 s, then without Retry-After (the page
+  // waits 1 s).  Only lower bounds are checked: a slow machine waits longer.
+  let busy = [{ 'Retry-After': '2' }, {}];
+  await page.route('**/api/queries', async (route) => {
+    if (route.request().method() === 'POST' && busy.length) {
+      const headers = busy.shift();
+      await route.fulfill({ status: 503, contentType: 'application/json', headers, body: overloaded });
+    } else {
+      await route.continue().catch(() => {});
+    }
+  });
+  await page.goto(server.base + '/?q=kv_get');
+  await waitResults(page, 'kv_get');
+  const doc = await apiSearch({ q: 'kv_get' });
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(doc).map((r) => [r.path, r.line]), 'rows vs the API');
+  const sent = (await page.evaluate(() => window.__t.log)).filter((l) => l.kind === 'fetch' && l.method === 'POST').map((l) => l.t);
+  eq(sent.length, 3, 'two busy answers, then the query');
+  assert(sent[1] - sent[0] >= 1900, `Retry-After: 2 waited: ${Math.round(sent[1] - sent[0])} ms`);
+  assert(sent[2] - sent[1] >= 900, `no Retry-After: 1 s waited: ${Math.round(sent[2] - sent[1])} ms`);
+  eq(healthPolls(page), 0, 'a busy server is not a server that is down: no /healthz poll');
+  assert(await page.isHidden('#notice') && await page.isHidden('#warning'), 'no notice, no warning');
+
+  // Busy for longer than the page waits: five retries, then it says so.
+  busy = Array.from({ length: 1000 }, () => ({ 'Retry-After': '0' }));
+  await page.goto(server.base + '/?q=wal_replay');
+  await page.waitForFunction(() => document.getElementById('results').dataset.state === 'error');
+  eq(postsOf(page, 'wal_replay').length, 6, 'five retries, then it gives up');
+  const warn = await page.textContent('#warning');
+  assert(await page.isVisible('#warning') && warn.includes('try again shortly'), 'the warning names the cause: ' + warn);
+  assert(await page.isHidden('#notice'), 'no "server down" notice');
+  eq(healthPolls(page), 0, 'no /healthz poll');
+  busy = [];
+  await page.focus('#q');
+  await page.keyboard.press('Enter');
+  await waitResults(page, 'wal_replay');
+
+  // The file view reads its file through the same wait.
+  let fileBusy = 1;
+  await page.route('**/api/files/**', async (route) => {
+    if (fileBusy-- > 0) await route.fulfill({ status: 503, contentType: 'application/json', headers: { 'Retry-After': '0' }, body: overloaded });
+    else await route.continue().catch(() => {});
+  });
+  await page.goto(server.base + '/?q=kv_get&file=src/kvstore.c#L3');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  assert(fileBusy < 0, 'the file was read after a busy answer');
+  assert(await page.isHidden('#notice'), 'no "server down" notice for the file view');
+});
+
 test('a bad regex shows PCRE2\'s message next to the box', async (page) => {
   page.__rec.allow.push(/status of 400/);
   await page.goto(server.base + '/');
@@ -901,8 +1011,17 @@ test('no console errors or CSP violations in any view; the CSP is really sent', 
     const fr = await fetch(server.base + f);
     eq(fr.status, 200, f + ' served');
   }
+  // The page is ES modules (app.js imports the rest): each is served as
+  // JavaScript, which a browser requires of a module, and each is used.
+  const modules = readdirSync(WEB, { recursive: true }).filter((f) => /\.m?js$/.test(f)).map((f) => '/' + f.split('\\').join('/'));
+  for (const f of modules) {
+    const fr = await fetch(server.base + f);
+    eq([fr.status, (fr.headers.get('content-type') || '').split(';')[0]], [200, 'text/javascript'], f + ' served as JavaScript');
+  }
   await page.goto(server.base + '/');
   await page.waitForFunction(() => document.getElementById('index-stats').textContent.length > 0);
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
+  eq(modules.filter((f) => !loaded.includes(f)), [], 'every script in the web root is loaded by the page');
   await page.goto(server.base + '/?q=kv_get&context=3');
   await waitResults(page, 'kv_get');
   await page.keyboard.press('?');
