@@ -27,8 +27,8 @@
  * when the server has dropped the id (404 expired or not_found: evicted
  * by --keep-queries/--keep-seconds/--keep-memory, or the server restarted)
  * runs the same query again, once, and reads the same page from the new
- * id: results are in (path, line) order, so page N of the re-run is page N
- * of the first run.  The POST is never aborted, so an id the server
+ * id: results are in (path, line) order, so on an unchanged tree page N of
+ * the re-run is page N of the first run.  The POST is never aborted, so an id the server
  * created is always known and can be cancelled (DELETE); the waits are.
  *
  * A server started with --token wants "Authorization: Bearer <token>" on
