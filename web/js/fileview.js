@@ -1,0 +1,213 @@
+/*
+ * fileview.js - one indexed file, whole, with the query's matches marked
+ * and a line or range selected (#L120, #L120-L130).
+ *
+ * The file is read once per path (GET /api/files/PATH) and kept while the
+ * view shows it: moving between lines, or between queries over the same
+ * file, only re-marks.  Matches come from one search limited to this exact
+ * path (the query's own pattern and case, max 100000), so they are the
+ * server's matches, highlighted with the same byte ranges as the result
+ * list.  An answer for a file no longer shown is dropped (fileState.token
+ * counts the files opened).  The selected lines are the address's hash:
+ * a click on a line number sets it, shift-click extends it from the anchor.
+ */
+
+import { getFile, searchNow, ServerDown } from './api.js';
+import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
+import { num, plural } from './format.js';
+import { appendHighlighted } from './highlight.js';
+import { buildURL, keyOf, parseLines, parseLocation } from './params.js';
+import { serverTrouble } from './notice.js';
+import { needToken } from './token.js';
+
+const fileState = { path: '', doc: null, rows: [], token: 0, matchLines: [], hlKey: '', anchor: 0 };
+
+// The next openFileView() reads the file again (the server came back).
+export function forgetFile() { fileState.path = ''; }
+
+// Show the file view for an address's state {params, file, lines}.
+export function openFileView(st) {
+  show(ui.searchView, false);
+  show(ui.fileView, true);
+  show(ui.fileBar, true);
+  document.body.classList.add('in-file');
+  const p = st.params;
+  ui.back.href = buildURL(p, '', null);
+  ui.backLabel.textContent = p.q ? 'Back to results' : 'New search';
+  clear(ui.filePath);
+  appendPath(ui.filePath, st.file);
+  document.title = st.file + ' · shardgrep';
+
+  if (fileState.path === st.file && fileState.doc) {
+    fileMatches(p, st.file);
+    applyLines(st.lines, true);
+    return;
+  }
+  const token = ++fileState.token;
+  fileState.path = st.file;
+  fileState.doc = null;
+  fileState.rows = [];
+  fileState.hlKey = '';
+  clear(ui.fileBody);
+  ui.fileMeta.textContent = '';
+  ui.fileStatus.textContent = 'Loading…';
+  getFile(st.file).then((doc) => {
+    if (token !== fileState.token) return;
+    renderFile(doc);
+    fileMatches(p, st.file);
+    applyLines(parseLines(location.hash), true);
+    document.dispatchEvent(new CustomEvent('sg:file', { detail: { path: st.file } }));
+  }, (e) => {
+    if (token !== fileState.token) return;
+    fileState.path = '';
+    if (e instanceof ServerDown) {
+      ui.fileStatus.textContent = 'Waiting for the server to come back…';
+      serverTrouble();
+      return;
+    }
+    if (needToken(e)) { ui.fileStatus.textContent = 'This server wants an access token.'; return; }
+    ui.fileStatus.textContent = e.status === 404
+      ? 'This file is not in the index: ' + st.file
+      : 'Could not load the file: ' + e.message;
+    ui.fileView.dataset.state = 'error';
+  });
+}
+
+function renderFile(doc) {
+  fileState.doc = doc;
+  const lines = doc.lines;
+  const n = lines.length;
+  const clipped = {};
+  (doc.clipped_lines || []).forEach((l) => { clipped[l] = true; });
+  ui.fileStatus.textContent = '';
+  ui.fileMeta.textContent = num(doc.line_count | 0) + ' ' + plural(doc.line_count | 0, 'line', 'lines');
+  const digits = String(Math.max(n, 1)).length;
+  ui.fileBody.className = 'file-body code d' + Math.min(Math.max(digits, 2), 7);
+  const frag = document.createDocumentFragment();
+  const rows = new Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const no = i + 1;
+    const row = h('div', 'row');
+    row.id = 'L' + no;
+    const a = h('a', 'ln', String(no));
+    a.href = '#L' + no;
+    a.setAttribute('aria-label', 'Line ' + no);
+    const src = h('span', 'src', lines[i]);
+    if (clipped[no]) { src.classList.add('clip-end'); row.title = 'Line cut at 63 KiB'; }
+    row.appendChild(a);
+    row.appendChild(src);
+    frag.appendChild(row);
+    rows[no] = row;
+  }
+  if (n === 0) frag.appendChild(h('p', 'file-empty', 'This file is empty.'));
+  clear(ui.fileBody);
+  ui.fileBody.appendChild(frag);
+  fileState.rows = rows;
+  ui.fileView.dataset.state = 'done';
+}
+
+// A glob that selects exactly this path (the server's glob syntax).
+function globEscape(path) {
+  return '/' + path.replace(/[\\*?[\]{},]/g, '\\$&');
+}
+
+// Mark the query's matches in the file shown.
+function fileMatches(p, path) {
+  const key = keyOf(p) + '\n' + path;
+  if (!p.q || fileState.hlKey === key || !fileState.doc) return;
+  fileState.hlKey = key;
+  const token = fileState.token;
+  const fields = { q: p.q };
+  if (p.literal) fields.literal = '1';
+  fields.case = p.case;
+  fields.path = globEscape(path);
+  fields.max = '100000';
+  searchNow(fields).then((doc) => {
+    if (token !== fileState.token || fileState.hlKey !== key) return;
+    const lines = [];
+    doc.results.forEach((r) => {
+      if (r.path !== path) return;
+      const row = fileState.rows[r.line];
+      if (!row) return;
+      const src = row.lastChild;
+      const full = src.textContent;
+      let ranges = r.ranges || [];
+      if (r.clipped) {
+        // r.text is a window of the line from byte r.column.
+        const col = r.column | 0;
+        ranges = ranges.map((x) => [x[0] + col, x[1] + col]);
+      } else if (full !== r.text) {
+        return;
+      }
+      clear(src);
+      appendHighlighted(src, full, ranges);
+      row.classList.add('has-match');
+      lines.push(r.line);
+    });
+    fileState.matchLines = lines;
+    const c = lines.length;
+    if (c) ui.fileMeta.textContent = num(fileState.doc.line_count | 0) + ' lines · ' + num(c) + ' matching ' + plural(c, 'line', 'lines');
+  }, () => {});
+}
+
+// Mark the lines of range (null: none); scroll: bring its start into view.
+export function applyLines(range, scroll) {
+  const rows = fileState.rows;
+  const old = ui.fileBody.querySelectorAll('.row.target');
+  for (let i = 0; i < old.length; i++) old[i].classList.remove('target', 'target-first', 'target-last');
+  if (!range || !rows.length) { if (scroll) fileState.anchor = 0; return; }
+  const to = Math.min(range.to, rows.length - 1);
+  for (let n = range.from; n <= to; n++) {
+    if (!rows[n]) continue;
+    rows[n].classList.add('target');
+    if (n === range.from) rows[n].classList.add('target-first');
+    if (n === to) rows[n].classList.add('target-last');
+  }
+  if (scroll) {
+    fileState.anchor = range.from;
+    if (rows[range.from]) scrollIntoViewUnderHeader(rows[range.from], true);
+  }
+}
+
+function setLines(range, scroll) {
+  const st = parseLocation();
+  history.replaceState(history.state, '', buildURL(st.params, st.file, range));
+  applyLines(range, scroll);
+}
+
+// A click in the file body: on a line number, select it (shift: a range).
+export function onFileClick(e) {
+  const a = e.target.closest && e.target.closest('a.ln');
+  if (!a || !ui.fileBody.contains(a)) return;
+  if (e.button !== 0 || e.metaKey || e.ctrlKey || e.altKey) return;
+  e.preventDefault();
+  const n = parseInt(a.textContent, 10);
+  const cur = parseLines(location.hash);
+  if (e.shiftKey && cur) {
+    const anchor = fileState.anchor || cur.from;
+    setLines({ from: Math.min(anchor, n), to: Math.max(anchor, n) }, false);
+    const sel = window.getSelection && window.getSelection();
+    if (sel) sel.removeAllRanges();
+  } else {
+    fileState.anchor = n;
+    setLines({ from: n, to: n }, false);
+  }
+}
+
+// n / p: the next (delta 1) or previous (-1) match, wrapping around.
+export function jumpMatch(delta) {
+  const ml = fileState.matchLines;
+  if (!ml.length) return;
+  const cur = parseLines(location.hash);
+  const at = cur ? cur.from : 0;
+  let next = null;
+  if (delta > 0) {
+    for (let i = 0; i < ml.length; i++) if (ml[i] > at) { next = ml[i]; break; }
+    if (next === null) next = ml[0];
+  } else {
+    for (let j = ml.length - 1; j >= 0; j--) if (ml[j] < at) { next = ml[j]; break; }
+    if (next === null) next = ml[ml.length - 1];
+  }
+  fileState.anchor = next;
+  setLines({ from: next, to: next }, true);
+}

@@ -1,0 +1,62 @@
+/*
+ * highlight.js - a line of text with the matches marked.
+ *
+ * The server gives matches as byte ranges into the UTF-8 encoding of a
+ * line (half-open, like the API's "ranges"); JavaScript strings are
+ * UTF-16.  byteToIndex() maps one onto the other, so a highlight covers
+ * exactly the matched characters whatever multi-byte text comes before
+ * it.  Used by the result list and the file view alike.
+ */
+
+import { h } from './dom.js';
+
+// Byte offsets into the UTF-8 encoding of str -> indices into the JS
+// (UTF-16) string.  An offset inside a character moves to its end.
+function byteToIndex(str, offsets) {
+  const order = offsets.map((_, i) => i).sort((a, b) => offsets[a] - offsets[b]);
+  const out = new Array(offsets.length);
+  let i = 0, b = 0;
+  const n = str.length;
+  for (let k = 0; k < order.length; k++) {
+    const target = offsets[order[k]];
+    while (i < n && b < target) {
+      const c = str.charCodeAt(i);
+      if (c < 0x80) { b += 1; i += 1; }
+      else if (c < 0x800) { b += 2; i += 1; }
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n &&
+               (str.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { b += 4; i += 2; }
+      else { b += 3; i += 1; }
+    }
+    out[order[k]] = i;
+  }
+  return out;
+}
+
+// Append text to node with the byte ranges wrapped in <mark>; returns the
+// number of marks.
+export function appendHighlighted(node, text, ranges) {
+  if (!ranges || !ranges.length) { node.appendChild(document.createTextNode(text)); return 0; }
+  const flat = [];
+  ranges.forEach((r) => { flat.push(r[0] | 0, r[1] | 0); });
+  const idx = byteToIndex(text, flat);
+  const spans = [];
+  for (let k = 0; k < idx.length; k += 2) {
+    if (idx[k + 1] > idx[k]) spans.push([idx[k], idx[k + 1]]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const merged = [];
+  spans.forEach((r) => {
+    const last = merged[merged.length - 1];
+    // Overlapping ranges merge; adjacent matches stay separate marks.
+    if (last && r[0] < last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  });
+  let pos = 0;
+  merged.forEach((r) => {
+    if (r[0] > pos) node.appendChild(document.createTextNode(text.slice(pos, r[0])));
+    node.appendChild(h('mark', 'hl', text.slice(r[0], r[1])));
+    pos = r[1];
+  });
+  if (pos < text.length) node.appendChild(document.createTextNode(text.slice(pos)));
+  return merged.length;
+}

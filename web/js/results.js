@@ -1,0 +1,353 @@
+/*
+ * results.js - what the search view shows: the result list, its summary
+ * and warnings, the "show more" row, the keyboard selection in the list,
+ * the welcome panel, and why there are no results (an error next to the
+ * box, or a search that could not be read).
+ *
+ * Results arrive sorted by path then line, a page at a time.  Each file is
+ * a group; lines shared by the context of neighbouring matches are shown
+ * once, and a gap marker separates runs that are not contiguous.  A match
+ * line that an earlier match showed as context is upgraded, across pages
+ * too.  The list's state lives on the search it shows (s.groups,
+ * s.matchRows, s.shown, s.returned: search.js owns s), so a list can
+ * never be appended to by another search's page.
+ *
+ * Every render ends with an "sg:rendered" event on document, {q, id, what:
+ * "first"|"more", shown} or {q, error}: the browser tests and the latency
+ * figures in the README wait on it.
+ */
+
+import { getStats } from './api.js';
+import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
+import { num, plural, capital, fmtMs, fmtBytes } from './format.js';
+import { appendHighlighted } from './highlight.js';
+import { fileURL } from './params.js';
+import { needToken } from './token.js';
+
+export const PAGE = 200;        // results shown per page ("show more" reads the next)
+
+let selected = -1;              // index into the shown search's matchRows
+
+function emit(detail) {
+  document.dispatchEvent(new CustomEvent('sg:rendered', { detail }));
+}
+
+/* ------------------------------------------------------------------ *
+ * The list.
+ * ------------------------------------------------------------------ */
+
+function clearResults() {
+  clear(ui.results);
+  show(ui.moreRow, false);
+  showWarning('');
+  selected = -1;
+  delete ui.results.dataset.q;
+  ui.results.dataset.state = 'empty';
+}
+
+// The first page of s: doc is the query document.
+export function renderAnswer(s, doc) {
+  s.doc = doc;
+  s.groups = [];
+  s.matchRows = [];
+  clearResults();
+  show(ui.welcome, false);
+  const st = doc.stats || {};
+  s.returned = st.returned | 0;
+  ui.results.dataset.q = s.p.q;
+  ui.results.dataset.id = doc.id;
+  ui.results.dataset.state = 'done';
+  appendResults(s, doc.results || []);
+  s.shown = ((doc.page && doc.page.offset) | 0) + ((doc.page && doc.page.count) | 0);
+  renderSummary(s, doc);
+  updateMore(s);
+  if (!ui.searchView.hidden) document.title = s.p.q + ' · shardgrep';
+  emit({ q: s.p.q, id: doc.id, what: 'first', shown: s.shown });
+}
+
+// A later page of s, read from offset.
+export function renderMore(s, doc, offset) {
+  appendResults(s, doc.results || []);
+  s.shown = offset + ((doc.page && doc.page.count) | 0);
+  s.returned = doc.stats ? doc.stats.returned : s.returned;
+  ui.more.disabled = false;
+  updateMore(s);
+  emit({ q: s.p.q, id: doc.id, what: 'more', shown: s.shown });
+}
+
+function appendResults(s, results) {
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    let g = s.groups[s.groups.length - 1];
+    if (!g || g.path !== r.path) g = newGroup(s, r.path);
+    addResult(s, g, r);
+  }
+}
+
+function newGroup(s, path) {
+  const sec = h('section', 'file');
+  sec.setAttribute('aria-label', path);
+  const head = h('h2', 'file-head-r');
+  const a = h('a', 'file-link');
+  a.href = fileURL(s.p, path, 0);
+  appendPath(a, path);
+  head.appendChild(a);
+  const count = h('span', 'count');
+  head.appendChild(count);
+  const body = h('div', 'lines code d2');
+  sec.appendChild(head);
+  sec.appendChild(body);
+  ui.results.appendChild(sec);
+  const g = { path, body, count, matches: 0, last: 0, tail: [], firstLine: 0, link: a, digits: 2 };
+  s.groups.push(g);
+  return g;
+}
+
+function addResult(s, g, r) {
+  const before = Array.isArray(r.before) ? r.before : [];
+  const after = Array.isArray(r.after) ? r.after : [];
+  const line = r.line | 0;
+  const start = line - before.length;
+  // Context lines after the previous match that this result covers again.
+  while (g.tail.length && g.tail[g.tail.length - 1].n >= start) {
+    const t = g.tail.pop();
+    if (t.gap) t.gap.remove();
+    t.el.remove();
+    g.last = t.n - 1;
+  }
+  for (let k = 0; k < before.length; k++) emitLine(s, g, start + k, before[k], null, null);
+  emitLine(s, g, line, String(r.text), r.ranges || [], r);
+  g.tail = [];
+  for (let k = 0; k < after.length; k++) {
+    const el = emitLine(s, g, line + 1 + k, after[k], null, null);
+    if (el) g.tail.push(el);
+  }
+  g.matches++;
+  g.count.textContent = num(g.matches) + ' ' + plural(g.matches, 'match', 'matches');
+  if (!g.firstLine) {
+    g.firstLine = line;
+    g.link.href = fileURL(s.p, g.path, line);
+  }
+}
+
+function emitLine(s, g, n, text, ranges, r) {
+  if (n <= g.last) return null;
+  let gap = null;
+  if (g.last && n > g.last + 1) {
+    gap = h('div', 'row gap');
+    gap.appendChild(h('span', 'ln', '⋯'));
+    gap.appendChild(h('span', 'src'));
+    gap.setAttribute('aria-hidden', 'true');
+    g.body.appendChild(gap);
+  }
+  const digits = String(n).length;
+  if (digits > g.digits) {
+    // The gutter fits the widest line number (a class: no inline styles).
+    g.body.classList.replace('d' + g.digits, 'd' + Math.min(digits, 7));
+    g.digits = Math.min(digits, 7);
+  }
+  const row = h('div', r ? 'row match' : 'row ctx');
+  const ln = h('a', 'ln', String(n));
+  ln.href = fileURL(s.p, g.path, n);
+  ln.setAttribute('aria-label', (r ? 'Line ' : 'Context line ') + n + ' of ' + g.path);
+  if (!r) ln.tabIndex = -1;
+  const src = h('span', 'src');
+  if (r) {
+    appendHighlighted(src, text, ranges);
+    if (r.clipped) {
+      // Ellipses drawn by CSS, so that copied text is the line's own.
+      if ((r.column | 0) > 0) src.classList.add('clip-start');
+      src.classList.add('clip-end');
+      row.title = 'Long line: shown around the match (from byte ' + (r.column | 0) + ')';
+    }
+    row.dataset.path = g.path;
+    row.dataset.line = String(n);
+    s.matchRows.push(row);
+  } else {
+    src.textContent = text;
+  }
+  row.appendChild(ln);
+  row.appendChild(src);
+  g.body.appendChild(row);
+  g.last = n;
+  return { n, el: row, gap };
+}
+
+/* ------------------------------------------------------------------ *
+ * Summary, warnings, "show more".
+ * ------------------------------------------------------------------ */
+
+function showWarning(text) {
+  ui.warning.textContent = text;
+  show(ui.warning, !!text);
+}
+
+function renderSummary(s, doc) {
+  const st = doc.stats || {};
+  const lines = st.matched_lines | 0, files = st.matched_files | 0;
+  clear(ui.summary);
+  if (lines === 0) {
+    ui.summary.appendChild(document.createTextNode('No matches'));
+  } else {
+    ui.summary.appendChild(h('strong', null, num(lines)));
+    ui.summary.appendChild(document.createTextNode(' matching ' + plural(lines, 'line', 'lines') + ' in '));
+    ui.summary.appendChild(h('strong', null, num(files)));
+    ui.summary.appendChild(document.createTextNode(' ' + plural(files, 'file', 'files')));
+  }
+  ui.summary.appendChild(h('span', 'elapsed', ' · ' + fmtMs(st.elapsed_ms)));
+
+  const warn = [];
+  if (st.truncated) {
+    warn.push('Only the first ' + num(st.returned | 0) + ' of ' + num(lines) +
+              ' matching lines are listed: narrow the search (a path filter, a longer pattern) to see the rest.');
+  }
+  if (doc.status === 'timed_out') warn.push('The search hit its time limit: the results and counts are incomplete.');
+  if (doc.status === 'partial' || (st.shards && st.shards.failed && st.shards.failed.length)) {
+    const f = (st.shards && st.shards.failed) || [];
+    warn.push('Search worker' + (f.length === 1 ? ' ' : 's ') + f.join(', ') +
+              ' failed during this search: the results are incomplete. Search again in a moment.');
+  }
+  if (doc.status === 'cancelled') warn.push('The search was cancelled on the server.');
+  if (doc.status === 'failed') warn.push('The search failed on the server.');
+  showWarning(warn.join(' '));
+
+  if (lines === 0) {
+    const empty = h('div', 'no-results');
+    empty.appendChild(document.createTextNode('Nothing matches '));
+    empty.appendChild(h('code', null, s.p.q));
+    const hints = [];
+    if (s.p.path) hints.push('the path filter');
+    if (s.p.exclude) hints.push('the exclude filter');
+    // The server says what case=auto decided (group names and verbs
+    // such as (?<Name>...) do not make a search case-sensitive).
+    if (doc.query && doc.query.ignore_case === false) hints.push('case sensitivity');
+    empty.appendChild(document.createTextNode(hints.length ? '. Check ' + hints.join(', ') + '.' : '.'));
+    ui.results.appendChild(empty);
+  }
+}
+
+function updateMore(s) {
+  const remaining = s.returned - s.shown;
+  show(ui.moreRow, remaining > 0);
+  ui.moreCount.textContent = 'Showing ' + num(s.shown) + ' of ' + num(s.returned) +
+    (s.doc && s.doc.stats && s.doc.stats.truncated ? ' listed' : '') + ' matching lines';
+  ui.more.textContent = 'Show ' + num(Math.min(PAGE, remaining)) + ' more';
+}
+
+export function moreLoading() {
+  ui.more.disabled = true;
+  ui.more.textContent = 'Loading…';
+}
+
+// The next page did not come: the button again, and why (text: '' when
+// something else says it, the token form or the "server down" notice).
+export function moreFailed(s, text) {
+  ui.more.disabled = false;
+  updateMore(s);
+  if (text) showWarning(text);
+}
+
+/* ------------------------------------------------------------------ *
+ * No results: the welcome panel, or why not.
+ * ------------------------------------------------------------------ */
+
+let statsLoaded = false;
+
+export function showWelcome() {
+  clearResults();
+  ui.summary.textContent = '';
+  show(ui.welcome, true);
+  loadIndexStats();
+  document.title = 'shardgrep';
+}
+
+// The index figures are read again next time (a token was given).
+export function forgetIndexStats() { statsLoaded = false; }
+
+function loadIndexStats() {
+  if (statsLoaded) return;
+  getStats().then((d) => {
+    statsLoaded = true;
+    const shards = Array.isArray(d.shards) ? d.shards.length : 0;
+    ui.indexStats.textContent = 'Index: ' + num(d.files | 0) + ' files, ' + num(d.lines | 0) +
+      ' lines, ' + fmtBytes(d.bytes || 0) + ' across ' + shards + ' ' + plural(shards, 'worker', 'workers') + '.';
+  }, (e) => { needToken(e); });
+}
+
+// No list, and a sentence in the summary saying why.
+export function showNoSearch(text) {
+  clearResults();
+  show(ui.welcome, false);
+  ui.summary.textContent = text;
+}
+
+// The server refused the query (400 bad_regex, a bad glob...): the
+// message next to the box, the field marked.
+export function showQueryError(err, q) {
+  const msg = String(err.message || err.code || 'error');
+  let text;
+  if (err.code === 'bad_regex') text = 'Invalid regular expression: ' + msg;
+  else if (err.param && err.param !== 'q' && msg.indexOf(err.param + ':') !== 0) text = capital(err.param) + ': ' + msg;
+  else text = capital(msg);
+  ui.qErrorText.textContent = text;
+  show(ui.asLiteral, err.code === 'bad_regex');
+  show(ui.qError, true);
+  const bad = err.param === 'path' ? ui.path : err.param === 'exclude' ? ui.exclude : ui.q;
+  bad.setAttribute('aria-invalid', 'true');
+  showNoSearch(err.code === 'bad_regex'
+    ? 'No search: the pattern is not a valid regular expression.'
+    : err.param === 'path' || err.param === 'exclude'
+      ? 'No search: the ' + err.param + ' filter is not valid.'
+      : 'No search: the server refused the query.');
+  ui.results.dataset.state = 'error';
+  emit({ q, error: err.code });
+}
+
+export function clearQError() {
+  show(ui.qError, false);
+  ui.qErrorText.textContent = '';
+  ui.q.setAttribute('aria-invalid', 'false');
+  ui.path.removeAttribute('aria-invalid');
+  ui.exclude.removeAttribute('aria-invalid');
+}
+
+// The query was fine but its results could not be read (the server stayed
+// busy, or dropped the query again after it was run again).
+export function showReadFailed(err, q) {
+  showNoSearch('No results: the search could not be read.');
+  showWarning(capital(err.message) + '. Press Enter to search again.');
+  ui.results.dataset.state = 'error';
+  emit({ q, error: err.code });
+}
+
+/* ------------------------------------------------------------------ *
+ * Keyboard selection in the list (rows: the shown search's matchRows).
+ * ------------------------------------------------------------------ */
+
+function select(rows, i, focusLink) {
+  if (!rows || !rows.length) return;
+  i = Math.max(0, Math.min(rows.length - 1, i));
+  if (selected >= 0 && rows[selected]) {
+    rows[selected].classList.remove('sel');
+    rows[selected].removeAttribute('aria-current');
+  }
+  selected = i;
+  const row = rows[i];
+  row.classList.add('sel');
+  row.setAttribute('aria-current', 'true');
+  if (focusLink) row.firstChild.focus({ preventScroll: true });
+  scrollIntoViewUnderHeader(row, false);
+}
+
+export function move(rows, delta) {
+  if (!rows || !rows.length) return;
+  const focusLink = document.activeElement !== ui.q;
+  if (selected < 0) select(rows, delta > 0 ? 0 : rows.length - 1, focusLink);
+  else select(rows, selected + delta, focusLink);
+}
+
+// The address of the selected result's file view, or ''.
+export function selectedHref(rows) {
+  if (!rows || selected < 0 || !rows[selected]) return '';
+  return rows[selected].firstChild.getAttribute('href');
+}
