@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "glob.h"
 #include "matcher.h"
 #include "render.h"
 #include "util.h"
@@ -183,6 +184,29 @@ static int check_pattern(const struct query_spec *spec, struct api_error *e)
     return SG_OK;
 }
 
+/* tree= must select one tree at least. */
+static int check_trees(const struct api_context *ctx, const struct query_spec *spec,
+                       struct api_error *e)
+{
+    if (!spec->trees || !*spec->trees)
+        return SG_OK;
+    struct glob_list *gl = glob_list_parse(spec->trees, NULL, 0);
+    unsigned n = ftable_ntrees(ctx->files), hits = 0;
+    char names[512] = "";
+    for (unsigned t = 0; t < n; t++) {
+        const char *name = ftable_tree_name(ctx->files, t);
+        hits += gl && glob_list_match(gl, name);
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", t ? ", " : "", name);
+    }
+    glob_list_free(gl);
+    if (hits)
+        return SG_OK;
+    api_error_set(e, 400, "bad_parameter", "tree", "tree: no tree is named %.100s (trees: %s)",
+                  spec->trees, names);
+    return SG_ERR;
+}
+
 /* Check the pattern and register the query, then free spec; NULL when
  * refused, with the answer in res. */
 static struct query *submit(const struct api_context *ctx, struct query_spec *spec,
@@ -191,7 +215,7 @@ static struct query *submit(const struct api_context *ctx, struct query_spec *sp
     struct api_error e;
     enum registry_refusal why = REG_OK;
     struct query *q = NULL;
-    if (check_pattern(spec, &e) < 0)
+    if (check_pattern(spec, &e) < 0 || check_trees(ctx, spec, &e) < 0)
         respond_error(res, &e);
     else if (!(q = registry_submit(ctx->reg, spec, &why)))
         refused(ctx, why, res);
@@ -351,7 +375,7 @@ static void handle_query(const struct api_context *ctx, const struct api_request
 
 /* The file's lines are in: check the budget on their real size, then
  * render.  `held` bytes were reserved before asking the shard. */
-static void respond_file(const struct api_context *ctx, const char *path,
+static void respond_file(const struct api_context *ctx, const char *tree, const char *path,
                          const struct result_ref *lines, size_t n, size_t held,
                          struct api_response *res)
 {
@@ -363,7 +387,7 @@ static void respond_file(const struct api_context *ctx, const char *path,
     }
     size_t reserved = need > held ? need : held;
     size_t len;
-    char *body = render_file(path, lines, n, &len);
+    char *body = render_file(tree, path, lines, n, &len);
     if (!body) {
         api_answer_release(ctx->answers, reserved);
         out_of_memory(res, NULL);
@@ -376,8 +400,15 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
                         const char *path, struct api_response *res)
 {
     /* Only an indexed path is looked up (exact, or as results show it);
-     * nothing touches the disk. */
-    long id = *path ? ftable_find_shown(ctx->files, 0, path) : -1;
+     * nothing touches the disk.  With several trees the path starts with
+     * the tree's name. */
+    long tree = 0;
+    if (ftable_ntrees(ctx->files) > 1) {
+        const char *slash = strchr(path, '/');
+        tree = slash ? ftable_tree_find(ctx->files, path, (size_t)(slash - path)) : -1;
+        path = slash ? slash + 1 : "";
+    }
+    long id = *path && tree >= 0 ? ftable_find_shown(ctx->files, (uint32_t)tree, path) : -1;
     struct fentry f;
     if (id < 0 || !ftable_get(ctx->files, (uint32_t)id, &f)) {
         error(res, 404, "not_found", "no such file in the index");
@@ -414,7 +445,9 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
         api_answer_release(ctx->answers, guess);
         error(res, 503, "shard_down", "the shard holding this file did not answer");
     } else {
-        respond_file(ctx, f.path, lines, n, guess, res);
+        respond_file(ctx,
+                     ftable_ntrees(ctx->files) > 1 ? ftable_tree_name(ctx->files, f.tree) : NULL,
+                     f.path, lines, n, guess, res);
     }
     registry_put(ctx->reg, q);
 }
@@ -433,6 +466,42 @@ static uint64_t rss_of(pid_t pid)
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* How busy a watcher's state is: the busiest of several trees is shown. */
+static int state_rank(const char *state)
+{
+    static const char *const rank[] = {"off", "watching", "polling", "rescanning"};
+    for (int i = 3; i > 0; i--)
+        if (!strcmp(rank[i], state))
+            return i;
+    return 0;
+}
+
+/* The watchers' stats, as one: counts added up, the busiest state, the
+ * latest change. */
+static void live_stats(const struct api_context *ctx, struct watch_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->state = "off";
+    for (unsigned t = 0; t < ctx->ntrees; t++) {
+        struct watch_stats one;
+        watch_stats(ctx->watch[t], &one);
+        out->watches += one.watches;
+        out->pending += one.pending;
+        out->applied += one.applied;
+        out->rescans += one.rescans;
+        out->overflows += one.overflows;
+        if (one.lag_ms > out->lag_ms)
+            out->lag_ms = one.lag_ms;
+        if (state_rank(one.state) > state_rank(out->state))
+            out->state = one.state;
+        if (one.last_at > out->last_at) {
+            out->last_at = one.last_at;
+            out->last_lag_ms = one.last_lag_ms;
+            snprintf(out->last_path, sizeof out->last_path, "%s", one.last_path);
+        }
+    }
+}
+
 static void handle_stats(const struct api_context *ctx, struct api_response *res)
 {
     unsigned n = registry_nshards(ctx->reg);
@@ -445,12 +514,14 @@ static void handle_stats(const struct api_context *ctx, struct api_response *res
                             .shard_rss = rss,
                             .nshards = n,
                             .walked = ctx->walked,
+                            .files = ctx->files,
+                            .tree_roots = ctx->tree_roots,
                             .master_rss = rss_of(getpid()),
                             .answers_counted = ctx->answers != NULL,
                             .answer_bytes = ctx->answers ? atomic_load(&ctx->answers->held) : 0,
                             .uptime_s = (now_ms() - ctx->started_ms) / 1000.0};
     registry_stats(ctx->reg, &doc.queries);
-    watch_stats(ctx->watch, &doc.live);
+    live_stats(ctx, &doc.live);
     size_t len;
     char *body = render_stats(&doc, &len);
     respond_doc(res, 200, body, len);
@@ -474,11 +545,12 @@ static void handle_health(const struct api_context *ctx, struct api_response *re
  * meanwhile, and each change is applied as it is found. */
 static void handle_reindex(const struct api_context *ctx, struct api_response *res)
 {
-    if (!ctx->watch) {
-        error(res, 503, "no_watcher", "this server does not follow its tree");
+    if (!ctx->ntrees) {
+        error(res, 503, "no_watcher", "this server does not follow its trees");
         return;
     }
-    watch_rescan(ctx->watch);
+    for (unsigned t = 0; t < ctx->ntrees; t++)
+        watch_rescan(ctx->watch[t]);
     size_t len;
     char *body = render_reindex(&len);
     respond_doc(res, 202, body, len);

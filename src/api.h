@@ -36,7 +36,9 @@ struct api_context {
     struct answer_budget *answers;  /* NULL: not counted */
     struct ftable *files;           /* the files, by id (ftable.h) */
     const struct file_list *walked; /* what the start-up walk counted */
-    struct watcher *watch;          /* follows the tree; NULL: none */
+    struct watcher *const *watch;   /* one per tree, following it */
+    unsigned ntrees;
+    const char *const *tree_roots; /* their folders */
     const struct webroot *web;
     uint32_t timeout_ms; /* default and largest query deadline */
     double started_ms;

@@ -29,6 +29,8 @@ struct entry {
 
 struct ftable {
     pthread_mutex_t lock;
+    char **names; /* of the trees */
+    unsigned ntrees;
     struct entry **chunks; /* MAX_CHUNKS pointers, allocated as needed */
     _Atomic size_t n;
     /* (tree, path) -> id + 1; 0: empty */
@@ -121,10 +123,15 @@ static uint32_t append(struct ftable *t, uint32_t tree, const char *path)
     return (uint32_t)id;
 }
 
-struct ftable *ftable_new(const struct file_list *l, unsigned nshards)
+struct ftable *ftable_new(const struct file_list *l, unsigned nshards, const char *const *names,
+                          unsigned ntrees)
 {
     struct ftable *t = xcalloc(1, sizeof *t);
     pthread_mutex_init(&t->lock, NULL);
+    t->ntrees = ntrees ? ntrees : 1;
+    t->names = xcalloc(t->ntrees, sizeof *t->names);
+    for (unsigned i = 0; i < t->ntrees; i++)
+        t->names[i] = xstrdup(names && i < ntrees ? names[i] : "");
     t->chunks = xcalloc(MAX_CHUNKS, sizeof *t->chunks);
     t->nshards = nshards ? nshards : 1;
     t->shard_bytes = xcalloc(t->nshards, sizeof *t->shard_bytes);
@@ -157,8 +164,29 @@ void ftable_free(struct ftable *t)
     free(t->shard_bytes);
     free(t->shard_files);
     free(t->not_utf8);
+    for (unsigned i = 0; i < t->ntrees; i++)
+        free(t->names[i]);
+    free(t->names);
     pthread_mutex_destroy(&t->lock);
     free(t);
+}
+
+unsigned ftable_ntrees(const struct ftable *t)
+{
+    return t->ntrees;
+}
+
+const char *ftable_tree_name(const struct ftable *t, uint32_t tree)
+{
+    return tree < t->ntrees ? t->names[tree] : "";
+}
+
+long ftable_tree_find(const struct ftable *t, const char *name, size_t len)
+{
+    for (unsigned i = 0; i < t->ntrees; i++)
+        if (strlen(t->names[i]) == len && !memcmp(t->names[i], name, len))
+            return (long)i;
+    return -1;
 }
 
 size_t ftable_count(const struct ftable *t)

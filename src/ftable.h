@@ -45,8 +45,10 @@ struct fentry {
 struct ftable;
 
 /* A table of the walked files (ids = their indexes in l), assigned to
- * shards as l says.  The paths are copied. */
-struct ftable *ftable_new(const struct file_list *l, unsigned nshards);
+ * shards as l says, in trees named names[0..ntrees).  The paths and names
+ * are copied. */
+struct ftable *ftable_new(const struct file_list *l, unsigned nshards, const char *const *names,
+                          unsigned ntrees);
 void ftable_free(struct ftable *t); /* accepts NULL */
 
 /* How many ids exist (0 .. n-1).  Lock-free. */
@@ -55,6 +57,12 @@ size_t ftable_count(const struct ftable *t);
  * Lock-free. */
 const char *ftable_path(const struct ftable *t, uint32_t id);
 uint32_t ftable_tree(const struct ftable *t, uint32_t id);
+/* The trees: how many, and their names. */
+unsigned ftable_ntrees(const struct ftable *t);
+const char *ftable_tree_name(const struct ftable *t, uint32_t tree);
+/* The index of a tree by name; -1 if none. */
+long ftable_tree_find(const struct ftable *t, const char *name, size_t len);
+
 /* (tree, path) order of two ids. */
 int ftable_cmp(const struct ftable *t, uint32_t a, uint32_t b);
 

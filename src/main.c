@@ -54,12 +54,14 @@ int main(int argc, char **argv)
     case OPTIONS_RUN:
         break;
     }
-    struct stat st;
-    errno = 0;
-    if (o.root && (stat(o.root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-        fprintf(stderr, "shardgrep: cannot serve %s: %s\n", o.root,
-                errno ? strerror(errno) : "not a directory");
-        return 2;
+    for (unsigned i = 0; i < o.ntrees; i++) {
+        struct stat st;
+        errno = 0;
+        if (stat(o.roots[i], &st) < 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "shardgrep: cannot serve %s: %s\n", o.roots[i],
+                    errno ? strerror(errno) : "not a directory");
+            return 2;
+        }
     }
     return server_run(&o);
 }

@@ -215,6 +215,7 @@ void msg_query_encode(struct msg_writer *w, uint64_t seq, const struct msg_query
     msg_put_str(w, q->pattern, q->pattern_len);
     msg_put_str(w, q->path, q->path_len);
     msg_put_str(w, q->exclude, q->exclude_len);
+    msg_put_str(w, (const char *)q->trees, q->trees ? q->trees_len : 0);
     msg_finish(w);
 }
 
@@ -227,6 +228,7 @@ int msg_query_decode(struct msg_reader *r, struct msg_query *q)
     q->pattern = get_cstr_view(r, &q->pattern_len);
     q->path = get_cstr_view(r, &q->path_len);
     q->exclude = get_cstr_view(r, &q->exclude_len);
+    q->trees = (const uint8_t *)msg_get_str(r, &q->trees_len);
     if (q->context > MSG_MAX_CONTEXT)
         r->bad = true;
     return whole(r);

@@ -25,7 +25,9 @@
  *   QUERY   master->worker  u32 flags, u32 max, u32 context, u32 timeout_ms
  *                           (what is left of the query's deadline when it
  *                           was sent), str pattern, str path globs,
- *                           str exclude globs
+ *                           str exclude globs, str trees (a bitmap: bit i
+ *                           of byte i/8 set for each tree searched; empty:
+ *                           every tree)
  *   CANCEL  master->worker  (empty)
  *   FILE    master->worker  u32 file id
  *   FILES   master->worker  (to a restarted worker, before anything else)
@@ -162,7 +164,14 @@ struct msg_query {
     uint32_t flags, max, context, timeout_ms;
     const char *pattern, *path, *exclude;
     uint32_t pattern_len, path_len, exclude_len;
+    const uint8_t *trees; /* bitmap; NULL or empty: every tree */
+    uint32_t trees_len;
 };
+/* Whether a QUERY searches tree t. */
+static inline bool msg_query_tree(const struct msg_query *q, uint32_t t)
+{
+    return q->trees_len == 0 || (t / 8 < q->trees_len && (q->trees[t / 8] >> (t % 8) & 1));
+}
 void msg_query_encode(struct msg_writer *w, uint64_t seq, const struct msg_query *q);
 int msg_query_decode(struct msg_reader *r, struct msg_query *q);
 

@@ -69,8 +69,9 @@ static const struct option long_options[] = {
 
 const char *options_help(void)
 {
-    return "Usage: shardgrep [OPTIONS] [DIR]\n"
-           "Serve a code search over DIR (default: the bundled sample-corpus) on HTTP.\n"
+    return "Usage: shardgrep [OPTIONS] [[NAME=]DIR...]\n"
+           "Serve a code search over each DIR (default: the bundled sample-corpus) on HTTP.\n"
+           "Several trees are named by their folder's base name, or by NAME.\n"
            "\n"
            "  -p, --port N            port to listen on (default 8080; 0 picks a free one)\n"
            "  -b, --bind ADDR         address or host name to listen on (default 127.0.0.1)\n"
@@ -383,6 +384,64 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
     }
 }
 
+/* A name given before '=': letters, digits, '.', '_' and '-'. */
+static size_t given_name(const char *arg)
+{
+    size_t n = strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    return n > 0 && arg[n] == '=' ? n : 0;
+}
+
+/* One [NAME=]DIR argument. */
+static int add_tree(struct options *o, const char *arg, char *err, size_t errlen)
+{
+    if (o->ntrees == OPT_TREES_MAX) {
+        set_err(err, errlen, "too many trees: at most %d", OPT_TREES_MAX);
+        return SG_ERR;
+    }
+    size_t named = given_name(arg);
+    const char *dir = named ? arg + named + 1 : arg;
+    char *name = o->tree_names[o->ntrees];
+    if (!*dir) {
+        set_err(err, errlen, "'%s': a folder is missing after the name", arg);
+        return SG_ERR;
+    }
+    if (named) {
+        if (named > OPT_TREE_NAME_MAX) {
+            set_err(err, errlen, "tree name '%.*s' is longer than %d bytes", (int)named, arg,
+                    OPT_TREE_NAME_MAX);
+            return SG_ERR;
+        }
+        memcpy(name, arg, named);
+        name[named] = '\0';
+    } else {
+        /* The folder's base name; ',' (the filter's separator) and control
+         * bytes become '_'. */
+        size_t end = strlen(dir);
+        while (end > 1 && dir[end - 1] == '/')
+            end--;
+        size_t start = end;
+        while (start > 0 && dir[start - 1] != '/')
+            start--;
+        size_t n = end - start < OPT_TREE_NAME_MAX ? end - start : OPT_TREE_NAME_MAX;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)dir[start + i];
+            name[i] = (char)(c == ',' || c < 0x20 || c == 0x7f ? '_' : c);
+        }
+        name[n] = '\0';
+        if (!n || !strcmp(name, "/"))
+            snprintf(name, OPT_TREE_NAME_MAX + 1, "root");
+    }
+    for (unsigned i = 0; i < o->ntrees; i++) {
+        if (!strcmp(o->tree_names[i], name)) {
+            set_err(err, errlen, "two trees are named '%s' (%s and %s): name them, as NAME=DIR",
+                    name, o->roots[i], dir);
+            return SG_ERR;
+        }
+    }
+    o->roots[o->ntrees++] = dir;
+    return SG_OK;
+}
+
 enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
                                   size_t errlen)
 {
@@ -423,11 +482,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
                 (unsigned long long)o->query_memory, (unsigned long long)o->keep_memory);
         return OPTIONS_ERROR;
     }
-    if (optind < argc)
-        o->root = argv[optind++];
-    if (optind < argc) {
-        set_err(err, errlen, "too many arguments: only one DIR can be served");
-        return OPTIONS_ERROR;
-    }
+    for (; optind < argc; optind++)
+        if (add_tree(o, argv[optind], err, errlen) < 0)
+            return OPTIONS_ERROR;
     return OPTIONS_RUN;
 }

@@ -16,9 +16,16 @@
 #define OPT_FILE_SIZE_MAX (1024ull * 1024 * 1024)
 #define OPT_MEMORY_MIN    (1ull << 20)
 #define OPT_MEMORY_MAX    (1ull << 40)
+#define OPT_TREES_MAX     64
+#define OPT_TREE_NAME_MAX 63
 
 struct options {
-    const char *root; /* NULL: the bundled sample-corpus */
+    /* The trees served: shardgrep [NAME=]DIR...  None: the bundled
+     * sample-corpus.  A name is the folder's base name unless given;
+     * names are unique. */
+    const char *roots[OPT_TREES_MAX];
+    char tree_names[OPT_TREES_MAX][OPT_TREE_NAME_MAX + 1];
+    unsigned ntrees;
     const char *bind;
     unsigned port;
     unsigned workers;

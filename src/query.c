@@ -135,7 +135,8 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
         query_parse_uint(get(ctx, "timeout_ms"), "timeout_ms", 1, timeout_default, &s->timeout_ms,
                          e) < 0 ||
         parse_globs(get(ctx, "path"), "path", &s->path, e) < 0 ||
-        parse_globs(get(ctx, "exclude"), "exclude", &s->exclude, e) < 0) {
+        parse_globs(get(ctx, "exclude"), "exclude", &s->exclude, e) < 0 ||
+        parse_globs(get(ctx, "tree"), "tree", &s->trees, e) < 0) {
         query_spec_free(s);
         return SG_ERR;
     }
@@ -144,8 +145,8 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
 }
 
 /* The fields a JSON body may hold, flattened to strings. */
-static const char *const json_fields[] = {"q",       "literal", "case",    "path",
-                                          "exclude", "max",     "context", "timeout_ms"};
+static const char *const json_fields[] = {"q",   "literal", "case",       "path", "exclude",
+                                          "max", "context", "timeout_ms", "tree"};
 #define NFIELDS (sizeof json_fields / sizeof json_fields[0])
 
 struct flat {
@@ -165,7 +166,7 @@ static const char *flat_get(void *ctx, const char *key)
 static bool string_field(const char *name)
 {
     return !strcmp(name, "q") || !strcmp(name, "case") || !strcmp(name, "path") ||
-           !strcmp(name, "exclude");
+           !strcmp(name, "exclude") || !strcmp(name, "tree");
 }
 
 /* A JSON value as the string a query string would carry. */
@@ -271,7 +272,8 @@ void query_spec_free(struct query_spec *s)
     free(s->q);
     free(s->path);
     free(s->exclude);
-    s->q = s->path = s->exclude = NULL;
+    free(s->trees);
+    s->q = s->path = s->exclude = s->trees = NULL;
 }
 
 void query_spec_copy(struct query_spec *dst, const struct query_spec *src)
@@ -280,6 +282,7 @@ void query_spec_copy(struct query_spec *dst, const struct query_spec *src)
     dst->q = xstrdup(src->q);
     dst->path = xstrdup(src->path ? src->path : "");
     dst->exclude = xstrdup(src->exclude ? src->exclude : "");
+    dst->trees = xstrdup(src->trees ? src->trees : "");
 }
 
 /*

@@ -28,6 +28,7 @@ struct query_spec {
     enum case_mode cmode;
     char *path;    /* comma-separated globs, "" for none */
     char *exclude; /* comma-separated globs, "" for none */
+    char *trees;   /* tree names or globs, comma-separated; "" for all */
     uint32_t max, context, timeout_ms;
 };
 

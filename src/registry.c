@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "glob.h"
+#include "options.h"
 #include "util.h"
 
 #define NBUCKETS       4096
@@ -339,10 +341,28 @@ static void dispatch_locked(struct registry *r, struct query *q, bool *target)
     check_done_locked(r, q);
 }
 
+/* The trees a query's tree= selects, as the QUERY's bitmap (empty: all). */
+static uint32_t tree_mask(const struct registry *r, const char *trees, uint8_t *mask, size_t cap)
+{
+    if (!trees || !*trees || !r->opt.files)
+        return 0;
+    unsigned n = ftable_ntrees(r->opt.files);
+    struct glob_list *gl = glob_list_parse(trees, NULL, 0);
+    uint32_t len = (uint32_t)((n + 7) / 8 < cap ? (n + 7) / 8 : cap);
+    memset(mask, 0, len);
+    for (unsigned t = 0; t < n && t / 8 < len; t++)
+        if (gl && glob_list_match(gl, ftable_tree_name(r->opt.files, t)))
+            mask[t / 8] |= (uint8_t)(1u << (t % 8));
+    glob_list_free(gl);
+    return len;
+}
+
 /* The QUERY message, carrying what is left of the deadline. */
-static void encode_query(struct msg_writer *w, const struct query *q)
+static void encode_query(struct msg_writer *w, const struct query *q, const struct registry *r)
 {
     const struct query_spec *s = &q->spec;
+    uint8_t mask[(OPT_TREES_MAX + 7) / 8];
+    uint32_t mask_len = tree_mask(r, s->trees, mask, sizeof mask);
     double left = q->deadline_ms - now_ms();
     struct msg_query m = {.flags = (s->literal ? MSG_QF_LITERAL : 0) |
                                    (query_caseless(s) ? MSG_QF_CASELESS : 0),
@@ -354,7 +374,9 @@ static void encode_query(struct msg_writer *w, const struct query *q)
                           .path = s->path,
                           .path_len = (uint32_t)strlen(s->path),
                           .exclude = s->exclude,
-                          .exclude_len = (uint32_t)strlen(s->exclude)};
+                          .exclude_len = (uint32_t)strlen(s->exclude),
+                          .trees = mask,
+                          .trees_len = mask_len};
     msg_query_encode(w, q->seq, &m);
 }
 
@@ -378,7 +400,7 @@ static void send_query(struct registry *r, struct query *q, const bool *target)
 {
     struct msg_writer w;
     msg_writer_init(&w);
-    encode_query(&w, q);
+    encode_query(&w, q, r);
     send_to_shards(r, q, &w, target);
     msg_writer_free(&w);
 }

@@ -184,7 +184,14 @@ static void write_record(struct strbuf *w, const uint8_t *rec, const struct ftab
     struct msg_record m;
     msg_record_at(rec, &m); /* checked when it was filed */
     const char *path = ftable_path(files, m.file_id);
-    jw_lit(w, "{\"path\":");
+    if (ftable_ntrees(files) > 1) { /* one tree keeps the API as it was */
+        const char *tree = ftable_tree_name(files, ftable_tree(files, m.file_id));
+        jw_lit(w, "{\"tree\":");
+        jw_str(w, tree, strlen(tree));
+        jw_lit(w, ",\"path\":");
+    } else {
+        jw_lit(w, "{\"path\":");
+    }
     jw_str(w, path, strlen(path));
     jw_lit(w, ",\"line\":");
     jw_uint(w, m.line);
@@ -233,6 +240,8 @@ static void add_query_fields(cJSON *doc, const struct query_spec *s)
     cJSON_AddBoolToObject(q, "ignore_case", query_caseless(s)); /* what case=auto decided */
     cJSON_AddItemToObject(q, "path", render_string(s->path, strlen(s->path)));
     cJSON_AddItemToObject(q, "exclude", render_string(s->exclude, strlen(s->exclude)));
+    if (s->trees && *s->trees)
+        cJSON_AddItemToObject(q, "tree", render_string(s->trees, strlen(s->trees)));
     cJSON_AddNumberToObject(q, "max", s->max);
     cJSON_AddNumberToObject(q, "context", s->context);
     cJSON_AddNumberToObject(q, "timeout_ms", s->timeout_ms);
@@ -303,7 +312,9 @@ static size_t record_len(const uint8_t *rec, const struct ftable *files, unsigne
     msg_record_at(rec, &m);
     const char *path = ftable_path(files, m.file_id);
     /* Keys, commas, brackets and numbers of at most 10 digits. */
-    size_t est = 128 + jw_str_len(path, strlen(path)) + jw_str_len(m.text, m.text_len);
+    const char *tree = ftable_tree_name(files, ftable_tree(files, m.file_id));
+    size_t est = 128 + jw_str_len(path, strlen(path)) + jw_str_len(m.text, m.text_len) +
+                 jw_str_len(tree, strlen(tree));
     est += (size_t)m.nranges * 24;
     if (context > 0) {
         for (unsigned i = 0; i < m.nbefore; i++) {
@@ -328,16 +339,24 @@ size_t render_query_estimate(const struct query_view *v, const struct ftable *fi
     const struct query_spec *q = &v->spec;
     size_t est = QUERY_HEAD_MAX + 12 * v->nfailed;
     est += jw_str_len(q->q, strlen(q->q)) + jw_str_len(q->path, strlen(q->path)) +
-           jw_str_len(q->exclude, strlen(q->exclude)) + jw_str_len(v->error, strlen(v->error));
+           jw_str_len(q->exclude, strlen(q->exclude)) + jw_str_len(v->error, strlen(v->error)) +
+           (q->trees ? jw_str_len(q->trees, strlen(q->trees)) : 0);
     for (size_t i = from; i < to; i++)
         est += record_len(v->results[i].rec, files, q->context);
     return est;
 }
 
-char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len)
+char *render_file(const char *tree, const char *path, const struct result_ref *lines, size_t n,
+                  size_t *len)
 {
     struct strbuf w = {.soft = true};
-    jw_lit(&w, "{\"path\":");
+    if (tree) {
+        jw_lit(&w, "{\"tree\":");
+        jw_str(&w, tree, strlen(tree));
+        jw_lit(&w, ",\"path\":");
+    } else {
+        jw_lit(&w, "{\"path\":");
+    }
     jw_str(&w, path, strlen(path));
     jw_lit(&w, ",\"line_count\":");
     jw_uint(&w, n);
@@ -460,6 +479,18 @@ char *render_stats(const struct stats_doc *s, size_t *len)
         cJSON_AddItemToObject(last, "path", render_string(l->last_path, strlen(l->last_path)));
         cJSON_AddNumberToObject(last, "at", l->last_at);
         cJSON_AddNumberToObject(last, "lag_ms", (double)(long long)(l->last_lag_ms * 1000) / 1000);
+    }
+    if (s->files) {
+        cJSON *trees = cJSON_AddArrayToObject(doc, "trees");
+        for (unsigned t = 0; t < ftable_ntrees(s->files); t++) {
+            cJSON *o = cJSON_CreateObject();
+            const char *name = ftable_tree_name(s->files, t);
+            cJSON_AddItemToObject(o, "name", render_string(name, strlen(name)));
+            if (s->tree_roots)
+                cJSON_AddItemToObject(o, "root",
+                                      render_string(s->tree_roots[t], strlen(s->tree_roots[t])));
+            cJSON_AddItemToArray(trees, o);
+        }
     }
     cJSON *qs = cJSON_AddObjectToObject(doc, "queries");
     cJSON_AddNumberToObject(qs, "total", (double)s->queries.total);

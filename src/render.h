@@ -50,6 +50,8 @@ struct stats_doc {
     double uptime_s;
     struct registry_stats queries;
     struct watch_stats live;
+    const struct ftable *files;    /* the trees' names */
+    const char *const *tree_roots; /* and folders */
 };
 char *render_stats(const struct stats_doc *s, size_t *len);
 
@@ -73,9 +75,11 @@ size_t render_query_estimate(const struct query_view *v, const struct ftable *fi
 char *render_record_text(const uint8_t *rec, const struct ftable *files, unsigned context,
                          size_t *len);
 
-/* The file view's text: {"path", "line_count", "lines"[, "clipped_lines"]};
+/* The file view's text: {["tree",] "path", "line_count", "lines"[,
+ * "clipped_lines"]} (tree NULL: one tree is served, and it is left out);
  * NULL when memory ran out. */
-char *render_file(const char *path, const struct result_ref *lines, size_t n, size_t *len);
+char *render_file(const char *tree, const char *path, const struct result_ref *lines, size_t n,
+                  size_t *len);
 /* At least as many bytes as render_file() writes for those lines. */
 size_t render_file_estimate(const char *path, const struct result_ref *lines, size_t n);
 

@@ -44,6 +44,7 @@ struct search {
     uint64_t seq;
     struct msg_query query; /* its strings are the copies below */
     char *pattern, *path, *exclude;
+    uint8_t *trees;
     const struct msg_query *q;
     struct search_io io_copy;
     const struct search_io *io;
@@ -446,6 +447,7 @@ static bool selector_take(struct selector *sel, const struct search *s, size_t b
     if ((long)fi != sel->file) {
         sel->file = (long)fi;
         sel->file_ok = store_visible(s->store, sel->part, fi, s->version) &&
+                       msg_query_tree(s->q, f->tree) &&
                        (!s->inc || glob_list_match(s->inc, f->path)) &&
                        !(s->exc && glob_list_match(s->exc, f->path));
     }
@@ -681,6 +683,7 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
     s->query.pattern = s->pattern = xstrndup(q->pattern, q->pattern_len);
     s->query.path = s->path = xstrndup(q->path, q->path_len);
     s->query.exclude = s->exclude = xstrndup(q->exclude, q->exclude_len);
+    s->query.trees = s->trees = (uint8_t *)xstrndup((const char *)q->trees, q->trees_len);
     s->q = &s->query;
     msg_writer_init(&s->batch);
     msg_writer_init(&s->rec);
@@ -722,6 +725,7 @@ void search_free(struct search *s)
     free(s->pattern);
     free(s->path);
     free(s->exclude);
+    free(s->trees);
     free(s);
 }
 

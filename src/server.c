@@ -47,10 +47,13 @@
 
 struct server {
     const struct options *opt;
-    const char *root;
-    struct file_list files; /* the start-up walk's (workers forked with it) */
-    struct ftable *table;   /* the files from then on: the truth (ftable.h) */
-    struct watcher *watch;  /* follows the tree (watch.h) */
+    /* The trees: their folders and names (tree i is files' tree i). */
+    const char *roots[OPT_TREES_MAX];
+    const char *names[OPT_TREES_MAX];
+    unsigned ntrees;
+    struct file_list files;               /* the start-up walk's (workers forked with it) */
+    struct ftable *table;                 /* the files from then on: the truth (ftable.h) */
+    struct watcher *watch[OPT_TREES_MAX]; /* one per tree (watch.h) */
     struct walk_options walk_opt;
     struct queue *queue;
     pid_t *pids;
@@ -87,8 +90,8 @@ static const char *bundled(const char *src_dir, const char *installed)
 
 static void fork_workers(struct server *s)
 {
-    struct worker_config cfg = {.roots = &s->root,
-                                .ntrees = 1,
+    struct worker_config cfg = {.roots = s->roots,
+                                .ntrees = s->ntrees,
                                 .max_file_size = s->opt->max_file_size,
                                 .master_pid = getpid()};
     fflush(NULL); /* nothing buffered may be written twice */
@@ -167,7 +170,9 @@ static void restart_worker(struct server *s, unsigned i)
     snprintf(shard, sizeof shard, "%u", i);
     snprintf(size, sizeof size, "%llu", (unsigned long long)s->opt->max_file_size);
     snprintf(master, sizeof master, "%d", (int)getpid());
-    char *argv[] = {"shardgrep", WORKER_EXEC_ARG, shard, size, master, (char *)s->root, NULL};
+    char *argv[6 + OPT_TREES_MAX] = {"shardgrep", WORKER_EXEC_ARG, shard, size, master};
+    for (unsigned t = 0; t < s->ntrees; t++)
+        argv[5 + t] = (char *)s->roots[t];
     int req_fd, res_fd;
     queue_worker_fds(s->queue, i, &req_fd, &res_fd);
     const char *exe = worker_exe(s);
@@ -361,7 +366,8 @@ static void shutdown_server(struct server *s)
 {
     http_quiesce(s->http);     /* no new connections */
     registry_shutdown(s->reg); /* waiting handlers answer now, with 503 */
-    watch_stop(s->watch);      /* no more changes sent */
+    for (unsigned t = 0; t < s->ntrees; t++)
+        watch_stop(s->watch[t]); /* no more changes sent */
     http_drain(s->http, HTTP_DRAIN_MS);
     http_stop(s->http); /* closes what is left; joins every connection thread */
     queue_close_requests(s->queue);
@@ -393,10 +399,14 @@ static void open_listener(struct server *s, const struct options *o)
                  o->bind);
 }
 
-/* A worker applied a batch of changes (registry.h): the watcher counts it. */
+/* A worker applied a batch of changes (registry.h): the watcher that sent
+ * it (its tree is in the seq: watch.h) counts it. */
 static void on_applied(void *ctx, unsigned shard, uint64_t seq)
 {
-    watch_applied(ctx, shard, seq);
+    const struct server *s = ctx;
+    unsigned t = watch_seq_tree(seq);
+    if (t < s->ntrees)
+        watch_applied(s->watch[t], shard, seq);
 }
 
 static void start_front(struct server *s)
@@ -413,14 +423,17 @@ static void start_front(struct server *s)
                                   .ping_ms = s->opt->unresponsive_ms / 5,
                                   .unresponsive_ms = s->opt->unresponsive_ms,
                                   .files = s->table};
-    struct watch_options wopt = {.root = s->root,
-                                 .walk = &s->walk_opt,
-                                 .inotify = !s->opt->no_watch,
-                                 .poll = s->opt->no_watch && s->opt->rescan_interval_set,
-                                 .rescan_ms = s->opt->rescan_interval_s * 1000};
-    s->watch = watch_start(&wopt, s->table, &s->transport);
+    for (unsigned t = 0; t < s->ntrees; t++) {
+        struct watch_options wopt = {.root = s->roots[t],
+                                     .tree = t,
+                                     .walk = &s->walk_opt,
+                                     .inotify = !s->opt->no_watch,
+                                     .poll = s->opt->no_watch && s->opt->rescan_interval_set,
+                                     .rescan_ms = s->opt->rescan_interval_s * 1000};
+        s->watch[t] = watch_start(&wopt, s->table, &s->transport);
+    }
     ro.applied = on_applied;
-    ro.applied_ctx = s->watch;
+    ro.applied_ctx = s;
     s->reg = registry_new(&s->transport, &ro);
     for (unsigned i = 0; i < s->opt->workers; i++)
         registry_shard_up(s->reg, i, s->pids[i], &s->hello[i]);
@@ -433,6 +446,8 @@ static void start_front(struct server *s)
                                   .files = s->table,
                                   .walked = &s->files,
                                   .watch = s->watch,
+                                  .ntrees = s->ntrees,
+                                  .tree_roots = s->roots,
                                   .web = s->web,
                                   .timeout_ms = s->opt->timeout_ms,
                                   .token = s->opt->token,
@@ -449,12 +464,57 @@ static void start_front(struct server *s)
     }
 }
 
+/* The trees to serve: the command line's, or the bundled sample corpus. */
+static void name_trees(struct server *s, const struct options *o)
+{
+    s->ntrees = o->ntrees;
+    for (unsigned t = 0; t < o->ntrees; t++) {
+        s->roots[t] = o->roots[t];
+        s->names[t] = o->tree_names[t];
+    }
+    if (!o->ntrees) {
+        s->roots[0] = bundled(SG_SRCDIR "/sample-corpus", SG_PKGDATADIR "/sample-corpus");
+        s->names[0] = "sample-corpus";
+        s->ntrees = 1;
+    }
+}
+
+/* Walk every tree; their lists, one after the other, are in (tree, path)
+ * order, which gives the ids. */
+static void walk_trees(struct server *s)
+{
+    char err[SG_ERRLEN];
+    memset(&s->files, 0, sizeof s->files);
+    for (unsigned t = 0; t < s->ntrees; t++) {
+        struct file_list one;
+        if (walk_tree(s->roots[t], &s->walk_opt, &one, err, sizeof err) < 0)
+            die("%s", err);
+        if (one.n == 0 && one.ignored > 0)
+            log_info("warning: ignore rules exclude every file under %s (a .gitignore holding "
+                     "'/*'?); --no-ignore indexes them",
+                     s->roots[t]);
+        s->files.v = xrealloc(s->files.v, (s->files.n + one.n + 1) * sizeof *s->files.v);
+        for (size_t i = 0; i < one.n; i++) {
+            one.v[i].tree = t;
+            s->files.v[s->files.n++] = one.v[i];
+        }
+        s->files.cap = s->files.n;
+        s->files.bytes += one.bytes;
+        s->files.ignored += one.ignored;
+        s->files.too_large += one.too_large;
+        s->files.special += one.special;
+        s->files.unreadable_dirs += one.unreadable_dirs;
+        s->files.too_long += one.too_long;
+        free(one.v);
+        free(one.not_utf8);
+    }
+}
+
 static void prepare(struct server *s, const struct options *o)
 {
     char err[SG_ERRLEN];
     s->opt = o;
-    s->root =
-        o->root ? o->root : bundled(SG_SRCDIR "/sample-corpus", SG_PKGDATADIR "/sample-corpus");
+    name_trees(s, o);
     const char *web = o->web_root ? o->web_root : bundled(SG_SRCDIR "/web", SG_PKGDATADIR "/web");
     s->web = webroot_load(web, err, sizeof err);
     if (!s->web) {
@@ -464,14 +524,9 @@ static void prepare(struct server *s, const struct options *o)
     }
     s->walk_opt =
         (struct walk_options){.max_file_size = o->max_file_size, .no_ignore = o->no_ignore};
-    if (walk_tree(s->root, &s->walk_opt, &s->files, err, sizeof err) < 0)
-        die("%s", err);
-    if (s->files.n == 0 && s->files.ignored > 0)
-        log_info("warning: ignore rules exclude every file under %s (a .gitignore holding "
-                 "'/*'?); --no-ignore indexes them",
-                 s->root);
+    walk_trees(s);
     shard_assign(&s->files, o->workers);
-    s->table = ftable_new(&s->files, o->workers);
+    s->table = ftable_new(&s->files, o->workers, s->names, s->ntrees);
     s->queue = queue_new(o->workers, err, sizeof err);
     if (!s->queue)
         die("%s", err);
@@ -490,7 +545,11 @@ int server_run(const struct options *o)
     open_listener(&s, o);
     prepare(&s, o);
     note_own_exe(&s);
-    log_info("serving %s: %zu files to load on %u workers", s.root, s.files.n, o->workers);
+    if (s.ntrees == 1)
+        log_info("serving %s: %zu files to load on %u workers", s.roots[0], s.files.n, o->workers);
+    else
+        log_info("serving %u trees: %zu files to load on %u workers", s.ntrees, s.files.n,
+                 o->workers);
 
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -518,8 +577,9 @@ int server_run(const struct options *o)
         if (sig == SIGCHLD) {
             on_child_exit(&s);
         } else if (sig == SIGHUP) {
-            log_info("SIGHUP: rescanning the tree");
-            watch_rescan(s.watch);
+            log_info("SIGHUP: rescanning the tree%s", s.ntrees > 1 ? "s" : "");
+            for (unsigned t = 0; t < s.ntrees; t++)
+                watch_rescan(s.watch[t]);
         } else if (sig == SIGINT || sig == SIGTERM) {
             break;
         }

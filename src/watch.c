@@ -307,7 +307,7 @@ static int stat_beneath(struct watcher *w, const char *rel, struct stat *st)
 static void gone(struct watcher *w, const char *rel, struct changes *out)
 {
     uint32_t id;
-    if (ftable_saw_nothing(w->files, 0, rel, &id) == FT_CHANGE_REMOVE)
+    if (ftable_saw_nothing(w->files, w->opt.tree, rel, &id) == FT_CHANGE_REMOVE)
         add_change(out, id, MSG_CH_REMOVE);
 }
 
@@ -327,7 +327,7 @@ static void gone_by_id(void *ctx, uint32_t id)
 static void folder_gone(struct watcher *w, const char *rel, struct changes *out)
 {
     struct under_ctx u = {w, out};
-    ftable_live_under(w->files, 0, rel, gone_by_id, &u);
+    ftable_live_under(w->files, w->opt.tree, rel, gone_by_id, &u);
     int wd;
     if (strmap_get(&w->dir_wd, rel, &wd))
         forget_wd(w, wd);
@@ -340,7 +340,7 @@ static int64_t mtime_ns(const struct stat *st)
 
 static void saw(struct watcher *w, const char *rel, const struct stat *st, struct changes *out)
 {
-    struct ftable_seen seen = {.tree = 0,
+    struct ftable_seen seen = {.tree = w->opt.tree,
                                .path = rel,
                                .size = (uint64_t)st->st_size,
                                .dev = (uint64_t)st->st_dev,
@@ -411,13 +411,13 @@ static void rescan_folder(struct watcher *w, const char *rel, struct changes *ou
     while (was.cap < 2 * before + 2)
         was.cap *= 2;
     was.v = xcalloc(was.cap, sizeof *was.v);
-    ftable_live_under(w->files, 0, rel, idset_add, &was);
+    ftable_live_under(w->files, w->opt.tree, rel, idset_add, &was);
     struct walk_hooks hooks = {.dir = add_watch, .ctx = w};
     struct file_list found;
     walk_subtree(w->root_fd, rel, w->opt.walk, &hooks, &found);
     for (size_t i = 0; i < found.n; i++) {
         const struct file_entry *f = &found.v[i];
-        struct ftable_seen seen = {.tree = 0,
+        struct ftable_seen seen = {.tree = w->opt.tree,
                                    .path = f->path,
                                    .size = f->size,
                                    .dev = f->dev,
@@ -727,6 +727,7 @@ struct watcher *watch_start(const struct watch_options *o, struct ftable *files,
     w->max_watches = env_number("SHARDGREP_TEST_MAX_WATCHES");
     w->overflow_after = env_number("SHARDGREP_TEST_OVERFLOW_AFTER");
     w->ifd = -1;
+    w->next_seq = (uint64_t)o->tree << WATCH_SEQ_TREE_SHIFT;
     w->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (w->root_fd < 0)
         die("cannot open %s: %s", o->root, strerror(errno));

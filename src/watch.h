@@ -45,7 +45,8 @@
 #define WATCH_BATCH_MS  50
 
 struct watch_options {
-    const char *root; /* the tree (tree 0) */
+    const char *root; /* the tree's folder */
+    uint32_t tree;    /* its index */
     const struct walk_options *walk;
     bool inotify;       /* false: --no-watch; only rescans asked for */
     bool poll;          /* rescan every rescan_ms even with inotify off */
@@ -62,8 +63,15 @@ void watch_stop(struct watcher *w); /* accepts NULL */
 
 /* Walk the whole tree again, soon. */
 void watch_rescan(struct watcher *w);
-/* A worker applied batch seq (from the registry). */
+/* A worker applied batch seq (from the registry).  Each tree has its own
+ * watcher, and each numbers its batches in its own range:
+ * watch_seq_tree() tells whose a batch is. */
 void watch_applied(struct watcher *w, unsigned shard, uint64_t seq);
+#define WATCH_SEQ_TREE_SHIFT 48
+static inline unsigned watch_seq_tree(uint64_t seq)
+{
+    return (unsigned)(seq >> WATCH_SEQ_TREE_SHIFT);
+}
 
 struct watch_stats {
     const char *state; /* "watching", "rescanning", "polling", "off" */

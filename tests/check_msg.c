@@ -381,6 +381,7 @@ static void put_query(uint32_t flags, uint32_t max, uint32_t context, uint32_t t
     msg_put_str(&w, pat, plen);
     msg_put_str(&w, path, pathlen);
     msg_put_str(&w, exc, exclen);
+    msg_put_str(&w, "", 0); /* trees: all */
 }
 
 /* Decode w's bytes from an exact-size copy. */
@@ -791,7 +792,9 @@ START_TEST(test_query_encode_round_trip)
                            .path = "src/",
                            .path_len = 4,
                            .exclude = "*.md",
-                           .exclude_len = 4};
+                           .exclude_len = 4,
+                           .trees = (const uint8_t *)"\x05",
+                           .trees_len = 1};
     msg_query_encode(&w, 99, &in);
     struct msg_header h;
     struct msg_reader r;

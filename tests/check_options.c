@@ -79,7 +79,8 @@ START_TEST(test_parse_defaults)
     const char *const none[] = {NULL};
     enum options_result r = parse_v(none);
     ck_assert_msg(r == OPTIONS_RUN, "no arguments: result %d, want OPTIONS_RUN (%s)", r, err);
-    ck_assert_msg(o.root == NULL && o.web_root == NULL, "root %s web_root %s", o.root, o.web_root);
+    ck_assert_msg(o.ntrees == 0 && o.web_root == NULL, "%u trees, web_root %s", o.ntrees,
+                  o.web_root);
     ck_assert_msg(o.bind && strcmp(o.bind, "127.0.0.1") == 0, "bind %s", o.bind);
     ck_assert_msg(o.port == 8080, "port %u, want 8080", o.port);
     ck_assert_msg(o.workers == expected_workers(), "workers %u, want %u (online CPUs)", o.workers,
@@ -155,7 +156,31 @@ START_TEST(test_parse_long_options)
     ck_assert_msg(o.keep_queries == 5 && o.keep_seconds == 7 && o.timeout_ms == 250,
                   "keep_queries %u keep_seconds %u timeout_ms %u", o.keep_queries, o.keep_seconds,
                   o.timeout_ms);
-    ck_assert_msg(o.root && strcmp(o.root, "/data/src") == 0, "root %s", o.root);
+    ck_assert_msg(o.ntrees == 1 && strcmp(o.roots[0], "/data/src") == 0 &&
+                      strcmp(o.tree_names[0], "src") == 0,
+                  "%u trees, root %s named %s", o.ntrees, o.roots[0], o.tree_names[0]);
+}
+END_TEST
+
+START_TEST(test_parse_trees)
+{
+    enum options_result r = PARSE("/a/linux/", "web=/srv/site", "x/odd,name", "b=c=d");
+    ck_assert_msg(r == OPTIONS_RUN && o.ntrees == 4, "result %d, %u trees (%s)", r, o.ntrees, err);
+    ck_assert_msg(!strcmp(o.tree_names[0], "linux") && !strcmp(o.roots[0], "/a/linux/"),
+                  "tree 0: %s=%s", o.tree_names[0], o.roots[0]);
+    ck_assert_msg(!strcmp(o.tree_names[1], "web") && !strcmp(o.roots[1], "/srv/site"),
+                  "tree 1: %s=%s", o.tree_names[1], o.roots[1]);
+    ck_assert_msg(!strcmp(o.tree_names[2], "odd_name"), "tree 2 named %s", o.tree_names[2]);
+    ck_assert_msg(!strcmp(o.tree_names[3], "b") && !strcmp(o.roots[3], "c=d"), "tree 3: %s=%s",
+                  o.tree_names[3], o.roots[3]);
+    r = PARSE("/a/src", "/b/src");
+    ck_assert_msg(r == OPTIONS_ERROR && strstr(err, "two trees are named 'src'"),
+                  "two trees named src: result %d (%s)", r, err);
+    r = PARSE("one=/a/src", "two=/b/src");
+    ck_assert_msg(r == OPTIONS_RUN && o.ntrees == 2, "named apart: result %d (%s)", r, err);
+    r = PARSE("name=");
+    ck_assert_msg(r == OPTIONS_ERROR && strstr(err, "folder is missing"), "NAME= alone: %d (%s)", r,
+                  err);
 }
 END_TEST
 
@@ -175,11 +200,12 @@ START_TEST(test_parse_short_and_equals)
                   "-p123 -w7: result %d port %u workers %u", r, o.port, o.workers);
     /* the folder may come first, and the last of a repeated option wins */
     r = PARSE("corpus", "--port", "1", "--port", "2");
-    ck_assert_msg(r == OPTIONS_RUN && o.port == 2 && o.root && strcmp(o.root, "corpus") == 0,
-                  "DIR first: result %d port %u root %s", r, o.port, o.root);
+    ck_assert_msg(r == OPTIONS_RUN && o.port == 2 && o.ntrees == 1 &&
+                      strcmp(o.roots[0], "corpus") == 0,
+                  "DIR first: result %d port %u root %s", r, o.port, o.roots[0]);
     r = PARSE("--", "-odd-name");
-    ck_assert_msg(r == OPTIONS_RUN && o.root && strcmp(o.root, "-odd-name") == 0,
-                  "-- DIR: result %d root %s (%s)", r, o.root, err);
+    ck_assert_msg(r == OPTIONS_RUN && o.ntrees == 1 && strcmp(o.roots[0], "-odd-name") == 0,
+                  "-- DIR: result %d root %s (%s)", r, o.roots[0], err);
 }
 END_TEST
 
@@ -304,12 +330,10 @@ END_TEST
 
 START_TEST(test_parse_two_dirs)
 {
-    enum options_result r = PARSE("a", "b");
-    ck_assert_msg(r == OPTIONS_ERROR, "two folders: result %d", r);
-    ck_assert_msg(strstr(err, "DIR") != NULL, "two folders: message \"%s\"", err);
-    setup();
-    r = PARSE("a", "--port", "1", "b");
-    ck_assert_msg(r == OPTIONS_ERROR, "two folders around an option: result %d", r);
+    /* Several trees (issue "A living index"): folders around options. */
+    enum options_result r = PARSE("a", "--port", "1", "b");
+    ck_assert_msg(r == OPTIONS_RUN && o.ntrees == 2 && !strcmp(o.roots[1], "b"),
+                  "two folders around an option: result %d, %u trees (%s)", r, o.ntrees, err);
 }
 END_TEST
 
@@ -459,6 +483,7 @@ Suite *suite_options(void)
     tcase_add_test(tc, test_parse_memory);
     tcase_add_test(tc, test_parse_long_options);
     tcase_add_test(tc, test_parse_short_and_equals);
+    tcase_add_test(tc, test_parse_trees);
     tcase_add_test(tc, test_parse_max_file_size);
     tcase_add_test(tc, test_parse_max_file_size_over_1g);
     tcase_add_test(tc, test_parse_out_of_range);
