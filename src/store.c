@@ -4,10 +4,23 @@
  */
 #include "store.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+struct store_fold {
+    pthread_t thread;
+    atomic_bool built;
+    uint32_t version;          /* of the snapshot */
+    const struct corpus *base; /* the store's base: never written meanwhile */
+    size_t *base_live;         /* its files live at the snapshot, in order */
+    size_t nbase;
+    struct corpus delta; /* copies of the delta's live files, in order */
+    struct corpus out;   /* the new base, built by the thread */
+};
 
 /* The id map: open addressing; where = index << 1 | part. */
 struct store_slot {
@@ -173,6 +186,13 @@ void store_view(struct store *s, const struct corpus *c)
 
 void store_free(struct store *s)
 {
+    if (s->fold) { /* let the thread end: it reads the base */
+        pthread_join(s->fold->thread, NULL);
+        corpus_free(&s->fold->out);
+        corpus_free(&s->fold->delta);
+        free(s->fold->base_live);
+        free(s->fold);
+    }
     if (!s->borrowed) {
         free_paths(&s->base);
         corpus_free(&s->base);
@@ -266,16 +286,31 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
     s->changed += s->delta.changed - chg0;
 }
 
-bool store_compact_due(const struct store *s)
+static bool fold_worth_it(const struct store *s)
 {
     uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
     uint64_t fold_at = s->base.len / STORE_DELTA_FRACTION;
     if (fold_at < STORE_DELTA_MIN)
         fold_at = STORE_DELTA_MIN;
-    if (live_delta > fold_at)
-        return true;
+    return live_delta > fold_at;
+}
+
+bool store_rebuild_due(const struct store *s)
+{
     /* Mostly garbage: the delta alone is worth rebuilding. */
-    return s->delta_dead_bytes > STORE_DELTA_MIN / 8 && s->delta_dead_bytes > live_delta;
+    uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
+    return !s->fold && s->delta_dead_bytes > STORE_DELTA_MIN / 8 &&
+           s->delta_dead_bytes > live_delta;
+}
+
+bool store_fold_due(const struct store *s)
+{
+    return !s->fold && fold_worth_it(s);
+}
+
+bool store_compact_due(const struct store *s)
+{
+    return store_fold_due(s) || store_rebuild_due(s);
 }
 
 /* The live files of one part, in (tree, path) order. */
@@ -360,9 +395,7 @@ void store_compact(struct store *s)
     size_t nd = live_in_order(s, STORE_DELTA, &ld);
     sort_corpus = &s->delta;
     qsort(ld, nd, sizeof *ld, by_file);
-    uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
-    uint64_t fold_at = s->base.len / STORE_DELTA_FRACTION;
-    if (live_delta <= (fold_at < STORE_DELTA_MIN ? STORE_DELTA_MIN : fold_at)) {
+    if (!fold_worth_it(s)) {
         compact_delta(s, ld, nd);
     } else {
         compact_all(s, lb, nb, ld, nd);
@@ -382,4 +415,118 @@ void store_hello(const struct store *s, struct msg_hello *h)
     h->unreadable = s->unreadable;
     h->too_large = s->too_large;
     h->changed = s->changed;
+}
+
+/* ------------------------------------------------------------------ */
+/* Folding in a thread                                                  */
+/* ------------------------------------------------------------------ */
+
+/* The thread: merge the base's live files and the delta's copies, in
+ * order, into a new corpus, and index it.  It reads only what the worker
+ * does not write while it runs. */
+static void *fold_run(void *arg)
+{
+    struct store_fold *f = arg;
+    corpus_init(&f->out);
+    corpus_enable_index(&f->out);
+    size_t i = 0, j = 0;
+    while (i < f->nbase || j < f->delta.nfiles) {
+        bool from_base = j >= f->delta.nfiles ||
+                         (i < f->nbase &&
+                          store_file_cmp(&f->base->files[f->base_live[i]], &f->delta.files[j]) < 0);
+        if (from_base)
+            copy_file(&f->out, f->base, f->base_live[i++]);
+        else
+            copy_file(&f->out, &f->delta, j++);
+    }
+    oom_context("building the trigram index", NULL);
+    corpus_seal(&f->out);
+    oom_context(NULL, NULL);
+    atomic_store(&f->built, true);
+    return NULL;
+}
+
+void store_fold_begin(struct store *s)
+{
+    struct store_fold *f = xcalloc(1, sizeof *f);
+    f->version = s->version;
+    f->base = &s->base;
+    f->nbase = live_in_order(s, STORE_BASE, &f->base_live);
+    size_t *ld;
+    size_t nd = live_in_order(s, STORE_DELTA, &ld);
+    sort_corpus = &s->delta;
+    qsort(ld, nd, sizeof *ld, by_file);
+    corpus_init(&f->delta);
+    for (size_t k = 0; k < nd; k++) /* paths borrowed: the delta keeps them */
+        copy_file(&f->delta, &s->delta, ld[k]);
+    free(ld);
+    atomic_init(&f->built, false);
+    s->fold = f;
+    if (pthread_create(&f->thread, NULL, fold_run, f) != 0) {
+        log_info("cannot start a thread to fold the delta in: folding at once");
+        fold_run(f);
+    }
+}
+
+bool store_fold_running(const struct store *s)
+{
+    return s->fold != NULL;
+}
+
+bool store_fold_ready(const struct store *s)
+{
+    return s->fold && atomic_load(&s->fold->built);
+}
+
+/* Whether the new base's file (its version as of the snapshot) is still
+ * the live one. */
+static bool still_live(const struct store *s, uint32_t id, uint32_t snapshot)
+{
+    enum store_part part;
+    size_t fi;
+    if (!store_find(s, id, &part, &fi))
+        return false; /* removed since */
+    return part == STORE_BASE || s->delta_born[fi] <= snapshot;
+}
+
+void store_fold_finish(struct store *s)
+{
+    struct store_fold *f = s->fold;
+    pthread_join(f->thread, NULL);
+    struct corpus nb = f->out;
+    uint32_t *dead = xcalloc(nb.nfiles ? nb.nfiles : 1, sizeof *dead);
+    for (size_t i = 0; i < nb.nfiles; i++) {
+        nb.files[i].path = xstrdup(nb.files[i].path); /* the new base owns its paths */
+        if (!still_live(s, nb.files[i].id, f->version))
+            dead[i] = 1; /* dead for every search from now on */
+    }
+    /* The delta keeps the versions born since the snapshot. */
+    struct corpus old = s->delta;
+    uint32_t *born = s->delta_born, *died = s->delta_dead;
+    s->delta_born = s->delta_dead = NULL;
+    s->delta_cap = 0;
+    delta_init(s);
+    for (size_t i = 0; i < old.nfiles; i++) {
+        if (born[i] <= f->version || died[i])
+            continue;
+        copy_file(&s->delta, &old, i);
+        old.files[i].path = NULL; /* moved */
+        grow_delta_tables(s);
+        s->delta_born[s->delta.nfiles - 1] = born[i];
+        s->delta_dead[s->delta.nfiles - 1] = 0;
+    }
+    free(born);
+    free(died);
+    free_paths(&old);
+    corpus_free(&old);
+    free_paths(&s->base);
+    corpus_free(&s->base);
+    s->base = nb;
+    free(s->base_dead);
+    s->base_dead = dead;
+    corpus_free(&f->delta);
+    free(f->base_live);
+    free(f);
+    s->fold = NULL;
+    reindex(s);
 }

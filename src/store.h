@@ -17,12 +17,19 @@
  * compactions (its files, blocks and postings keep their numbers), a
  * running search's view stays valid while batches are applied.
  *
- * Compaction folds the live files of both corpora into a new base (or,
- * when the delta holds mostly dead text, rebuilds the delta alone), which
- * renumbers everything: it runs only when no search is active
- * (store_compact_due() says when it is worth it), so garbage stays
- * bounded: the delta is folded in once it holds more than
- * STORE_DELTA_FRACTION of the base (and at least STORE_DELTA_MIN bytes).
+ * Folding: once the delta holds more than STORE_DELTA_FRACTION of the base
+ * (and at least STORE_DELTA_MIN bytes), its live files and the base's are
+ * folded into a new base.  Building it takes seconds on a big shard, so it
+ * is built in a thread (store_fold_begin()) from a snapshot: the base's
+ * live files at that version (the base is never written) and a copy of
+ * the delta's.  Searches and changes go on meanwhile; once it is built and
+ * no search is active, store_fold_finish() swaps it in: a file changed or
+ * removed since the snapshot is marked dead in the new base, and the
+ * delta keeps only the versions born since.  So garbage stays bounded
+ * (about an eighth of the text) and the worker stalls only for the swap.
+ * When the delta holds mostly dead text, it is rebuilt alone, at once
+ * (it is small).  Both renumber files, so neither happens while a search
+ * is active.
  *
  * Order: results go to the master in (tree, path) order, the order the
  * master merges shards in.  The base is in that order; the delta is not
@@ -64,7 +71,8 @@ struct store {
     uint64_t live_files, live_lines, live_bytes;
     uint64_t delta_dead_bytes; /* text of dead delta files (garbage) */
     uint32_t unreadable, binary, too_large, changed;
-    bool borrowed; /* a view: the base is the caller's (store_view()) */
+    bool borrowed;           /* a view: the base is the caller's (store_view()) */
+    struct store_fold *fold; /* the fold being built; NULL: none */
     const int *root_fds;
     unsigned ntrees;
     uint64_t max_file_size;
@@ -110,11 +118,19 @@ const struct corpus *store_corpus(const struct store *s, enum store_part part);
 /* The live version of file id: its part and index; false if none. */
 bool store_find(const struct store *s, uint32_t id, enum store_part *part, size_t *fi);
 
-/* Whether folding the delta in now would be worth it. */
+/* Whether folding (or rebuilding the delta) would be worth it now. */
 bool store_compact_due(const struct store *s);
 /* Fold the live files into a new base (and an empty delta), or rebuild the
- * delta alone when that is enough.  Only with no search active. */
+ * delta alone when that is enough, at once.  Only with no search active. */
 void store_compact(struct store *s);
+
+/* The worker's way (see "Folding" above): */
+bool store_fold_due(const struct store *s); /* worth a fold, none running */
+void store_fold_begin(struct store *s);     /* snapshot, start the thread */
+bool store_fold_running(const struct store *s);
+bool store_fold_ready(const struct store *s);  /* built: finish when idle */
+void store_fold_finish(struct store *s);       /* swap in; no search active */
+bool store_rebuild_due(const struct store *s); /* the delta is mostly dead */
 
 /* (tree, path) order of two files. */
 int store_file_cmp(const struct corpus_file *a, const struct corpus_file *b);

@@ -13,7 +13,7 @@
 #include <time.h>
 
 /* What this process is busy with, for the last words of oom(). */
-static const char *oom_doing, *oom_what;
+static _Thread_local const char *oom_doing, *oom_what; /* each thread its own */
 
 void oom_context(const char *doing, const char *what)
 {

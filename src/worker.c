@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define CANCELLED_MEMORY 64
+#define FOLD_POLL_MS     20 /* how often an idle worker looks whether a fold is built */
 
 /* The scheduler's state (worker.h). */
 struct sched {
@@ -221,8 +222,11 @@ void worker_serve(const struct transport_end *end, unsigned shard, struct store 
 {
     struct sched w = {.end = end, .shard = shard, .st = st, .buf = xmalloc(MSG_MAX)};
     while (!w.gone) {
-        /* Every request that has arrived; wait for one only when idle. */
-        for (int wait = w.nactive ? 0 : -1; !w.gone; wait = 0) {
+        /* Every request that has arrived; wait for one only when idle (and
+         * not for long while a fold is being built: it is swapped in
+         * when ready). */
+        int idle_wait = store_fold_running(st) ? FOLD_POLL_MS : -1;
+        for (int wait = w.nactive ? 0 : idle_wait; !w.gone; wait = 0) {
             ssize_t n = transport_end_recv(end, w.buf, MSG_MAX, wait);
             if (n == 0)
                 break;
@@ -231,10 +235,16 @@ void worker_serve(const struct transport_end *end, unsigned shard, struct store 
             else
                 take(&w, w.buf, (size_t)n);
         }
-        if (!w.gone && w.nactive)
+        if (w.gone)
+            break;
+        if (store_fold_due(st))
+            store_fold_begin(st); /* built in a thread; searches go on */
+        if (w.nactive)
             run_turn(&w);
-        else if (!w.gone && store_compact_due(st))
-            store_compact(st); /* nothing running holds the old numbering */
+        else if (store_fold_ready(st))
+            store_fold_finish(st); /* nothing running holds the old numbering */
+        else if (store_rebuild_due(st))
+            store_compact(st);
     }
     for (size_t i = 0; i < w.nactive; i++)
         search_free(w.active[i]);

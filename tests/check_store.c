@@ -304,6 +304,53 @@ START_TEST(test_full_compaction)
 }
 END_TEST
 
+START_TEST(test_fold_in_a_thread)
+{
+    /* A fold built from a snapshot while changes go on: the ones made
+     * meanwhile survive the swap, in the new delta or as dead marks. */
+    struct store_applied a;
+    size_t n = STORE_DELTA_MIN / 4096 + 8;
+    char *big = xmalloc(4096);
+    memset(big, 'q', 4095);
+    big[4095] = '\n';
+    memcpy(big, "needle z\n", 9);
+    for (size_t i = 0; i < n; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "z/%05zu.txt", i);
+        ck_assert(check_write_file(root, rel, big, 4096) == 0);
+        apply1(load((uint32_t)(100 + i), rel), &a);
+    }
+    free(big);
+    ck_assert_msg(store_fold_due(&st), "no fold due with %llu delta bytes",
+                  (unsigned long long)st.delta.len);
+    store_fold_begin(&st);
+    ck_assert(store_fold_running(&st) && !store_fold_due(&st) && !store_compact_due(&st));
+    /* Meanwhile: a base file changed, a delta file removed, a file added,
+     * a folded file changed. */
+    write_file("d.txt", "changed during the fold\n");
+    apply1(load(1, "d.txt"), &a);
+    struct store_change rm = {.remove = true, .id = 100, .path = "z/00000.txt", .path_len = 11};
+    apply1(rm, &a);
+    write_file("y.txt", "needle y during\n");
+    apply1(load(7, "y.txt"), &a);
+    write_file("z/00001.txt", "rewritten\n");
+    apply1(load(101, "z/00001.txt"), &a);
+    search("needle|changed|rewritten");
+    char *before = xstrdup(hits());
+    while (!store_fold_ready(&st))
+        usleep(1000);
+    store_fold_finish(&st);
+    ck_assert_msg(!store_fold_running(&st), "still folding after the swap");
+    ck_assert_msg(st.base.nfiles == 3 + n && st.delta.nfiles == 3,
+                  "after the swap: base %zu files, delta %zu (the three loaded meanwhile)",
+                  st.base.nfiles, st.delta.nfiles);
+    search("needle|changed|rewritten");
+    ck_assert_str_eq(hits(), before);
+    free(before);
+    ck_assert_msg(st.live_files == 3 + n, "live files %llu", (unsigned long long)st.live_files);
+}
+END_TEST
+
 START_TEST(test_unreadable_changes)
 {
     struct store_applied a;
@@ -337,6 +384,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, test_search_keeps_its_version);
     tcase_add_test(tc, test_changed_twice_and_compacted);
     tcase_add_test(tc, test_full_compaction);
+    tcase_add_test(tc, test_fold_in_a_thread);
     tcase_add_test(tc, test_unreadable_changes);
     suite_add_tcase(s, tc);
     return s;
