@@ -6,8 +6,9 @@
  * accepts its header, the payload is read in every layout, each from a
  * fresh reader, whatever the type says (the type only picks which decoder
  * a receiver calls, and a decoder must survive any payload): QUERY, FILE,
- * FILES (head and entries), HELLO, PROGRESS, BATCH (head and records),
- * LINES (head and lines), DONE, and the empty CANCEL/PING/PONG.
+ * FILES (head and entries), CHANGES, APPLIED, HELLO, PROGRESS, BATCH (head
+ * and records), LINES (head and lines), DONE, and the empty
+ * CANCEL/PING/PONG.
  *
  * libFuzzer hands the input in a heap block of exactly its size, so any
  * read past the datagram is an AddressSanitizer report.  Properties, with
@@ -129,6 +130,47 @@ static void read_files(struct msg_reader r)
     msg_files_finish(&w, f.last);
     if (all && msg_decoded_all(&r))
         same_payload(&w, &r, "decoded FILES encode back to the same payload");
+    msg_writer_free(&w);
+}
+
+/* CHANGES, as a worker applies it, then encoded again. */
+static void read_changes(struct msg_reader r)
+{
+    uint32_t count;
+    if (msg_changes_decode(&r, &count) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_changes_begin(&w, head.shard, head.seq);
+    bool all = true;
+    for (uint32_t k = 0; k < count; k++) {
+        uint8_t op;
+        struct msg_file_entry e;
+        if (msg_changes_next(&r, &op, &e) < 0) {
+            all = false;
+            break;
+        }
+        inside(e.path, e.path_len, "CHANGES path inside the message");
+        require(op <= MSG_CH_REMOVE && e.path_len > 0 && !memchr(e.path, '\0', e.path_len),
+                "a CHANGES entry has a known op and a path without NUL");
+        if (!msg_changes_add(&w, op, &e))
+            all = false;
+    }
+    msg_changes_finish(&w);
+    if (all && msg_decoded_all(&r))
+        same_payload(&w, &r, "decoded CHANGES encode back to the same payload");
+    msg_writer_free(&w);
+}
+
+static void read_applied(struct msg_reader r)
+{
+    struct msg_applied a;
+    if (msg_applied_decode(&r, &a) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_applied_encode(&w, head.shard, head.seq, &a);
+    same_payload(&w, &r, "a decoded APPLIED encodes back to the same payload");
     msg_writer_free(&w);
 }
 
@@ -303,6 +345,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_query(r);
     read_file(r);
     read_files(r);
+    read_changes(r);
+    read_applied(r);
     read_hello(r);
     read_progress(r);
     read_done(r);

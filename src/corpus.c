@@ -201,6 +201,8 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     struct corpus_file *f = &c->files[c->nfiles++];
     f->id = id;
     f->tree = 0;
+    f->size = f->dev = f->ino = 0;
+    f->mtime_ns = 0;
     f->path = path;
     f->off = off;
     f->len = n;
@@ -299,7 +301,12 @@ enum corpus_read_result corpus_read_add(struct corpus *c, int root_fd, const str
             c->unreadable++;
             out = CORPUS_READ_UNREADABLE;
         } else {
-            c->files[c->nfiles - 1].tree = e->tree;
+            struct corpus_file *f = &c->files[c->nfiles - 1];
+            f->tree = e->tree;
+            f->size = e->size;
+            f->dev = e->dev;
+            f->ino = e->ino;
+            f->mtime_ns = e->mtime_ns;
         }
     }
     /* A huge file's read buffer is not kept for the small ones. */

@@ -32,6 +32,10 @@ struct corpus_file {
     uint64_t len;         /* bytes in the arena, final '\n' included */
     uint64_t first_line;  /* index of its first line in line_off */
     const char *path;
+    /* The file on disk its text was read from: a snapshot (snapshot.h)
+     * keeps it, to tell at the next start whether the file changed. */
+    uint64_t size, dev, ino;
+    int64_t mtime_ns;
     /* Holds U+212A KELVIN SIGN or U+017F LONG S, which a caseless search
      * matches for k and s: such a file is always scanned with the regex
      * (see qplan.h). */

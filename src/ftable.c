@@ -386,7 +386,8 @@ void ftable_shard_list(struct ftable *t, unsigned shard, struct file_list *out)
                                         .shard = shard,
                                         .tree = e->tree,
                                         .dev = e->dev,
-                                        .ino = e->ino};
+                                        .ino = e->ino,
+                                        .mtime_ns = e->mtime_ns};
     }
     pthread_mutex_unlock(&t->lock);
 }

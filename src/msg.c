@@ -260,13 +260,14 @@ void msg_files_begin(struct msg_writer *w, uint32_t shard, uint32_t total)
 }
 
 /* One file entry, as FILES and CHANGES carry it. */
-#define ENTRY_FIXED (4 + 8 * 3 + 4 + 4)
+#define ENTRY_FIXED (4 + 8 * 4 + 4 + 4)
 static void put_entry(struct msg_writer *w, const struct msg_file_entry *e)
 {
     msg_put_u32(w, e->id);
     msg_put_u64(w, e->size);
     msg_put_u64(w, e->dev);
     msg_put_u64(w, e->ino);
+    msg_put_u64(w, (uint64_t)e->mtime_ns);
     msg_put_u32(w, e->tree);
     msg_put_str(w, e->path, e->path_len);
 }
@@ -278,6 +279,7 @@ static void get_entry(struct msg_reader *r, struct msg_file_entry *e)
     e->size = msg_get_u64(r);
     e->dev = msg_get_u64(r);
     e->ino = msg_get_u64(r);
+    e->mtime_ns = (int64_t)msg_get_u64(r);
     e->tree = msg_get_u32(r);
     e->path = get_cstr_view(r, &e->path_len);
     if (e->path_len == 0)

@@ -33,7 +33,7 @@
  *   FILES   master->worker  (to a restarted worker, before anything else)
  *                           u8 last, u32 total files, u32 count, then count
  *                           entries: u32 file id, u64 size, u64 device,
- *                           u64 inode, u32 tree, str path
+ *                           u64 inode, u64 mtime (ns), u32 tree, str path
  *   CHANGES master->worker  u32 count, then count entries: u8 op (0: load
  *                           the file, replacing any version of it; 1:
  *                           drop it), then a FILES entry; seq: the batch's
@@ -186,6 +186,7 @@ int msg_file_decode(struct msg_reader *r, uint32_t *file_id);
 struct msg_file_entry {
     uint32_t id;
     uint64_t size, dev, ino;
+    int64_t mtime_ns;
     uint32_t tree;
     const char *path; /* not NUL-terminated when decoded */
     uint32_t path_len;

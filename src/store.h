@@ -94,6 +94,7 @@ struct store_change {
     uint32_t id;   /* the master's file id */
     uint32_t tree; /* index of its tree */
     uint64_t size, dev, ino;
+    int64_t mtime_ns;
     const char *path; /* relative to its tree's root */
     uint32_t path_len;
 };

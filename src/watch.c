@@ -481,6 +481,7 @@ static void send_shard(struct watcher *w, unsigned shard, const struct changes *
                                        .size = f.size,
                                        .dev = f.dev,
                                        .ino = f.ino,
+                                       .mtime_ns = f.mtime_ns,
                                        .tree = f.tree,
                                        .path = f.path,
                                        .path_len = (uint32_t)strlen(f.path)};

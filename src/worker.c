@@ -151,6 +151,7 @@ static void apply_changes(struct sched *w, uint64_t seq, struct msg_reader *r)
                                       .size = e.size,
                                       .dev = e.dev,
                                       .ino = e.ino,
+                                      .mtime_ns = e.mtime_ns,
                                       .path = e.path,
                                       .path_len = e.path_len};
     }
@@ -365,6 +366,7 @@ int worker_send_files(struct queue *q, unsigned shard, const struct file_list *f
                                        .size = f->size,
                                        .dev = f->dev,
                                        .ino = f->ino,
+                                       .mtime_ns = f->mtime_ns,
                                        .tree = f->tree,
                                        .path = f->path,
                                        .path_len = (uint32_t)strlen(f->path)};
@@ -404,7 +406,8 @@ static int take_files(const uint8_t *buf, size_t n, unsigned shard, struct file_
                                              .shard = shard,
                                              .tree = e.tree,
                                              .dev = e.dev,
-                                             .ino = e.ino};
+                                             .ino = e.ino,
+                                             .mtime_ns = e.mtime_ns};
     }
     if (!msg_decoded_all(&r))
         return SG_ERR;
