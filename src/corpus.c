@@ -9,16 +9,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsopen.h"
 #include "utf8.h"
 #include "util.h"
-
-/* Zeroed bytes kept after the text: PCRE2's JIT may read a little past the
- * end of its subject, and it should find defined bytes there. */
-#define CORPUS_PAD 64
 
 void corpus_init(struct corpus *c)
 {
@@ -29,10 +26,14 @@ void corpus_free(struct corpus *c)
 {
     if (!c)
         return;
-    free(c->buf);
-    free(c->line_off);
+    if (c->map) { /* a snapshot's (snapshot.h): the tables are in the mapping */
+        munmap(c->map, c->map_len);
+    } else {
+        free(c->buf);
+        free(c->line_off);
+        free(c->blocks);
+    }
     free(c->files);
-    free(c->blocks);
     tindex_free(c->index);
     corpus_init(c);
 }
@@ -328,9 +329,7 @@ static int by_tree_path(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
-/* The shard's entries of l in (tree, path) order: the order the arena
- * must have (store.h), whatever order the ids are in. */
-static size_t shard_order(const struct file_list *l, unsigned shard, size_t **out)
+size_t corpus_shard_order(const struct file_list *l, unsigned shard, size_t **out)
 {
     size_t n = 0;
     size_t *v = xmalloc((l->n ? l->n : 1) * sizeof *v);
@@ -347,7 +346,7 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, co
                  uint64_t max_file_size, const struct corpus_progress *progress)
 {
     size_t *order;
-    size_t n = shard_order(l, shard, &order);
+    size_t n = corpus_shard_order(l, shard, &order);
     uint64_t total = 0;
     for (size_t k = 0; k < n; k++)
         total += l->v[order[k]].size + 1;

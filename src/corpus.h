@@ -52,7 +52,16 @@ struct corpus_block {
     uint32_t file;     /* index in files */
 };
 
+/* Zeroed bytes kept after the text: PCRE2's JIT may read a little past the
+ * end of its subject, and it should find defined bytes there. */
+#define CORPUS_PAD 64
+
 struct corpus {
+    /* A corpus mapped from a snapshot (snapshot.h): buf, line_off and
+     * blocks point into the mapping, which corpus_free() unmaps.  It is
+     * never added to. */
+    void *map;
+    size_t map_len;
     char *buf;
     uint64_t len, cap;
     uint32_t *line_off;
@@ -100,6 +109,11 @@ struct corpus_progress {
 };
 void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, const int *root_fds,
                  uint64_t max_file_size, const struct corpus_progress *progress);
+
+/* The shard's entries of l, as indexes, in (tree, path) order: the order
+ * the arena must have (store.h), whatever order the ids are in.  The
+ * caller frees *out. */
+size_t corpus_shard_order(const struct file_list *l, unsigned shard, size_t **out);
 
 /* Read one file (beneath root_fd, checked against e's dev and ino) and
  * add it as file id, in e's tree; what went wrong is counted in c and

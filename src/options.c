@@ -34,6 +34,7 @@ enum {
     OPT_ANSWER_MEMORY,
     OPT_UNRESPONSIVE_MS,
     OPT_NO_WATCH,
+    OPT_INDEX_DIR,
     OPT_RESCAN_INTERVAL,
     OPT_HEAD_TIMEOUT,
     OPT_BODY_TIMEOUT,
@@ -54,6 +55,7 @@ static const struct option long_options[] = {
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
     {"unresponsive-ms", required_argument, NULL, OPT_UNRESPONSIVE_MS},
     {"no-watch", no_argument, NULL, OPT_NO_WATCH},
+    {"index-dir", required_argument, NULL, OPT_INDEX_DIR},
     {"rescan-interval", required_argument, NULL, OPT_RESCAN_INTERVAL},
     {"token", required_argument, NULL, OPT_TOKEN},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
@@ -79,6 +81,8 @@ const char *options_help(void)
            "      --max-file-size S   skip files larger than S bytes; K, M, G suffixes\n"
            "                          (default 16M, at most 1G)\n"
            "      --no-ignore         index what .gitignore and .ignore files exclude\n"
+           "      --index-dir DIR     keep each shard's index in DIR, so that a restart\n"
+           "                          reads only the files changed since (made if missing)\n"
            "      --no-watch          do not follow changes to the tree as they happen\n"
            "                          (SIGHUP and POST /api/reindex still rescan it)\n"
            "      --rescan-interval N rescan the tree every N seconds when it cannot be\n"
@@ -367,6 +371,13 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         return SG_OK;
     case OPT_NO_WATCH:
         o->no_watch = true;
+        return SG_OK;
+    case OPT_INDEX_DIR:
+        if (!*arg) {
+            set_err(err, errlen, "--index-dir needs a folder");
+            return SG_ERR;
+        }
+        o->index_dir = arg;
         return SG_OK;
     case OPT_RESCAN_INTERVAL:
         if (number("rescan-interval", arg, 1, 86400, &v, err, errlen) < 0)

@@ -40,6 +40,7 @@ struct options {
     uint32_t timeout_ms;
     uint32_t unresponsive_ms; /* a worker silent this long is unresponsive */
     bool no_watch;            /* --no-watch: no inotify */
+    const char *index_dir;    /* --index-dir: shards' snapshots; NULL: none */
     unsigned rescan_interval_s;
     bool rescan_interval_set; /* given: with --no-watch, poll */
     const char *token;        /* --token, or $SHARDGREP_TOKEN */

@@ -31,6 +31,7 @@
 #include "queue.h"
 #include "registry.h"
 #include "shard.h"
+#include "snapshot.h"
 #include "walk.h"
 #include "watch.h"
 #include "webroot.h"
@@ -55,6 +56,7 @@ struct server {
     struct ftable *table;                 /* the files from then on: the truth (ftable.h) */
     struct watcher *watch[OPT_TREES_MAX]; /* one per tree (watch.h) */
     struct walk_options walk_opt;
+    uint64_t snap_config; /* what the shards' snapshots must be made for */
     struct queue *queue;
     pid_t *pids;
     struct msg_hello *hello;
@@ -88,12 +90,15 @@ static const char *bundled(const char *src_dir, const char *installed)
     return is_dir(src_dir) ? src_dir : installed;
 }
 
-static void fork_workers(struct server *s)
+static void fork_workers(struct server *s, const struct file_list *files)
 {
     struct worker_config cfg = {.roots = s->roots,
                                 .ntrees = s->ntrees,
                                 .max_file_size = s->opt->max_file_size,
-                                .master_pid = getpid()};
+                                .master_pid = getpid(),
+                                .index_dir = s->opt->index_dir,
+                                .nshards = s->opt->workers,
+                                .config = s->snap_config};
     fflush(NULL); /* nothing buffered may be written twice */
     for (unsigned i = 0; i < s->opt->workers; i++) {
         pid_t pid = fork();
@@ -101,7 +106,7 @@ static void fork_workers(struct server *s)
             die("fork: %s", strerror(errno));
         if (pid == 0) {
             listener_close(s->listener); /* the port is the master's alone */
-            worker_main(s->queue, i, &s->files, &cfg);
+            worker_main(s->queue, i, files, &cfg);
         }
         s->pids[i] = pid;
         s->started_ms[i] = now_ms();
@@ -170,9 +175,19 @@ static void restart_worker(struct server *s, unsigned i)
     snprintf(shard, sizeof shard, "%u", i);
     snprintf(size, sizeof size, "%llu", (unsigned long long)s->opt->max_file_size);
     snprintf(master, sizeof master, "%d", (int)getpid());
-    char *argv[6 + OPT_TREES_MAX] = {"shardgrep", WORKER_EXEC_ARG, shard, size, master};
+    char nshards[16], config[24];
+    snprintf(nshards, sizeof nshards, "%u", s->opt->workers);
+    snprintf(config, sizeof config, "%llx", (unsigned long long)s->snap_config);
+    char *argv[9 + OPT_TREES_MAX] = {"shardgrep",
+                                     WORKER_EXEC_ARG,
+                                     shard,
+                                     size,
+                                     master,
+                                     nshards,
+                                     s->opt->index_dir ? (char *)s->opt->index_dir : "-",
+                                     config};
     for (unsigned t = 0; t < s->ntrees; t++)
-        argv[5 + t] = (char *)s->roots[t];
+        argv[8 + t] = (char *)s->roots[t];
     int req_fd, res_fd;
     queue_worker_fds(s->queue, i, &req_fd, &res_fd);
     const char *exe = worker_exe(s);
@@ -510,11 +525,135 @@ static void walk_trees(struct server *s)
     }
 }
 
+/* Files by (tree, path), and the shard whose snapshot holds each. */
+struct snap_owner {
+    char **key; /* owner_key(); open addressing */
+    long *shard;
+    size_t cap;
+};
+
+static size_t owner_slot(const struct snap_owner *o, const char *key)
+{
+    size_t h = 1469598103934665603ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    size_t i = h & (o->cap - 1);
+    while (o->key[i] && strcmp(o->key[i], key))
+        i = (i + 1) & (o->cap - 1);
+    return i;
+}
+
+/* "tree/path" as one key (a tree index has no '/'). */
+static char *owner_key(uint32_t tree, const char *path)
+{
+    size_t n = strlen(path) + 16;
+    char *k = xmalloc(n);
+    snprintf(k, n, "%u/%s", tree, path);
+    return k;
+}
+
+struct owner_add {
+    struct snap_owner *o;
+    long shard;
+    size_t n;
+};
+
+static void owner_add(void *ctx, uint32_t tree, const char *path)
+{
+    struct owner_add *a = ctx;
+    char *k = owner_key(tree, path);
+    size_t i = owner_slot(a->o, k);
+    if (a->o->key[i] || 2 * (a->n + 1) > a->o->cap) {
+        free(k); /* already claimed (or no room: it goes to the lightest shard) */
+        return;
+    }
+    a->o->key[i] = k;
+    a->o->shard[i] = a->shard;
+    a->n++;
+}
+
+static long owner_of(void *ctx, const struct file_entry *e)
+{
+    const struct snap_owner *o = ctx;
+    char *k = owner_key(e->tree, e->path);
+    size_t i = owner_slot(o, k);
+    free(k);
+    return o->key[i] ? o->shard[i] : -1;
+}
+
+/* Shards for the files: with --index-dir, a file goes to the shard whose
+ * snapshot holds it (so the snapshot can be used), the rest to the
+ * lightest shards. */
+static void assign_shards(struct server *s, const struct options *o)
+{
+    if (!o->index_dir) {
+        shard_assign(&s->files, o->workers);
+        return;
+    }
+    struct snap_owner own = {0};
+    own.cap = 1024;
+    while (own.cap < 4 * s->files.n + 16)
+        own.cap *= 2;
+    own.key = xcalloc(own.cap, sizeof *own.key);
+    own.shard = xcalloc(own.cap, sizeof *own.shard);
+    struct owner_add add = {.o = &own};
+    for (unsigned i = 0; i < o->workers; i++) {
+        add.shard = i;
+        (void)snapshot_files(o->index_dir, i, o->workers, s->snap_config, owner_add, &add);
+    }
+    shard_assign_prefer(&s->files, o->workers, owner_of, &own);
+    for (size_t i = 0; i < own.cap; i++)
+        free(own.key[i]);
+    free(own.key);
+    free(own.shard);
+}
+
+/* --index-dir must be a folder we can write in; made if missing. */
+static void check_index_dir(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        die("cannot make --index-dir %s: %s", dir, strerror(errno));
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) < 0)
+        die("--index-dir %s is not a folder this user can write in", dir);
+}
+
+/* Walk the trees, give each file a shard and an id: the file table. */
+static void make_file_table(struct server *s, const struct options *o)
+{
+    double t0 = now_ms();
+    walk_trees(s);
+    double t1 = now_ms();
+    assign_shards(s, o);
+    s->table = ftable_new(&s->files, o->workers, s->names, s->ntrees);
+    if (o->index_dir)
+        log_info("walked %zu files in %.0f ms, assigned them to shards in %.0f ms", s->files.n,
+                 t1 - t0, now_ms() - t1);
+    if (s->ntrees == 1)
+        log_info("serving %s: %zu files to load on %u workers", s->roots[0], s->files.n,
+                 o->workers);
+    else
+        log_info("serving %u trees: %zu files to load on %u workers", s->ntrees, s->files.n,
+                 o->workers);
+}
+
+/* Workers started before the walk (with --index-dir) get their lists. */
+static void send_file_lists(struct server *s)
+{
+    for (unsigned i = 0; i < s->opt->workers; i++)
+        if (worker_send_files(s->queue, i, &s->files, WORKER_FILES_WAIT_MS) < 0) {
+            kill_workers(s);
+            die("worker for shard %u did not take its file list", i);
+        }
+}
+
 static void prepare(struct server *s, const struct options *o)
 {
     char err[SG_ERRLEN];
     s->opt = o;
     name_trees(s, o);
+    if (o->index_dir)
+        check_index_dir(o->index_dir);
     const char *web = o->web_root ? o->web_root : bundled(SG_SRCDIR "/web", SG_PKGDATADIR "/web");
     s->web = webroot_load(web, err, sizeof err);
     if (!s->web) {
@@ -524,9 +663,8 @@ static void prepare(struct server *s, const struct options *o)
     }
     s->walk_opt =
         (struct walk_options){.max_file_size = o->max_file_size, .no_ignore = o->no_ignore};
-    walk_trees(s);
-    shard_assign(&s->files, o->workers);
-    s->table = ftable_new(&s->files, o->workers, s->names, s->ntrees);
+    s->snap_config =
+        snapshot_config_hash(s->roots, s->names, s->ntrees, o->max_file_size, o->no_ignore);
     s->queue = queue_new(o->workers, err, sizeof err);
     if (!s->queue)
         die("%s", err);
@@ -545,11 +683,6 @@ int server_run(const struct options *o)
     open_listener(&s, o);
     prepare(&s, o);
     note_own_exe(&s);
-    if (s.ntrees == 1)
-        log_info("serving %s: %zu files to load on %u workers", s.roots[0], s.files.n, o->workers);
-    else
-        log_info("serving %u trees: %zu files to load on %u workers", s.ntrees, s.files.n,
-                 o->workers);
 
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -560,7 +693,15 @@ int server_run(const struct options *o)
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    fork_workers(&s);
+    /* With snapshots, the workers check theirs while the master walks the
+     * tree; then they get their lists.  Without, they inherit them. */
+    if (o->index_dir)
+        fork_workers(&s, NULL);
+    make_file_table(&s, o);
+    if (o->index_dir)
+        send_file_lists(&s);
+    else
+        fork_workers(&s, &s.files);
     await_workers(&s, &sigs);
     log_totals(&s, t0);
     start_front(&s);

@@ -14,6 +14,10 @@
 
 /* Set l->v[i].shard for every file; nshards >= 1. */
 void shard_assign(struct file_list *l, unsigned nshards);
+/* The same, but a file for which prefer() names a shard goes there (a
+ * shard whose snapshot holds it: snapshot.h); the others as above. */
+void shard_assign_prefer(struct file_list *l, unsigned nshards,
+                         long (*prefer)(void *ctx, const struct file_entry *e), void *ctx);
 
 /* Number of files and bytes assigned to one shard. */
 void shard_totals(const struct file_list *l, unsigned shard, size_t *files, uint64_t *bytes);

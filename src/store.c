@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapshot.h"
 #include "util.h"
 
 struct store_fold {
@@ -20,6 +21,17 @@ struct store_fold {
     size_t nbase;
     struct corpus delta; /* copies of the delta's live files, in order */
     struct corpus out;   /* the new base, built by the thread */
+};
+
+/* Snapshots being kept: the base is written in a thread, which must be
+ * done before the base goes (a fold's swap, or the end). */
+struct store_save {
+    char *dir;
+    unsigned shard, nshards;
+    uint64_t config;
+    pthread_t thread;
+    bool running;
+    const struct corpus *base;
 };
 
 /* The id map: open addressing; where = index << 1 | part. */
@@ -184,8 +196,57 @@ void store_view(struct store *s, const struct corpus *c)
     reindex(s);
 }
 
+static void *save_run(void *arg)
+{
+    struct store_save *v = arg;
+    char err[SG_ERRLEN];
+    double t0 = now_ms();
+    if (snapshot_write(v->dir, v->shard, v->nshards, v->config, v->base, err, sizeof err) < 0)
+        log_info("shard %u: %s (the next start reads the tree)", v->shard, err);
+    else
+        log_info("shard %u: snapshot written in %.0f ms", v->shard, now_ms() - t0);
+    return NULL;
+}
+
+/* The base is about to go: the thread writing it must be done. */
+static void save_wait(struct store *s)
+{
+    if (s->save && s->save->running) {
+        pthread_join(s->save->thread, NULL);
+        s->save->running = false;
+    }
+}
+
+static void save_begin(struct store *s)
+{
+    if (!s->save)
+        return;
+    save_wait(s);
+    s->save->base = &s->base;
+    s->save->running = pthread_create(&s->save->thread, NULL, save_run, s->save) == 0;
+    if (!s->save->running)
+        log_info("shard %u: cannot start a thread to write its snapshot", s->save->shard);
+}
+
+void store_keep_snapshots(struct store *s, const char *dir, unsigned shard, unsigned nshards,
+                          uint64_t config, bool now)
+{
+    s->save = xcalloc(1, sizeof *s->save);
+    s->save->dir = xstrdup(dir);
+    s->save->shard = shard;
+    s->save->nshards = nshards;
+    s->save->config = config;
+    if (now)
+        save_begin(s);
+}
+
 void store_free(struct store *s)
 {
+    save_wait(s);
+    if (s->save) {
+        free(s->save->dir);
+        free(s->save);
+    }
     if (s->fold) { /* let the thread end: it reads the base */
         pthread_join(s->fold->thread, NULL);
         corpus_free(&s->fold->out);
@@ -407,8 +468,10 @@ void store_compact(struct store *s)
     if (!fold_worth_it(s)) {
         compact_delta(s, ld, nd);
     } else {
+        save_wait(s);
         compact_all(s, lb, nb, ld, nd);
         new_base_marks(s);
+        save_begin(s);
     }
     free(lb);
     free(ld);
@@ -528,6 +591,7 @@ void store_fold_finish(struct store *s)
     free(died);
     free_paths(&old);
     corpus_free(&old);
+    save_wait(s); /* it may still be writing the old base */
     free_paths(&s->base);
     corpus_free(&s->base);
     s->base = nb;
@@ -538,4 +602,5 @@ void store_fold_finish(struct store *s)
     free(f);
     s->fold = NULL;
     reindex(s);
+    save_begin(s); /* the new base, for the next start */
 }

@@ -73,6 +73,7 @@ struct store {
     uint32_t unreadable, binary, too_large, changed;
     bool borrowed;           /* a view: the base is the caller's (store_view()) */
     struct store_fold *fold; /* the fold being built; NULL: none */
+    struct store_save *save; /* snapshots (snapshot.h); NULL: none kept */
     const int *root_fds;
     unsigned ntrees;
     uint64_t max_file_size;
@@ -132,6 +133,13 @@ bool store_fold_running(const struct store *s);
 bool store_fold_ready(const struct store *s);  /* built: finish when idle */
 void store_fold_finish(struct store *s);       /* swap in; no search active */
 bool store_rebuild_due(const struct store *s); /* the delta is mostly dead */
+
+/* Keep shard's base as a snapshot in dir: written after every fold, in a
+ * thread, and now too when now is set (a base read from the tree; one
+ * mapped from its snapshot is on disk already).  A failure to write is
+ * logged, not fatal. */
+void store_keep_snapshots(struct store *s, const char *dir, unsigned shard, unsigned nshards,
+                          uint64_t config, bool now);
 
 /* (tree, path) order of two files. */
 int store_file_cmp(const struct corpus_file *a, const struct corpus_file *b);

@@ -32,7 +32,8 @@ struct tindex {
     size_t scratch_cap;
     uint64_t total; /* the sum of count: postings to come */
     uint32_t nfiles;
-    /* built */
+    /* built (or, for a view, held elsewhere) */
+    bool view;
     uint32_t *keys;     /* the trigrams present, ascending */
     uint32_t *offsets;  /* nkeys + 1 starts in postings */
     uint32_t *postings; /* file numbers */
@@ -56,6 +57,28 @@ struct tindex *tindex_new_live(void)
     t->hkey = xcalloc(t->hcap, sizeof *t->hkey);
     t->hval = xcalloc(t->hcap, sizeof *t->hval);
     return t;
+}
+
+struct tindex *tindex_view(const uint32_t *keys, size_t nkeys, const uint32_t *offsets,
+                           const uint32_t *postings)
+{
+    struct tindex *t = xcalloc(1, sizeof *t);
+    t->view = true;
+    t->keys = (uint32_t *)keys; /* never written through */
+    t->nkeys = nkeys;
+    t->offsets = (uint32_t *)offsets;
+    t->postings = (uint32_t *)postings;
+    return t;
+}
+
+void tindex_arrays(const struct tindex *t, const uint32_t **keys, size_t *nkeys,
+                   const uint32_t **offsets, const uint32_t **postings, size_t *npostings)
+{
+    *keys = t->keys;
+    *nkeys = t->nkeys;
+    *offsets = t->offsets;
+    *postings = t->postings;
+    *npostings = t->keys ? t->offsets[t->nkeys] : 0;
 }
 
 static size_t hash_slot(const struct tindex *t, uint32_t tri)
@@ -123,9 +146,11 @@ void tindex_free(struct tindex *t)
     if (!t)
         return;
     free_building(t);
-    free(t->keys);
-    free(t->offsets);
-    free(t->postings);
+    if (!t->view) {
+        free(t->keys);
+        free(t->offsets);
+        free(t->postings);
+    }
     for (size_t i = 0; i < t->nlists; i++)
         free(t->lists[i].v);
     free(t->lists);

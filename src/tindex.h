@@ -33,6 +33,14 @@ struct tindex;
 struct tindex *tindex_new(void);
 /* An index that answers while it grows: no tindex_finish(). */
 struct tindex *tindex_new_live(void);
+/* A finished index over arrays held elsewhere (a snapshot's mapping,
+ * snapshot.h): nkeys ascending keys, nkeys + 1 offsets into postings.
+ * tindex_free() frees only the struct. */
+struct tindex *tindex_view(const uint32_t *keys, size_t nkeys, const uint32_t *offsets,
+                           const uint32_t *postings);
+/* The arrays of a finished index (to save it). */
+void tindex_arrays(const struct tindex *t, const uint32_t **keys, size_t *nkeys,
+                   const uint32_t **offsets, const uint32_t **postings, size_t *npostings);
 void tindex_free(struct tindex *t); /* accepts NULL */
 /* Count the next file's trigrams (files are numbered 0, 1, ... in the
  * order added).  The text need not stay where it is. */

@@ -15,6 +15,7 @@
 #include "corpus.h"
 #include "msg.h"
 #include "search.h"
+#include "snapshot.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -290,16 +291,134 @@ static int *open_roots(const struct worker_config *cfg, unsigned shard)
     return fds;
 }
 
-static void load(struct store *st, const int *root_fds, const struct transport_end *end,
-                 unsigned shard, const struct file_list *files, const struct worker_config *cfg)
+/* The snapshot's files against the list: the same file (same tree, path
+ * and identity) keeps its text and takes the list's id; a changed or new
+ * one is read again, a gone one dropped, all as one batch of changes. */
+struct reuse {
+    struct store_change *ch;
+    size_t n, cap;
+    size_t kept;
+};
+
+static void add_change(struct reuse *r, struct store_change c)
 {
-    uint64_t t0 = now_ns();
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 256;
+        r->ch = xrealloc(r->ch, r->cap * sizeof *r->ch);
+    }
+    r->ch[r->n++] = c;
+}
+
+static int cmp_entry_file(const struct file_entry *e, const struct corpus_file *f)
+{
+    if (e->tree != f->tree)
+        return e->tree < f->tree ? -1 : 1;
+    return strcmp(e->path, f->path);
+}
+
+static struct store_change load_change(const struct file_list *l, size_t i)
+{
+    const struct file_entry *e = &l->v[i];
+    return (struct store_change){.id = (uint32_t)i,
+                                 .tree = e->tree,
+                                 .size = e->size,
+                                 .dev = e->dev,
+                                 .ino = e->ino,
+                                 .mtime_ns = e->mtime_ns,
+                                 .path = e->path,
+                                 .path_len = (uint32_t)strlen(e->path)};
+}
+
+static void diff_snapshot(struct corpus *snap, const struct file_list *l, unsigned shard,
+                          struct reuse *r)
+{
+    size_t *order;
+    size_t n = corpus_shard_order(l, shard, &order), i = 0, j = 0;
+    uint32_t gone = UINT32_MAX;
+    while (i < n || j < snap->nfiles) {
+        struct corpus_file *f = j < snap->nfiles ? &snap->files[j] : NULL;
+        const struct file_entry *e = i < n ? &l->v[order[i]] : NULL;
+        int c = !e ? 1 : !f ? -1 : cmp_entry_file(e, f);
+        if (c < 0) { /* new since */
+            add_change(r, load_change(l, order[i++]));
+        } else if (c > 0) { /* gone since: a placeholder id, dropped */
+            f->id = gone--;
+            add_change(r, (struct store_change){.remove = true,
+                                                .id = f->id,
+                                                .path = f->path,
+                                                .path_len = (uint32_t)strlen(f->path)});
+            j++;
+        } else {
+            f->id = (uint32_t)order[i];
+            if (e->size == f->size && e->dev == f->dev && e->ino == f->ino &&
+                e->mtime_ns == f->mtime_ns)
+                r->kept++;
+            else /* changed since: read again (it replaces the old text) */
+                add_change(r, load_change(l, order[i]));
+            i++;
+            j++;
+        }
+    }
+    free(order);
+}
+
+/* Open the shard's snapshot, if one is kept: done first, while the
+ * master walks the tree.  False (logged) when there is none to use. */
+static bool open_snapshot(struct corpus *snap, unsigned shard, const struct worker_config *cfg,
+                          double *took_ms)
+{
+    char why[SG_ERRLEN];
+    double t0 = now_ms();
+    if (!cfg->index_dir)
+        return false;
+    if (snapshot_open(cfg->index_dir, shard, cfg->nshards, cfg->config, snap, why, sizeof why) <
+        0) {
+        log_info("shard %u: snapshot in %s: %s; reading the tree", shard, cfg->index_dir, why);
+        return false;
+    }
+    *took_ms = now_ms() - t0;
+    return true;
+}
+
+/* Start from the snapshot: the files that changed since are read again. */
+static void load_snapshot(struct store *st, struct corpus *snap, double checked_ms,
+                          const int *root_fds, unsigned shard, const struct file_list *files,
+                          const struct worker_config *cfg)
+{
+    double t1 = now_ms();
+    struct reuse r = {0};
+    diff_snapshot(snap, files, shard, &r);
+    store_init(st, snap, root_fds, cfg->ntrees, cfg->max_file_size);
+    double t2 = now_ms();
+    struct store_applied done;
+    store_apply(st, r.ch, r.n, &done);
+    log_info("shard %u: from its snapshot (checked in %.0f ms, matched in %.0f ms, changes read "
+             "in %.0f ms): %zu files as they were, %u read again, %u gone",
+             shard, checked_ms, t2 - t1, now_ms() - t2, r.kept, done.loaded + done.failed,
+             done.removed);
+    free(r.ch);
+    /* The snapshot on disk is the base: written again after a fold. */
+    store_keep_snapshots(st, cfg->index_dir, shard, cfg->nshards, cfg->config, false);
+}
+
+/* Read the shard's files from the tree. */
+static void load_tree(struct store *st, const int *root_fds, const struct transport_end *end,
+                      unsigned shard, const struct file_list *files,
+                      const struct worker_config *cfg)
+{
     struct corpus c;
     corpus_init(&c);
-    struct progress p = {.end = end, .shard = shard, .last_ns = t0};
+    struct progress p = {.end = end, .shard = shard, .last_ns = now_ns()};
     const struct corpus_progress cp = {.fn = send_progress, .ctx = &p};
     corpus_load(&c, files, shard, root_fds, cfg->max_file_size, &cp);
     store_init(st, &c, root_fds, cfg->ntrees, cfg->max_file_size);
+    if (cfg->index_dir)
+        store_keep_snapshots(st, cfg->index_dir, shard, cfg->nshards, cfg->config, true);
+}
+
+static void say_hello(const struct store *st, const struct transport_end *end, unsigned shard,
+                      uint64_t t0)
+{
     struct msg_hello h = {.load_us = (now_ns() - t0) / 1000, .pid = (uint32_t)getpid()};
     store_hello(st, &h);
     struct msg_writer mw;
@@ -329,6 +448,7 @@ static void become_worker(const struct worker_config *cfg)
 
 static void run(struct queue *q, unsigned shard, const struct file_list *files,
                 const struct worker_config *cfg) __attribute__((noreturn));
+static int receive_files(struct queue *q, unsigned shard, struct file_list *files);
 
 void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
                  const struct worker_config *cfg)
@@ -338,14 +458,34 @@ void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
     run(q, shard, files, cfg);
 }
 
+/* Load (from the snapshot, or the tree), say HELLO, serve.  files NULL:
+ * the list comes in FILES messages (a worker started before the master's
+ * walk, or exec'd to replace one), so the snapshot is checked first,
+ * while the list is being made. */
 static void run(struct queue *q, unsigned shard, const struct file_list *files,
                 const struct worker_config *cfg)
 {
+    uint64_t t0 = now_ns();
     struct transport_end end;
     queue_transport_end(q, &end);
     int *root_fds = open_roots(cfg, shard);
+    struct corpus snap;
+    double checked_ms = 0;
+    bool have_snap = open_snapshot(&snap, shard, cfg, &checked_ms);
+    struct file_list received;
+    if (!files) {
+        if (receive_files(q, shard, &received) < 0) {
+            log_info("shard %u: no file list from the master", shard);
+            _exit(1);
+        }
+        files = &received;
+    }
     struct store st;
-    load(&st, root_fds, &end, shard, files, cfg);
+    if (have_snap)
+        load_snapshot(&st, &snap, checked_ms, root_fds, shard, files, cfg);
+    else
+        load_tree(&st, root_fds, &end, shard, files, cfg);
+    say_hello(&st, &end, shard, t0);
     worker_serve(&end, shard, &st);
     _exit(0); /* EOF, or the master is gone */
 }
@@ -431,19 +571,17 @@ static int receive_files(struct queue *q, unsigned shard, struct file_list *file
 
 int worker_exec_main(int argc, char **argv)
 {
-    if (argc < 6)
+    if (argc < 9)
         return 2;
     unsigned shard = (unsigned)strtoul(argv[2], NULL, 10);
     struct worker_config cfg = {.max_file_size = strtoull(argv[3], NULL, 10),
                                 .master_pid = (pid_t)strtol(argv[4], NULL, 10),
-                                .roots = (const char *const *)argv + 5,
-                                .ntrees = (unsigned)(argc - 5)};
+                                .nshards = (unsigned)strtoul(argv[5], NULL, 10),
+                                .index_dir = strcmp(argv[6], "-") ? argv[6] : NULL,
+                                .config = strtoull(argv[7], NULL, 16),
+                                .roots = (const char *const *)argv + 8,
+                                .ntrees = (unsigned)(argc - 8)};
     become_worker(&cfg);
     struct queue *q = queue_attach(WORKER_REQ_FD, WORKER_RES_FD, shard);
-    struct file_list files;
-    if (receive_files(q, shard, &files) < 0) {
-        log_info("shard %u: no file list from the master", shard);
-        _exit(1);
-    }
-    run(q, shard, &files, &cfg);
+    run(q, shard, NULL, &cfg);
 }

@@ -50,6 +50,11 @@ struct worker_config {
     unsigned ntrees;
     uint64_t max_file_size;
     pid_t master_pid;
+    /* --index-dir: where the shard's snapshot is kept (snapshot.h); NULL:
+     * none.  config: what the snapshot must have been made for. */
+    const char *index_dir;
+    unsigned nshards;
+    uint64_t config;
 };
 
 /* The scheduler: serve requests from end over the shard's store until end
@@ -57,13 +62,15 @@ struct worker_config {
 void worker_serve(const struct transport_end *end, unsigned shard, struct store *st);
 
 /* Run worker `shard` in the current (freshly forked) process; never
- * returns. */
+ * returns.  files NULL: the master sends the list (worker_send_files())
+ * once it has made it. */
 void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
                  const struct worker_config *cfg) __attribute__((noreturn));
 
 /* argv[1] of an exec'd worker: "shardgrep --internal-worker SHARD
- * MAX_FILE_SIZE MASTER_PID ROOT...", request queue on WORKER_REQ_FD,
- * result queue on WORKER_RES_FD. */
+ * MAX_FILE_SIZE MASTER_PID NSHARDS INDEX_DIR CONFIG ROOT..." (INDEX_DIR
+ * "-" for none), request queue on WORKER_REQ_FD, result queue on
+ * WORKER_RES_FD. */
 #define WORKER_EXEC_ARG "--internal-worker"
 #define WORKER_REQ_FD   3
 #define WORKER_RES_FD   4

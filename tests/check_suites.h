@@ -29,5 +29,6 @@ Suite *suite_store(void);
 Suite *suite_listener(void);
 Suite *suite_reaper(void);
 Suite *suite_pattern(void);
+Suite *suite_snapshot(void);
 
 #endif

@@ -408,5 +408,98 @@ def restarted_worker_loads_the_table():
         srv.kill()
 
 
+def snapshot_server(root, idx, *args):
+    srv = start(root, "--index-dir", idx, *args)
+    return srv
+
+
+def wait_log(srv, text, timeout=20.0):
+    deadline = time.monotonic() + timeout * sgtest.SLOW
+    while time.monotonic() < deadline:
+        if text in srv.stderr_text():
+            return
+        time.sleep(0.05)
+    fail("no log line with %r; log ends %r" % (text, srv.stderr_text()[-1500:]))
+
+
+@R.test(timeout=300)
+def restart_from_snapshots():
+    """--index-dir: a restart maps each shard's snapshot back and reads
+    only the files changed, added or gone since; the answers are the
+    tree's."""
+    tmp = base_tree("sglivesnap-")
+    root = tmp.path
+    idx = os.path.join(TempDir("sgliveidx-").path, "index")
+    srv = snapshot_server(root, idx)
+    try:
+        wait_log(srv, "snapshot written")
+        converge(srv, root, "first start")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+    write(root, "a.txt", "alpha marker changed while stopped\n")
+    os.unlink(os.path.join(root, "b.txt"))
+    write(root, "new/n.txt", "zeta marker new while stopped\n")
+    srv = snapshot_server(root, idx)
+    try:
+        wait_log(srv, "from its snapshot")
+        log = srv.stderr_text()
+        check("snapshot written" not in log, "the tree was read again: %r" % log[-800:])
+        converge(srv, root, "restart from the snapshots")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test(timeout=300)
+def bad_snapshots_are_rebuilt():
+    """A damaged, truncated or foreign snapshot is never used: the worker
+    says why, reads the tree, and writes a good one."""
+    tmp = base_tree("sglivebad-")
+    root = tmp.path
+    idx = os.path.join(TempDir("sgliveidx-").path, "index")
+    srv = snapshot_server(root, idx)
+    try:
+        wait_log(srv, "snapshot written")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+    snap0 = os.path.join(idx, "shard-0.snap")
+    size = os.path.getsize(snap0)
+    cases = [
+        ("a byte flipped", lambda: flip(snap0, size // 2), "does not match its checksum"),
+        ("cut short", lambda: os.truncate(snap0, size - 100), "outside the file"),
+        ("not a snapshot", lambda: open(snap0, "w").write("hello"), "not a snapshot"),
+    ]
+    for what, damage, reason in cases:
+        damage()
+        srv = snapshot_server(root, idx)
+        try:
+            wait_log(srv, "shard 0: snapshot in %s: " % idx)
+            check(reason in srv.stderr_text(), "%s: no %r in the log: %r"
+                  % (what, reason, srv.stderr_text()[-800:]))
+            converge(srv, root, "after a snapshot %s" % what)
+            wait_log(srv, "shard 0: snapshot written")
+            sgtest.assert_stops_clean(srv, signal.SIGTERM)
+        finally:
+            srv.kill()
+        size = os.path.getsize(snap0)
+    srv = snapshot_server(root, idx, "--max-file-size", "1M")
+    try:
+        wait_log(srv, "made for other trees or options")
+        converge(srv, root, "after another --max-file-size")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+def flip(path, off):
+    with open(path, "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0x5A]))
+
+
 if __name__ == "__main__":
     sys.exit(R.main())

@@ -1,0 +1,185 @@
+/*
+ * check_snapshot.c - unit tests for src/snapshot.c: a corpus written and
+ * mapped back searches the same; a snapshot damaged anywhere (each
+ * section), cut short, or made for another shard, shard count or
+ * configuration is refused, saying why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "check_suites.h"
+#include "check_util.h"
+#include "snapshot.h"
+#include "util.h"
+
+#define CONFIG 0x1234abcdull
+
+static char dir[64];
+static struct corpus orig;
+
+static void add(uint32_t id, uint32_t tree, const char *path, const char *text)
+{
+    ck_assert(corpus_add(&orig, id, path, text, strlen(text)) == CORPUS_ADDED);
+    struct corpus_file *f = &orig.files[orig.nfiles - 1];
+    f->tree = tree;
+    f->size = strlen(text);
+    f->dev = 7;
+    f->ino = 100 + id;
+    f->mtime_ns = 1000000000ll * id;
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/check_snapshot.XXXXXX");
+    ck_assert(mkdtemp(dir) != NULL);
+    corpus_init(&orig);
+    corpus_enable_index(&orig);
+    add(0, 0, "a.c", "int alpha;\nint beta;\n");
+    add(1, 0, "b/empty.txt", "");
+    char *big = xmalloc(40000);
+    for (size_t i = 0; i < 40000; i++)
+        big[i] = i % 50 == 49 ? '\n' : (char)('a' + i % 26);
+    big[39999] = '\n';
+    ck_assert(corpus_add(&orig, 2, "big.txt", big, 40000) == CORPUS_ADDED);
+    free(big);
+    add(3, 1, "caf\xc3\xa9.md", "needle\n");
+    corpus_seal(&orig);
+    char err[SG_ERRLEN];
+    ck_assert_msg(snapshot_write(dir, 0, 2, CONFIG, &orig, err, sizeof err) == SG_OK, "%s", err);
+}
+
+static void teardown(void)
+{
+    corpus_free(&orig);
+    check_rm_tree(dir);
+}
+
+static char *snap_file(void)
+{
+    static char path[128];
+    snapshot_path(dir, 0, path, sizeof path);
+    return path;
+}
+
+START_TEST(test_round_trip)
+{
+    struct corpus c;
+    char why[SG_ERRLEN];
+    ck_assert_msg(snapshot_open(dir, 0, 2, CONFIG, &c, why, sizeof why) == SG_OK, "%s", why);
+    ck_assert_msg(c.nfiles == orig.nfiles && c.len == orig.len && c.nlines == orig.nlines &&
+                      c.nblocks == orig.nblocks,
+                  "counts differ");
+    ck_assert(!memcmp(c.buf, orig.buf, (size_t)orig.len));
+    for (size_t i = 0; i < c.nfiles; i++) {
+        const struct corpus_file *a = &c.files[i], *b = &orig.files[i];
+        ck_assert_msg(!strcmp(a->path, b->path) && a->tree == b->tree && a->off == b->off &&
+                          a->len == b->len && a->nlines == b->nlines && a->size == b->size &&
+                          a->ino == b->ino && a->mtime_ns == b->mtime_ns &&
+                          a->first_block == b->first_block,
+                      "file %zu differs", i);
+    }
+    /* The index answers as the original's does. */
+    static const uint32_t tris[] = {'a' << 16 | 'l' << 8 | 'p', 'n' << 16 | 'e' << 8 | 'e',
+                                    'z' << 16 | 'z' << 8 | 'z'};
+    for (size_t k = 0; k < 3; k++)
+        ck_assert_msg(tindex_count(c.index, tris[k]) == tindex_count(orig.index, tris[k]),
+                      "trigram %zu: %zu postings, want %zu", k, tindex_count(c.index, tris[k]),
+                      tindex_count(orig.index, tris[k]));
+    corpus_free(&c);
+}
+END_TEST
+
+static void expect_refused(unsigned shard, unsigned nshards, uint64_t config, const char *why_part)
+{
+    struct corpus c;
+    char why[SG_ERRLEN] = "";
+    int rc = snapshot_open(dir, shard, nshards, config, &c, why, sizeof why);
+    if (rc == SG_OK)
+        corpus_free(&c);
+    ck_assert_msg(rc == SG_ERR, "accepted, wanted refused for \"%s\"", why_part);
+    ck_assert_msg(strstr(why, why_part) != NULL, "reason \"%s\", wanted \"%s\"", why, why_part);
+}
+
+START_TEST(test_foreign)
+{
+    expect_refused(0, 3, CONFIG, "number of workers");
+    expect_refused(0, 2, CONFIG + 1, "other trees or options");
+    char path[128];
+    snapshot_path(dir, 1, path, sizeof path);
+    ck_assert(rename(snap_file(), path) == 0);
+    expect_refused(1, 2, CONFIG, "number of workers"); /* made for shard 0 */
+    expect_refused(0, 2, CONFIG, "none yet");
+}
+END_TEST
+
+/* Flip one byte at off of the file. */
+static void damage(off_t off)
+{
+    int fd = open(snap_file(), O_RDWR);
+    ck_assert(fd >= 0);
+    unsigned char b;
+    ck_assert(pread(fd, &b, 1, off) == 1);
+    b ^= 0x5a;
+    ck_assert(pwrite(fd, &b, 1, off) == 1);
+    close(fd);
+}
+
+START_TEST(test_damaged_anywhere)
+{
+    struct stat st;
+    ck_assert(stat(snap_file(), &st) == 0);
+    /* Every 97th byte past the header, one at a time: each is refused
+     * (or lands in alignment padding, which no section covers). */
+    unsigned refused = 0, tried = 0;
+    for (off_t off = 256; off < st.st_size; off += 97) {
+        damage(off);
+        struct corpus c;
+        char why[SG_ERRLEN];
+        tried++;
+        if (snapshot_open(dir, 0, 2, CONFIG, &c, why, sizeof why) == SG_OK)
+            corpus_free(&c);
+        else
+            refused++;
+        damage(off); /* back */
+    }
+    ck_assert_msg(refused > tried * 9 / 10, "only %u of %u damaged bytes refused", refused, tried);
+    damage(12); /* the header's version */
+    expect_refused(0, 2, CONFIG, "another version");
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+    struct stat st;
+    ck_assert(stat(snap_file(), &st) == 0);
+    for (off_t len = st.st_size - 1; len > 0; len = len * 2 / 3) {
+        ck_assert(truncate(snap_file(), len) == 0);
+        struct corpus c;
+        char why[SG_ERRLEN];
+        int rc = snapshot_open(dir, 0, 2, CONFIG, &c, why, sizeof why);
+        if (rc == SG_OK)
+            corpus_free(&c);
+        ck_assert_msg(rc == SG_ERR, "cut to %lld bytes: accepted", (long long)len);
+    }
+}
+END_TEST
+
+Suite *suite_snapshot(void)
+{
+    Suite *s = suite_create("snapshot");
+    TCase *tc = tcase_create("snapshot_open");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_foreign);
+    tcase_add_test(tc, test_damaged_anywhere);
+    tcase_add_test(tc, test_truncated);
+    suite_add_tcase(s, tc);
+    return s;
+}
