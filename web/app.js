@@ -11,6 +11,7 @@
  *   search.js    a search's life: supersede, first page, "show more"
  *   fileview.js  one file, its matches marked, #L line selection
  *   results.js   the result list, summary, warnings, welcome panel
+ *   trees.js     the server's trees (one, or several) and the tree filter
  *   notice.js    "server down or restarting" and the /healthz poll
  *   token.js     the access-token form (--token)
  *   highlight.js byte ranges -> <mark> in UTF-16 text
@@ -36,10 +37,15 @@ import { currentView, debounced, fromControls, goBackToResults, onLinkClick, onP
          searchAsLiteral } from './js/router.js';
 import { cancelOnLeave, showMore } from './js/search.js';
 import { useToken, whenToken } from './js/token.js';
+import { loadTrees, onTreeChange } from './js/trees.js';
 
-whenRecovered(() => { route({ force: true }); });
+whenRecovered(() => {
+  loadTrees();
+  route({ force: true });
+});
 whenToken(() => {
   forgetIndexStats();
+  loadTrees();
   route({ force: true });
   ui.q.focus();
 });
@@ -51,6 +57,7 @@ ui.exclude.addEventListener('input', debounced);
 [ui.regex, ui.literal, ui.caseSel, ui.context].forEach((c) => {
   c.addEventListener('change', () => { fromControls('commit'); });
 });
+ui.treeFilter.addEventListener('change', (e) => { if (onTreeChange(e)) fromControls('commit'); });
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
   fromControls('enter');
@@ -84,5 +91,6 @@ document.addEventListener('keydown', onKey);
 
 // Start.
 if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
+loadTrees();
 route();
 if (currentView() === 'search' && !ui.q.value) ui.q.focus();

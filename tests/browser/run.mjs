@@ -14,7 +14,8 @@
 // when every test passed.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,9 +65,10 @@ const servers = [];    // every server started, to check how each one ended
 const SANITIZER_REPORT = /ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/;
 const LOG_KEEP = 256 * 1024;
 
-function startServer(port, more = []) {
+// trees: the server's [NAME=]DIR arguments (default: the one corpus).
+function startServer(port, more = [], trees = [CORPUS]) {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(BIN, ['--port', String(port), '--web-root', WEB, ...EXTRA_ARGS, ...more, CORPUS],
+    const proc = spawn(BIN, ['--port', String(port), '--web-root', WEB, ...EXTRA_ARGS, ...more, ...trees],
                        { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let done = false;
@@ -79,7 +81,8 @@ function startServer(port, more = []) {
     }
     // What the server prints is kept (its tail) after it is listening too:
     // a crash or a sanitizer report fails the test that was running.
-    const s = { proc, port: 0, base: '', args: more, log: '', stopping: false, exit: null, reported: false };
+    const s = { proc, port: 0, base: '', args: [...more, ...(trees.length === 1 && trees[0] === CORPUS ? [] : trees)],
+                log: '', stopping: false, exit: null, reported: false };
     const onData = (d) => {
       out += d;
       s.log = (s.log + d).slice(-LOG_KEEP);
@@ -1170,6 +1173,235 @@ test('a server started with --token: the page asks for the token once', async (p
   assert(await page.isHidden('#token-form'), 'remembered after a reload');
   await page.click('#results .row.match .src');
   await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+});
+
+// ---------------------------------------------------------------- several trees
+
+// Two small trees made for these tests, served by a server of their own:
+// "alpha" (named with NAME=) and a folder named site[2], which names its
+// tree by its base name, brackets and all (the filter must quote it).  Both
+// hold src/common.c, the last file of one and the first of the other, so
+// results of the same path in two trees must stay two files; the second
+// holds a path that needs encoding in an address.
+const SITE = 'site[2]';
+const TREE_FILES = {
+  alpha: {
+    'src/common.c': 'int treemark_shared(void)\n{\n    return 1;   /* alpha */\n}\n',
+    'lib/only_alpha.c': '/* alpha alone */\nstatic int treemark_alpha = 1;\n',
+  },
+  [SITE]: {
+    'src/common.c': 'int treemark_shared(void)\n{\n    return 2;   /* site */\n}\n',
+    'web/read me #1.md': '# Read me\n\nThe site docs: a treemark here,\nand more text below.\n',
+  },
+};
+
+async function startTreesServer(ctx) {
+  const top = mkdtempSync(resolve(tmpdir(), 'shardgrep-trees-'));
+  ctx.cleanup.push(() => rmSync(top, { recursive: true, force: true }));
+  for (const [tree, files] of Object.entries(TREE_FILES)) {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(resolve(top, tree, path)), { recursive: true });
+      writeFileSync(resolve(top, tree, path), text);
+    }
+  }
+  const s = await startServer(0, [], ['alpha=' + resolve(top, 'alpha'), resolve(top, SITE)]);
+  ctx.cleanup.push(() => stopServer(s));
+  const { body } = await api('/api/stats', undefined, s.base);
+  eq(body.trees.map((t) => t.name), ['alpha', SITE], 'the server names the trees as the test expects');
+  return s;
+}
+
+// The page has read the server's trees (its /api/stats answer came).
+const treesRead = (page) => page.waitForFunction(() => window.__t.log.some((l) => l.kind === 'answer' && l.url.includes('/api/stats')));
+const treeParamOf = (page) => new URL(page.url()).searchParams.get('tree');
+// The groups as shown: [tree label ('' without), text of the file link].
+const groupTrees = (page) => page.$$eval('#results section.file .file-link', (as) => as.map((a) => {
+  const t = a.querySelector('.tree');
+  return [t ? t.textContent : '', a.textContent];
+}));
+// The tree filter's boxes: [label, checked].
+const treeBoxes = (page) => page.$$eval('#tree-chips input', (is) => is.map((i) => [document.querySelector(`label[for="${i.id}"]`).textContent, i.checked]));
+const treeRows = (page) => page.$$eval('#results .row.match', (rs) => rs.map((r) => [r.dataset.tree || '', r.dataset.path, Number(r.dataset.line), r.querySelector('.src').textContent]));
+const apiTreeRows = (doc) => doc.results.map((r) => [r.tree, r.path, r.line, r.text]);
+
+test('several trees: results show their trees in order; the filter narrows them, lands in the address, and back/forward restore it', async (page, ctx) => {
+  const trees = await startTreesServer(ctx);
+  await page.goto(trees.base + '/?q=treemark');
+  await waitResults(page, 'treemark');
+  await treesRead(page);
+  const all = await apiSearch({ q: 'treemark' }, {}, trees.base);
+  eq(all.results.map((r) => r.tree), ['alpha', 'alpha', SITE, SITE], 'the API orders results by tree first');
+  eq(await treeRows(page), apiTreeRows(all), 'rows, with their trees, vs the API');
+  const files = [...new Map(all.results.map((r) => [r.tree + '/' + r.path, [r.tree, r.tree + '/' + r.path]])).values()];
+  eq(files.map((f) => f[1]), ['alpha/lib/only_alpha.c', 'alpha/src/common.c', `${SITE}/src/common.c`, `${SITE}/web/read me #1.md`], 'the files expected');
+  eq(await groupTrees(page), files, 'one group per file of a tree, labelled with its tree, in order (src/common.c twice)');
+  assert(await page.isVisible('#results .file-link .tree'), 'the tree label is visible');
+  eq(await treeBoxes(page), [['All', true], ['alpha', false], [SITE, false]], 'the filter lists the trees, All checked');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'results-trees.png') });
+
+  // Check site[2]: only its results; the address says tree= (quoted).
+  await page.click(`label[for="tree-1"]`);
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('tree') !== null);
+  eq(treeParamOf(page), 'site\\[2\\]', 'the address has the tree, quoted as a glob');
+  const site = await apiSearch({ q: 'treemark' }, { tree: 'site\\[2\\]' }, trees.base);
+  eq(site.results.map((r) => r.tree), [SITE, SITE], 'the API answers the quoted name with that tree only');
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, site.results.length);
+  await waitResults(page, 'treemark');
+  eq(await treeRows(page), apiTreeRows(site), 'rows with the filter vs the API');
+  eq((await summaryCounts(page)).lines, site.stats.matched_lines, 'counts with the filter');
+  eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, true]], 'the box is checked, All is not');
+  const post = page.__rec.requests.filter((r) => r.method === 'POST').pop();
+  eq(JSON.parse(post.body).tree, 'site\\[2\\]', 'the query sent has tree=');
+
+  // Check alpha too: every tree is All again, and the address drops tree=.
+  await page.click(`label[for="tree-0"]`);
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('tree') === null);
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, all.results.length);
+  eq(await treeRows(page), apiTreeRows(all), 'every tree again');
+  eq(await treeBoxes(page), [['All', true], ['alpha', false], [SITE, false]], 'all trees checked reads as All');
+
+  // Back: the filter and its results; back again: all; forward: the filter.
+  await traverse(page, -1);
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('tree') !== null);
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, site.results.length);
+  await waitResults(page, 'treemark');
+  eq(await treeRows(page), apiTreeRows(site), 'back: the filtered results');
+  eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, true]], 'back: the box checked again');
+  await traverse(page, -1);
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, all.results.length);
+  eq(treeParamOf(page), null, 'back again: no tree=');
+  eq(await treeBoxes(page), [['All', true], ['alpha', false], [SITE, false]], 'back again: All');
+  await traverse(page, 1);
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, site.results.length);
+  eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, true]], 'forward: the filter again');
+
+  // A permalink with the filter, reloaded.
+  await page.reload();
+  await waitResults(page, 'treemark');
+  await treesRead(page);
+  eq(await treeRows(page), apiTreeRows(site), 'reload: the filtered results');
+  eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, true]], 'reload: the box checked');
+});
+
+test('several trees: a result of the second tree opens its file view, with that tree\'s text', async (page, ctx) => {
+  const trees = await startTreesServer(ctx);
+  await page.goto(trees.base + '/?q=treemark');
+  await waitResults(page, 'treemark');
+  const docPath = 'web/read me #1.md';
+  const text = TREE_FILES[SITE][docPath].split('\n').slice(0, -1);
+  const line = text.findIndex((l) => l.includes('treemark')) + 1;
+  await clickSettled(page, `#results .row.match[data-tree="${SITE}"][data-path="${docPath}"] .src`);
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  const u = new URL(page.url());
+  eq([u.searchParams.get('file'), u.hash, u.searchParams.get('q')], [`${SITE}/${docPath}`, `#L${line}`, 'treemark'], 'the file view\'s address: TREE/PATH');
+  eq(await page.textContent('#file-path'), `${SITE}/${docPath}`, 'the heading reads TREE/PATH');
+  eq(await page.textContent('#file-path .tree'), SITE, 'with the tree as a label');
+  eq(await page.$$eval('#file-body .row .src', (s) => s.map((x) => x.textContent)), text, 'the file\'s lines, as written in that tree');
+  assert(page.__rec.requests.some((r) => r.url.endsWith('/api/files/site%5B2%5D/web/read%20me%20%231.md')), 'read from /api/files/TREE/PATH, each part encoded');
+  await page.waitForSelector(`#L${line}.has-match mark`);
+  eq(await page.$$eval('#file-body .row.has-match', (r) => r.map((x) => x.id)), [`L${line}`], 'the match marked');
+  eq(await page.$$eval(`#L${line} mark`, (m) => m.map((x) => x.textContent)), ['treemark'], 'the match highlighted');
+  assert(await page.$eval(`#L${line}`, (e) => e.classList.contains('target')), 'the line is selected');
+
+  // The same path in both trees: each group opens its own tree's file.
+  await page.click('#back');
+  await waitResults(page, 'treemark');
+  for (const [tree, want] of [['alpha', 'return 1;'], [SITE, 'return 2;']]) {
+    await clickSettled(page, `#results .row.match[data-tree="${tree}"][data-path="src/common.c"] .src`);
+    await page.waitForFunction((t) => document.getElementById('file-view').dataset.state === 'done' &&
+      document.getElementById('file-path').textContent === t + '/src/common.c', tree);
+    const body = await page.textContent('#file-body');
+    assert(body.includes(want) && !body.includes(want === 'return 1;' ? 'return 2;' : 'return 1;'), `${tree}/src/common.c shows ${want}: ${body}`);
+    await page.waitForSelector('#L1.has-match mark');
+    await traverse(page, -1);
+    await waitResults(page, 'treemark');
+  }
+  // The start page names the trees.
+  await page.goto(trees.base + '/');
+  await page.waitForFunction(() => document.getElementById('index-stats').textContent.length > 0);
+  assert((await page.textContent('#index-stats')).includes('in 2 trees: alpha, site[2].'), 'the index figures name the trees: ' + await page.textContent('#index-stats'));
+  // A permalink to the file view, loaded afresh.
+  await page.goto(trees.base + '/?q=treemark&file=' + encodeURIComponent(`${SITE}/${docPath}`) + `#L${line}`);
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  eq(await page.textContent('#file-path .tree'), SITE, 'the permalink shows the tree');
+  eq(await page.$eval(`#L${line} .src`, (e) => e.textContent), text[line - 1], 'and the line');
+});
+
+test('several trees: a tree filter the server refuses shows next to the box; a glob is kept', async (page, ctx) => {
+  page.__rec.allow.push(/status of 400/);
+  const trees = await startTreesServer(ctx);
+  await page.goto(trees.base + '/?q=treemark&tree=nosuch');
+  await page.waitForSelector('#q-error:not([hidden])');
+  const apiErr = await api('/api/search?q=treemark&tree=nosuch', undefined, trees.base);
+  eq([apiErr.status, apiErr.body.error.param], [400, 'tree'], 'the API refuses tree=nosuch');
+  const text = await page.textContent('#q-error-text');
+  assert(text.includes(apiErr.body.error.message.replace(/^tree: /, '')), `the message "${text}" is the server's "${apiErr.body.error.message}"`);
+  eq(await page.getAttribute('#tree-filter', 'aria-invalid'), 'true', 'the filter is marked invalid');
+  eq(await page.getAttribute('#q', 'aria-invalid'), 'false', 'not the box');
+  await treesRead(page);
+  eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, false], ['nosuch', true]], 'the unknown name shows as a checked box');
+  eq(await page.$$eval('#results .row', (r) => r.length), 0, 'no results');
+  // All: the error goes, every tree is searched.
+  await page.click('label[for="tree-all"]');
+  await waitResults(page, 'treemark');
+  assert(await page.isHidden('#q-error'), 'the error goes');
+  eq(treeParamOf(page), null, 'no tree= in the address');
+  eq(await treeBoxes(page), [['All', true], ['alpha', false], [SITE, false]], 'the unknown name is gone');
+  assert(!(await page.getAttribute('#tree-filter', 'aria-invalid')), 'the filter is no longer marked');
+
+  // A glob from the address is sent as it is and kept.
+  await page.goto(trees.base + '/?q=treemark&tree=al*');
+  await waitResults(page, 'treemark');
+  await treesRead(page);
+  const al = await apiSearch({ q: 'treemark' }, { tree: 'al*' }, trees.base);
+  eq(await treeRows(page), apiTreeRows(al), 'rows for tree=al* vs the API');
+  eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, false], ['al*', true]], 'the glob shows as a checked box');
+  // Checking a tree replaces the glob.
+  await page.click('label[for="tree-1"]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('tree') === 'site\\[2\\]');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('#results .row.match')).every((r) => r.dataset.tree === 'site[2]'));
+  eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, true]], 'the tree replaces the glob');
+});
+
+test('one tree: no tree label, no tree filter, nothing about trees sent', async (page) => {
+  page.__rec.allow.push(/status of 400/);
+  await page.goto(server.base + '/?q=kv_get');
+  await waitResults(page, 'kv_get');
+  await treesRead(page);
+  const { body: stats } = await api('/api/stats');
+  eq(stats.trees.length, 1, 'the server has one tree');
+  assert(await page.isHidden('#tree-filter'), 'no tree filter');
+  eq(await page.$$eval('#tree-chips *', (e) => e.length), 0, 'no tree boxes');
+  eq(await page.$$eval('.tree', (e) => e.length), 0, 'no tree label anywhere');
+  eq(await page.$$eval('#results .row.match[data-tree]', (e) => e.length), 0, 'no row names a tree');
+  const doc = await apiSearch({ q: 'kv_get' });
+  assert(doc.results.every((r) => !('tree' in r)), 'the API names no tree');
+  eq(await groupPaths(page), [...new Set(doc.results.map((r) => r.path))], 'groups are the bare paths');
+  const href = await page.$eval('#results .file-link', (a) => a.getAttribute('href'));
+  eq(new URL(href, server.base).searchParams.get('file'), doc.results[0].path, 'file links carry the bare path');
+  for (const r of page.__rec.requests.filter((x) => x.method === 'POST')) {
+    assert(!('tree' in JSON.parse(r.body)), 'no tree in the query sent: ' + r.body);
+  }
+  await page.click('#results .row.match .src');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  eq(await page.$$eval('#file-path .tree', (e) => e.length), 0, 'no tree label in the file view');
+  eq(await page.textContent('#file-path'), doc.results[0].path, 'the file view heading is the path');
+  await page.goto(server.base + '/');
+  await page.waitForFunction(() => document.getElementById('index-stats').textContent.length > 0);
+  assert(!/tree/.test(await page.textContent('#index-stats')), 'the index figures name no tree');
+  assert(await page.isHidden('#tree-filter'), 'no tree filter on the start page');
+
+  // A tree= in the address (a permalink from a server with several
+  // trees): the filter shows, so that it can be seen and removed.
+  await page.goto(server.base + '/?q=kv_get&tree=nosuch');
+  await page.waitForSelector('#q-error:not([hidden])');
+  await treesRead(page);
+  await page.waitForSelector('#tree-filter:not([hidden])');
+  eq(await treeBoxes(page), [['All', false], [stats.trees[0].name, false], ['nosuch', true]], 'the filter, to remove it');
+  await page.click('label[for="tree-all"]');
+  await waitResults(page, 'kv_get');
+  assert(await page.isHidden('#tree-filter'), 'gone again once removed');
+  eq(new URL(page.url()).search, '?q=kv_get', 'and the address is today\'s');
 });
 
 // ---------------------------------------------------------------- main

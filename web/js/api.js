@@ -253,7 +253,8 @@ function encodePath(path) {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-// One indexed file's lines: {lines, line_count, clipped_lines}.
+// One indexed file's lines: {lines, line_count, clipped_lines, and tree
+// with several trees}; path is the file's path, or TREE/PATH then.
 export async function getFile(path) {
   const res = await request('GET', '/api/files/' + encodePath(path));
   if (res.status !== 200 || !res.data || !Array.isArray(res.data.lines)) throw failure(res);

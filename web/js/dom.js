@@ -13,6 +13,7 @@ function $(id) { return document.getElementById(id); }
 export const ui = {
   form: $('search-form'), q: $('q'), regex: $('mode-regex'), literal: $('mode-literal'),
   caseSel: $('case'), path: $('path'), exclude: $('exclude'), context: $('context'),
+  treeFilter: $('tree-filter'), treeChips: $('tree-chips'),
   qError: $('q-error'), qErrorText: $('q-error-text'), asLiteral: $('as-literal'),
   notice: $('notice'), noticeText: $('notice-text'), noticeRetry: $('notice-retry'),
   searchView: $('search-view'), summary: $('summary'), warning: $('warning'),
@@ -36,8 +37,16 @@ export function clear(node) { while (node.firstChild) node.removeChild(node.firs
 
 export function show(node, on) { node.hidden = !on; }
 
-// "path/to/file.c" as a dimmed folder and a bold base name.
-export function appendPath(node, path) {
+// "path/to/file.c" as a dimmed folder and a bold base name; with a tree
+// (the server has several), its name first, as a label: the text reads
+// TREE/PATH, as the address and /api/files name the file.
+export function appendPath(node, path, tree) {
+  if (tree) {
+    const t = h('span', 'tree', tree);
+    t.title = 'Tree ' + tree;
+    node.appendChild(t);
+    node.appendChild(h('span', 'tree-sep', '/'));
+  }
   const slash = path.lastIndexOf('/');
   if (slash >= 0) node.appendChild(h('span', 'dir', path.slice(0, slash + 1)));
   node.appendChild(h('span', 'base', path.slice(slash + 1)));

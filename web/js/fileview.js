@@ -2,10 +2,13 @@
  * fileview.js - one indexed file, whole, with the query's matches marked
  * and a line or range selected (#L120, #L120-L130).
  *
- * The file is read once per path (GET /api/files/PATH) and kept while the
+ * The file is read once per FILE (GET /api/files/FILE: the path, or
+ * TREE/PATH with several trees, params.js's fileOf()) and kept while the
  * view shows it: moving between lines, or between queries over the same
- * file, only re-marks.  Matches come from one search limited to this exact
- * path (the query's own pattern and case, max 100000), so they are the
+ * file, only re-marks.  Its heading shows the tree as trees.js splits
+ * FILE, then as the file's answer names it ("tree"), which is the truth.
+ * Matches come from one search limited to this exact path in this tree
+ * (the query's own pattern and case, max 100000), so they are the
  * server's matches, highlighted with the same byte ranges as the result
  * list.  An answer for a file no longer shown is dropped (fileState.token
  * counts the files opened).  The selected lines are the address's hash:
@@ -16,11 +19,14 @@ import { getFile, searchNow, ServerDown } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
 import { num, plural } from './format.js';
 import { appendHighlighted } from './highlight.js';
-import { buildURL, keyOf, parseLines, parseLocation } from './params.js';
+import { buildURL, globQuote, keyOf, parseLines, parseLocation } from './params.js';
 import { serverTrouble } from './notice.js';
+import { splitFile } from './trees.js';
 import { needToken } from './token.js';
 
-const fileState = { path: '', doc: null, rows: [], token: 0, matchLines: [], hlKey: '', anchor: 0 };
+// path: FILE as read; tree and inTree: the answer's tree ('' with one
+// tree) and the path within it.
+const fileState = { path: '', tree: '', inTree: '', doc: null, rows: [], token: 0, matchLines: [], hlKey: '', anchor: 0 };
 
 // The next openFileView() reads the file again (the server came back).
 export function forgetFile() { fileState.path = ''; }
@@ -34,11 +40,10 @@ export function openFileView(st) {
   const p = st.params;
   ui.back.href = buildURL(p, '', null);
   ui.backLabel.textContent = p.q ? 'Back to results' : 'New search';
-  clear(ui.filePath);
-  appendPath(ui.filePath, st.file);
   document.title = st.file + ' · shardgrep';
 
   if (fileState.path === st.file && fileState.doc) {
+    showFileName(fileState.tree, fileState.inTree);
     fileMatches(p, st.file);
     applyLines(st.lines, true);
     return;
@@ -48,11 +53,19 @@ export function openFileView(st) {
   fileState.doc = null;
   fileState.rows = [];
   fileState.hlKey = '';
+  const guess = splitFile(st.file);
+  fileState.tree = guess.tree;
+  fileState.inTree = guess.path;
+  showFileName(guess.tree, guess.path);
   clear(ui.fileBody);
   ui.fileMeta.textContent = '';
   ui.fileStatus.textContent = 'Loading…';
   getFile(st.file).then((doc) => {
     if (token !== fileState.token) return;
+    // The answer names the file's tree when the server has several.
+    fileState.tree = doc.tree ? String(doc.tree) : '';
+    fileState.inTree = fileState.tree ? st.file.slice(fileState.tree.length + 1) : st.file;
+    showFileName(fileState.tree, fileState.inTree);
     renderFile(doc);
     fileMatches(p, st.file);
     applyLines(parseLines(location.hash), true);
@@ -71,6 +84,11 @@ export function openFileView(st) {
       : 'Could not load the file: ' + e.message;
     ui.fileView.dataset.state = 'error';
   });
+}
+
+function showFileName(tree, path) {
+  clear(ui.filePath);
+  appendPath(ui.filePath, path, tree);
 }
 
 function renderFile(doc) {
@@ -106,27 +124,25 @@ function renderFile(doc) {
   ui.fileView.dataset.state = 'done';
 }
 
-// A glob that selects exactly this path (the server's glob syntax).
-function globEscape(path) {
-  return '/' + path.replace(/[\\*?[\]{},]/g, '\\$&');
-}
-
-// Mark the query's matches in the file shown.
-function fileMatches(p, path) {
-  const key = keyOf(p) + '\n' + path;
+// Mark the query's matches in the file shown (file: FILE, as read).
+function fileMatches(p, file) {
+  const key = keyOf(p) + '\n' + file;
   if (!p.q || fileState.hlKey === key || !fileState.doc) return;
   fileState.hlKey = key;
   const token = fileState.token;
+  const tree = fileState.tree, path = fileState.inTree;
   const fields = { q: p.q };
   if (p.literal) fields.literal = '1';
   fields.case = p.case;
-  fields.path = globEscape(path);
+  // Globs that select exactly this tree and this path (anchored: '/').
+  if (tree) fields.tree = globQuote(tree);
+  fields.path = '/' + globQuote(path);
   fields.max = '100000';
   searchNow(fields).then((doc) => {
     if (token !== fileState.token || fileState.hlKey !== key) return;
     const lines = [];
     doc.results.forEach((r) => {
-      if (r.path !== path) return;
+      if (r.path !== path || (r.tree || '') !== tree) return;
       const row = fileState.rows[r.line];
       if (!row) return;
       const src = row.lastChild;
@@ -146,7 +162,8 @@ function fileMatches(p, path) {
     });
     fileState.matchLines = lines;
     const c = lines.length;
-    if (c) ui.fileMeta.textContent = num(fileState.doc.line_count | 0) + ' lines · ' + num(c) + ' matching ' + plural(c, 'line', 'lines');
+    const n = fileState.doc.line_count | 0;
+    if (c) ui.fileMeta.textContent = num(n) + ' ' + plural(n, 'line', 'lines') + ' · ' + num(c) + ' matching ' + plural(c, 'line', 'lines');
   }, () => {});
 }
 

@@ -1,9 +1,17 @@
 /*
  * params.js - the address is the state: search parameters <-> URL.
  *
- * /?q=..&literal=1&case=..&path=..&exclude=..&context=.. is a search, plus
- * &file=PATH and #L10 or #L10-L20 for the file view.  Loading any such
- * address reproduces the view, so the address bar is always a permalink.
+ * /?q=..&literal=1&case=..&tree=..&path=..&exclude=..&context=.. is a
+ * search, plus &file=FILE and #L10 or #L10-L20 for the file view.  Loading
+ * any such address reproduces the view, so the address bar is always a
+ * permalink.
+ *
+ * tree is the API's tree= as it is sent: names or globs, comma-separated
+ * ('' searches every tree).  Names go in it quoted as globs (treeParam),
+ * so a tree named "a[1]" selects itself and no other.  FILE is
+ * the file's path, or with several trees TREE/PATH (fileOf), which is how
+ * the API addresses it too (/api/files/TREE/PATH): a tree's name holds no
+ * '/'.
  *
  * Parameters are normalised in one place (normParams): the address, the
  * controls and the query sent to the server cannot disagree on what a
@@ -12,7 +20,7 @@
  * changes it (router.js does) and knows nothing of the page's elements.
  */
 
-const DEFAULTS = Object.freeze({ q: '', literal: false, case: 'auto', path: '', exclude: '', context: 2 });
+const DEFAULTS = Object.freeze({ q: '', literal: false, case: 'auto', tree: '', path: '', exclude: '', context: 2 });
 const CASES = { auto: 1, yes: 1, no: 1 };
 
 export function normParams(p) {
@@ -21,6 +29,7 @@ export function normParams(p) {
     q: String(p.q || ''),
     literal: !!p.literal,
     case: CASES[p.case] ? p.case : 'auto',
+    tree: String(p.tree || '').trim(),
     path: String(p.path || '').trim(),
     exclude: String(p.exclude || '').trim(),
     context: isFinite(c) ? Math.max(0, Math.min(10, c)) : DEFAULTS.context
@@ -36,6 +45,7 @@ export function parseLocation() {
     q: sp.get('q') || '',
     literal: lit === '1' || lit === 'true',
     case: sp.get('case') || 'auto',
+    tree: sp.get('tree') || '',
     path: sp.get('path') || '',
     exclude: sp.get('exclude') || '',
     context: ctx === null ? DEFAULTS.context : ctx
@@ -63,6 +73,7 @@ export function buildURL(p, file, lines) {
   if (p.q) sp.set('q', p.q);
   if (p.literal) sp.set('literal', '1');
   if (p.case !== DEFAULTS.case) sp.set('case', p.case);
+  if (p.tree) sp.set('tree', p.tree);
   if (p.path) sp.set('path', p.path);
   if (p.exclude) sp.set('exclude', p.exclude);
   if (p.context !== DEFAULTS.context) sp.set('context', String(p.context));
@@ -71,12 +82,52 @@ export function buildURL(p, file, lines) {
   return location.pathname + (s ? '?' + s : '') + linesHash(lines);
 }
 
-// The address of a file view at one line (0: the top).
-export function fileURL(p, path, line) {
-  return buildURL(p, path, line ? { from: line, to: line } : null);
+// The address of a file view at one line (0: the top); file: fileOf().
+export function fileURL(p, file, line) {
+  return buildURL(p, file, line ? { from: line, to: line } : null);
+}
+
+// A result's file as the address and /api/files name it: its path, or
+// TREE/PATH when the result names its tree (the server has several).
+export function fileOf(tree, path) {
+  return tree ? tree + '/' + path : path;
 }
 
 // Two parameter sets with the same key are the same search.
 export function keyOf(p) {
-  return JSON.stringify([p.q, p.literal, p.case, p.path, p.exclude, p.context]);
+  return JSON.stringify([p.q, p.literal, p.case, p.tree, p.path, p.exclude, p.context]);
+}
+
+/* ------------------------------------------------------------------ *
+ * The tree parameter.
+ * ------------------------------------------------------------------ */
+
+// Text quoted as a glob that selects exactly it (the server's glob
+// syntax: a backslash escapes the next character).
+export function globQuote(s) {
+  return String(s).replace(/[\\*?[\]{},]/g, '\\$&');
+}
+
+// The tree parameter that selects these trees, by name ([]: every tree).
+export function treeParam(names) {
+  return names.map(globQuote).join(',');
+}
+
+// The names a tree parameter selects when it is a list of names (as
+// treeParam writes it, spaces around items allowed), out of the server's
+// names; null when it is something else (a glob, an unknown name).  Not a
+// reader of glob lists (the server has the one): a quoted name holds no
+// comma and no unquoted bracket or brace, so splitting at commas reads
+// such a list exactly as the server does, and anything else is null.
+export function treeNames(param, names) {
+  if (!param) return [];
+  const byItem = new Map(names.map((n) => [globQuote(n), n]));
+  const out = [];
+  for (const item of param.split(',')) {
+    const t = item.trim();
+    if (!t) continue;
+    if (!byItem.has(t)) return null;
+    if (out.indexOf(byItem.get(t)) < 0) out.push(byItem.get(t));
+  }
+  return out;
 }

@@ -4,9 +4,12 @@
  * the welcome panel, and why there are no results (an error next to the
  * box, or a search that could not be read).
  *
- * Results arrive sorted by path then line, a page at a time.  Each file is
- * a group; lines shared by the context of neighbouring matches are shown
- * once, and a gap marker separates runs that are not contiguous.  A match
+ * Results arrive sorted by path then line (by tree first, with several
+ * trees), a page at a time.  Each file is a group, headed by its path and,
+ * when the result names its tree (the server has several), the tree's
+ * label; its links address the file as params.js's fileOf() says.  Lines
+ * shared by the context of neighbouring matches are shown once, and a gap
+ * marker separates runs that are not contiguous.  A match
  * line that an earlier match showed as context is upgraded, across pages
  * too.  The list's state lives on the search it shows (s.groups,
  * s.matchRows, s.shown, s.returned: search.js owns s), so a list can
@@ -21,7 +24,7 @@ import { getStats } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
 import { num, plural, capital, fmtMs, fmtBytes } from './format.js';
 import { appendHighlighted } from './highlight.js';
-import { fileURL } from './params.js';
+import { fileOf, fileURL } from './params.js';
 import { needToken } from './token.js';
 
 export const PAGE = 200;        // results shown per page ("show more" reads the next)
@@ -78,19 +81,21 @@ export function renderMore(s, doc, offset) {
 function appendResults(s, results) {
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
+    const tree = r.tree ? String(r.tree) : '';
     let g = s.groups[s.groups.length - 1];
-    if (!g || g.path !== r.path) g = newGroup(s, r.path);
+    if (!g || g.path !== r.path || g.tree !== tree) g = newGroup(s, tree, r.path);
     addResult(s, g, r);
   }
 }
 
-function newGroup(s, path) {
+function newGroup(s, tree, path) {
+  const file = fileOf(tree, path);
   const sec = h('section', 'file');
-  sec.setAttribute('aria-label', path);
+  sec.setAttribute('aria-label', tree ? path + ' in tree ' + tree : path);
   const head = h('h2', 'file-head-r');
   const a = h('a', 'file-link');
-  a.href = fileURL(s.p, path, 0);
-  appendPath(a, path);
+  a.href = fileURL(s.p, file, 0);
+  appendPath(a, path, tree);
   head.appendChild(a);
   const count = h('span', 'count');
   head.appendChild(count);
@@ -98,7 +103,7 @@ function newGroup(s, path) {
   sec.appendChild(head);
   sec.appendChild(body);
   ui.results.appendChild(sec);
-  const g = { path, body, count, matches: 0, last: 0, tail: [], firstLine: 0, link: a, digits: 2 };
+  const g = { tree, path, file, body, count, matches: 0, last: 0, tail: [], firstLine: 0, link: a, digits: 2 };
   s.groups.push(g);
   return g;
 }
@@ -126,7 +131,7 @@ function addResult(s, g, r) {
   g.count.textContent = num(g.matches) + ' ' + plural(g.matches, 'match', 'matches');
   if (!g.firstLine) {
     g.firstLine = line;
-    g.link.href = fileURL(s.p, g.path, line);
+    g.link.href = fileURL(s.p, g.file, line);
   }
 }
 
@@ -148,8 +153,8 @@ function emitLine(s, g, n, text, ranges, r) {
   }
   const row = h('div', r ? 'row match' : 'row ctx');
   const ln = h('a', 'ln', String(n));
-  ln.href = fileURL(s.p, g.path, n);
-  ln.setAttribute('aria-label', (r ? 'Line ' : 'Context line ') + n + ' of ' + g.path);
+  ln.href = fileURL(s.p, g.file, n);
+  ln.setAttribute('aria-label', (r ? 'Line ' : 'Context line ') + n + ' of ' + g.path + (g.tree ? ' in tree ' + g.tree : ''));
   if (!r) ln.tabIndex = -1;
   const src = h('span', 'src');
   if (r) {
@@ -161,6 +166,7 @@ function emitLine(s, g, n, text, ranges, r) {
       row.title = 'Long line: shown around the match (from byte ' + (r.column | 0) + ')';
     }
     row.dataset.path = g.path;
+    if (g.tree) row.dataset.tree = g.tree;
     row.dataset.line = String(n);
     s.matchRows.push(row);
   } else {
@@ -216,6 +222,7 @@ function renderSummary(s, doc) {
     empty.appendChild(document.createTextNode('Nothing matches '));
     empty.appendChild(h('code', null, s.p.q));
     const hints = [];
+    if (s.p.tree) hints.push('the tree filter');
     if (s.p.path) hints.push('the path filter');
     if (s.p.exclude) hints.push('the exclude filter');
     // The server says what case=auto decided (group names and verbs
@@ -269,8 +276,10 @@ function loadIndexStats() {
   getStats().then((d) => {
     statsLoaded = true;
     const shards = Array.isArray(d.shards) ? d.shards.length : 0;
+    const trees = Array.isArray(d.trees) && d.trees.length > 1 ? d.trees.map((t) => String(t.name)) : [];
     ui.indexStats.textContent = 'Index: ' + num(d.files | 0) + ' files, ' + num(d.lines | 0) +
-      ' lines, ' + fmtBytes(d.bytes || 0) + ' across ' + shards + ' ' + plural(shards, 'worker', 'workers') + '.';
+      ' lines, ' + fmtBytes(d.bytes || 0) + ' across ' + shards + ' ' + plural(shards, 'worker', 'workers') +
+      (trees.length ? ', in ' + trees.length + ' trees: ' + trees.join(', ') : '') + '.';
   }, (e) => { needToken(e); });
 }
 
@@ -292,13 +301,15 @@ export function showQueryError(err, q) {
   ui.qErrorText.textContent = text;
   show(ui.asLiteral, err.code === 'bad_regex');
   show(ui.qError, true);
-  const bad = err.param === 'path' ? ui.path : err.param === 'exclude' ? ui.exclude : ui.q;
+  const bad = { path: ui.path, exclude: ui.exclude, tree: ui.treeFilter }[err.param] || ui.q;
   bad.setAttribute('aria-invalid', 'true');
   showNoSearch(err.code === 'bad_regex'
     ? 'No search: the pattern is not a valid regular expression.'
     : err.param === 'path' || err.param === 'exclude'
       ? 'No search: the ' + err.param + ' filter is not valid.'
-      : 'No search: the server refused the query.');
+      : err.param === 'tree'
+        ? 'No search: the tree filter selects no tree.'
+        : 'No search: the server refused the query.');
   ui.results.dataset.state = 'error';
   emit({ q, error: err.code });
 }
@@ -309,6 +320,7 @@ export function clearQError() {
   ui.q.setAttribute('aria-invalid', 'false');
   ui.path.removeAttribute('aria-invalid');
   ui.exclude.removeAttribute('aria-invalid');
+  ui.treeFilter.removeAttribute('aria-invalid');
 }
 
 // The query was fine but its results could not be read (the server stayed

@@ -16,6 +16,7 @@ import { ui, show } from './dom.js';
 import { forgetFile, openFileView } from './fileview.js';
 import { buildURL, normParams, parseLocation } from './params.js';
 import { search, searchFailed } from './search.js';
+import { setTreeControl, treeControlValue } from './trees.js';
 
 const DEBOUNCE_MS = 90;         // typing pause before a query is sent
 const BURST_MS = 1200;          // typing within this of the last update replaces the history entry
@@ -35,6 +36,7 @@ function readControls() {
     q: ui.q.value,
     literal: ui.literal.checked,
     case: ui.caseSel.value,
+    tree: treeControlValue(),
     path: ui.path.value,
     exclude: ui.exclude.value,
     context: ui.context.value
@@ -46,6 +48,7 @@ function writeControls(p) {
   ui.literal.checked = p.literal;
   ui.regex.checked = !p.literal;
   ui.caseSel.value = p.case;
+  setTreeControl(p.tree);
   if (ui.path.value.trim() !== p.path) ui.path.value = p.path;
   if (ui.exclude.value.trim() !== p.exclude) ui.exclude.value = p.exclude;
   ui.context.value = String(p.context);

@@ -50,9 +50,12 @@ function supersede() {
   setBusy(false);
 }
 
+// tree only when set: a server with one tree gets the body it always got.
 function queryBody(p) {
-  return { q: p.q, literal: p.literal, case: p.case, path: p.path, exclude: p.exclude,
-           context: p.context, max: MAX };
+  const body = { q: p.q, literal: p.literal, case: p.case, path: p.path, exclude: p.exclude,
+                 context: p.context, max: MAX };
+  if (p.tree) body.tree = p.tree;
+  return body;
 }
 
 // Run p unless it is what is already shown or in flight (force: even so).
