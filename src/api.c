@@ -184,27 +184,34 @@ static int check_pattern(const struct query_spec *spec, struct api_error *e)
     return SG_OK;
 }
 
-/* tree= must select one tree at least. */
+/* Each item of tree= must select one tree at least: a name typed wrong
+ * is said, not quietly searched without. */
 static int check_trees(const struct api_context *ctx, const struct query_spec *spec,
                        struct api_error *e)
 {
     if (!spec->trees || !*spec->trees)
         return SG_OK;
-    struct glob_list *gl = glob_list_parse(spec->trees, NULL, 0);
-    unsigned n = ftable_ntrees(ctx->files), hits = 0;
-    char names[512] = "";
-    for (unsigned t = 0; t < n; t++) {
-        const char *name = ftable_tree_name(ctx->files, t);
-        hits += gl && glob_list_match(gl, name);
-        size_t len = strlen(names);
-        snprintf(names + len, sizeof names - len, "%s%s", t ? ", " : "", name);
+    char why[SG_ERRLEN];
+    struct glob_list *gl = glob_list_parse(spec->trees, why, sizeof why);
+    if (!gl) {
+        api_error_set(e, 400, "bad_parameter", "tree", "tree: %s", why);
+        return SG_ERR;
     }
+    unsigned n = ftable_ntrees(ctx->files);
+    const char **names = xcalloc(n ? n : 1, sizeof *names);
+    char list[512] = "";
+    for (unsigned t = 0; t < n; t++) {
+        names[t] = ftable_tree_name(ctx->files, t);
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s%s", t ? ", " : "", names[t]);
+    }
+    const char *unused = glob_list_unused(gl, names, n);
+    if (unused)
+        api_error_set(e, 400, "bad_parameter", "tree", "tree: no tree is named %.100s (trees: %s)",
+                      unused, list);
+    free(names);
     glob_list_free(gl);
-    if (hits)
-        return SG_OK;
-    api_error_set(e, 400, "bad_parameter", "tree", "tree: no tree is named %.100s (trees: %s)",
-                  spec->trees, names);
-    return SG_ERR;
+    return unused ? SG_ERR : SG_OK;
 }
 
 /* Check the pattern and register the query, then free spec; NULL when

@@ -577,12 +577,15 @@ bool glob_match(const char *pattern, const char *path, int flags)
 struct glob_entry {
     char *pat;
     size_t glen, len;
+    size_t item; /* which item of the list it came from */
     bool dir_only;
 };
 
 struct glob_list {
     struct glob_entry *entries;
     size_t n, cap;
+    char **items; /* each item's text, as typed (spaces around dropped) */
+    size_t nitems;
 };
 
 /* End of the list item starting at p: the first ',' outside braces and
@@ -660,6 +663,7 @@ static bool list_add_alt(struct glob_list *gl, const char *s, const char *e)
         gl->entries = xrealloc(gl->entries, gl->cap * sizeof *gl->entries);
     }
     ent = &gl->entries[gl->n++];
+    ent->item = gl->nitems;
     ent->pat = xmalloc(glen + strlen(below) + 1);
     memcpy(ent->pat, "**/", prefix);
     memcpy(ent->pat + prefix, s, (size_t)(e - s));
@@ -728,8 +732,12 @@ struct glob_list *glob_list_parse(const char *spec, char *err, size_t errlen)
             set_err(err, errlen, "more than %d globs in the list", GLOB_LIST_MAX_GLOBS);
             goto fail;
         }
-        if (s < e && list_add_glob(gl, s, e, err, errlen) != SG_OK)
-            goto fail;
+        if (s < e) {
+            if (list_add_glob(gl, s, e, err, errlen) != SG_OK)
+                goto fail;
+            gl->items = xrealloc(gl->items, (gl->nitems + 1) * sizeof *gl->items);
+            gl->items[gl->nitems++] = xstrndup(s, (size_t)(e - s));
+        }
         if (q == end)
             break;
         p = q + 1;
@@ -744,32 +752,67 @@ fail:
     return NULL;
 }
 
+/* Does entry i of the list select the path (len bytes, is_dir)? */
+static bool entry_matches(const struct glob_entry *ent, const char *path, size_t len, bool is_dir)
+{
+    /* The glob names the path itself... */
+    if ((!ent->dir_only || is_dir) && match_path(ent->pat, ent->glen, path, len))
+        return true;
+    /* ...or one of the folders it lies in. */
+    return match_path(ent->pat, ent->len, path, len);
+}
+
+/* Drop leading and trailing slashes; false when nothing is left. */
+static bool trim_path(const char **path, size_t *len, bool *is_dir)
+{
+    const char *p = *path;
+
+    while (*p == '/')
+        p++;
+    *len = strlen(p);
+    *is_dir = false;
+    while (*len > 0 && p[*len - 1] == '/') {
+        (*len)--;
+        *is_dir = true;
+    }
+    *path = p;
+    return *len > 0;
+}
+
 bool glob_list_match(const struct glob_list *gl, const char *path)
 {
     size_t len;
-    bool is_dir = false;
+    bool is_dir;
 
-    if (!gl || !path)
+    if (!gl || !path || !trim_path(&path, &len, &is_dir))
         return false;
-    while (*path == '/')
-        path++;
-    len = strlen(path);
-    while (len > 0 && path[len - 1] == '/') {
-        len--;
-        is_dir = true;
-    }
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < gl->n; i++) {
-        const struct glob_entry *ent = &gl->entries[i];
-        /* The glob names the path itself... */
-        if ((!ent->dir_only || is_dir) && match_path(ent->pat, ent->glen, path, len))
+    for (size_t i = 0; i < gl->n; i++)
+        if (entry_matches(&gl->entries[i], path, len, is_dir))
             return true;
-        /* ...or one of the folders it lies in. */
-        if (match_path(ent->pat, ent->len, path, len))
-            return true;
-    }
     return false;
+}
+
+const char *glob_list_unused(const struct glob_list *gl, const char *const *paths, size_t n)
+{
+    if (!gl)
+        return NULL;
+    for (size_t item = 0; item < gl->nitems; item++) {
+        bool used = false;
+        for (size_t i = 0; i < gl->n && !used; i++) {
+            if (gl->entries[i].item != item)
+                continue;
+            for (size_t k = 0; k < n && !used; k++) {
+                const char *path = paths[k];
+                size_t len;
+                bool is_dir;
+                used = path && trim_path(&path, &len, &is_dir) &&
+                       entry_matches(&gl->entries[i], path, len, is_dir);
+            }
+        }
+        if (!used)
+            return gl->items[item];
+    }
+    return NULL;
 }
 
 void glob_list_free(struct glob_list *gl)
@@ -778,6 +821,9 @@ void glob_list_free(struct glob_list *gl)
         return;
     for (size_t i = 0; i < gl->n; i++)
         free(gl->entries[i].pat);
+    for (size_t i = 0; i < gl->nitems; i++)
+        free(gl->items[i]);
+    free(gl->items);
     free(gl->entries);
     free(gl);
 }

@@ -63,6 +63,12 @@ struct glob_list *glob_list_parse(const char *spec, char *err, size_t errlen);
  * everything beneath it.  A path ending in '/' names a folder. */
 bool glob_list_match(const struct glob_list *gl, const char *path);
 
+/* The first item of the list (its text, spaces around it dropped) that
+ * selects none of the n paths, or NULL when each selects one at least:
+ * for telling a user which of the names typed is a slip.  Valid while
+ * gl is. */
+const char *glob_list_unused(const struct glob_list *gl, const char *const *paths, size_t n);
+
 /* Accepts NULL. */
 void glob_list_free(struct glob_list *gl);
 

@@ -825,6 +825,41 @@ START_TEST(test_list_odd_paths)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* glob_list_unused                                                    */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_list_unused)
+{
+    const char *names[] = {"alpha", "beta", "site[2]"};
+    struct glob_list *gl;
+
+    /* Every item selects a name: nothing unused. */
+    gl = glob_list_parse("alpha, b*,site\\[2]", NULL, 0);
+    ck_assert_ptr_nonnull(gl);
+    ck_assert_ptr_null(glob_list_unused(gl, names, 3));
+    glob_list_free(gl);
+    /* The first item that selects none is named, as typed. */
+    gl = glob_list_parse("alpha, nosuch ,gam*", NULL, 0);
+    ck_assert_ptr_nonnull(gl);
+    ck_assert_str_eq(glob_list_unused(gl, names, 3), "nosuch");
+    ck_assert_str_eq(glob_list_unused(gl, names + 1, 0), "alpha");
+    glob_list_free(gl);
+    /* An item whose braces expand: used when any alternative selects. */
+    gl = glob_list_parse("{x,be}ta,{y,z}", NULL, 0);
+    ck_assert_ptr_nonnull(gl);
+    ck_assert_str_eq(glob_list_unused(gl, names, 3), "{y,z}");
+    glob_list_free(gl);
+    /* Empty items are not items; NULL list and NULL names are safe. */
+    gl = glob_list_parse(",,alpha,,", NULL, 0);
+    ck_assert_ptr_null(glob_list_unused(gl, names, 3));
+    const char *holes[] = {NULL, "alpha"};
+    ck_assert_ptr_null(glob_list_unused(gl, holes, 2));
+    glob_list_free(gl);
+    ck_assert_ptr_null(glob_list_unused(NULL, names, 3));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* glob_list_free                                                      */
 /* ------------------------------------------------------------------ */
 
@@ -884,6 +919,10 @@ Suite *suite_glob(void)
     tcase_add_test(tc, test_list_braces_commas);
     tcase_add_test(tc, test_list_exclude);
     tcase_add_test(tc, test_list_odd_paths);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("glob_list_unused");
+    tcase_add_test(tc, test_list_unused);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("glob_list_free");

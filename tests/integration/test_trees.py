@@ -80,6 +80,12 @@ def results_name_their_tree_in_order():
         eq({x["tree"] for x in d.json["results"]}, {base_b}, "POST tree= results")
         expect_error(srv.search("needle", tree="nope"), 400, "bad_parameter", "tree=nope",
                      param="tree")
+        # A slip among good names is said, not searched without.
+        r = srv.search("needle", tree="alpha,nosuch")
+        expect_error(r, 400, "bad_parameter", "tree=alpha,nosuch", param="tree")
+        check("nosuch" in r.json["error"]["message"], "the message names the slip: %r" % r.json)
+        expect_error(srv.search("needle", tree="al[pha"), 400, "bad_parameter",
+                     "tree= with a bad glob", param="tree")
         r = srv.files("alpha/src/same.c")
         expect_json(r, 200, "file view alpha/src/same.c")
         eq((r.json["tree"], r.json["path"], r.json["lines"]), ("alpha", "src/same.c",
