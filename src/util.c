@@ -115,7 +115,8 @@ char *xstrdup(const char *s)
 char *xstrndup(const char *s, size_t n)
 {
     char *d = xmalloc(n + 1);
-    memcpy(d, s, n);
+    if (n) /* s may be NULL when n is 0 */
+        memcpy(d, s, n);
     d[n] = '\0';
     return d;
 }

@@ -32,6 +32,7 @@ char *xstrdup(const char *s);
  * (doubling, from 16); false, with the array as it was, when there is no
  * memory for it: for code that serves one request. */
 bool soft_grow(void **p, size_t *cap, size_t need, size_t size);
+/* The first n bytes of s, NUL-terminated (s may be NULL when n is 0). */
 char *xstrndup(const char *s, size_t n);
 
 /* A growable string, NUL-terminated once anything was added; the caller
