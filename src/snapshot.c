@@ -183,6 +183,19 @@ int snapshot_write(const char *dir, unsigned shard, unsigned nshards, uint64_t c
                              (size_t)c->len + CORPUS_PAD,    c->nlines * sizeof *c->line_off,
                              c->nblocks * sizeof *c->blocks, nkeys * sizeof *keys,
                              (nkeys + 1) * sizeof *offsets,  npostings * sizeof *postings};
+    /* An empty shard has no arrays: its text is the pad alone and its
+     * offsets one 0, written from zeros. */
+    static const uint8_t zeros[CORPUS_PAD + sizeof *offsets];
+    for (int i = 0; i < NSECTIONS; i++)
+        if (!data[i] && len[i]) {
+            if (len[i] > sizeof zeros) {
+                free(files);
+                free(paths);
+                set_err(err, errlen, "the corpus's %s is missing", section_name[i]);
+                return SG_ERR;
+            }
+            data[i] = zeros;
+        }
     struct snap_header h = {.version = SNAPSHOT_VERSION,
                             .header_size = sizeof h,
                             .shard = shard,

@@ -96,6 +96,23 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* A shard with no files (a small tree, many workers) round-trips too. */
+START_TEST(test_empty_shard)
+{
+    struct corpus e, c;
+    char why[SG_ERRLEN];
+    corpus_init(&e);
+    corpus_enable_index(&e);
+    corpus_seal(&e);
+    ck_assert_msg(snapshot_write(dir, 1, 2, CONFIG, &e, why, sizeof why) == SG_OK, "%s", why);
+    ck_assert_msg(snapshot_open(dir, 1, 2, CONFIG, &c, why, sizeof why) == SG_OK, "%s", why);
+    ck_assert(c.nfiles == 0 && c.len == 0 && c.nlines == 0 && c.nblocks == 0);
+    ck_assert(tindex_count(c.index, 'a' << 16 | 'b' << 8 | 'c') == 0);
+    corpus_free(&c);
+    corpus_free(&e);
+}
+END_TEST
+
 static void expect_refused(unsigned shard, unsigned nshards, uint64_t config, const char *why_part)
 {
     struct corpus c;
@@ -116,6 +133,21 @@ START_TEST(test_foreign)
     ck_assert(rename(snap_file(), path) == 0);
     expect_refused(1, 2, CONFIG, "number of workers"); /* made for shard 0 */
     expect_refused(0, 2, CONFIG, "none yet");
+}
+END_TEST
+
+/* A snapshot from another version of the format is not read. */
+START_TEST(test_other_version)
+{
+    int fd = open(snap_file(), O_RDWR);
+    ck_assert(fd >= 0);
+    uint32_t v;
+    ck_assert(pread(fd, &v, 4, 8) == 4); /* after the 8-byte magic */
+    ck_assert_uint_eq(v, SNAPSHOT_VERSION);
+    v++;
+    ck_assert(pwrite(fd, &v, 4, 8) == 4);
+    close(fd);
+    expect_refused(0, 2, CONFIG, "another version");
 }
 END_TEST
 
@@ -178,6 +210,8 @@ Suite *suite_snapshot(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_foreign);
+    tcase_add_test(tc, test_other_version);
+    tcase_add_test(tc, test_empty_shard);
     tcase_add_test(tc, test_damaged_anywhere);
     tcase_add_test(tc, test_truncated);
     suite_add_tcase(s, tc);
