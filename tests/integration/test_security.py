@@ -57,8 +57,12 @@ CATASTROPHIC = ["(a+)+$", "(x+x+)+y", "(.*a){20}"]
 SLOW_Q = "(a+)+$"
 DEADLINE_MS = 3000        # timeout_ms of the catastrophic queries
 DEADLINE_SLACK = 2.0      # the master's 0.5 s grace, plus noise
-QUICK_WITHIN = 3.0        # "promptly", in seconds
-SERVER_TIMEOUT_MS = 10000
+SERVER_TIMEOUT_MS = 30000  # the slow query's deadline where it is cancelled
+# A cancelled or abandoned query must free the workers: the next quick
+# query is then answered long before the slow one's deadline.  Half of
+# what it had left is the bound: far from scheduling noise on a busy
+# machine, far below what a worker still scanning would take.
+FREED_WITHIN = (SERVER_TIMEOUT_MS / 1000.0 - 0.5) / 2
 
 OUTSIDE_MARKERS = [b"root:", b"outside_marker", b"int main(", b"server_run(",
                    b"PATH=/"]
@@ -309,39 +313,38 @@ for _i, _q in enumerate(CATASTROPHIC):
 
 @R.test(timeout=60, timed=True)
 def other_requests_answered_during_a_slow_query():
+    """While a slow query holds the workers, stats, health, a file view and
+    a quick search are each answered before it ends (ordering, not a
+    time bound: the slow query runs for a long deadline)."""
     srv = SLOW_SRV()
     wait_idle(srv)
-    deadline_ms = 6000
-    slow = Background(lambda: srv.search(SLOW_Q, timeout=30,
+    deadline_ms = 12000
+    slow = Background(lambda: srv.search(SLOW_Q, timeout=40,
                                          timeout_ms=deadline_ms))
     time.sleep(0.5)
     check(slow.t_end is None, "precondition: the slow query is still running")
-    _, t_stats = timed(lambda: expect_json(srv.get("/api/stats"), 200, "stats"))
-    _, t_health = timed(lambda: expect_json(srv.get("/healthz"), 200,
-                                            "healthz"))
-    r, t_file = timed(lambda: srv.files("quick.txt"))
+    answered_while = {}
+
+    def during(what, fn):
+        out, dt = timed(fn)
+        answered_while[what] = (slow.t_end is None, dt)
+        return out
+    during("/api/stats", lambda: expect_json(srv.get("/api/stats"), 200, "stats"))
+    during("/healthz", lambda: expect_json(srv.get("/healthz"), 200, "healthz"))
+    r = during("a file view", lambda: srv.files("quick.txt"))
     expect_json(r, 200, "GET /api/files/quick.txt")
-    t_sent = time.monotonic()
-    doc, t_quick = quick_search(srv)
-    t_answered = time.monotonic()
-    slow_doc = slow.get(30, "the slow query")
-    print("  # while %s ran (%.2fs): stats %.2fs, healthz %.2fs, file view "
-          "%.2fs, quick search %.2fs"
-          % (SLOW_Q, slow.t_end - slow.t0, t_stats, t_health, t_file, t_quick))
+    doc, _ = during("a quick search", lambda: quick_search(srv))
+    slow_doc = slow.get(40, "the slow query")
+    print("  # while %s ran (%.2fs): %s"
+          % (SLOW_Q, slow.t_end - slow.t0,
+             ", ".join("%s %.2fs" % (w, dt) for w, (_, dt) in answered_while.items())))
     eq(doc["status"], "done", "quick search status")
     eq([(x["path"], x["line"]) for x in doc["results"]], [("quick.txt", 1)],
        "quick search results")
     expect_json(slow_doc, 200, "slow search")
-    for what, dt in (("/api/stats", t_stats), ("/healthz", t_health),
-                     ("a file view", t_file)):
-        check(dt < QUICK_WITHIN, "%s took %.2fs while a slow query ran"
-              % (what, dt))
-    check(t_answered < slow.t_end,
-          "a quick search sent %.1fs into a slow query was answered only "
-          "after it (%.2fs after being sent; the slow query ended %.2fs "
-          "after that): queries do not keep being answered"
-          % (t_sent - slow.t0, t_quick, t_answered - slow.t_end))
-    check(t_quick < QUICK_WITHIN, "the quick search took %.2fs" % t_quick)
+    for what, (still, dt) in answered_while.items():
+        check(still, "%s was answered only after the slow query ended (%.2fs): "
+              "requests do not keep being answered" % (what, dt))
 
 
 @R.test(timeout=60, timed=True)
@@ -358,14 +361,14 @@ def delete_stops_a_slow_query():
     t_after = time.monotonic()
     expect_json(r, 200, "DELETE")
     eq(r.json.get("status"), "cancelled", "status in the DELETE answer")
-    check(t_del < QUICK_WITHIN, "DELETE took %.2fs" % t_del)
+    check(t_del < FREED_WITHIN, "DELETE took %.2fs" % t_del)
     doc, t_quick = quick_search(srv)
     since = time.monotonic() - t_after
     print("  # DELETE %.2fs; next quick query answered %.2fs after it "
           "(the slow query had %.1fs left)"
           % (t_del, since, SERVER_TIMEOUT_MS / 1000.0 - 0.5))
     eq(doc["status"], "done", "quick query after DELETE")
-    check(since < QUICK_WITHIN, "the next quick query came %.2fs after the "
+    check(since < FREED_WITHIN, "the next quick query came %.2fs after the "
           "DELETE: the workers went on scanning the cancelled query" % since)
     r = srv.get("/api/queries/" + qid)
     eq(r.json.get("status"), "cancelled", "GET after DELETE")
@@ -388,7 +391,7 @@ def client_leaving_a_waiting_search_frees_the_workers():
     def idle():
         return srv.stats()["queries"]["running"] == 0
     gone = None
-    while time.monotonic() - t_close < 8.0:
+    while time.monotonic() - t_close < FREED_WITHIN:
         if idle():
             gone = time.monotonic() - t_close
             break
@@ -397,12 +400,12 @@ def client_leaving_a_waiting_search_frees_the_workers():
     since = time.monotonic() - t_close
     print("  # after the client left: no query running after %s s, next quick "
           "query answered %.2fs after the close (the slow one had %.1fs left)"
-          % ("%.2f" % gone if gone is not None else "> 8", since,
+          % ("%.2f" % gone if gone is not None else "> %.0f" % FREED_WITHIN, since,
              SERVER_TIMEOUT_MS / 1000.0 - 0.5))
-    check(gone is not None, "the search stayed running 8s after its client "
-          "left")
+    check(gone is not None, "the search stayed running %.0fs after its client "
+          "left" % FREED_WITHIN)
     eq(doc["status"], "done", "quick query after the client left")
-    check(since < QUICK_WITHIN + 1.0, "the next quick query came %.2fs after "
+    check(since < FREED_WITHIN, "the next quick query came %.2fs after "
           "the client left: the workers went on scanning for nobody" % since)
 
 
@@ -656,7 +659,9 @@ def garbage_and_slow_clients():
         for _ in range(3):
             r, dt = timed(lambda: srv.get("/api/stats", timeout=10))
             expect_json(r, 200, "stats while a slow client holds a connection")
-            check(dt < QUICK_WITHIN, "stats took %.2fs next to a slow client" % dt)
+            # Held behind it, stats would wait for the head timeout (10 s)
+            # to close the slow connection.
+            check(dt < 5.0, "stats took %.2fs next to a slow client" % dt)
             slow.sendall(b"z")
             time.sleep(0.2)
     finally:
