@@ -424,7 +424,7 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
     /* Reserved before the shard is even asked: the lines, then their
      * text, take about the file's size each (checked again on the real
      * lines before rendering). */
-    size_t guess = (size_t)f.size + 64;
+    size_t guess = (size_t)f.stamp.size + 64;
     if (!answer_reserve(ctx->answers, guess)) {
         over_budget(res, ctx->answers, NULL);
         return;

@@ -202,8 +202,7 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     struct corpus_file *f = &c->files[c->nfiles++];
     f->id = id;
     f->tree = 0;
-    f->size = f->dev = f->ino = 0;
-    f->mtime_ns = 0;
+    f->stamp = (struct file_stamp){0};
     f->path = path;
     f->off = off;
     f->len = n;
@@ -232,7 +231,7 @@ static int read_file(int root_fd, const struct file_entry *e, uint64_t max, char
         close(fd);
         return -EINVAL; /* no longer a regular file */
     }
-    if (!fs_same_file(&st, e->dev, e->ino)) {
+    if (!fs_same_file(&st, e->stamp.dev, e->stamp.ino)) {
         close(fd);
         return -ESTALE;
     }
@@ -298,16 +297,13 @@ enum corpus_read_result corpus_read_add(struct corpus *c, int root_fd, const str
             out = CORPUS_READ_BINARY;
         } else if (added == CORPUS_NOMEM) {
             log_info("out of memory loading %s (%llu bytes); skipped", e->path,
-                     (unsigned long long)e->size);
+                     (unsigned long long)e->stamp.size);
             c->unreadable++;
             out = CORPUS_READ_UNREADABLE;
         } else {
             struct corpus_file *f = &c->files[c->nfiles - 1];
             f->tree = e->tree;
-            f->size = e->size;
-            f->dev = e->dev;
-            f->ino = e->ino;
-            f->mtime_ns = e->mtime_ns;
+            f->stamp = e->stamp;
         }
     }
     /* A huge file's read buffer is not kept for the small ones. */
@@ -349,7 +345,7 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, co
     size_t n = corpus_shard_order(l, shard, &order);
     uint64_t total = 0;
     for (size_t k = 0; k < n; k++)
-        total += l->v[order[k]].size + 1;
+        total += l->v[order[k]].stamp.size + 1;
     (void)reserve_bytes(c, total); /* if it fails, the arena grows per file */
     corpus_enable_index(c);
     struct corpus_reader rd = {0};

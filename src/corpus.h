@@ -34,8 +34,7 @@ struct corpus_file {
     const char *path;
     /* The file on disk its text was read from: a snapshot (snapshot.h)
      * keeps it, to tell at the next start whether the file changed. */
-    uint64_t size, dev, ino;
-    int64_t mtime_ns;
+    struct file_stamp stamp;
     /* Holds U+212A KELVIN SIGN or U+017F LONG S, which a caseless search
      * matches for k and s: such a file is always scanned with the regex
      * (see qplan.h). */

@@ -21,8 +21,7 @@ struct entry {
     uint32_t tree;
     /* under the lock */
     uint32_t shard;
-    uint64_t size, dev, ino;
-    int64_t mtime_ns;
+    struct file_stamp stamp;
     enum fentry_state state;
     bool not_utf8;
 };
@@ -90,9 +89,9 @@ static void count(struct ftable *t, const struct entry *e, int sign)
     if (e->state != FT_LIVE)
         return;
     t->live_files += (size_t)sign;
-    t->live_bytes += (uint64_t)(sign * (int64_t)e->size);
+    t->live_bytes += (uint64_t)(sign * (int64_t)e->stamp.size);
     t->shard_files[e->shard] += (size_t)sign;
-    t->shard_bytes[e->shard] += (uint64_t)(sign * (int64_t)e->size);
+    t->shard_bytes[e->shard] += (uint64_t)(sign * (int64_t)e->stamp.size);
 }
 
 /* A new entry; the caller holds the lock (or is alone).  Published last. */
@@ -140,10 +139,7 @@ struct ftable *ftable_new(const struct file_list *l, unsigned nshards, const cha
         const struct file_entry *f = &l->v[i];
         struct entry *e = at(t, append(t, f->tree, f->path));
         e->shard = f->shard < t->nshards ? f->shard : 0;
-        e->size = f->size;
-        e->dev = f->dev;
-        e->ino = f->ino;
-        e->mtime_ns = f->mtime_ns;
+        e->stamp = f->stamp;
         e->state = FT_LIVE;
         count(t, e, 1);
     }
@@ -216,14 +212,8 @@ int ftable_cmp(const struct ftable *t, uint32_t a, uint32_t b)
 
 static void copy_out(const struct entry *e, struct fentry *out)
 {
-    *out = (struct fentry){.path = e->path,
-                           .tree = e->tree,
-                           .shard = e->shard,
-                           .size = e->size,
-                           .dev = e->dev,
-                           .ino = e->ino,
-                           .mtime_ns = e->mtime_ns,
-                           .state = e->state};
+    *out = (struct fentry){
+        .path = e->path, .tree = e->tree, .shard = e->shard, .stamp = e->stamp, .state = e->state};
 }
 
 bool ftable_get(struct ftable *t, uint32_t id, struct fentry *out)
@@ -302,17 +292,13 @@ enum ftable_change ftable_saw_file(struct ftable *t, const struct ftable_seen *s
     uint32_t fid = t->nslots && t->slots[i] ? t->slots[i] - 1 : append(t, seen->tree, seen->path);
     struct entry *e = at(t, fid);
     enum ftable_change what = FT_CHANGE_LOAD;
-    if (e->state == FT_LIVE && e->size == seen->size && e->dev == seen->dev &&
-        e->ino == seen->ino && e->mtime_ns == seen->mtime_ns)
+    if (e->state == FT_LIVE && stamp_same(&e->stamp, &seen->stamp))
         what = FT_CHANGE_NONE; /* the same file as indexed */
     if (what == FT_CHANGE_LOAD) {
         count(t, e, -1);
         if (e->state != FT_LIVE)
             e->shard = lightest_shard(t);
-        e->size = seen->size;
-        e->dev = seen->dev;
-        e->ino = seen->ino;
-        e->mtime_ns = seen->mtime_ns;
+        e->stamp = seen->stamp;
         e->state = FT_LIVE;
         count(t, e, 1);
     }
@@ -381,13 +367,8 @@ void ftable_shard_list(struct ftable *t, unsigned shard, struct file_list *out)
         out->v[i].shard = UINT32_MAX;
         if (e->state != FT_LIVE || e->shard != shard)
             continue;
-        out->v[i] = (struct file_entry){.path = xstrdup(e->path),
-                                        .size = e->size,
-                                        .shard = shard,
-                                        .tree = e->tree,
-                                        .dev = e->dev,
-                                        .ino = e->ino,
-                                        .mtime_ns = e->mtime_ns};
+        out->v[i] = (struct file_entry){
+            .path = xstrdup(e->path), .shard = shard, .tree = e->tree, .stamp = e->stamp};
     }
     pthread_mutex_unlock(&t->lock);
 }

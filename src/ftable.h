@@ -37,8 +37,7 @@ enum fentry_state {
 struct fentry {
     const char *path; /* the table's; lives as long as the table */
     uint32_t tree, shard;
-    uint64_t size, dev, ino;
-    int64_t mtime_ns;
+    struct file_stamp stamp;
     enum fentry_state state;
 };
 
@@ -83,8 +82,7 @@ enum ftable_change { FT_CHANGE_NONE, FT_CHANGE_LOAD, FT_CHANGE_REMOVE };
 struct ftable_seen {
     uint32_t tree;
     const char *path;
-    uint64_t size, dev, ino;
-    int64_t mtime_ns;
+    struct file_stamp stamp;
 };
 enum ftable_change ftable_saw_file(struct ftable *t, const struct ftable_seen *seen, uint32_t *id);
 enum ftable_change ftable_saw_nothing(struct ftable *t, uint32_t tree, const char *path,

@@ -264,10 +264,10 @@ void msg_files_begin(struct msg_writer *w, uint32_t shard, uint32_t total)
 static void put_entry(struct msg_writer *w, const struct msg_file_entry *e)
 {
     msg_put_u32(w, e->id);
-    msg_put_u64(w, e->size);
-    msg_put_u64(w, e->dev);
-    msg_put_u64(w, e->ino);
-    msg_put_u64(w, (uint64_t)e->mtime_ns);
+    msg_put_u64(w, e->stamp.size);
+    msg_put_u64(w, e->stamp.dev);
+    msg_put_u64(w, e->stamp.ino);
+    msg_put_u64(w, (uint64_t)e->stamp.mtime_ns);
     msg_put_u32(w, e->tree);
     msg_put_str(w, e->path, e->path_len);
 }
@@ -276,10 +276,10 @@ static void put_entry(struct msg_writer *w, const struct msg_file_entry *e)
 static void get_entry(struct msg_reader *r, struct msg_file_entry *e)
 {
     e->id = msg_get_u32(r);
-    e->size = msg_get_u64(r);
-    e->dev = msg_get_u64(r);
-    e->ino = msg_get_u64(r);
-    e->mtime_ns = (int64_t)msg_get_u64(r);
+    e->stamp.size = msg_get_u64(r);
+    e->stamp.dev = msg_get_u64(r);
+    e->stamp.ino = msg_get_u64(r);
+    e->stamp.mtime_ns = (int64_t)msg_get_u64(r);
     e->tree = msg_get_u32(r);
     e->path = get_cstr_view(r, &e->path_len);
     if (e->path_len == 0)

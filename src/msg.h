@@ -69,6 +69,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stamp.h"
+
 #define MSG_MAGIC       0x50524753u
 #define MSG_VERSION     2
 #define MSG_HEADER_SIZE 24
@@ -185,8 +187,7 @@ int msg_file_decode(struct msg_reader *r, uint32_t *file_id);
  * msg_files_finish() closes the message. */
 struct msg_file_entry {
     uint32_t id;
-    uint64_t size, dev, ino;
-    int64_t mtime_ns;
+    struct file_stamp stamp;
     uint32_t tree;
     const char *path; /* not NUL-terminated when decoded */
     uint32_t path_len;

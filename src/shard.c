@@ -22,7 +22,7 @@ void shard_assign_prefer(struct file_list *l, unsigned nshards,
         long s = prefer(ctx, &l->v[i]);
         l->v[i].shard = s >= 0 && (unsigned long)s < nshards ? (uint32_t)s : UINT32_MAX;
         if (l->v[i].shard != UINT32_MAX) {
-            load[s] += l->v[i].size;
+            load[s] += l->v[i].stamp.size;
             count[s]++;
         }
     }
@@ -34,7 +34,7 @@ void shard_assign_prefer(struct file_list *l, unsigned nshards,
             if (load[s] < load[best] || (load[s] == load[best] && count[s] < count[best]))
                 best = s;
         l->v[i].shard = best;
-        load[best] += l->v[i].size;
+        load[best] += l->v[i].stamp.size;
         count[best]++;
     }
     free(load);
@@ -48,7 +48,7 @@ void shard_totals(const struct file_list *l, unsigned shard, size_t *files, uint
     for (size_t i = 0; i < l->n; i++) {
         if (l->v[i].shard == shard) {
             (*files)++;
-            *bytes += l->v[i].size;
+            *bytes += l->v[i].stamp.size;
         }
     }
 }

@@ -45,8 +45,7 @@ struct snap_header {
 
 struct snap_file {
     uint64_t off, len, first_line, path_off;
-    uint64_t size, dev, ino;
-    int64_t mtime_ns;
+    struct file_stamp stamp;
     uint32_t nlines, first_block, tree, path_len;
     uint32_t wide_fold, pad;
 };
@@ -148,10 +147,7 @@ static void tables(const struct corpus *c, struct snap_file **files, char **path
                                          .len = f->len,
                                          .first_line = f->first_line,
                                          .path_off = at,
-                                         .size = f->size,
-                                         .dev = f->dev,
-                                         .ino = f->ino,
-                                         .mtime_ns = f->mtime_ns,
+                                         .stamp = f->stamp,
                                          .nlines = f->nlines,
                                          .first_block = f->first_block,
                                          .tree = f->tree,
@@ -434,10 +430,7 @@ int snapshot_open(const char *dir, unsigned shard, unsigned nshards, uint64_t co
                                            .len = f[i].len,
                                            .first_line = f[i].first_line,
                                            .path = paths + f[i].path_off,
-                                           .size = f[i].size,
-                                           .dev = f[i].dev,
-                                           .ino = f[i].ino,
-                                           .mtime_ns = f[i].mtime_ns,
+                                           .stamp = f[i].stamp,
                                            .wide_fold = f[i].wide_fold != 0};
     c->wide_fold = (uint32_t)h->wide_fold;
     c->index =

@@ -306,12 +306,7 @@ static void load_changed(struct store *s, const struct store_change *ch, uint32_
         return;
     }
     char *path = xstrndup(ch->path, ch->path_len);
-    struct file_entry e = {.path = path,
-                           .size = ch->size,
-                           .tree = ch->tree,
-                           .dev = ch->dev,
-                           .ino = ch->ino,
-                           .mtime_ns = ch->mtime_ns};
+    struct file_entry e = {.path = path, .tree = ch->tree, .stamp = ch->stamp};
     size_t before = s->delta.nfiles;
     enum corpus_read_result r =
         corpus_read_add(&s->delta, s->root_fds[ch->tree], &e, ch->id, s->max_file_size, rd);
@@ -409,10 +404,7 @@ static void copy_file(struct corpus *to, const struct corpus *from, size_t fi)
     oom_context(NULL, NULL);
     struct corpus_file *t = &to->files[to->nfiles - 1];
     t->tree = f->tree;
-    t->size = f->size;
-    t->dev = f->dev;
-    t->ino = f->ino;
-    t->mtime_ns = f->mtime_ns;
+    t->stamp = f->stamp;
 }
 
 /* Rebuild the delta with its live files only (the base stays). */

@@ -94,8 +94,7 @@ struct store_change {
     bool remove;   /* drop the file; else load it (replacing any version) */
     uint32_t id;   /* the master's file id */
     uint32_t tree; /* index of its tree */
-    uint64_t size, dev, ino;
-    int64_t mtime_ns;
+    struct file_stamp stamp;
     const char *path; /* relative to its tree's root */
     uint32_t path_len;
 };

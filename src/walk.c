@@ -65,13 +65,7 @@ static void add_file(struct file_list *l, const char *rel, const struct stat *st
         l->cap = l->cap ? l->cap * 2 : 1024;
         l->v = xrealloc(l->v, l->cap * sizeof *l->v);
     }
-    l->v[l->n] = (struct file_entry){.path = xstrdup(rel),
-                                     .size = (uint64_t)st->st_size,
-                                     .shard = 0,
-                                     .dev = (uint64_t)st->st_dev,
-                                     .ino = (uint64_t)st->st_ino,
-                                     .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-                                                 st->st_mtim.tv_nsec};
+    l->v[l->n] = (struct file_entry){.path = xstrdup(rel), .shard = 0, .stamp = stamp_of(st)};
     l->n++;
     l->bytes += (uint64_t)st->st_size;
 }

@@ -16,15 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stamp.h"
+
 struct file_entry {
-    char *path;    /* relative to the root, '/'-separated */
-    uint64_t size; /* from lstat() during the walk */
+    char *path; /* relative to the root, '/'-separated */
     uint32_t shard;
     uint32_t tree; /* index of its tree (0 when one is served) */
-    /* The file the walk saw: a reader opens the path beneath the root and
-     * checks it is still this one (fsopen.h). */
-    uint64_t dev, ino;
-    int64_t mtime_ns;
+    /* The file the walk saw (lstat): a reader opens the path beneath the
+     * root and checks it is still this one (fsopen.h). */
+    struct file_stamp stamp;
 };
 
 struct file_list {

@@ -333,19 +333,9 @@ static void folder_gone(struct watcher *w, const char *rel, struct changes *out)
         forget_wd(w, wd);
 }
 
-static int64_t mtime_ns(const struct stat *st)
-{
-    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
 static void saw(struct watcher *w, const char *rel, const struct stat *st, struct changes *out)
 {
-    struct ftable_seen seen = {.tree = w->opt.tree,
-                               .path = rel,
-                               .size = (uint64_t)st->st_size,
-                               .dev = (uint64_t)st->st_dev,
-                               .ino = (uint64_t)st->st_ino,
-                               .mtime_ns = mtime_ns(st)};
+    struct ftable_seen seen = {.tree = w->opt.tree, .path = rel, .stamp = stamp_of(st)};
     uint32_t id;
     if (ftable_saw_file(w->files, &seen, &id) == FT_CHANGE_LOAD)
         add_change(out, id, MSG_CH_LOAD);
@@ -417,12 +407,7 @@ static void rescan_folder(struct watcher *w, const char *rel, struct changes *ou
     walk_subtree(w->root_fd, rel, w->opt.walk, &hooks, &found);
     for (size_t i = 0; i < found.n; i++) {
         const struct file_entry *f = &found.v[i];
-        struct ftable_seen seen = {.tree = w->opt.tree,
-                                   .path = f->path,
-                                   .size = f->size,
-                                   .dev = f->dev,
-                                   .ino = f->ino,
-                                   .mtime_ns = f->mtime_ns};
+        struct ftable_seen seen = {.tree = w->opt.tree, .path = f->path, .stamp = f->stamp};
         uint32_t id;
         if (ftable_saw_file(w->files, &seen, &id) == FT_CHANGE_LOAD)
             add_change(out, id, MSG_CH_LOAD);
@@ -478,10 +463,7 @@ static void send_shard(struct watcher *w, unsigned shard, const struct changes *
             if (!ftable_get(w->files, c->v[i].id, &f) || f.shard != shard)
                 continue;
             struct msg_file_entry e = {.id = c->v[i].id,
-                                       .size = f.size,
-                                       .dev = f.dev,
-                                       .ino = f.ino,
-                                       .mtime_ns = f.mtime_ns,
+                                       .stamp = f.stamp,
                                        .tree = f.tree,
                                        .path = f.path,
                                        .path_len = (uint32_t)strlen(f.path)};

@@ -149,10 +149,7 @@ static void apply_changes(struct sched *w, uint64_t seq, struct msg_reader *r)
         ch[n] = (struct store_change){.remove = op == MSG_CH_REMOVE,
                                       .id = e.id,
                                       .tree = e.tree,
-                                      .size = e.size,
-                                      .dev = e.dev,
-                                      .ino = e.ino,
-                                      .mtime_ns = e.mtime_ns,
+                                      .stamp = e.stamp,
                                       .path = e.path,
                                       .path_len = e.path_len};
     }
@@ -321,10 +318,7 @@ static struct store_change load_change(const struct file_list *l, size_t i)
     const struct file_entry *e = &l->v[i];
     return (struct store_change){.id = (uint32_t)i,
                                  .tree = e->tree,
-                                 .size = e->size,
-                                 .dev = e->dev,
-                                 .ino = e->ino,
-                                 .mtime_ns = e->mtime_ns,
+                                 .stamp = e->stamp,
                                  .path = e->path,
                                  .path_len = (uint32_t)strlen(e->path)};
 }
@@ -350,8 +344,7 @@ static void diff_snapshot(struct corpus *snap, const struct file_list *l, unsign
             j++;
         } else {
             f->id = (uint32_t)order[i];
-            if (e->size == f->size && e->dev == f->dev && e->ino == f->ino &&
-                e->mtime_ns == f->mtime_ns)
+            if (stamp_same(&e->stamp, &f->stamp))
                 r->kept++;
             else /* changed since: read again (it replaces the old text) */
                 add_change(r, load_change(l, order[i]));
@@ -503,10 +496,7 @@ int worker_send_files(struct queue *q, unsigned shard, const struct file_list *f
             if (f->shard != shard)
                 continue;
             struct msg_file_entry e = {.id = (uint32_t)i,
-                                       .size = f->size,
-                                       .dev = f->dev,
-                                       .ino = f->ino,
-                                       .mtime_ns = f->mtime_ns,
+                                       .stamp = f->stamp,
                                        .tree = f->tree,
                                        .path = f->path,
                                        .path_len = (uint32_t)strlen(f->path)};
@@ -541,13 +531,8 @@ static int take_files(const uint8_t *buf, size_t n, unsigned shard, struct file_
         struct msg_file_entry e;
         if (msg_files_next(&r, &head, &e) < 0 || files->v[e.id].path)
             return SG_ERR;
-        files->v[e.id] = (struct file_entry){.path = xstrndup(e.path, e.path_len),
-                                             .size = e.size,
-                                             .shard = shard,
-                                             .tree = e.tree,
-                                             .dev = e.dev,
-                                             .ino = e.ino,
-                                             .mtime_ns = e.mtime_ns};
+        files->v[e.id] = (struct file_entry){
+            .path = xstrndup(e.path, e.path_len), .stamp = e.stamp, .shard = shard, .tree = e.tree};
     }
     if (!msg_decoded_all(&r))
         return SG_ERR;

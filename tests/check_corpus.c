@@ -443,14 +443,14 @@ static void list_add(const char *path, uint64_t size, uint32_t shard)
         list.cap = list.cap ? 2 * list.cap : 16;
         list.v = xrealloc(list.v, list.cap * sizeof *list.v);
     }
-    list.v[list.n] = (struct file_entry){.path = xstrdup(path), .size = size, .shard = shard};
+    list.v[list.n] = (struct file_entry){.path = xstrdup(path), .stamp.size = size, .shard = shard};
     /* The identity the walk records, where there is a file to see. */
     char full[256];
     struct stat st;
     snprintf(full, sizeof full, "%s/%s", tmpdir, path);
     if (lstat(full, &st) == 0) {
-        list.v[list.n].dev = (uint64_t)st.st_dev;
-        list.v[list.n].ino = (uint64_t)st.st_ino;
+        list.v[list.n].stamp.dev = (uint64_t)st.st_dev;
+        list.v[list.n].stamp.ino = (uint64_t)st.st_ino;
     }
     list.n++;
 }

@@ -863,8 +863,8 @@ static int decode_files(struct msg_reader *r)
 
 START_TEST(test_files_round_trip)
 {
-    static const struct msg_file_entry in[] = {{3, 120, 2049, 77, 1234567890123, 0, "src/a.c", 7},
-                                               {9, 0, 2050, 1ull << 40, -5, 2, "d/e f.txt", 9}};
+    static const struct msg_file_entry in[] = {{3, {120, 2049, 77, 1234567890123}, 0, "src/a.c", 7},
+                                               {9, {0, 2050, 1ull << 40, -5}, 2, "d/e f.txt", 9}};
     msg_files_begin(&w, 1, 10);
     for (size_t i = 0; i < 2; i++)
         ck_assert_msg(msg_files_add(&w, &in[i]), "entry %zu did not fit", i);
@@ -878,10 +878,9 @@ START_TEST(test_files_round_trip)
     for (size_t i = 0; i < 2; i++) {
         struct msg_file_entry e;
         ck_assert_msg(msg_files_next(&r, &f, &e) == SG_OK, "entry %zu refused", i);
-        ck_assert_msg(e.id == in[i].id && e.size == in[i].size && e.dev == in[i].dev &&
-                          e.ino == in[i].ino && e.mtime_ns == in[i].mtime_ns &&
-                          e.tree == in[i].tree &&
-                          e.path_len == in[i].path_len && !memcmp(e.path, in[i].path, e.path_len),
+        ck_assert_msg(e.id == in[i].id && stamp_same(&e.stamp, &in[i].stamp) &&
+                          e.tree == in[i].tree && e.path_len == in[i].path_len &&
+                          !memcmp(e.path, in[i].path, e.path_len),
                       "entry %zu differs", i);
     }
     ck_assert_msg(msg_decoded_all(&r), "bytes left after the entries");
@@ -896,7 +895,7 @@ START_TEST(test_files_bad_entries)
     struct msg_files f;
     struct msg_file_entry e;
     /* an id not below total */
-    const struct msg_file_entry big = {10, 1, 1, 1, 0, 0, "x", 1};
+    const struct msg_file_entry big = {10, {1, 1, 1, 0}, 0, "x", 1};
     msg_files_begin(&w, 0, 10);
     msg_files_add(&w, &big);
     msg_files_finish(&w, false);
@@ -904,8 +903,8 @@ START_TEST(test_files_bad_entries)
     ck_assert(msg_files_decode(&r, &f) == SG_OK);
     ck_assert_msg(msg_files_next(&r, &f, &e) == SG_ERR, "id 10 of 10 accepted");
     /* a path holding NUL, an empty path */
-    const struct msg_file_entry nul = {1, 1, 1, 1, 0, 0, "a\0b", 3},
-                                 empty = {1, 1, 1, 1, 0, 0, "", 0};
+    const struct msg_file_entry nul = {1, {1, 1, 1, 0}, 0, "a\0b", 3},
+                                empty = {1, {1, 1, 1, 0}, 0, "", 0};
     const struct msg_file_entry *bad[] = {&nul, &empty};
     for (size_t i = 0; i < 2; i++) {
         msg_files_begin(&w, 0, 10);
@@ -925,7 +924,7 @@ START_TEST(test_files_fill_one_message)
     memset(path, 'p', sizeof path);
     msg_files_begin(&w, 0, 100000);
     uint32_t n = 0;
-    struct msg_file_entry e = {0, 1, 1, 1, 0, 0, path, sizeof path};
+    struct msg_file_entry e = {0, {1, 1, 1, 0}, 0, path, sizeof path};
     while (msg_files_add(&w, &e))
         e.id = ++n;
     msg_files_finish(&w, false);

@@ -41,7 +41,7 @@ static void add(uint64_t size)
     }
     snprintf(path, sizeof path, "f%05zu", list.n);
     list.v[list.n].path = xstrdup(path);
-    list.v[list.n].size = size;
+    list.v[list.n].stamp.size = size;
     list.v[list.n].shard = 0xdead; /* must be overwritten */
     list.bytes += size;
     list.n++;
@@ -62,8 +62,8 @@ static uint64_t largest(void)
 {
     uint64_t big = 0;
     for (size_t i = 0; i < list.n; i++)
-        if (list.v[i].size > big)
-            big = list.v[i].size;
+        if (list.v[i].stamp.size > big)
+            big = list.v[i].stamp.size;
     return big;
 }
 

@@ -120,10 +120,7 @@ static void list_add(const char *rel)
     snprintf(full, sizeof full, "%s/%s", root, rel);
     ck_assert(lstat(full, &sb) == 0);
     list.v = xrealloc(list.v, (list.n + 1) * sizeof *list.v);
-    list.v[list.n++] = (struct file_entry){.path = xstrdup(rel),
-                                           .size = (uint64_t)sb.st_size,
-                                           .dev = (uint64_t)sb.st_dev,
-                                           .ino = (uint64_t)sb.st_ino};
+    list.v[list.n++] = (struct file_entry){.path = xstrdup(rel), .stamp = stamp_of(&sb)};
 }
 
 /* b.txt, d.txt, f.txt in the base (ids 0, 1, 2). */
@@ -161,12 +158,8 @@ static struct store_change load(uint32_t id, const char *rel)
     struct stat sb;
     snprintf(full, sizeof full, "%s/%s", root, rel);
     ck_assert_msg(lstat(full, &sb) == 0, "lstat %s", rel);
-    return (struct store_change){.id = id,
-                                 .size = (uint64_t)sb.st_size,
-                                 .dev = (uint64_t)sb.st_dev,
-                                 .ino = (uint64_t)sb.st_ino,
-                                 .path = rel,
-                                 .path_len = (uint32_t)strlen(rel)};
+    return (struct store_change){
+        .id = id, .stamp = stamp_of(&sb), .path = rel, .path_len = (uint32_t)strlen(rel)};
 }
 
 static void apply1(struct store_change ch, struct store_applied *out)

@@ -164,9 +164,10 @@ static void check_list(const char *what, const char *const *want, size_t n)
         const char *got = i < list.n ? list.v[i].path : "(end)";
         const char *exp = i < n ? want[i] : "(end)";
         ck_assert_msg(strcmp(got, exp) == 0, "%s: entry %zu is %s, want %s", what, i, got, exp);
-        ck_assert_msg(list.v[i].size == disk_size(exp), "%s: %s has size %llu, want %llu", what,
-                      exp, (unsigned long long)list.v[i].size, (unsigned long long)disk_size(exp));
-        bytes += list.v[i].size;
+        ck_assert_msg(list.v[i].stamp.size == disk_size(exp), "%s: %s has size %llu, want %llu",
+                      what, exp, (unsigned long long)list.v[i].stamp.size,
+                      (unsigned long long)disk_size(exp));
+        bytes += list.v[i].stamp.size;
     }
     ck_assert_msg(list.bytes == bytes, "%s: bytes %llu, sizes add up to %llu", what,
                   (unsigned long long)list.bytes, (unsigned long long)bytes);
