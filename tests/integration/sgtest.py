@@ -1007,14 +1007,15 @@ class Runner:
         every instruction tens of times slower; it is skipped there.
         bare=True: it limits the server's address space, which a wrapper or
         AddressSanitizer's shadow memory would exhaust first; skipped
-        under either.  plain=True: it limits the server's process itself
-        (prlimit on its pid), which under a wrapper is the wrapper's;
-        skipped there."""
+        under either.  plain=True: it limits or inspects the server's
+        process itself (prlimit on its pid, its open descriptors), which
+        under a wrapper is the wrapper's (valgrind opens its log on a
+        closed descriptor 0); skipped there."""
         def reg(f):
             if timed and WRAP:
                 why = "timed; not under %s" % WRAP[0]
             elif plain and WRAP:
-                why = "limits the server's own process; not under %s" % WRAP[0]
+                why = "limits or inspects the server's own process; not under %s" % WRAP[0]
             elif bare and (WRAP or built_with_asan()):
                 why = "limits memory; not under %s" % (
                     WRAP[0] if WRAP else "AddressSanitizer")

@@ -323,7 +323,7 @@ def _fd_targets(pid, fds=(0, 1, 2)):
     return out
 
 
-@R.test(timeout=90)
+@R.test(timeout=90, plain=True)
 def started_with_stdin_and_stderr_closed():
     """Descriptor 2 closed at start became the workers' result socket, and
     log lines went into it.  Now 0 and 2 are /dev/null in the master and
