@@ -226,14 +226,19 @@ bool ftable_get(struct ftable *t, uint32_t id, struct fentry *out)
     return true;
 }
 
+/* The id of (tree, path), or -1.  Caller holds the lock. */
+static long find_locked(const struct ftable *t, uint32_t tree, const char *path)
+{
+    if (!t->nslots)
+        return -1;
+    size_t i = slot_for(t, tree, path);
+    return t->slots[i] ? (long)t->slots[i] - 1 : -1;
+}
+
 long ftable_find(struct ftable *t, uint32_t tree, const char *path)
 {
     pthread_mutex_lock(&t->lock);
-    long id = -1;
-    if (t->nslots) {
-        size_t i = slot_for(t, tree, path);
-        id = t->slots[i] ? (long)t->slots[i] - 1 : -1;
-    }
+    long id = find_locked(t, tree, path);
     pthread_mutex_unlock(&t->lock);
     return id;
 }
@@ -262,12 +267,9 @@ static long find_repaired(struct ftable *t, uint32_t tree, const char *want)
 long ftable_find_shown(struct ftable *t, uint32_t tree, const char *path)
 {
     pthread_mutex_lock(&t->lock);
-    long id = -1;
-    if (t->nslots) {
-        size_t i = slot_for(t, tree, path);
-        if (t->slots[i] && at(t, t->slots[i] - 1)->state == FT_LIVE)
-            id = (long)t->slots[i] - 1;
-    }
+    long id = find_locked(t, tree, path);
+    if (id >= 0 && at(t, (size_t)id)->state != FT_LIVE)
+        id = -1;
     if (id < 0)
         id = find_repaired(t, tree, path);
     pthread_mutex_unlock(&t->lock);

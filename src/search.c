@@ -422,15 +422,8 @@ static bool selector_exhausted(const struct selector *sel)
 static bool is_candidate(struct selector *sel, size_t b)
 {
     if (sel->part == STORE_DELTA) {
-        size_t lo = 0, hi = sel->ncand;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (sel->cand[mid] < b)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return lo < sel->ncand && sel->cand[lo] == b;
+        size_t at = lower_bound_u32(sel->cand, sel->ncand, (uint32_t)b);
+        return at < sel->ncand && sel->cand[at] == b;
     }
     while (sel->k < sel->ncand && sel->cand[sel->k] < b)
         sel->k++;

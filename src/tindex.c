@@ -272,14 +272,7 @@ static struct fset lookup(const struct tindex *t, uint32_t tri)
         }
         return s;
     }
-    size_t lo = 0, hi = t->nkeys;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->keys[mid] < tri)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = lower_bound_u32(t->keys, t->nkeys, tri);
     struct fset s = {0};
     if (lo < t->nkeys && t->keys[lo] == tri) {
         s.v = t->postings + t->offsets[lo];

@@ -32,6 +32,21 @@ char *xstrdup(const char *s);
  * (doubling, from 16); false, with the array as it was, when there is no
  * memory for it: for code that serves one request. */
 bool soft_grow(void **p, size_t *cap, size_t need, size_t size);
+/* The index of the first of the n ascending values in v that is not below
+ * x (n when every one is). */
+static inline size_t lower_bound_u32(const uint32_t *v, size_t n, uint32_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* The first n bytes of s, NUL-terminated (s may be NULL when n is 0). */
 char *xstrndup(const char *s, size_t n);
 

@@ -37,6 +37,7 @@ struct walker {
     int root_fd;
     const struct walk_hooks *hooks; /* may be NULL */
     bool logged_long;               /* a too-long path was logged for the folder on top */
+    bool ended;                     /* a hook ended the walk */
 };
 
 /* dir/name (name alone at the root); NULL when PATH_MAX or longer. */
@@ -174,8 +175,8 @@ static bool enter(struct walker *w, struct frames *st, char *dir)
         st->v = xrealloc(st->v, st->cap * sizeof *st->v);
     }
     st->v[st->n++] = (struct frame){dir, names, count, 0, push_ignores(w, dir)};
-    if (w->hooks && w->hooks->dir)
-        w->hooks->dir(w->hooks->ctx, dir);
+    if (w->hooks && w->hooks->dir && !w->hooks->dir(w->hooks->ctx, dir))
+        w->ended = true;
     return true;
 }
 
@@ -232,7 +233,7 @@ static void walk_all(struct walker *w, const char *from)
     enter(w, &st, xstrdup(from));
     while (st.n > 0) {
         struct frame *top = &st.v[st.n - 1];
-        if (top->next == top->count) {
+        if (top->next == top->count || w->ended) {
             w->logged_long = false;
             leave(w, &st);
             continue;
@@ -307,17 +308,18 @@ bool walk_ignored(int root_fd, const char *rel, bool is_dir, const struct walk_o
     return out;
 }
 
-void walk_subtree(int root_fd, const char *dir, const struct walk_options *opt,
+bool walk_subtree(int root_fd, const char *dir, const struct walk_options *opt,
                   const struct walk_hooks *hooks, struct file_list *out)
 {
     memset(out, 0, sizeof *out);
     if (*dir && walk_ignored(root_fd, dir, true, opt))
-        return;
+        return true;
     struct walker w = {
         .opt = opt, .out = out, .ignores = ignore_stack_new(), .root_fd = root_fd, .hooks = hooks};
     if (!*dir || descend_to(&w, dir))
         walk_all(&w, dir);
     ignore_stack_free(w.ignores);
+    return !w.ended;
 }
 
 void file_list_free(struct file_list *l)

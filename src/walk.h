@@ -53,14 +53,17 @@ void file_list_free(struct file_list *l);
 
 /* For the watcher (watch.h), which walks again what changed. */
 struct walk_hooks {
-    void (*dir)(void *ctx, const char *rel); /* each folder entered */
+    /* Each folder entered; false ends the walk there (the server is
+     * stopping: a deep tree's walk is not waited for). */
+    bool (*dir)(void *ctx, const char *rel);
     void *ctx;
 };
 /* Walk the folder dir ("": the root) of the tree open as root_fd, with
  * the ignore rules of the folders above it as a walk from the root would
  * have them; out gets its files (unsorted).  Nothing when dir is itself
- * left out. */
-void walk_subtree(int root_fd, const char *dir, const struct walk_options *opt,
+ * left out.  False when a hook ended the walk early: out is then part of
+ * the files only. */
+bool walk_subtree(int root_fd, const char *dir, const struct walk_options *opt,
                   const struct walk_hooks *hooks, struct file_list *out);
 /* Whether a walk would leave rel out: ignored, a VCS folder, or beneath
  * one of those. */

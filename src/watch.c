@@ -220,19 +220,23 @@ static void forget_wd(struct watcher *w, int wd)
 }
 
 /* Watch folder rel (the walk is about to read it). */
-static void add_watch(void *ctx, const char *rel)
+/* Watch a folder as a walk enters it; false when the watcher is stopping
+ * (the walk ends there). */
+static bool add_watch(void *ctx, const char *rel)
 {
     struct watcher *w = ctx;
+    pthread_mutex_lock(&w->lock);
+    bool over = w->max_watches && w->nwatches >= w->max_watches, stop = w->stop;
+    pthread_mutex_unlock(&w->lock);
+    if (stop)
+        return false;
     if (w->ifd < 0)
-        return;
+        return true;
     char full[PATH_MAX];
     int n = snprintf(full, sizeof full, "%s%s%s", w->opt.root, *rel ? "/" : "", rel);
     if (n < 0 || (size_t)n >= sizeof full)
-        return; /* too deep to watch: the path is too long for the kernel */
+        return true; /* too deep to watch: the path is too long for the kernel */
     int wd;
-    pthread_mutex_lock(&w->lock);
-    bool over = w->max_watches && w->nwatches >= w->max_watches;
-    pthread_mutex_unlock(&w->lock);
     if (over) {
         wd = -1;
         errno = ENOSPC;
@@ -248,7 +252,7 @@ static void add_watch(void *ctx, const char *rel)
             w->limit_warned = true;
             set_polling(w, "not every folder can be watched");
         }
-        return; /* a folder gone meanwhile: its parent's event says so */
+        return true; /* a folder gone meanwhile: its parent's event says so */
     }
     if ((size_t)wd >= w->wd_cap) {
         size_t cap = w->wd_cap ? w->wd_cap : 1024;
@@ -268,6 +272,7 @@ static void add_watch(void *ctx, const char *rel)
     }
     w->wd_dir[wd] = xstrdup(rel);
     strmap_put(&w->dir_wd, rel, wd);
+    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -404,7 +409,12 @@ static void rescan_folder(struct watcher *w, const char *rel, struct changes *ou
     ftable_live_under(w->files, w->opt.tree, rel, idset_add, &was);
     struct walk_hooks hooks = {.dir = add_watch, .ctx = w};
     struct file_list found;
-    walk_subtree(w->root_fd, rel, w->opt.walk, &hooks, &found);
+    if (!walk_subtree(w->root_fd, rel, w->opt.walk, &hooks, &found)) {
+        /* Stopping: a part of the files says nothing of the rest. */
+        file_list_free(&found);
+        free(was.v);
+        return;
+    }
     for (size_t i = 0; i < found.n; i++) {
         const struct file_entry *f = &found.v[i];
         struct ftable_seen seen = {.tree = w->opt.tree, .path = f->path, .stamp = f->stamp};
