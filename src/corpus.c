@@ -138,7 +138,8 @@ static void add_block(struct corpus *c, uint64_t off, uint64_t len)
         c->blocks_cap = c->blocks_cap ? c->blocks_cap * 2 : 256;
         c->blocks = xrealloc(c->blocks, c->blocks_cap * sizeof *c->blocks);
     }
-    c->blocks[c->nblocks++] = (struct corpus_block){off, len, (uint32_t)(c->nfiles - 1)};
+    c->blocks[c->nblocks++] =
+        (struct corpus_block){.off = off, .len = len, .file = (uint32_t)(c->nfiles - 1)};
     if (c->index)
         tindex_add(c->index, c->buf + off, (size_t)len);
 }

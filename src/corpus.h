@@ -49,6 +49,7 @@ struct corpus_file {
 struct corpus_block {
     uint64_t off, len; /* arena bytes, whole lines */
     uint32_t file;     /* index in files */
+    uint32_t pad;      /* 0: blocks are written to snapshots as they are */
 };
 
 /* Zeroed bytes kept after the text: PCRE2's JIT may read a little past the

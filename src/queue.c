@@ -41,10 +41,27 @@ static int make_pair(int fds[2], char *err, size_t errlen)
         set_err(err, errlen, "socketpair: %s", strerror(errno));
         return SG_ERR;
     }
-    /* Room for several full batches in flight; the kernel may cap it. */
+    /* Room for several full batches in flight, both ways (a Unix socket
+     * charges what waits to its sender's buffer).  The kernel caps it at
+     * net.core.wmem_max unless the process may force it (root).  The test
+     * switch SHARDGREP_TEST_QUEUE_BYTES leaves room for about one message,
+     * so that tests find queues full (test_live.py). */
     int size = 4 * 1024 * 1024;
-    setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    const char *test = getenv("SHARDGREP_TEST_QUEUE_BYTES");
+    if (test && *test) {
+        size = atoi(test);
+        for (int i = 0; i < 2; i++) {
+            setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+            setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        }
+        return SG_OK;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (setsockopt(fds[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+            setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        if (setsockopt(fds[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+            setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
     return SG_OK;
 }
 
@@ -139,12 +156,7 @@ static ssize_t recv_one(int fd, void *buf, size_t cap, int timeout_ms)
     }
 }
 
-int queue_send(struct queue *q, unsigned shard, const void *msg, size_t len)
-{
-    return queue_send_wait(q, shard, msg, len, QUEUE_SEND_WAIT_MS);
-}
-
-int queue_send_wait(struct queue *q, unsigned shard, const void *msg, size_t len, int wait_ms)
+int queue_send(struct queue *q, unsigned shard, const void *msg, size_t len, int wait_ms)
 {
     if (shard >= q->nshards || q->req[shard].master_fd < 0)
         return SG_ERR;
@@ -166,10 +178,21 @@ int queue_reset_shard(struct queue *q, unsigned shard, char *err, size_t errlen)
     int fds[2];
     if (make_pair(fds, err, errlen) < 0)
         return SG_ERR;
-    close_fd(&q->req[shard].master_fd);
-    close_fd(&q->req[shard].worker_fd);
-    q->req[shard].master_fd = fds[0];
-    q->req[shard].worker_fd = fds[1];
+    struct channel *c = &q->req[shard];
+    if (c->master_fd >= 0) {
+        /* Atomically, for threads sending on the old number. */
+        if (dup3(fds[0], c->master_fd, O_CLOEXEC) < 0) {
+            set_err(err, errlen, "dup3: %s", strerror(errno));
+            close(fds[0]);
+            close(fds[1]);
+            return SG_ERR;
+        }
+        close(fds[0]);
+    } else {
+        c->master_fd = fds[0];
+    }
+    close_fd(&c->worker_fd);
+    c->worker_fd = fds[1];
     return SG_OK;
 }
 
@@ -221,9 +244,9 @@ struct queue *queue_attach(int req_fd, int res_fd, unsigned shard)
     return q;
 }
 
-static int master_send(void *impl, unsigned shard, const void *msg, size_t len)
+static int master_send(void *impl, unsigned shard, const void *msg, size_t len, int wait_ms)
 {
-    return queue_send(impl, shard, msg, len);
+    return queue_send(impl, shard, msg, len, wait_ms);
 }
 
 static ssize_t master_recv(void *impl, void *buf, size_t cap, int timeout_ms)

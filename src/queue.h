@@ -27,9 +27,6 @@
 
 #include "transport.h"
 
-/* How long a send to a worker whose request socket is full may wait. */
-#define QUEUE_SEND_WAIT_MS 1000
-
 struct queue;
 
 struct queue *queue_new(unsigned nshards, char *err, size_t errlen);
@@ -41,11 +38,10 @@ unsigned queue_shards(const struct queue *q);
 void queue_transport(struct queue *q, struct transport *t);
 void queue_transport_end(struct queue *q, struct transport_end *e);
 
-/* Master side.  queue_send() returns 0, or -1 if the worker is gone or its
- * request socket stays full for QUEUE_SEND_WAIT_MS. */
-int queue_send(struct queue *q, unsigned shard, const void *msg, size_t len);
-/* The same, waiting up to wait_ms on a full socket (-1: forever). */
-int queue_send_wait(struct queue *q, unsigned shard, const void *msg, size_t len, int wait_ms);
+/* Master side.  Send one message to shard, waiting up to wait_ms (-1:
+ * forever, 0: not at all) while its request socket is full.  0, or -1 if
+ * the worker is gone or there is still no room (nothing was sent). */
+int queue_send(struct queue *q, unsigned shard, const void *msg, size_t len, int wait_ms);
 /* Receive one message from any worker into buf (cap >= MSG_MAX).  Waits at
  * most timeout_ms (-1: forever).  Returns its length, 0 on timeout, -1 on
  * error. */
@@ -53,7 +49,9 @@ ssize_t queue_recv(struct queue *q, void *buf, size_t cap, int timeout_ms);
 /* After forking shard's worker: drop the master's copy of its end. */
 void queue_close_worker_end(struct queue *q, unsigned shard);
 /* Replace shard's request channel with a fresh one (before restarting its
- * worker); -1 on failure. */
+ * worker); -1 on failure.  The master's end keeps its descriptor number
+ * (the new socket is dup2()ed onto it), so a thread sending meanwhile
+ * reaches the old worker or the new one, never an unrelated file. */
 int queue_reset_shard(struct queue *q, unsigned shard, char *err, size_t errlen);
 /* Close every request channel: workers see EOF and exit. */
 void queue_close_requests(struct queue *q);

@@ -386,7 +386,7 @@ static void send_to_shards(struct registry *r, struct query *q, const struct msg
                            const bool *target)
 {
     bool *failed = xcalloc(r->nshards, sizeof *failed);
-    if (transport_broadcast(&r->t, w, target, failed) > 0) {
+    if (transport_broadcast(&r->t, w, target, failed, TRANSPORT_WAIT_MS) > 0) {
         pthread_mutex_lock(&r->lock);
         for (unsigned i = 0; i < r->nshards; i++)
             if (failed[i])
@@ -546,7 +546,7 @@ static void send_cancel(struct registry *r, struct query *q, const bool *target)
     struct msg_writer w;
     msg_writer_init(&w);
     msg_empty_encode(&w, MT_CANCEL, 0, q->seq);
-    (void)transport_broadcast(&r->t, &w, target, NULL);
+    (void)transport_broadcast(&r->t, &w, target, NULL, TRANSPORT_WAIT_MS);
     msg_writer_free(&w);
 }
 
@@ -672,8 +672,10 @@ static bool heartbeat_locked(struct registry *r, bool *want, double now)
             continue;
         if (!s->unresponsive && now - s->heard_ms > r->opt.unresponsive_ms)
             mark_unresponsive_locked(r, i, now);
-        /* One PING at a time: a stopped worker's queue must not fill. */
-        if (s->ping_ms == 0 && now - s->heard_ms >= r->opt.ping_ms) {
+        /* One PING at a time: a stopped worker's queue must not fill.  One
+         * lost (its worker restarted) is given up after a while. */
+        bool outstanding = s->ping_ms != 0 && now - s->ping_ms < r->opt.unresponsive_ms;
+        if (!outstanding && now - s->heard_ms >= r->opt.ping_ms) {
             s->ping_ms = now;
             want[i] = true;
             any = true;
@@ -692,10 +694,20 @@ void registry_tick(struct registry *r)
     prune_locked(r);
     pthread_mutex_unlock(&r->lock);
     if (ping) {
+        /* Not waited for: a worker with no room for a PING is not reading
+         * its requests, which is what the heartbeat is to notice. */
         struct msg_writer w;
         msg_writer_init(&w);
         msg_empty_encode(&w, MT_PING, 0, seq);
-        (void)transport_broadcast(&r->t, &w, want, NULL);
+        bool *failed = xcalloc(r->nshards, sizeof *failed);
+        if (transport_broadcast(&r->t, &w, want, failed, 0) > 0) {
+            pthread_mutex_lock(&r->lock);
+            for (unsigned i = 0; i < r->nshards; i++)
+                if (failed[i])
+                    r->shards[i].ping_ms = 0; /* not sent: the next tick tries again */
+            pthread_mutex_unlock(&r->lock);
+        }
+        free(failed);
         msg_writer_free(&w);
     }
     free(want);
@@ -736,6 +748,8 @@ void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
             registry_shard_up(r, h.shard, (pid_t)hello.pid, &hello);
             log_info("shard %u is back (pid %u): %u files in %.0f ms", h.shard, hello.pid,
                      hello.files, (double)hello.load_us / 1000.0);
+            if (r->opt.back)
+                r->opt.back(r->opt.applied_ctx, h.shard);
         }
         return;
     }

@@ -88,6 +88,10 @@ struct registry_options {
     /* Called (without the lock) when a worker has applied a CHANGES batch;
      * the shard's counts are updated from it first.  May be NULL. */
     void (*applied)(void *ctx, unsigned shard, uint64_t seq);
+    /* Called (without the lock) when a restarted worker has loaded its
+     * shard as the file table had it: every batch sent before it started
+     * is in what it loaded.  May be NULL.  Both get applied_ctx. */
+    void (*back)(void *ctx, unsigned shard);
     void *applied_ctx;
     unsigned unresponsive_ms; /* 0: REGISTRY_UNRESPONSIVE_MS */
 };

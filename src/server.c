@@ -424,6 +424,15 @@ static void on_applied(void *ctx, unsigned shard, uint64_t seq)
         watch_applied(s->watch[t], shard, seq);
 }
 
+/* A restarted worker loaded what the table says: the watchers forget the
+ * batches they sent its predecessor. */
+static void on_back(void *ctx, unsigned shard)
+{
+    const struct server *s = ctx;
+    for (unsigned t = 0; t < s->ntrees; t++)
+        watch_shard_back(s->watch[t], shard);
+}
+
 static void start_front(struct server *s)
 {
     char err[SG_ERRLEN];
@@ -448,6 +457,7 @@ static void start_front(struct server *s)
         s->watch[t] = watch_start(&wopt, s->table, &s->transport);
     }
     ro.applied = on_applied;
+    ro.back = on_back;
     ro.applied_ctx = s;
     s->reg = registry_new(&s->transport, &ro);
     for (unsigned i = 0; i < s->opt->workers; i++)

@@ -13,6 +13,7 @@
  */
 #include "snapshot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -113,11 +114,17 @@ static size_t align64(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
-static int write_all(int fd, uint64_t off, const void *p, size_t n)
+#define WRITE_CHUNK ((size_t)8 << 20) /* stop is read between chunks */
+
+static int write_all(int fd, uint64_t off, const void *p, size_t n, const atomic_bool *stop)
 {
     const char *b = p;
     while (n) {
-        ssize_t w = pwrite(fd, b, n, (off_t)off);
+        if (stop && atomic_load(stop)) {
+            errno = ECANCELED;
+            return SG_ERR;
+        }
+        ssize_t w = pwrite(fd, b, n < WRITE_CHUNK ? n : WRITE_CHUNK, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -159,7 +166,7 @@ static void tables(const struct corpus *c, struct snap_file **files, char **path
 }
 
 int snapshot_write(const char *dir, unsigned shard, unsigned nshards, uint64_t config,
-                   const struct corpus *c, char *err, size_t errlen)
+                   const struct corpus *c, const atomic_bool *stop, char *err, size_t errlen)
 {
     const uint32_t *keys, *offsets, *postings;
     size_t nkeys = 0, npostings = 0;
@@ -221,9 +228,9 @@ int snapshot_write(const char *dir, unsigned shard, unsigned nshards, uint64_t c
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = fd < 0 ? SG_ERR : SG_OK;
     for (int i = 0; rc == SG_OK && i < NSECTIONS; i++)
-        rc = write_all(fd, h.sec[i].off, data[i], len[i]);
+        rc = write_all(fd, h.sec[i].off, data[i], len[i], stop);
     if (rc == SG_OK)
-        rc = write_all(fd, 0, &h, sizeof h);          /* last: a torn file has no valid header */
+        rc = write_all(fd, 0, &h, sizeof h, stop);    /* last: a torn file has no valid header */
     if (rc == SG_OK && ftruncate(fd, (off_t)end) < 0) /* it ends where its last section does */
         rc = SG_ERR;
     int e = errno;
@@ -242,6 +249,21 @@ int snapshot_write(const char *dir, unsigned shard, unsigned nshards, uint64_t c
     free(files);
     free(paths);
     return rc;
+}
+
+void snapshot_clean(const char *dir, unsigned shard)
+{
+    char prefix[64];
+    int plen = snprintf(prefix, sizeof prefix, "shard-%u.snap.tmp.", shard);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, prefix, (size_t)plen))
+            unlinkat(dfd, e->d_name, 0);
+    closedir(d);
 }
 
 /* ------------------------------------------------------------------ */

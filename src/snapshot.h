@@ -18,7 +18,8 @@
  * folders and names, --max-file-size, --no-ignore) and where each section
  * lies, with a checksum of each.  Opening checks all of it (sizes, that
  * every offset and count lies within the text and tables, that the index's
- * keys ascend and its postings name real blocks, the checksums); anything
+ * keys ascend and its offsets stay within its postings, the checksums; a
+ * posting's block number is bounded where a search uses it); anything
  * wrong makes the worker log why ("snapshot shard-0.snap: checksum of the
  * text does not match: rebuilding") and load the tree instead.
  *
@@ -28,6 +29,7 @@
 #ifndef SHARDGREP_SNAPSHOT_H
 #define SHARDGREP_SNAPSHOT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,9 +46,14 @@ uint64_t snapshot_config_hash(const char *const *roots, const char *const *names
 void snapshot_path(const char *dir, unsigned shard, char *buf, size_t len);
 
 /* Write c (a sealed corpus with an index) as shard's snapshot.  0, or -1
- * with err filled. */
+ * with err filled.  stop (may be NULL) is read as it goes: once true, the
+ * write ends, leaving no file (the worker is exiting). */
 int snapshot_write(const char *dir, unsigned shard, unsigned nshards, uint64_t config,
-                   const struct corpus *c, char *err, size_t errlen);
+                   const struct corpus *c, const atomic_bool *stop, char *err, size_t errlen);
+
+/* Remove what a write cut short (a worker killed while writing) left of
+ * shard's temporary files in dir. */
+void snapshot_clean(const char *dir, unsigned shard);
 
 /* Map shard's snapshot and check it; on success *c is a sealed corpus
  * over the mapping (corpus_free() unmaps it) whose files' ids are their

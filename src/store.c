@@ -4,6 +4,7 @@
  */
 #include "store.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 struct store_fold {
     pthread_t thread;
     atomic_bool built;
+    atomic_bool stop;          /* the worker is exiting: give up */
     uint32_t version;          /* of the snapshot */
     const struct corpus *base; /* the store's base: never written meanwhile */
     size_t *base_live;         /* its files live at the snapshot, in order */
@@ -31,6 +33,7 @@ struct store_save {
     uint64_t config;
     pthread_t thread;
     bool running;
+    atomic_bool stop; /* the worker is exiting: give up */
     const struct corpus *base;
 };
 
@@ -201,9 +204,11 @@ static void *save_run(void *arg)
     struct store_save *v = arg;
     char err[SG_ERRLEN];
     double t0 = now_ms();
-    if (snapshot_write(v->dir, v->shard, v->nshards, v->config, v->base, err, sizeof err) < 0)
-        log_info("shard %u: %s (the next start reads the tree)", v->shard, err);
-    else
+    if (snapshot_write(v->dir, v->shard, v->nshards, v->config, v->base, &v->stop, err,
+                       sizeof err) < 0) {
+        if (!atomic_load(&v->stop))
+            log_info("shard %u: %s (the next start reads the tree)", v->shard, err);
+    } else
         log_info("shard %u: snapshot written in %.0f ms", v->shard, now_ms() - t0);
     return NULL;
 }
@@ -215,6 +220,24 @@ static void save_wait(struct store *s)
         pthread_join(s->save->thread, NULL);
         s->save->running = false;
     }
+}
+
+/* The base is about to be replaced: its snapshot, if still being written,
+ * is given up (the new base's is written next). */
+static void save_cancel(struct store *s)
+{
+    if (s->save && s->save->running) {
+        atomic_store(&s->save->stop, true);
+        save_wait(s);
+        atomic_store(&s->save->stop, false);
+    }
+}
+
+/* Freed memory goes back to the system: a fold frees a whole base, and
+ * the delta's many small allocations leave holes the allocator keeps. */
+static void give_back(void)
+{
+    malloc_trim(0);
 }
 
 static void save_begin(struct store *s)
@@ -236,8 +259,27 @@ void store_keep_snapshots(struct store *s, const char *dir, unsigned shard, unsi
     s->save->shard = shard;
     s->save->nshards = nshards;
     s->save->config = config;
+    atomic_init(&s->save->stop, false);
+    snapshot_clean(dir, shard);
     if (now)
         save_begin(s);
+}
+
+void store_stop_threads(struct store *s)
+{
+    if (s->save) {
+        atomic_store(&s->save->stop, true);
+        save_wait(s);
+    }
+    if (s->fold) {
+        atomic_store(&s->fold->stop, true);
+        pthread_join(s->fold->thread, NULL);
+        corpus_free(&s->fold->out);
+        corpus_free(&s->fold->delta);
+        free(s->fold->base_live);
+        free(s->fold);
+        s->fold = NULL;
+    }
 }
 
 void store_free(struct store *s)
@@ -460,7 +502,7 @@ void store_compact(struct store *s)
     if (!fold_worth_it(s)) {
         compact_delta(s, ld, nd);
     } else {
-        save_wait(s);
+        save_cancel(s);
         compact_all(s, lb, nb, ld, nd);
         new_base_marks(s);
         save_begin(s);
@@ -468,6 +510,7 @@ void store_compact(struct store *s)
     free(lb);
     free(ld);
     reindex(s); /* renumbered: index the ids again */
+    give_back();
 }
 
 void store_hello(const struct store *s, struct msg_hello *h)
@@ -494,7 +537,7 @@ static void *fold_run(void *arg)
     corpus_init(&f->out);
     corpus_enable_index(&f->out);
     size_t i = 0, j = 0;
-    while (i < f->nbase || j < f->delta.nfiles) {
+    while ((i < f->nbase || j < f->delta.nfiles) && !atomic_load(&f->stop)) {
         bool from_base = j >= f->delta.nfiles ||
                          (i < f->nbase &&
                           store_file_cmp(&f->base->files[f->base_live[i]], &f->delta.files[j]) < 0);
@@ -503,6 +546,8 @@ static void *fold_run(void *arg)
         else
             copy_file(&f->out, &f->delta, j++);
     }
+    if (atomic_load(&f->stop))
+        return NULL; /* never swapped in */
     oom_context("building the trigram index", NULL);
     corpus_seal(&f->out);
     oom_context(NULL, NULL);
@@ -525,6 +570,7 @@ void store_fold_begin(struct store *s)
         copy_file(&f->delta, &s->delta, ld[k]);
     free(ld);
     atomic_init(&f->built, false);
+    atomic_init(&f->stop, false);
     s->fold = f;
     if (pthread_create(&f->thread, NULL, fold_run, f) != 0) {
         log_info("cannot start a thread to fold the delta in: folding at once");
@@ -583,7 +629,7 @@ void store_fold_finish(struct store *s)
     free(died);
     free_paths(&old);
     corpus_free(&old);
-    save_wait(s); /* it may still be writing the old base */
+    save_cancel(s); /* it may still be writing the old base */
     free_paths(&s->base);
     corpus_free(&s->base);
     s->base = nb;
@@ -595,4 +641,5 @@ void store_fold_finish(struct store *s)
     s->fold = NULL;
     reindex(s);
     save_begin(s); /* the new base, for the next start */
+    give_back();
 }

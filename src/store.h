@@ -85,6 +85,10 @@ struct store {
 void store_init(struct store *s, struct corpus *base, const int *root_fds, unsigned ntrees,
                 uint64_t max_file_size);
 void store_free(struct store *s);
+/* The worker is exiting: the snapshot being written and the fold being
+ * built are given up (no partial file stays) and their threads joined;
+ * the store still answers as it did. */
+void store_stop_threads(struct store *s);
 /* A store over a corpus that stays the caller's, without changes (for
  * tests and tools: search_run()). */
 void store_view(struct store *s, const struct corpus *c);

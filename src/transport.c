@@ -4,7 +4,7 @@
 #include "transport.h"
 
 unsigned transport_broadcast(const struct transport *t, const struct msg_writer *w,
-                             const bool *want, bool *failed)
+                             const bool *want, bool *failed, int wait_ms)
 {
     unsigned nfailed = 0;
     for (unsigned i = 0; i < t->nshards; i++) {
@@ -12,7 +12,7 @@ unsigned transport_broadcast(const struct transport *t, const struct msg_writer 
             failed[i] = false;
         if (want && !want[i])
             continue;
-        if (transport_send(t, i, w) < 0) {
+        if (transport_send(t, i, w, wait_ms) < 0) {
             nfailed++;
             if (failed)
                 failed[i] = true;

@@ -11,11 +11,13 @@
  *
  *   - messages from one sender to one receiver arrive in the order sent;
  *     messages from several workers interleave whole, never mixed;
- *   - a send fails (-1) when the receiver is known to be gone, and the
- *     caller then ends that shard's part of the request as failed; a
- *     message lost without a failure shows as a shard that misses its
- *     deadline or its heartbeat (registry.h), never as a silent wrong
- *     answer;
+ *   - a send waits at most wait_ms (0: not at all) for room at a busy
+ *     receiver, and fails (-1) when the receiver is known to be gone or
+ *     still has no room then; a failed send delivered nothing, so it may
+ *     be sent again (the watcher does, until it lands: watch.h), or the
+ *     caller ends that shard's part of a request as failed; a message
+ *     lost without a failure shows as a shard that misses its deadline or
+ *     its heartbeat (registry.h), never as a silent wrong answer;
  *   - a receive waits at most timeout_ms (-1: forever) and returns the
  *     message's length, 0 on timeout, or -1 when the other side is gone.
  *
@@ -33,11 +35,15 @@
 
 #include "msg.h"
 
+/* How long a request to a busy worker may wait for room before it fails
+ * (a stopped worker must not stop the master's threads). */
+#define TRANSPORT_WAIT_MS 1000
+
 /* The master's end. */
 struct transport {
     void *impl;
     unsigned nshards;
-    int (*send)(void *impl, unsigned shard, const void *msg, size_t len);
+    int (*send)(void *impl, unsigned shard, const void *msg, size_t len, int wait_ms);
     ssize_t (*recv)(void *impl, void *buf, size_t cap, int timeout_ms);
 };
 
@@ -49,16 +55,16 @@ struct transport_end {
 };
 
 static inline int transport_send(const struct transport *t, unsigned shard,
-                                 const struct msg_writer *w)
+                                 const struct msg_writer *w, int wait_ms)
 {
-    return t->send(t->impl, shard, w->data, w->len);
+    return t->send(t->impl, shard, w->data, w->len, wait_ms);
 }
 
-/* Send to every shard whose want[i] is true (NULL: every shard); failed[i]
- * is set for each shard that could not be reached (failed may be NULL).
- * Returns how many failed. */
+/* Send to every shard whose want[i] is true (NULL: every shard), each
+ * waiting at most wait_ms; failed[i] is set for each shard that could not
+ * be reached (failed may be NULL).  Returns how many failed. */
 unsigned transport_broadcast(const struct transport *t, const struct msg_writer *w,
-                             const bool *want, bool *failed);
+                             const bool *want, bool *failed, int wait_ms);
 
 static inline ssize_t transport_recv(const struct transport *t, void *buf, size_t cap,
                                      int timeout_ms)

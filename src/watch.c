@@ -28,7 +28,8 @@
 #define WATCH_MASK                                                                                 \
     (IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO |            \
      IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_ONLYDIR)
-#define PENDING_MAX 4096 /* batches remembered per shard for the lag */
+#define PENDING_MAX     4096 /* batches remembered per shard for the lag */
+#define OUTBOX_RETRY_MS 10   /* a busy worker's queue is tried again after this */
 
 /* A set of strings (paths), or a map from string to int: open
  * addressing, owned copies. */
@@ -147,6 +148,19 @@ struct pending {
 struct shard_pending {
     struct pending *v;
     size_t head, n, cap;
+    uint64_t sent_upto; /* the last seq the transport took */
+};
+
+/* CHANGES messages made for a shard and not yet taken by the transport (a
+ * busy worker's queue is full; a dead one's is being replaced), in the
+ * order made: sent in that order, never dropped. */
+struct outbox {
+    struct {
+        uint8_t *data;
+        size_t len;
+        uint64_t seq;
+    } * v;
+    size_t head, n, cap;
 };
 
 struct watcher {
@@ -166,6 +180,7 @@ struct watcher {
     unsigned max_watches, overflow_after;
     uint64_t events_read;
     uint64_t next_seq;
+    struct outbox *out; /* per shard */
     /* shared, under lock */
     pthread_mutex_t lock;
     bool stop, rescan_wanted, polling, rescanning;
@@ -458,7 +473,55 @@ static void remember_batch(struct watcher *w, unsigned shard, uint64_t seq, uint
     w->pending += n;
 }
 
-/* One shard's CHANGES messages (as many as it takes), sent. */
+static void outbox_push(struct outbox *o, const struct msg_writer *mw, uint64_t seq)
+{
+    if (o->head + o->n == o->cap) {
+        if (o->head) { /* room at the front: move down */
+            memmove(o->v, o->v + o->head, o->n * sizeof *o->v);
+            o->head = 0;
+        } else {
+            o->cap = o->cap ? 2 * o->cap : 16;
+            o->v = xrealloc(o->v, o->cap * sizeof *o->v);
+        }
+    }
+    uint8_t *copy = xmalloc(mw->len);
+    memcpy(copy, mw->data, mw->len);
+    o->v[o->head + o->n].data = copy;
+    o->v[o->head + o->n].len = mw->len;
+    o->v[o->head + o->n].seq = seq;
+    o->n++;
+}
+
+/* Hand a shard's waiting messages to the transport, oldest first, without
+ * waiting: what it cannot take now is tried again on the next turn of the
+ * thread (OUTBOX_RETRY_MS).  A worker that is gone gets them once it is
+ * restarted (changes it loaded already are loaded again: harmless). */
+static void flush_shard(struct watcher *w, unsigned shard)
+{
+    struct outbox *o = &w->out[shard];
+    while (o->n) {
+        struct msg_writer mw = {.data = o->v[o->head].data, .len = o->v[o->head].len};
+        if (transport_send(&w->t, shard, &mw, 0) < 0)
+            return;
+        pthread_mutex_lock(&w->lock);
+        w->pend[shard].sent_upto = o->v[o->head].seq;
+        pthread_mutex_unlock(&w->lock);
+        free(o->v[o->head].data);
+        o->head++;
+        o->n--;
+    }
+    o->head = 0;
+}
+
+static bool outbox_waiting(const struct watcher *w)
+{
+    for (unsigned s = 0; s < w->t.nshards; s++)
+        if (w->out[s].n)
+            return true;
+    return false;
+}
+
+/* One shard's CHANGES messages (as many as it takes), queued and sent. */
 static void send_shard(struct watcher *w, unsigned shard, const struct changes *c, double first_ms)
 {
     struct msg_writer mw;
@@ -488,11 +551,10 @@ static void send_shard(struct watcher *w, unsigned shard, const struct changes *
         pthread_mutex_lock(&w->lock);
         remember_batch(w, shard, seq, n, first_ms, last);
         pthread_mutex_unlock(&w->lock);
-        /* A worker that cannot take it is dead or stopped: when it comes
-         * back it loads what the table says, this change included. */
-        (void)transport_send(&w->t, shard, &mw);
+        outbox_push(&w->out[shard], &mw, seq);
     }
     msg_writer_free(&mw);
+    flush_shard(w, shard);
 }
 
 static void send_changes(struct watcher *w, const struct changes *c, double first_ms)
@@ -501,11 +563,8 @@ static void send_changes(struct watcher *w, const struct changes *c, double firs
         send_shard(w, s, c, first_ms);
 }
 
-void watch_applied(struct watcher *w, unsigned shard, uint64_t seq)
+static void applied_locked(struct watcher *w, unsigned shard, uint64_t seq)
 {
-    if (!w || shard >= w->t.nshards)
-        return;
-    pthread_mutex_lock(&w->lock);
     struct shard_pending *p = &w->pend[shard];
     while (p->n && p->v[p->head].seq <= seq) {
         struct pending *b = &p->v[p->head];
@@ -517,6 +576,23 @@ void watch_applied(struct watcher *w, unsigned shard, uint64_t seq)
         p->head = (p->head + 1) % p->cap;
         p->n--;
     }
+}
+
+void watch_applied(struct watcher *w, unsigned shard, uint64_t seq)
+{
+    if (!w || shard >= w->t.nshards)
+        return;
+    pthread_mutex_lock(&w->lock);
+    applied_locked(w, shard, seq);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void watch_shard_back(struct watcher *w, unsigned shard)
+{
+    if (!w || shard >= w->t.nshards)
+        return;
+    pthread_mutex_lock(&w->lock);
+    applied_locked(w, shard, w->pend[shard].sent_upto);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -659,6 +735,8 @@ static int timeout_ms(const struct watcher *w, bool polling)
     }
     if (polling && (until < 0 || w->next_poll_ms < until))
         until = w->next_poll_ms;
+    if (outbox_waiting(w) && (until < 0 || now + OUTBOX_RETRY_MS < until))
+        until = now + OUTBOX_RETRY_MS;
     if (until < 0)
         return -1;
     return until <= now ? 0 : (int)(until - now) + 1;
@@ -698,6 +776,8 @@ static void *run(void *arg)
             w->next_poll_ms = now + w->opt.rescan_ms;
             process(w, true);
         }
+        for (unsigned s = 0; s < w->t.nshards; s++)
+            flush_shard(w, s);
     }
     return NULL;
 }
@@ -716,6 +796,7 @@ struct watcher *watch_start(const struct watch_options *o, struct ftable *files,
     w->files = files;
     w->t = *t;
     w->pend = xcalloc(t->nshards ? t->nshards : 1, sizeof *w->pend);
+    w->out = xcalloc(t->nshards ? t->nshards : 1, sizeof *w->out);
     pthread_mutex_init(&w->lock, NULL);
     w->max_watches = env_number("SHARDGREP_TEST_MAX_WATCHES");
     w->overflow_after = env_number("SHARDGREP_TEST_OVERFLOW_AFTER");
@@ -763,9 +844,14 @@ void watch_stop(struct watcher *w)
     strmap_clear(&w->dir_wd);
     strmap_clear(&w->paths);
     strmap_clear(&w->dirs);
-    for (unsigned s = 0; s < w->t.nshards; s++)
+    for (unsigned s = 0; s < w->t.nshards; s++) {
         free(w->pend[s].v);
+        for (size_t i = 0; i < w->out[s].n; i++)
+            free(w->out[s].v[w->out[s].head + i].data);
+        free(w->out[s].v);
+    }
     free(w->pend);
+    free(w->out);
     if (w->ifd >= 0)
         close(w->ifd);
     close(w->root_fd);

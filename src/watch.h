@@ -27,6 +27,14 @@
  * POST /api/reindex ask for a rescan too; the index answers meanwhile,
  * and each change is applied as it is found.
  *
+ * A batch is never dropped.  Each shard's batches wait in an outbox and
+ * go to the transport in order, without waiting: a worker busy applying a
+ * burst (its queue full) gets the rest a few ms later; a dead one gets
+ * them once restarted, after the file list it loads (it keeps them until
+ * then, worker.h), and loading a change twice is harmless.  The file
+ * table says a change is indexed the moment it is seen, so a lost batch
+ * would stay lost: no rescan would find it.
+ *
  * The workers answer each batch with APPLIED; watch_applied() takes them
  * (from the registry, which receives them), so the stats can say what is
  * pending and how far behind the index is.
@@ -67,6 +75,9 @@ void watch_rescan(struct watcher *w);
  * watcher, and each numbers its batches in its own range:
  * watch_seq_tree() tells whose a batch is. */
 void watch_applied(struct watcher *w, unsigned shard, uint64_t seq);
+/* shard's worker was restarted and loaded the file table as it is now:
+ * every batch sent to its predecessor counts as applied. */
+void watch_shard_back(struct watcher *w, unsigned shard);
 #define WATCH_SEQ_TREE_SHIFT 48
 static inline unsigned watch_seq_tree(uint64_t seq)
 {

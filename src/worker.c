@@ -21,6 +21,25 @@
 
 #define CANCELLED_MEMORY 64
 #define FOLD_POLL_MS     20 /* how often an idle worker looks whether a fold is built */
+#define APPLY_STEP_MS    20 /* a step of applying changes, like a search's */
+#define APPLY_SLICE      32 /* changes applied as one version within a step */
+
+/* A CHANGES batch being applied, a slice at a time (worker.h). */
+struct apply_job {
+    uint64_t seq;
+    struct store_change *ch; /* paths owned */
+    size_t n, next;
+    struct store_applied done;
+};
+
+/* Messages kept while the file list was being received (worker.h). */
+struct held {
+    struct {
+        uint8_t *data;
+        size_t len;
+    } * v;
+    size_t n, cap;
+};
 
 /* The scheduler's state (worker.h). */
 struct sched {
@@ -29,6 +48,8 @@ struct sched {
     struct store *st;
     struct search **active; /* in the order they arrived */
     size_t nactive, cap, turn;
+    struct apply_job *jobs; /* FIFO: jobs[jhead .. jhead + njobs) */
+    size_t jhead, njobs, jcap;
     /* CANCELs that arrived before their QUERY (it was still in flight). */
     uint64_t cancelled[CANCELLED_MEMORY];
     unsigned ncancelled;
@@ -132,8 +153,7 @@ static void cancel(struct sched *w, uint64_t seq)
     w->cancelled[w->ncancelled++ % CANCELLED_MEMORY] = seq;
 }
 
-/* A batch of changes: applied as one version, and acknowledged with the
- * shard's counts after it. */
+/* A batch of changes: queued, to be applied in steps (apply_step()). */
 static void apply_changes(struct sched *w, uint64_t seq, struct msg_reader *r)
 {
     uint32_t count;
@@ -146,29 +166,68 @@ static void apply_changes(struct sched *w, uint64_t seq, struct msg_reader *r)
         struct msg_file_entry e;
         if (msg_changes_next(r, &op, &e) < 0)
             break;
+        /* The message's buffer is reused: the path is copied. */
         ch[n] = (struct store_change){.remove = op == MSG_CH_REMOVE,
                                       .id = e.id,
                                       .tree = e.tree,
                                       .stamp = e.stamp,
-                                      .path = e.path,
+                                      .path = xstrndup(e.path, e.path_len),
                                       .path_len = e.path_len};
     }
     if (n < count || !msg_decoded_all(r))
         log_info("shard %u: a malformed CHANGES message (%u of %u entries read)", w->shard, n,
                  count);
-    struct store_applied done;
-    store_apply(w->st, ch, n, &done);
-    free(ch);
-    struct msg_applied a = {.loaded = done.loaded,
-                            .removed = done.removed,
-                            .failed = done.failed,
+    if (w->jhead + w->njobs == w->jcap) {
+        if (w->jhead) {
+            memmove(w->jobs, w->jobs + w->jhead, w->njobs * sizeof *w->jobs);
+            w->jhead = 0;
+        } else {
+            w->jcap = w->jcap ? 2 * w->jcap : 8;
+            w->jobs = xrealloc(w->jobs, w->jcap * sizeof *w->jobs);
+        }
+    }
+    w->jobs[w->jhead + w->njobs++] = (struct apply_job){.seq = seq, .ch = ch, .n = n};
+}
+
+static void free_job(struct apply_job *j)
+{
+    for (size_t i = 0; i < j->n; i++)
+        free((char *)j->ch[i].path);
+    free(j->ch);
+}
+
+/* Apply the oldest batch for up to APPLY_STEP_MS, APPLY_SLICE changes per
+ * version (each file is still seen wholly before or after its change);
+ * when the batch is done, acknowledge it with the shard's counts. */
+static void apply_step(struct sched *w)
+{
+    struct apply_job *j = &w->jobs[w->jhead];
+    double start = now_ms();
+    do {
+        size_t k = j->n - j->next < APPLY_SLICE ? j->n - j->next : APPLY_SLICE;
+        struct store_applied d;
+        store_apply(w->st, j->ch + j->next, k, &d);
+        j->done.loaded += d.loaded;
+        j->done.removed += d.removed;
+        j->done.failed += d.failed;
+        j->next += k;
+    } while (j->next < j->n && now_ms() - start < APPLY_STEP_MS);
+    if (j->next < j->n)
+        return;
+    struct msg_applied a = {.loaded = j->done.loaded,
+                            .removed = j->done.removed,
+                            .failed = j->done.failed,
                             .version = w->st->version};
     store_hello(w->st, &a.counts);
     struct msg_writer mw;
     msg_writer_init(&mw);
-    msg_applied_encode(&mw, w->shard, seq, &a);
+    msg_applied_encode(&mw, w->shard, j->seq, &a);
     send_msg(w, &mw);
     msg_writer_free(&mw);
+    free_job(j);
+    w->jhead++;
+    if (--w->njobs == 0)
+        w->jhead = 0;
 }
 
 /* One request. */
@@ -217,15 +276,27 @@ static void run_turn(struct sched *w)
     w->nactive--;
 }
 
-void worker_serve(const struct transport_end *end, unsigned shard, struct store *st)
+/* How long an idle worker may block on its queue: not at all when
+ * housekeeping is due, a little while a fold is being built (it is
+ * swapped in when ready), else until a request comes. */
+static int idle_wait(const struct store *st)
+{
+    if (store_fold_ready(st) || store_compact_due(st))
+        return 0;
+    return store_fold_running(st) ? FOLD_POLL_MS : -1;
+}
+
+static void serve(const struct transport_end *end, unsigned shard, struct store *st,
+                  struct held *held)
 {
     struct sched w = {.end = end, .shard = shard, .st = st, .buf = xmalloc(MSG_MAX)};
+    /* What came while the file list was read, in its order. */
+    for (size_t i = 0; held && i < held->n && !w.gone; i++)
+        take(&w, held->v[i].data, held->v[i].len);
     while (!w.gone) {
-        /* Every request that has arrived; wait for one only when idle (and
-         * not for long while a fold is being built: it is swapped in
-         * when ready). */
-        int idle_wait = store_fold_running(st) ? FOLD_POLL_MS : -1;
-        for (int wait = w.nactive ? 0 : idle_wait; !w.gone; wait = 0) {
+        /* Every request that has arrived; wait for one only when idle. */
+        int wait = w.nactive || w.njobs ? 0 : idle_wait(st);
+        for (; !w.gone; wait = 0) {
             ssize_t n = transport_end_recv(end, w.buf, MSG_MAX, wait);
             if (n == 0)
                 break;
@@ -238,6 +309,10 @@ void worker_serve(const struct transport_end *end, unsigned shard, struct store 
             break;
         if (store_fold_due(st))
             store_fold_begin(st); /* built in a thread; searches go on */
+        /* Changes and searches take turns: a burst does not stall queries,
+         * nor queries a burst. */
+        if (w.njobs)
+            apply_step(&w);
         if (w.nactive)
             run_turn(&w);
         else if (store_fold_ready(st))
@@ -247,8 +322,16 @@ void worker_serve(const struct transport_end *end, unsigned shard, struct store 
     }
     for (size_t i = 0; i < w.nactive; i++)
         search_free(w.active[i]);
+    for (size_t i = 0; i < w.njobs; i++)
+        free_job(&w.jobs[w.jhead + i]);
+    free(w.jobs);
     free(w.active);
     free(w.buf);
+}
+
+void worker_serve(const struct transport_end *end, unsigned shard, struct store *st)
+{
+    serve(end, shard, st, NULL);
 }
 
 #define PROGRESS_EVERY_NS 100000000u
@@ -409,7 +492,7 @@ static void load_tree(struct store *st, const int *root_fds, const struct transp
         store_keep_snapshots(st, cfg->index_dir, shard, cfg->nshards, cfg->config, true);
 }
 
-static void say_hello(const struct store *st, const struct transport_end *end, unsigned shard,
+static void say_hello(struct store *st, const struct transport_end *end, unsigned shard,
                       uint64_t t0)
 {
     struct msg_hello h = {.load_us = (now_ns() - t0) / 1000, .pid = (uint32_t)getpid()};
@@ -417,8 +500,10 @@ static void say_hello(const struct store *st, const struct transport_end *end, u
     struct msg_writer mw;
     msg_writer_init(&mw);
     msg_hello_encode(&mw, shard, &h);
-    if (transport_end_send(end, &mw) < 0)
+    if (transport_end_send(end, &mw) < 0) {
+        store_stop_threads(st);
         _exit(0);
+    }
     msg_writer_free(&mw);
 }
 
@@ -441,7 +526,8 @@ static void become_worker(const struct worker_config *cfg)
 
 static void run(struct queue *q, unsigned shard, const struct file_list *files,
                 const struct worker_config *cfg) __attribute__((noreturn));
-static int receive_files(struct queue *q, unsigned shard, struct file_list *files);
+static int receive_files(struct queue *q, unsigned shard, struct file_list *files,
+                         struct held *held);
 
 void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
                  const struct worker_config *cfg)
@@ -466,8 +552,9 @@ static void run(struct queue *q, unsigned shard, const struct file_list *files,
     double checked_ms = 0;
     bool have_snap = open_snapshot(&snap, shard, cfg, &checked_ms);
     struct file_list received;
+    struct held held = {0};
     if (!files) {
-        if (receive_files(q, shard, &received) < 0) {
+        if (receive_files(q, shard, &received, &held) < 0) {
             log_info("shard %u: no file list from the master", shard);
             _exit(1);
         }
@@ -479,7 +566,8 @@ static void run(struct queue *q, unsigned shard, const struct file_list *files,
     else
         load_tree(&st, root_fds, &end, shard, files, cfg);
     say_hello(&st, &end, shard, t0);
-    worker_serve(&end, shard, &st);
+    serve(&end, shard, &st, &held);
+    store_stop_threads(&st);
     _exit(0); /* EOF, or the master is gone */
 }
 
@@ -504,7 +592,7 @@ int worker_send_files(struct queue *q, unsigned shard, const struct file_list *f
                 break;
         }
         msg_files_finish(&w, i == files->n);
-        rc = queue_send_wait(q, shard, w.data, w.len, wait_ms);
+        rc = queue_send(q, shard, w.data, w.len, wait_ms);
     } while (rc == SG_OK && i < files->n);
     msg_writer_free(&w);
     return rc;
@@ -540,14 +628,31 @@ static int take_files(const uint8_t *buf, size_t n, unsigned shard, struct file_
 }
 
 /* Build this shard's view of the file list from FILES messages: entries
- * keep their global index; the other shards' slots stay empty. */
-static int receive_files(struct queue *q, unsigned shard, struct file_list *files)
+ * keep their global index; the other shards' slots stay empty.  Other
+ * messages may come first (the watcher's CHANGES, sent to the new queue
+ * as soon as it exists): they are held, and taken once the files are
+ * loaded, in their order (a change the list already holds is applied
+ * again: harmless, each file ends as its last change says). */
+static int receive_files(struct queue *q, unsigned shard, struct file_list *files,
+                         struct held *held)
 {
     uint8_t *buf = xmalloc(MSG_MAX);
     memset(files, 0, sizeof *files);
     int last = 0;
     while (last == 0) {
         ssize_t n = queue_worker_recv(q, buf, MSG_MAX, -1);
+        struct msg_header h;
+        struct msg_reader r;
+        if (n > 0 && msg_parse(buf, (size_t)n, &h, &r) == 0 && h.type != MT_FILES) {
+            if (held->n == held->cap) {
+                held->cap = held->cap ? 2 * held->cap : 16;
+                held->v = xrealloc(held->v, held->cap * sizeof *held->v);
+            }
+            held->v[held->n].data = xmalloc((size_t)n);
+            memcpy(held->v[held->n].data, buf, (size_t)n);
+            held->v[held->n++].len = (size_t)n;
+            continue;
+        }
         last = n <= 0 ? SG_ERR : take_files(buf, (size_t)n, shard, files);
     }
     free(buf);

@@ -14,12 +14,17 @@
  * waiting: a QUERY joins the list, a CANCEL stops its search at its next
  * step (or is remembered, when it overtook its query), a FILE view is
  * answered at once (it is quick, and the page waits for it), a PING gets
- * its PONG, and a CHANGES batch is applied to the store (store.h) as one
- * version: searches running keep the version they started with, the next
- * ones see the change.  When no search is active and the delta has grown
- * enough, the store is compacted.  So a quick query is not stuck behind a slow one: with k
+ * its PONG, and a CHANGES batch is queued.  Batches are applied in steps
+ * too, taking turns with the searches: a step applies slices of
+ * APPLY_SLICE changes, each as one version of the store (store.h), for
+ * APPLY_STEP_MS at most, so a burst of thousands of files neither stalls
+ * the queries nor leaves the queue unread (the watcher keeps sending);
+ * searches running keep the version they started with, the next ones see
+ * the changes so far.  A batch is acknowledged (APPLIED) when all of it is
+ * in.  When no search is active and the delta has grown enough, the store
+ * is compacted.  So a quick query is not stuck behind a slow one: with k
  * searches active, each gets a step in k, and one that needs few steps
- * ends first (check_worker.c shows it).  With no search active the worker
+ * ends first (check_worker.c shows it).  With nothing to do the worker
  * blocks on its transport.
  *
  * Workers start in one of two ways.  At start-up the master forks them
@@ -58,7 +63,8 @@ struct worker_config {
 };
 
 /* The scheduler: serve requests from end over the shard's store until end
- * reports EOF or a send fails (the master is gone); then return. */
+ * reports EOF or a send fails (the master is gone); then return.  Batches
+ * not yet applied then are dropped (the master is gone or stopping). */
 void worker_serve(const struct transport_end *end, unsigned shard, struct store *st);
 
 /* Run worker `shard` in the current (freshly forked) process; never

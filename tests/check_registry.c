@@ -37,9 +37,9 @@ static struct {
     bool refuse[NSHARDS]; /* the shard is unreachable: sends fail */
 } sent;
 
-static int fake_send(void *impl, unsigned shard, const void *msg, size_t len)
+static int fake_send(void *impl, unsigned shard, const void *msg, size_t len, int wait_ms)
 {
-    (void)impl;
+    (void)impl, (void)wait_ms;
     if (sent.refuse[shard])
         return -1;
     if (sent.n == sent.cap) {
@@ -560,6 +560,25 @@ START_TEST(test_unresponsive_shard)
 }
 END_TEST
 
+/* A PING the transport could not take (the worker's queue full) is sent
+ * again at the next tick, not owed for ever: a worker busy for a moment
+ * used to stay unresponsive until restarted. */
+START_TEST(test_ping_not_taken_is_sent_again)
+{
+    opts.ping_ms = 10;
+    opts.unresponsive_ms = 60;
+    start();
+    sent.refuse[1] = true;
+    sleep_ms(15);
+    registry_tick(reg);
+    ck_assert_msg(count_sent(MT_PING, 0, NULL) == 1 && count_sent(MT_PING, 1, NULL) == 0,
+                  "PINGs: %u and %u", count_sent(MT_PING, 0, NULL), count_sent(MT_PING, 1, NULL));
+    sent.refuse[1] = false;
+    registry_tick(reg);
+    ck_assert_msg(count_sent(MT_PING, 1, NULL) == 1, "the PING not taken was not sent again");
+}
+END_TEST
+
 START_TEST(test_file_view)
 {
     start();
@@ -634,6 +653,7 @@ Suite *suite_registry(void)
     tcase_add_test(tc, test_deadline_ends_a_stuck_query);
     tcase_add_test(tc, test_queue_wait_has_a_deadline);
     tcase_add_test(tc, test_unresponsive_shard);
+    tcase_add_test(tc, test_ping_not_taken_is_sent_again);
     tcase_add_test(tc, test_shutdown_refuses);
     suite_add_tcase(s, tc);
     return s;

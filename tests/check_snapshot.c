@@ -50,7 +50,8 @@ static void setup(void)
     add(3, 1, "caf\xc3\xa9.md", "needle\n");
     corpus_seal(&orig);
     char err[SG_ERRLEN];
-    ck_assert_msg(snapshot_write(dir, 0, 2, CONFIG, &orig, err, sizeof err) == SG_OK, "%s", err);
+    ck_assert_msg(snapshot_write(dir, 0, 2, CONFIG, &orig, NULL, err, sizeof err) == SG_OK, "%s",
+                  err);
 }
 
 static void teardown(void)
@@ -101,7 +102,7 @@ START_TEST(test_empty_shard)
     corpus_init(&e);
     corpus_enable_index(&e);
     corpus_seal(&e);
-    ck_assert_msg(snapshot_write(dir, 1, 2, CONFIG, &e, why, sizeof why) == SG_OK, "%s", why);
+    ck_assert_msg(snapshot_write(dir, 1, 2, CONFIG, &e, NULL, why, sizeof why) == SG_OK, "%s", why);
     ck_assert_msg(snapshot_open(dir, 1, 2, CONFIG, &c, why, sizeof why) == SG_OK, "%s", why);
     ck_assert(c.nfiles == 0 && c.len == 0 && c.nlines == 0 && c.nblocks == 0);
     ck_assert(tindex_count(c.index, 'a' << 16 | 'b' << 8 | 'c') == 0);

@@ -8,17 +8,22 @@
  * backtracks on every line) and a quick literal sent right after it: the
  * quick one's DONE comes first.  Also: a CANCEL stops a running search,
  * or one whose QUERY it overtook; a file view and a PING are answered
- * while a search runs.
+ * while a search runs; a burst of CHANGES is applied in steps that take
+ * turns with the searches.
  */
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include "check_suites.h"
+#include "check_util.h"
 #include "corpus.h"
 #include "msg.h"
 #include "worker.h"
@@ -33,7 +38,7 @@ static struct {
     struct {
         uint8_t *data;
         size_t len;
-    } out[4096];
+    } out[8192];
     size_t nout;
 } io;
 
@@ -216,6 +221,76 @@ START_TEST(test_file_and_ping_during_search)
 }
 END_TEST
 
+/* Five CHANGES messages, 5,000 loads in all (100 files on disk, each
+ * loaded 50 times: far more than one step's worth), then a quick query:
+ * it is answered before the burst is applied, every batch is acknowledged
+ * in order, and the burst went in as many versions (slices), not one per
+ * batch. */
+START_TEST(test_changes_take_turns_with_searches)
+{
+    char dir[] = "/tmp/check_worker.XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char path[64], full[128];
+    for (int i = 0; i < 100; i++) {
+        snprintf(full, sizeof full, "%s/f%03d.txt", dir, i);
+        FILE *f = fopen(full, "w");
+        ck_assert(f != NULL);
+        fputs("changed text\n", f);
+        fclose(f);
+    }
+    root_fd = open(dir, O_RDONLY | O_DIRECTORY);
+    ck_assert(root_fd >= 0);
+    enum { BATCHES = 5, PER_BATCH = 1000 };
+    for (int b = 0; b < BATCHES; b++) {
+        struct msg_writer *w = &io.in[io.nin++];
+        msg_writer_init(w);
+        msg_changes_begin(w, SHARD, 100 + (uint64_t)b);
+        for (int k = 0; k < PER_BATCH; k++) {
+            int i = (b * PER_BATCH + k) % 100;
+            snprintf(path, sizeof path, "f%03d.txt", i);
+            struct stat sb;
+            snprintf(full, sizeof full, "%s/%s", dir, path);
+            ck_assert(lstat(full, &sb) == 0);
+            struct msg_file_entry e = {.id = 10 + (uint32_t)i,
+                                       .stamp = stamp_of(&sb),
+                                       .path = path,
+                                       .path_len = (uint32_t)strlen(path)};
+            ck_assert_msg(msg_changes_add(w, MSG_CH_LOAD, &e), "entry %d did not fit", k);
+        }
+        msg_changes_finish(w);
+    }
+    script_query(9, "needle", MSG_QF_LITERAL);
+    serve();
+    long quick = find(MT_DONE, 9, NULL), last = find(MT_APPLIED, 100 + BATCHES - 1, NULL);
+    ck_assert_msg(quick >= 0 && last >= 0, "DONE at %ld, last APPLIED at %ld", quick, last);
+    ck_assert_msg(quick < last, "the query waited for the whole burst (DONE %ld, APPLIED %ld)",
+                  quick, last);
+    long prev = -1;
+    uint32_t loaded = 0, version = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        long at = find(MT_APPLIED, 100 + (uint64_t)b, NULL);
+        ck_assert_msg(at > prev, "batch %d acknowledged at %ld, after %ld", b, at, prev);
+        prev = at;
+        struct msg_header h;
+        struct msg_reader r;
+        struct msg_applied a;
+        ck_assert(msg_parse(io.out[at].data, io.out[at].len, &h, &r) == SG_OK);
+        ck_assert(msg_applied_decode(&r, &a) == SG_OK);
+        loaded += a.loaded;
+        version = a.version;
+        ck_assert_msg(a.failed == 0, "batch %d: %u failed", b, a.failed);
+    }
+    ck_assert_msg(loaded == BATCHES * PER_BATCH, "%u loaded", loaded);
+    ck_assert_msg(version > BATCHES, "version %u: applied a batch at a time", version);
+    struct msg_hello counts;
+    store_hello(&st, &counts);
+    ck_assert_msg(counts.files == 2 + 100, "%u files live", counts.files);
+    close(root_fd);
+    root_fd = -1;
+    check_rm_tree(dir);
+}
+END_TEST
+
 START_TEST(test_file_not_in_shard)
 {
     script_file(8, 99);
@@ -236,6 +311,7 @@ Suite *suite_worker(void)
     tcase_add_test(tc, test_cancel_before_query);
     tcase_add_test(tc, test_file_and_ping_during_search);
     tcase_add_test(tc, test_file_not_in_shard);
+    tcase_add_test(tc, test_changes_take_turns_with_searches);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -20,6 +20,8 @@ What is covered (issue "A living index"):
     the churn (the restarted worker loads what the table says now);
   - a lost event queue (the test switch SHARDGREP_TEST_OVERFLOW_AFTER) and
     too few watches (SHARDGREP_TEST_MAX_WATCHES): the rescan catches up;
+  - a burst to a stopped worker whose queue is full (the test switch
+    SHARDGREP_TEST_QUEUE_BYTES): nothing is lost;
   - --no-watch, then SIGHUP and POST /api/reindex."""
 
 import os
@@ -403,6 +405,46 @@ def restarted_worker_loads_the_table():
             else:
                 fail("shard %d not back" % shard)
         converge(srv, root, "after both workers were restarted")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test(timeout=300)
+def burst_to_a_stopped_worker_is_not_lost():
+    """A worker stopped (SIGSTOP) while a burst comes in, its request queue
+    full (the test switch SHARDGREP_TEST_QUEUE_BYTES leaves room for about
+    one message): the watcher keeps what the queue cannot take and sends it
+    when there is room, so once the worker goes on, every change is in.
+    Sends used to give up after a second, and the changes were lost for
+    good (the file table had them, so no rescan found them)."""
+    tmp = base_tree("sgliveburst-")
+    root = tmp.path
+    names = ["burst/folder-%02d/a-rather-long-file-name-to-fill-messages-%04d.txt" % (i % 20, i)
+             for i in range(800)]
+    for i, rel in enumerate(names):
+        write(root, rel, "line %d\nalpha %d\n" % (i, i))
+    srv = start(root, "--unresponsive-ms", "600000",
+                env={"SHARDGREP_TEST_QUEUE_BYTES": "40000"})
+    try:
+        converge(srv, root, "start")
+        pid = srv.stats()["shards"][1]["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for r in range(4):  # a batch (a message or more per shard) each
+                for i, rel in enumerate(names):
+                    write(root, rel, "marker %d appended in round %d\n" % (i, r), "a")
+                time.sleep(0.2)
+            # Longer than a send used to wait for room.
+            time.sleep(2.0 * sgtest.SLOW)
+            live = srv.stats()["live"]
+            check(live["pending"] > 0, "nothing pending while a worker is stopped: %r" % live)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        converge(srv, root, "800 files appended to 4 times while a worker was stopped")
+        for q in QUERIES:
+            doc = srv.search_ok(q, max=10)
+            eq(doc["status"], "done", "query %r after the burst" % q)
         sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         srv.kill()
