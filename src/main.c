@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,11 +35,24 @@ static void hold_standard_fds(void)
     }
 }
 
+/* Under a limit on the address space (ulimit -v), every thread's malloc
+ * arena reserves 64 MB of it up front: the master's five threads and one
+ * per HTTP connection took the room its answer budgets were sized from
+ * (options.c), and a large search failed for memory it never used.  Keep
+ * to the main arena and one more then; without a limit, glibc decides. */
+static void fit_arenas_to_limit(void)
+{
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+        mallopt(M_ARENA_MAX, 2);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     char err[SG_ERRLEN];
     hold_standard_fds();
+    fit_arenas_to_limit();
     /* A replacement worker started by the master (worker.h). */
     if (argc > 1 && !strcmp(argv[1], WORKER_EXEC_ARG))
         return worker_exec_main(argc, argv);
