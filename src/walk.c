@@ -185,6 +185,8 @@ static void leave(struct walker *w, struct frames *st)
     struct frame *f = &st->v[--st->n];
     while (f->pushed--)
         ignore_stack_pop(w->ignores);
+    while (f->next < f->count) /* names not visited: the walk ended early */
+        free(f->names[f->next++]);
     free(f->names);
     free(f->dir);
 }
