@@ -298,14 +298,7 @@ static size_t gallop(const uint32_t *v, size_t n, size_t lo, uint32_t x)
     }
     if (hi > n)
         hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return lo + lower_bound_u32(v + lo, hi - lo, x);
 }
 
 /* a AND b, where a is the smaller; a is consumed.  Each member of a is
