@@ -168,6 +168,56 @@ static int parse_paging(const struct api_request *req, struct paging *p, struct 
     return SG_OK;
 }
 
+/* The query-string parameters a route takes (takes(name) is true): any
+ * other, or one given twice, is refused, as POST refuses an unknown field
+ * (a typo such as paths= must not quietly search everything). */
+static int check_args(const struct api_request *req, bool (*takes)(const char *name),
+                      struct api_error *e)
+{
+    for (size_t i = 0; req->arg_names && i < req->narg_names; i++) {
+        const char *name = req->arg_names[i];
+        if (!takes(name)) {
+            api_error_set(e, 400, "bad_parameter", name, "unknown parameter \"%.64s\"", name);
+            return SG_ERR;
+        }
+        /* Each name is known, so a repeat shows within the first few. */
+        for (size_t j = 0; j < i; j++) {
+            if (!strcmp(req->arg_names[j], name)) {
+                api_error_set(e, 400, "bad_parameter", name, "%s is given more than once", name);
+                return SG_ERR;
+            }
+        }
+    }
+    return SG_OK;
+}
+
+static bool paging_arg(const char *name)
+{
+    return !strcmp(name, "offset") || !strcmp(name, "limit") || !strcmp(name, "wait_ms");
+}
+
+static bool search_arg(const char *name)
+{
+    return query_field_known(name) || paging_arg(name);
+}
+
+static bool no_arg(const char *name)
+{
+    (void)name;
+    return false;
+}
+
+/* check_args(), answered: false when refused. */
+static bool args_ok(const struct api_request *req, bool (*takes)(const char *name),
+                    struct api_response *res)
+{
+    struct api_error e;
+    if (check_args(req, takes, &e) == SG_OK)
+        return true;
+    respond_error(res, &e);
+    return false;
+}
+
 /* The pattern must compile before a query is registered. */
 static int check_pattern(const struct query_spec *spec, struct api_error *e)
 {
@@ -620,32 +670,33 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
         return;
     }
     if (!strcmp(p, "/api/search")) {
-        if (is(req, "GET"))
+        if (!is(req, "GET"))
+            method_not_allowed(res, "GET");
+        else if (args_ok(req, search_arg, res))
             handle_search(ctx, req, res);
-        else
-            method_not_allowed(res, "GET");
     } else if (!strcmp(p, "/api/queries")) {
-        if (is(req, "POST"))
+        if (!is(req, "POST"))
+            method_not_allowed(res, "POST");
+        else if (args_ok(req, no_arg, res))
             handle_submit(ctx, req, res);
-        else
-            method_not_allowed(res, "POST");
     } else if (!strncmp(p, "/api/queries/", 13)) {
-        handle_query(ctx, req, p + 13, res);
+        if (args_ok(req, paging_arg, res))
+            handle_query(ctx, req, p + 13, res);
     } else if (!strncmp(p, "/api/files/", 11)) {
-        if (is(req, "GET"))
+        if (!is(req, "GET"))
+            method_not_allowed(res, "GET");
+        else if (args_ok(req, no_arg, res))
             handle_file(ctx, req, p + 11, res);
-        else
-            method_not_allowed(res, "GET");
     } else if (!strcmp(p, "/api/reindex")) {
-        if (is(req, "POST"))
-            handle_reindex(ctx, res);
-        else
+        if (!is(req, "POST"))
             method_not_allowed(res, "POST");
+        else if (args_ok(req, no_arg, res))
+            handle_reindex(ctx, res);
     } else if (!strcmp(p, "/api/stats")) {
-        if (is(req, "GET"))
-            handle_stats(ctx, res);
-        else
+        if (!is(req, "GET"))
             method_not_allowed(res, "GET");
+        else if (args_ok(req, no_arg, res))
+            handle_stats(ctx, res);
     } else if (!strcmp(p, "/healthz")) {
         if (is(req, "GET"))
             handle_health(ctx, res);

@@ -50,6 +50,10 @@ struct api_request {
     const char *path; /* decoded, without the query string */
     query_arg_fn arg; /* query-string parameters */
     void *arg_ctx;
+    /* Every query-string parameter's name, in order, repeats included:
+     * a route refuses those it does not take.  NULL: not checked. */
+    const char *const *arg_names;
+    size_t narg_names;
     const char *body;
     size_t body_len;
     bool body_too_large;

@@ -79,6 +79,8 @@ struct req_state {
     char *body;
     size_t len;
     bool chunked; /* the connection ends with this request (head_read()) */
+    const char **arg_names; /* the query string's names (MHD's strings) */
+    size_t narg_names, arg_cap;
 };
 
 /* ---- connections ------------------------------------------------------ */
@@ -475,6 +477,20 @@ static const char *get_arg(void *cls, const char *key)
     return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, key);
 }
 
+static enum MHD_Result add_arg_name(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct req_state *st = cls;
+    (void)kind;
+    (void)value;
+    if (st->narg_names == st->arg_cap) {
+        st->arg_cap = st->arg_cap ? 2 * st->arg_cap : 8;
+        st->arg_names = xrealloc(st->arg_names, st->arg_cap * sizeof *st->arg_names);
+    }
+    st->arg_names[st->narg_names++] = key;
+    return MHD_YES;
+}
+
 /* Add n bytes to the body; -1 once it would pass API_BODY_MAX. */
 static int collect(struct req_state *st, const char *data, size_t n)
 {
@@ -529,10 +545,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     set_phase(h, c, REAPER_ANSWER);
+    st->narg_names = 0;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg_name, st);
     struct api_request req = {.method = method,
                               .path = url,
                               .arg = get_arg,
                               .arg_ctx = c,
+                              .arg_names = st->arg_names,
+                              .narg_names = st->narg_names,
                               .body = st->body,
                               .body_len = st->len,
                               .authorization = MHD_lookup_connection_value(
@@ -554,6 +574,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (st) {
         free(st->body);
+        free(st->arg_names);
         free(st);
     }
     *con_cls = NULL;

@@ -149,6 +149,14 @@ static const char *const json_fields[] = {"q",   "literal", "case",       "path"
                                           "max", "context", "timeout_ms", "tree"};
 #define NFIELDS (sizeof json_fields / sizeof json_fields[0])
 
+bool query_field_known(const char *name)
+{
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (!strcmp(json_fields[i], name))
+            return true;
+    return false;
+}
+
 struct flat {
     char *value[NFIELDS];
 };

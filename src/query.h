@@ -50,6 +50,10 @@ void api_error_set(struct api_error *e, int status, const char *code, const char
 /* Looks a parameter up by name; NULL when absent. */
 typedef const char *(*query_arg_fn)(void *ctx, const char *key);
 
+/* Whether name is a field of a query (a GET parameter of /api/search, a
+ * key of POST /api/queries' body). */
+bool query_field_known(const char *name);
+
 /* Parse a query from GET parameters.  timeout_default is the server's
  * deadline, which is also the largest timeout_ms a client may ask for. */
 int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,

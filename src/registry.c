@@ -72,6 +72,23 @@ const char *query_status_name(enum query_status s)
     return names[s];
 }
 
+const char *query_gap_name(unsigned gap)
+{
+    switch (gap) {
+    case QG_SHARD_FAILED:
+        return "shard_failed";
+    case QG_SHARD_UNRESPONSIVE:
+        return "shard_unresponsive";
+    case QG_SEARCH_FAILED:
+        return "search_failed";
+    case QG_MATCH_LIMIT:
+        return "match_limit";
+    case QG_TIMED_OUT:
+        return "timed_out";
+    }
+    return "unknown";
+}
+
 static unsigned bucket_of(const char *id)
 {
     unsigned h = 2166136261u;
@@ -228,7 +245,9 @@ static enum query_status final_status(const struct query *q, const struct result
         return QS_PARTIAL;
     if (c->error)
         return QS_FAILED;
-    return q->overdue || c->timed_out ? QS_TIMED_OUT : QS_DONE;
+    if (q->overdue || c->timed_out)
+        return QS_TIMED_OUT;
+    return c->limit_hits ? QS_PARTIAL : QS_DONE;
 }
 
 static void running_remove(struct registry *r, struct query *q)
@@ -806,6 +825,60 @@ void query_view_free(struct query_view *v)
     memset(v, 0, sizeof *v);
 }
 
+/* What may be missing from the results (v->gaps), and the main reason in
+ * words: a shard that stopped answering, then one that failed, a search
+ * a worker could not run, lines the regex engine gave up on. */
+static void explain(const struct query *q, const struct results_counts *c, struct query_view *v)
+{
+    v->gaps = (c->nfailed > c->nunresponsive ? QG_SHARD_FAILED : 0) |
+              (c->nunresponsive ? QG_SHARD_UNRESPONSIVE : 0) | (c->error ? QG_SEARCH_FAILED : 0) |
+              (c->limit_hits ? QG_MATCH_LIMIT : 0) |
+              (q->overdue || c->timed_out ? QG_TIMED_OUT : 0);
+    unsigned lead = v->gaps & QG_SHARD_UNRESPONSIVE ? QG_SHARD_UNRESPONSIVE
+                    : v->gaps & QG_SHARD_FAILED     ? QG_SHARD_FAILED
+                    : v->gaps & QG_SEARCH_FAILED    ? QG_SEARCH_FAILED
+                    : v->gaps & QG_MATCH_LIMIT      ? QG_MATCH_LIMIT
+                                                    : 0;
+    if (!lead && q->error[0]) { /* it never ran: the registry says why */
+        snprintf(v->gap_code, sizeof v->gap_code, "%s", query_gap_name(QG_TIMED_OUT));
+        snprintf(v->message, sizeof v->message, "%s", q->error);
+        return;
+    }
+    if (!lead)
+        return;
+    snprintf(v->gap_code, sizeof v->gap_code, "%s", query_gap_name(lead));
+    unsigned first = 0;
+    for (unsigned i = 0; i < c->nfailed; i++) {
+        bool silent = false;
+        for (unsigned j = 0; j < c->nunresponsive; j++)
+            silent |= c->unresponsive[j] == c->failed[i];
+        if (silent == (lead == QG_SHARD_UNRESPONSIVE)) {
+            first = c->failed[i];
+            break;
+        }
+    }
+    switch (lead) {
+    case QG_SHARD_UNRESPONSIVE:
+        snprintf(v->message, sizeof v->message,
+                 "shard %u stopped answering: its files are missing from the results", first);
+        break;
+    case QG_SHARD_FAILED:
+        snprintf(v->message, sizeof v->message,
+                 "shard %u failed during the search: its files are missing from the results",
+                 first);
+        break;
+    case QG_SEARCH_FAILED:
+        snprintf(v->message, sizeof v->message, "%s",
+                 c->message[0] ? c->message : "a worker could not run this search");
+        break;
+    default:
+        snprintf(v->message, sizeof v->message,
+                 "%u line%s exceeded the regex match limit: matches in %s are not counted",
+                 (unsigned)c->limit_hits, c->limit_hits == 1 ? "" : "s",
+                 c->limit_hits == 1 ? "it" : "them");
+    }
+}
+
 void registry_view(struct registry *r, struct query *q, struct query_view *v)
 {
     memset(v, 0, sizeof *v);
@@ -827,12 +900,7 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
     v->limit_hits = c.limit_hits;
     v->shards_done = c.shards_done;
     v->nfailed = c.nfailed;
-    if (q->error[0])
-        snprintf(v->error, sizeof v->error, "%s", q->error);
-    else if (c.nunresponsive)
-        snprintf(v->error, sizeof v->error, "shard %u stopped answering", c.unresponsive[0]);
-    else
-        snprintf(v->error, sizeof v->error, "%s", c.message);
+    explain(q, &c, v);
     v->elapsed_ms = (q->finished ? q->finished_ms : now_ms()) - q->started_ms;
     v->results = results_list(q->res, &v->nresults, &v->memory_cut, &v->results_owned);
     pthread_mutex_unlock(&r->lock);

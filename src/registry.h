@@ -66,6 +66,20 @@ enum query_status {
 };
 const char *query_status_name(enum query_status s);
 
+/* What may be missing from a query's results; several can hold at once.
+ * Any of them but a timeout (its own status) makes a finished query
+ * partial, or failed when a worker could not run it. */
+enum query_gap {
+    QG_SHARD_FAILED = 1u << 0,       /* a worker died or could not be reached */
+    QG_SHARD_UNRESPONSIVE = 1u << 1, /* a worker stopped answering */
+    QG_SEARCH_FAILED = 1u << 2,      /* a worker could not run it */
+    QG_MATCH_LIMIT = 1u << 3,        /* lines PCRE2 gave up on (limit_hits) */
+    QG_TIMED_OUT = 1u << 4,          /* a deadline cut it short */
+};
+#define QG_ALL 0x1fu
+/* The name of one gap (a single bit), as documents say it. */
+const char *query_gap_name(unsigned gap);
+
 /* Why a submission was refused; api.c maps each to an HTTP answer. */
 enum registry_refusal {
     REG_OK,
@@ -110,7 +124,9 @@ struct query_view {
     unsigned nfailed;
     unsigned *unresponsive; /* of them, those that had stopped answering */
     unsigned nunresponsive;
-    char error[256];
+    unsigned gaps;      /* enum query_gap bits */
+    char gap_code[24];  /* the main gap, when the answer must explain it */
+    char message[256];  /* and what to say of it */
     unsigned queue_position;    /* 1 = next to start; 0 when not queued */
     struct result_ref *results; /* ordered, at most spec.max */
     size_t nresults;

@@ -259,6 +259,10 @@ static void add_stats(cJSON *doc, const struct query_view *v)
     cJSON_AddNumberToObject(st, "elapsed_ms", (double)(long long)(v->elapsed_ms * 1000) / 1000);
     if (v->limit_hits)
         cJSON_AddNumberToObject(st, "limit_hits", v->limit_hits);
+    cJSON *gaps = cJSON_AddArrayToObject(st, "incomplete");
+    for (unsigned bit = 1; bit & QG_ALL; bit <<= 1)
+        if (v->gaps & bit)
+            cJSON_AddItemToArray(gaps, cJSON_CreateString(query_gap_name(bit)));
     cJSON *sh = cJSON_AddObjectToObject(st, "shards");
     cJSON_AddNumberToObject(sh, "total", v->shards_total);
     cJSON_AddNumberToObject(sh, "done", v->shards_done);
@@ -278,8 +282,11 @@ char *render_query(const struct query_view *v, const struct ftable *files, size_
     cJSON_AddStringToObject(doc, "status", query_status_name(v->status));
     if (v->status == QS_QUEUED)
         cJSON_AddNumberToObject(doc, "queue_position", v->queue_position);
-    if (v->error[0])
-        cJSON_AddItemToObject(doc, "error", render_string(v->error, strlen(v->error)));
+    if (v->gap_code[0]) {
+        cJSON *err = cJSON_AddObjectToObject(doc, "error");
+        cJSON_AddStringToObject(err, "code", v->gap_code);
+        cJSON_AddItemToObject(err, "message", render_string(v->message, strlen(v->message)));
+    }
     add_query_fields(doc, &v->spec);
     add_stats(doc, v);
     size_t from = offset < v->nresults ? offset : v->nresults;
@@ -339,7 +346,7 @@ size_t render_query_estimate(const struct query_view *v, const struct ftable *fi
     const struct query_spec *q = &v->spec;
     size_t est = QUERY_HEAD_MAX + 12 * v->nfailed;
     est += jw_str_len(q->q, strlen(q->q)) + jw_str_len(q->path, strlen(q->path)) +
-           jw_str_len(q->exclude, strlen(q->exclude)) + jw_str_len(v->error, strlen(v->error)) +
+           jw_str_len(q->exclude, strlen(q->exclude)) + jw_str_len(v->message, strlen(v->message)) +
            (q->trees ? jw_str_len(q->trees, strlen(q->trees)) : 0);
     for (size_t i = from; i < to; i++)
         est += record_len(v->results[i].rec, files, q->context);

@@ -502,12 +502,51 @@ START_TEST(test_queue_wait_has_a_deadline)
     ck_assert_msg(registry_wait(reg, b, 0), "still queued past its wait");
     struct query_view v;
     view(b, &v);
-    ck_assert_msg(v.status == QS_TIMED_OUT && strstr(v.error, "free slot"), "b: %s (%s)",
-                  query_status_name(v.status), v.error);
+    ck_assert_msg(v.status == QS_TIMED_OUT && !strcmp(v.gap_code, "timed_out") &&
+                      strstr(v.message, "free slot"),
+                  "b: %s (%s: %s)", query_status_name(v.status), v.gap_code, v.message);
     query_view_free(&v);
     ck_assert_msg(count_sent(MT_QUERY, 0, NULL) == 1, "the query that waited too long was sent");
     registry_put(reg, a);
     registry_put(reg, b);
+}
+END_TEST
+
+/* Lines PCRE2 gave up on leave the results incomplete: partial, not
+ * done, and the view says why (it said done, with a bare message). */
+START_TEST(test_match_limit_is_partial)
+{
+    start();
+    struct query *q = submit("x", 10, 60000);
+    uint64_t seq = seq_sent();
+    struct msg_writer w;
+    msg_writer_init(&w);
+    struct msg_done d = {.status = MSG_ST_DONE, .matched_lines = 4, .matched_files = 1,
+                         .limit_hits = 3};
+    msg_done_encode(&w, 0, seq, &d);
+    deliver(&w);
+    msg_writer_free(&w);
+    done(1, seq, MSG_ST_DONE, 1, 1);
+    ck_assert_msg(registry_wait(reg, q, 0), "not finished");
+    struct query_view v;
+    view(q, &v);
+    ck_assert_msg(v.status == QS_PARTIAL && v.gaps == QG_MATCH_LIMIT && v.limit_hits == 3 &&
+                      v.nfailed == 0 && !strcmp(v.gap_code, "match_limit") &&
+                      strstr(v.message, "3 lines"),
+                  "status %s gaps %#x hits %u (%s: %s)", query_status_name(v.status), v.gaps,
+                  v.limit_hits, v.gap_code, v.message);
+    query_view_free(&v);
+    registry_put(reg, q);
+    /* A whole answer has no gap and nothing to explain. */
+    q = submit("y", 10, 60000);
+    seq = seq_sent();
+    done(0, seq, MSG_ST_DONE, 1, 1);
+    done(1, seq, MSG_ST_DONE, 1, 1);
+    view(q, &v);
+    ck_assert_msg(v.status == QS_DONE && v.gaps == 0 && !v.gap_code[0] && !v.message[0],
+                  "status %s gaps %#x (%s)", query_status_name(v.status), v.gaps, v.gap_code);
+    query_view_free(&v);
+    registry_put(reg, q);
 }
 END_TEST
 
@@ -546,8 +585,10 @@ START_TEST(test_unresponsive_shard)
     struct query_view v;
     view(q, &v);
     ck_assert_msg(v.status == QS_PARTIAL && v.nfailed == 1 && v.failed[0] == 1 &&
-                      strstr(v.error, "shard 1"),
-                  "status %s (%s)", query_status_name(v.status), v.error);
+                      v.gaps == QG_SHARD_UNRESPONSIVE &&
+                      !strcmp(v.gap_code, "shard_unresponsive") && strstr(v.message, "shard 1"),
+                  "status %s gaps %#x (%s: %s)", query_status_name(v.status), v.gaps, v.gap_code,
+                  v.message);
     query_view_free(&v);
     registry_put(reg, q);
     /* It answers again. */
@@ -653,6 +694,7 @@ Suite *suite_registry(void)
     tcase_add_test(tc, test_deadline_ends_a_stuck_query);
     tcase_add_test(tc, test_queue_wait_has_a_deadline);
     tcase_add_test(tc, test_unresponsive_shard);
+    tcase_add_test(tc, test_match_limit_is_partial);
     tcase_add_test(tc, test_ping_not_taken_is_sent_again);
     tcase_add_test(tc, test_shutdown_refuses);
     suite_add_tcase(s, tc);

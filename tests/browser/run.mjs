@@ -800,6 +800,22 @@ test('a bad regex shows PCRE2\'s message next to the box', async (page) => {
   assert(await page.isHidden('#q-error'), 'error cleared once the pattern is valid');
 });
 
+test('lines over the regex match limit: the page says the results may miss matches', async (page) => {
+  const q = '(*LIMIT_MATCH=1)(a|b)*c+x';
+  const doc = await api('/api/search?q=' + encodeURIComponent(q));
+  eq([doc.body.status, doc.body.stats.incomplete], ['partial', ['match_limit']], 'the API: status, stats.incomplete');
+  await page.goto(server.base + '/');
+  await typeQuery(page, q);
+  await waitResults(page, q);
+  const warn = await page.textContent('#warning');
+  assert(await page.isVisible('#warning') && warn.includes('match limit'), 'the warning names the match limit: ' + warn);
+  assert(warn.includes(String(doc.body.stats.limit_hits)), `the warning counts the lines (${doc.body.stats.limit_hits}): ` + warn);
+  assert(!warn.includes('failed during this search'), 'no worker is said to have failed: ' + warn);
+  await typeQuery(page, 'kv_get');
+  await waitResults(page, 'kv_get');
+  assert(await page.isHidden('#warning'), 'a whole answer shows no warning');
+});
+
 test('a permalink reload reproduces the page', async (page) => {
   const url = '/?q=' + encodeURIComponent('kv_(get|put)') + '&case=yes&path=src%2F&exclude=' + encodeURIComponent('*.h') + '&context=1';
   await page.goto(server.base + url);

@@ -839,6 +839,60 @@ def good_boundary_values_accepted():
 
 
 @R.test
+def unknown_or_repeated_parameters_400():
+    """GET refuses what it does not take, as POST refuses an unknown field:
+    a typo such as paths= used to search everything, quietly."""
+    srv = SRV()
+    qid = srv.post_query({"q": common_word()})["id"]
+    for path, name in (("/api/search?q=kv_get&paths=src", "paths"),
+                       ("/api/search?q=kv_get&Max=3", "Max"),
+                       ("/api/search?q=kv_get&flag", "flag"),
+                       ("/api/search?q=kv_get&%E2%82%AC=1", "\u20ac"),
+                       ("/api/queries/%s?wait=5" % qid, "wait"),
+                       ("/api/queries/%s?q=x" % qid, "q"),
+                       ("/api/stats?verbose=1", "verbose"),
+                       ("/api/files/README.md?line=3", "line")):
+        err = expect_error(srv.get(path), 400, "bad_parameter", path, param=name)
+        check(name in err["message"], "%s: the message does not name %r: %r" % (path, name, err))
+    for path, name in (("/api/search?q=kv_get&q=kv_put", "q"),
+                       ("/api/search?q=kv_get&max=3&max=4", "max"),
+                       ("/api/queries/%s?limit=1&limit=2" % qid, "limit")):
+        err = expect_error(srv.get(path), 400, "bad_parameter", path, param=name)
+        check("more than once" in err["message"], "%s: %r" % (path, err))
+    expect_error(srv.request("POST", "/api/queries?q=kv_get", body={"q": "kv_get"}), 400,
+                 "bad_parameter", "POST /api/queries?q=", param="q")
+    # What each route takes is still taken, and /healthz (for probes that
+    # add their own parameters) takes anything.
+    every = {"q": "kv_get", "literal": "1", "case": "no", "path": "*", "exclude": "x",
+             "tree": "*", "max": "5", "context": "1", "timeout_ms": "5000", "offset": "0",
+             "limit": "5", "wait_ms": "0"}
+    eq(srv.get("/api/search", every).json["status"], "done", "every search parameter")
+    expect_json(srv.get("/api/queries/" + qid, {"offset": "0", "limit": "1", "wait_ms": "10"}),
+                200, "GET a query with its paging parameters")
+    expect_json(srv.get("/healthz?probe=1"), 200, "/healthz?probe=1")
+
+
+@R.test
+def match_limit_is_partial():
+    """Lines PCRE2 gives up on (its match limit) leave the results
+    incomplete: the status says partial and why, in the documented shape
+    (it used to say done, with a bare "error" string beside it)."""
+    srv = SRV()
+    r = srv.search("(*LIMIT_MATCH=1)(a|b)*c+x")
+    expect_json(r, 200, "a search over the limit")
+    doc = r.json
+    st = doc["stats"]
+    check(st.get("limit_hits", 0) > 0, "no limit_hits: %r" % st)
+    eq((doc["status"], st["incomplete"]), ("partial", ["match_limit"]), "status, stats.incomplete")
+    eq(doc["error"]["code"], "match_limit", "error.code")
+    check(str(st["limit_hits"]) in doc["error"]["message"], "the message does not count the lines: %r"
+          % doc["error"])
+    eq(st["shards"]["failed"], [], "no shard failed")
+    whole = srv.search_ok("kv_get")
+    eq((whole["stats"]["incomplete"], "error" in whole), ([], False), "a whole answer's gaps")
+
+
+@R.test
 def bad_parameter_values_on_queries():
     srv = SRV()
     qid = srv.post_query({"q": common_word()})["id"]

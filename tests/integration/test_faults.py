@@ -792,8 +792,9 @@ def stopped_worker_is_seen():
             expect_json(r, 200, "a search while shard 1 is stopped")
             eq((r.json["status"], r.json["stats"]["shards"]["failed"]), ("partial", [1]),
                "status, failed shards")
-            check("shard 1" in r.json.get("error", ""), "the answer does not say why: %r"
-                  % r.json.get("error"))
+            err = r.json.get("error") or {}
+            check(err.get("code") == "shard_unresponsive" and "shard 1" in err.get("message", ""),
+                  "the answer does not say why: %r" % err)
         finally:
             os.kill(stopped, signal.SIGCONT)
         wait_healthy(srv, 20.0)

@@ -5,7 +5,7 @@ of connections, paths that try to leave the root, and what the server
 exposes (token, bind address, CORS).
 
 What a user must see (issue "Reliability and security"):
-  - a catastrophic pattern ends "timed_out" (or "done" with limit_hits and
+  - a catastrophic pattern ends "timed_out" (or "partial" with limit_hits and
     an error text) within its deadline plus the master's grace, with
     whatever it found; other requests keep being answered meanwhile;
   - DELETE, or a client that goes away from a waiting search, frees the
@@ -281,10 +281,11 @@ def register_catastrophic(i, q):
         doc = r.json
         st = doc.get("status")
         stats = doc.get("stats", {})
-        if st == "done":
-            check(stats.get("limit_hits", 0) > 0 and doc.get("error"),
-                  "%r ended 'done' in %.1fs without limit_hits and an error "
-                  "text: %r" % (q, dt, stats))
+        if st == "partial":
+            check(stats.get("limit_hits", 0) > 0 and "match_limit" in stats.get("incomplete", [])
+                  and (doc.get("error") or {}).get("code") == "match_limit",
+                  "%r ended 'partial' in %.1fs without limit_hits and match_limit "
+                  "named: %r %r" % (q, dt, stats, doc.get("error")))
         else:
             eq(st, "timed_out", "status of %r (%.1fs)" % (q, dt))
         check(dt <= DEADLINE_MS / 1000.0 + DEADLINE_SLACK,

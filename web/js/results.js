@@ -208,10 +208,17 @@ function renderSummary(s, doc) {
               ' matching lines are listed: narrow the search (a path filter, a longer pattern) to see the rest.');
   }
   if (doc.status === 'timed_out') warn.push('The search hit its time limit: the results and counts are incomplete.');
-  if (doc.status === 'partial' || (st.shards && st.shards.failed && st.shards.failed.length)) {
-    const f = (st.shards && st.shards.failed) || [];
-    warn.push('Search worker' + (f.length === 1 ? ' ' : 's ') + f.join(', ') +
+  const gaps = st.incomplete || [];
+  const failed = (st.shards && st.shards.failed) || [];
+  if (failed.length) {
+    warn.push('Search worker' + (failed.length === 1 ? ' ' : 's ') + failed.join(', ') +
               ' failed during this search: the results are incomplete. Search again in a moment.');
+  }
+  if (gaps.includes('match_limit')) {
+    const n = st.limit_hits | 0;
+    warn.push(num(n) + ' ' + plural(n, 'line was', 'lines were') +
+              ' too costly for this regex (PCRE2\'s match limit): matches in them are not listed.' +
+              ' A simpler pattern or a path filter avoids it.');
   }
   if (doc.status === 'cancelled') warn.push('The search was cancelled on the server.');
   if (doc.status === 'failed') warn.push('The search failed on the server.');
