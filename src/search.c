@@ -448,36 +448,15 @@ static bool selector_take(struct selector *sel, const struct search *s, size_t b
 }
 
 /* The visible delta files in (tree, path) order, each placed among the
- * base's files. */
+ * base's files: the store keeps the order (store_delta_order()). */
 static void place_delta(struct search *s)
 {
-    const struct corpus *d = &s->store->delta, *b = &s->store->base;
-    s->dfiles = xmalloc((d->nfiles ? d->nfiles : 1) * sizeof *s->dfiles);
-    for (size_t i = 0; i < d->nfiles; i++)
-        if (store_visible(s->store, STORE_DELTA, i, s->version))
-            s->dfiles[s->ndfiles++] = (struct delta_file){.fi = i};
-    /* Insertion sort: the delta is small, and mostly appended in order. */
-    for (size_t i = 1; i < s->ndfiles; i++) {
-        struct delta_file x = s->dfiles[i];
-        size_t j = i;
-        while (j > 0 && store_file_cmp(&d->files[s->dfiles[j - 1].fi], &d->files[x.fi]) > 0) {
-            s->dfiles[j] = s->dfiles[j - 1];
-            j--;
-        }
-        s->dfiles[j] = x;
-    }
-    for (size_t i = 0; i < s->ndfiles; i++) {
-        const struct corpus_file *f = &d->files[s->dfiles[i].fi];
-        size_t lo = 0, hi = b->nfiles;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (store_file_cmp(&b->files[mid], f) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        s->dfiles[i].base_at = lo;
-    }
+    size_t n;
+    const struct store_pos *o = store_delta_order(s->store, &n);
+    s->dfiles = xmalloc((n ? n : 1) * sizeof *s->dfiles);
+    for (size_t i = 0; i < n; i++)
+        if (store_visible(s->store, STORE_DELTA, o[i].fi, s->version))
+            s->dfiles[s->ndfiles++] = (struct delta_file){.fi = o[i].fi, .base_at = o[i].base_at};
 }
 
 /* A run starts: scan [from, to) of corpus c. */

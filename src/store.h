@@ -57,6 +57,12 @@
 /* Which corpus a file is in. */
 enum store_part { STORE_BASE, STORE_DELTA };
 
+/* A delta file and where it falls among the base's files. */
+struct store_pos {
+    uint32_t fi;      /* index in the delta */
+    uint32_t base_at; /* the number of base files that sort before it */
+};
+
 struct store {
     struct corpus base, delta;
     uint32_t *base_dead; /* per base file: the version it died at; 0 alive */
@@ -77,6 +83,10 @@ struct store {
     const int *root_fds;
     unsigned ntrees;
     uint64_t max_file_size;
+    /* The delta's first order_covers files (dead ones too) in (tree, path)
+     * order: what a search walks beside the base (store_delta_order()). */
+    struct store_pos *order;
+    size_t order_covers, order_cap;
 };
 
 /* Start from the base loaded by corpus_load() (taken over), for trees
@@ -131,11 +141,27 @@ void store_compact(struct store *s);
 
 /* The worker's way (see "Folding" above): */
 bool store_fold_due(const struct store *s); /* worth a fold, none running */
-void store_fold_begin(struct store *s);     /* snapshot, start the thread */
+void store_fold_begin(struct store *s);     /* snapshot; copying begins */
+/* The delta's text is copied out for the thread in steps of
+ * STORE_FOLD_STEP bytes (a 100 MB delta held the worker 0.4 s in one
+ * go); the thread starts after the last. */
+bool store_fold_copying(const struct store *s);
+void store_fold_step(struct store *s);
+#define STORE_FOLD_STEP (8u << 20)
 bool store_fold_running(const struct store *s);
 bool store_fold_ready(const struct store *s);  /* built: finish when idle */
 void store_fold_finish(struct store *s);       /* swap in; no search active */
 bool store_rebuild_due(const struct store *s); /* the delta is mostly dead */
+/* The delta is mostly dead: rebuilt at once when what lives in it is
+ * small (STORE_REBUILD_NOW bytes), else folded in a thread, so that the
+ * worker is never held for long. */
+void store_rebuild(struct store *s);
+#define STORE_REBUILD_NOW (2u << 20)
+
+/* The delta's files, dead ones too, in (tree, path) order, each placed
+ * among the base's: kept in order as changes are applied, so a search
+ * only filters it. */
+const struct store_pos *store_delta_order(const struct store *s, size_t *n);
 
 /* Keep shard's base as a snapshot in dir: written after every fold, in a
  * thread, and now too when now is set (a base read from the tree; one

@@ -281,9 +281,21 @@ static void run_turn(struct sched *w)
  * swapped in when ready), else until a request comes. */
 static int idle_wait(const struct store *st)
 {
-    if (store_fold_ready(st) || store_compact_due(st))
+    if (store_fold_ready(st) || store_compact_due(st) || store_fold_copying(st))
         return 0;
     return store_fold_running(st) ? FOLD_POLL_MS : -1;
+}
+
+/* A step that keeps the worker from its queue this long (no query, PING
+ * or change is read meanwhile) is logged: such stalls are what make a
+ * shard look unresponsive. */
+#define SLOW_STEP_MS 250
+
+static void slow_step(unsigned shard, const char *what, double since)
+{
+    double ms = now_ms() - since;
+    if (ms >= SLOW_STEP_MS)
+        log_info("shard %u: %s held the worker for %.0f ms", shard, what, ms);
 }
 
 static void serve(const struct transport_end *end, unsigned shard, struct store *st,
@@ -307,18 +319,32 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
         }
         if (w.gone)
             break;
-        if (store_fold_due(st))
+        double t = now_ms();
+        if (store_fold_due(st)) {
             store_fold_begin(st); /* built in a thread; searches go on */
+            slow_step(shard, "starting a fold", t);
+        } else if (store_fold_copying(st)) {
+            store_fold_step(st);
+            slow_step(shard, "a step of copying the delta for a fold", t);
+        }
         /* Changes and searches take turns: a burst does not stall queries,
          * nor queries a burst. */
-        if (w.njobs)
+        if (w.njobs) {
+            t = now_ms();
             apply_step(&w);
-        if (w.nactive)
+            slow_step(shard, "a step of applying changes", t);
+        }
+        t = now_ms();
+        if (w.nactive) {
             run_turn(&w);
-        else if (store_fold_ready(st))
+            slow_step(shard, "a step of a search", t);
+        } else if (store_fold_ready(st)) {
             store_fold_finish(st); /* nothing running holds the old numbering */
-        else if (store_rebuild_due(st))
-            store_compact(st);
+            slow_step(shard, "swapping a fold in", t);
+        } else if (store_rebuild_due(st)) {
+            store_rebuild(st); /* at once if small, else in a thread */
+            slow_step(shard, "rebuilding the delta", t);
+        }
     }
     for (size_t i = 0; i < w.nactive; i++)
         search_free(w.active[i]);

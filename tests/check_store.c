@@ -297,6 +297,44 @@ START_TEST(test_full_compaction)
 }
 END_TEST
 
+/* Files added to the delta out of order, in several batches and changed
+ * again, stay in (tree, path) order for searches, each placed among the
+ * base's files (the store keeps the order; a search only filters it). */
+START_TEST(test_delta_order_kept)
+{
+    struct store_applied a;
+    static const char *const names[] = {"m.txt", "a.txt", "z.txt", "c.txt", "e.txt",
+                                        "b0.txt", "g.txt", "d0.txt", "y.txt", "aa.txt"};
+    size_t nn = sizeof names / sizeof names[0];
+    for (size_t i = 0; i < nn; i++) {
+        write_file(names[i], "needle\n");
+        apply1(load((uint32_t)(20 + i), names[i]), &a);
+    }
+    write_file("d.txt", "needle changed\n"); /* a base file, now in the delta */
+    write_file("m.txt", "needle m again\n"); /* a delta file, changed */
+    struct store_change ch[] = {load(1, "d.txt"), load(20, "m.txt")};
+    store_apply(&st, ch, 2, &a);
+    size_t n;
+    const struct store_pos *o = store_delta_order(&st, &n);
+    ck_assert_msg(n == st.delta.nfiles, "the order covers %zu of %zu delta files", n,
+                  st.delta.nfiles);
+    for (size_t i = 0; i < n; i++) {
+        const struct corpus_file *f = &st.delta.files[o[i].fi];
+        if (i > 0)
+            ck_assert_msg(store_file_cmp(&st.delta.files[o[i - 1].fi], f) <= 0,
+                          "%s before %s", st.delta.files[o[i - 1].fi].path, f->path);
+        size_t below = 0;
+        for (size_t k = 0; k < st.base.nfiles; k++)
+            below += store_file_cmp(&st.base.files[k], f) < 0;
+        ck_assert_msg(o[i].base_at == below, "%s placed after %u base files, not %zu", f->path,
+                      o[i].base_at, below);
+    }
+    search("needle");
+    ck_assert_str_eq(hits(), "a.txt:1 aa.txt:1 b.txt:2 b0.txt:1 c.txt:1 d.txt:1 d0.txt:1 e.txt:1 "
+                             "f.txt:1 g.txt:1 m.txt:1 y.txt:1 z.txt:1");
+}
+END_TEST
+
 START_TEST(test_fold_in_a_thread)
 {
     /* A fold built from a snapshot while changes go on: the ones made
@@ -318,12 +356,18 @@ START_TEST(test_fold_in_a_thread)
                   (unsigned long long)st.delta.len);
     store_fold_begin(&st);
     ck_assert(store_fold_running(&st) && !store_fold_due(&st) && !store_compact_due(&st));
-    /* Meanwhile: a base file changed, a delta file removed, a file added,
-     * a folded file changed. */
+    /* The delta (over STORE_FOLD_STEP) is copied out in steps, the thread
+     * starting after the last. */
+    ck_assert_msg(store_fold_copying(&st), "%llu delta bytes copied in one step",
+                  (unsigned long long)st.delta.len);
+    /* Meanwhile: a base file changed, a delta file removed (while its
+     * text is being copied), a file added, a folded file changed. */
     write_file("d.txt", "changed during the fold\n");
     apply1(load(1, "d.txt"), &a);
     struct store_change rm = {.remove = true, .id = 100, .path = "z/00000.txt", .path_len = 11};
     apply1(rm, &a);
+    while (store_fold_copying(&st))
+        store_fold_step(&st);
     write_file("y.txt", "needle y during\n");
     apply1(load(7, "y.txt"), &a);
     write_file("z/00001.txt", "rewritten\n");
@@ -334,9 +378,23 @@ START_TEST(test_fold_in_a_thread)
         usleep(1000);
     store_fold_finish(&st);
     ck_assert_msg(!store_fold_running(&st), "still folding after the swap");
-    ck_assert_msg(st.base.nfiles == 3 + n && st.delta.nfiles == 3,
-                  "after the swap: base %zu files, delta %zu (the three loaded meanwhile)",
-                  st.base.nfiles, st.delta.nfiles);
+    size_t visible = 0;
+    for (size_t i = 0; i < st.delta.nfiles; i++)
+        visible += store_visible(&st, STORE_DELTA, i, st.version);
+    ck_assert_msg(st.base.nfiles == 3 + n && visible == 3,
+                  "after the swap: base %zu files, delta %zu visible (the three loaded "
+                  "meanwhile)",
+                  st.base.nfiles, visible);
+    search("needle|changed|rewritten");
+    ck_assert_str_eq(hits(), before);
+    /* The swap copied nothing: what it folded is garbage in the delta,
+     * which a rebuild (small: at once) drops. */
+    ck_assert_msg(store_rebuild_due(&st), "no rebuild due with %llu of %llu delta bytes dead",
+                  (unsigned long long)st.delta_dead_bytes, (unsigned long long)st.delta.len);
+    store_rebuild(&st);
+    ck_assert_msg(!store_fold_running(&st) && st.delta.nfiles == 3,
+                  "after the rebuild: delta %zu files, folding %d", st.delta.nfiles,
+                  store_fold_running(&st));
     search("needle|changed|rewritten");
     ck_assert_str_eq(hits(), before);
     free(before);
@@ -377,6 +435,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, test_search_keeps_its_version);
     tcase_add_test(tc, test_changed_twice_and_compacted);
     tcase_add_test(tc, test_full_compaction);
+    tcase_add_test(tc, test_delta_order_kept);
     tcase_add_test(tc, test_fold_in_a_thread);
     tcase_add_test(tc, test_unreadable_changes);
     suite_add_tcase(s, tc);
