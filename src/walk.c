@@ -159,9 +159,20 @@ struct frames {
 };
 
 /* Enter a folder: read its names and push its ignore files.  False when
- * it cannot be read (counted and logged). */
+ * it cannot be read (counted and logged), or the hook ended the walk. */
 static bool enter(struct walker *w, struct frames *st, char *dir)
 {
+    /* The hook (a watch on the folder) comes before its names are read:
+     * a file created after that is reported by the watch, one created
+     * before is among the names.  The other way round, a folder made just
+     * after the names were read and before the watch was set was never
+     * seen (found under valgrind, in a test that writes right after the
+     * start). */
+    if (w->hooks && w->hooks->dir && !w->hooks->dir(w->hooks->ctx, dir)) {
+        w->ended = true;
+        free(dir);
+        return false;
+    }
     size_t count = 0;
     char **names = read_names(w->root_fd, dir, &count);
     if (!names) {
@@ -175,8 +186,6 @@ static bool enter(struct walker *w, struct frames *st, char *dir)
         st->v = xrealloc(st->v, st->cap * sizeof *st->v);
     }
     st->v[st->n++] = (struct frame){dir, names, count, 0, push_ignores(w, dir)};
-    if (w->hooks && w->hooks->dir && !w->hooks->dir(w->hooks->ctx, dir))
-        w->ended = true;
     return true;
 }
 

@@ -10,6 +10,7 @@
  * list, so a file wrongly kept or dropped is named in the failure.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -279,6 +280,59 @@ START_TEST(test_walk_empty_root)
 }
 END_TEST
 
+/* The hook (the watcher's watch) is called for a folder before its names
+ * are read: what is created by the time it returns is walked.  Read
+ * first, a folder made between the read and the watch was never seen. */
+struct made_in_hook {
+    int calls;
+    bool made;
+};
+
+static bool make_on_first_call(void *ctx, const char *rel)
+{
+    struct made_in_hook *m = ctx;
+    m->calls++;
+    if (!*rel && !m->made) {
+        char text[] = "made while the walk watched the root\n";
+        m->made = check_write_file(root, "late/new.txt", text, sizeof text - 1) == 0;
+    }
+    return true;
+}
+
+static bool end_at_once(void *ctx, const char *rel)
+{
+    (void)rel;
+    ++*(int *)ctx;
+    return false;
+}
+
+START_TEST(test_subtree_hook_before_read)
+{
+    const struct walk_options opt = {.max_file_size = MAX_SIZE, .no_ignore = true};
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert(fd >= 0);
+    struct made_in_hook m = {0};
+    struct walk_hooks hooks = {.dir = make_on_first_call, .ctx = &m};
+    ck_assert(walk_subtree(fd, "", &opt, &hooks, &list));
+    ck_assert_msg(m.made, "could not write late/new.txt");
+    bool found = false;
+    for (size_t i = 0; i < list.n; i++)
+        found |= !strcmp(list.v[i].path, "late/new.txt");
+    ck_assert_msg(found, "late/new.txt, made when the root was entered, was not walked");
+    file_list_free(&list);
+    /* A hook that ends the walk: nothing is read after it, and the walk
+     * says it ended early. */
+    int calls = 0;
+    hooks = (struct walk_hooks){.dir = end_at_once, .ctx = &calls};
+    ck_assert_msg(!walk_subtree(fd, "", &opt, &hooks, &list) && calls == 1 && list.n == 0,
+                  "ended walk: calls %d, %zu files", calls, list.n);
+    close(fd);
+    char late[128];
+    snprintf(late, sizeof late, "%s/late", root);
+    check_rm_tree(late);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* file_list_find                                                      */
 /* ------------------------------------------------------------------ */
@@ -383,6 +437,7 @@ Suite *suite_walk(void)
     tcase_add_test(tc, test_walk_size_limit);
     tcase_add_test(tc, test_walk_missing_root);
     tcase_add_test(tc, test_walk_empty_root);
+    tcase_add_test(tc, test_subtree_hook_before_read);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("file_list_find");
