@@ -30,6 +30,12 @@
      IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_ONLYDIR)
 #define PENDING_MAX     4096 /* batches remembered per shard for the lag */
 #define OUTBOX_RETRY_MS 10   /* a busy worker's queue is tried again after this */
+/* CHANGES messages a worker may have taken and not yet applied.  More
+ * would fill its queue: a query sent meanwhile waited behind a burst's
+ * changes for 0.4-0.7 s for room in the socket.  Each message holds up
+ * to MSG_MAX bytes of entries (hundreds of files): a few keep the worker
+ * busy until the next are sent, which an APPLIED wakes the thread for. */
+#define OUTBOX_WINDOW 4
 
 /* A set of strings (paths), or a map from string to int: open
  * addressing, owned copies. */
@@ -496,10 +502,23 @@ static void outbox_push(struct outbox *o, const struct msg_writer *mw, uint64_t 
  * waiting: what it cannot take now is tried again on the next turn of the
  * thread (OUTBOX_RETRY_MS).  A worker that is gone gets them once it is
  * restarted (changes it loaded already are loaded again: harmless). */
+/* The batches a shard's transport took and the worker has not applied. */
+static size_t in_flight_locked(const struct watcher *w, unsigned shard)
+{
+    const struct shard_pending *p = &w->pend[shard];
+    size_t k = 0;
+    while (k < p->n && p->v[(p->head + k) % p->cap].seq <= p->sent_upto)
+        k++;
+    return k;
+}
+
 static void flush_shard(struct watcher *w, unsigned shard)
 {
     struct outbox *o = &w->out[shard];
-    while (o->n) {
+    pthread_mutex_lock(&w->lock);
+    size_t flying = in_flight_locked(w, shard);
+    pthread_mutex_unlock(&w->lock);
+    for (; o->n && flying < OUTBOX_WINDOW; flying++) {
         struct msg_writer mw = {.data = o->v[o->head].data, .len = o->v[o->head].len};
         if (transport_send(&w->t, shard, &mw, 0) < 0)
             return;
@@ -510,7 +529,8 @@ static void flush_shard(struct watcher *w, unsigned shard)
         o->head++;
         o->n--;
     }
-    o->head = 0;
+    if (!o->n)
+        o->head = 0;
 }
 
 static bool outbox_waiting(const struct watcher *w)
@@ -585,6 +605,7 @@ void watch_applied(struct watcher *w, unsigned shard, uint64_t seq)
     pthread_mutex_lock(&w->lock);
     applied_locked(w, shard, seq);
     pthread_mutex_unlock(&w->lock);
+    wake(w); /* room in the shard's window: send what waits */
 }
 
 void watch_shard_back(struct watcher *w, unsigned shard)
