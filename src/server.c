@@ -388,6 +388,8 @@ static void shutdown_server(struct server *s)
     queue_close_requests(s->queue);
     reap_all(s);
     aggregator_stop(s->agg);
+    for (unsigned t = 0; t < s->ntrees; t++)
+        watch_free(s->watch[t]); /* after the aggregator: it delivers APPLIED */
     registry_free(s->reg);
     webroot_free(s->web);
     queue_free(s->queue);

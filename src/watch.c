@@ -859,6 +859,14 @@ void watch_stop(struct watcher *w)
     wake(w);
     if (w->running)
         pthread_join(w->thread, NULL);
+    w->running = false;
+}
+
+void watch_free(struct watcher *w)
+{
+    if (!w)
+        return;
+    watch_stop(w);
     for (size_t i = 0; i < w->wd_cap; i++)
         free(w->wd_dir[i]);
     free(w->wd_dir);

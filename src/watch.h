@@ -67,7 +67,12 @@ struct watcher;
  * warns and polls. */
 struct watcher *watch_start(const struct watch_options *o, struct ftable *files,
                             const struct transport *t);
-void watch_stop(struct watcher *w); /* accepts NULL */
+/* Stop following the tree: the thread ends, nothing more is sent.  The
+ * watcher still takes watch_applied() and watch_shard_back() (the
+ * aggregator's thread may deliver an APPLIED until it is stopped); free it
+ * after that.  Both accept NULL. */
+void watch_stop(struct watcher *w);
+void watch_free(struct watcher *w);
 
 /* Walk the whole tree again, soon. */
 void watch_rescan(struct watcher *w);
