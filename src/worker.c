@@ -332,9 +332,10 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
             slow_step(shard, "a step of copying the delta for a fold", t);
         }
         /* Changes and searches share the time: a step of applying changes
-         * once the searches have had as long (or none is running).  By
-         * turns instead, a search of many short steps waited a whole apply
-         * step after each: 0.5-0.8 s for a 2 ms query during a burst. */
+         * once the searches have had a search step's time (or none is
+         * running).  By turns instead, a search of many short steps waited
+         * a whole apply step after each: 0.5-0.8 s for a 2 ms query during
+         * a burst. */
         if (w.njobs && (!w.nactive || searched_ms >= SEARCH_STEP_NS / 1e6)) {
             t = now_ms();
             apply_step(&w);
