@@ -78,7 +78,7 @@ struct http_server {
 struct req_state {
     char *body;
     size_t len;
-    bool chunked; /* the connection ends with this request (head_read()) */
+    bool chunked;           /* the connection ends with this request (head_read()) */
     const char **arg_names; /* the query string's names (MHD's strings) */
     size_t narg_names, arg_cap;
 };

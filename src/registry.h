@@ -124,9 +124,9 @@ struct query_view {
     unsigned nfailed;
     unsigned *unresponsive; /* of them, those that had stopped answering */
     unsigned nunresponsive;
-    unsigned gaps;      /* enum query_gap bits */
-    char gap_code[24];  /* the main gap, when the answer must explain it */
-    char message[256];  /* and what to say of it */
+    unsigned gaps;              /* enum query_gap bits */
+    char gap_code[24];          /* the main gap, when the answer must explain it */
+    char message[256];          /* and what to say of it */
     unsigned queue_position;    /* 1 = next to start; 0 when not queued */
     struct result_ref *results; /* ordered, at most spec.max */
     size_t nresults;

@@ -25,10 +25,10 @@
  * the changes so far.  A batch is acknowledged (APPLIED) when all of it is
  * in.  Folds (store.h) are copied out in steps and built in a thread, and
  * swapped in, or the delta rebuilt, when no search is active.  A step that
- * holds the worker 250 ms or more is logged.  So a quick query is not stuck behind a slow one: with k
- * searches active, each gets a step in k, and one that needs few steps
- * ends first (check_worker.c shows it).  With nothing to do the worker
- * blocks on its transport.
+ * holds the worker 250 ms or more is logged.  So a quick query is not
+ * stuck behind a slow one: with k searches active, each gets a step in k,
+ * and one that needs few steps ends first (check_worker.c shows it).  With
+ * nothing to do the worker blocks on its transport.
  *
  * Workers start in one of two ways.  At start-up the master forks them
  * before it has any thread, and they inherit the file list.  A worker

@@ -521,8 +521,8 @@ START_TEST(test_match_limit_is_partial)
     uint64_t seq = seq_sent();
     struct msg_writer w;
     msg_writer_init(&w);
-    struct msg_done d = {.status = MSG_ST_DONE, .matched_lines = 4, .matched_files = 1,
-                         .limit_hits = 3};
+    struct msg_done d = {
+        .status = MSG_ST_DONE, .matched_lines = 4, .matched_files = 1, .limit_hits = 3};
     msg_done_encode(&w, 0, seq, &d);
     deliver(&w);
     msg_writer_free(&w);

@@ -303,7 +303,7 @@ END_TEST
 START_TEST(test_delta_order_kept)
 {
     struct store_applied a;
-    static const char *const names[] = {"m.txt", "a.txt", "z.txt", "c.txt", "e.txt",
+    static const char *const names[] = {"m.txt",  "a.txt", "z.txt",  "c.txt", "e.txt",
                                         "b0.txt", "g.txt", "d0.txt", "y.txt", "aa.txt"};
     size_t nn = sizeof names / sizeof names[0];
     for (size_t i = 0; i < nn; i++) {
@@ -321,8 +321,8 @@ START_TEST(test_delta_order_kept)
     for (size_t i = 0; i < n; i++) {
         const struct corpus_file *f = &st.delta.files[o[i].fi];
         if (i > 0)
-            ck_assert_msg(store_file_cmp(&st.delta.files[o[i - 1].fi], f) <= 0,
-                          "%s before %s", st.delta.files[o[i - 1].fi].path, f->path);
+            ck_assert_msg(store_file_cmp(&st.delta.files[o[i - 1].fi], f) <= 0, "%s before %s",
+                          st.delta.files[o[i - 1].fi].path, f->path);
         size_t below = 0;
         for (size_t k = 0; k < st.base.nfiles; k++)
             below += store_file_cmp(&st.base.files[k], f) < 0;
