@@ -502,6 +502,20 @@ class Server:
                         timeout=timeout or wait_ms / 1000.0 + 30)
 
 
+class LimitedServer(Server):
+    """The server under an address-space limit (prlimit --as)."""
+
+    def __init__(self, limit, *args, **kw):
+        super().__init__(*args, **kw)
+        self.limit = limit
+
+    def command(self):
+        prlimit = shutil.which("prlimit")
+        if not prlimit:
+            fail("prlimit (util-linux) is missing")
+        return [prlimit, "--as=%d" % self.limit, "--"] + super().command()
+
+
 def expect_json(r, status, what):
     """Asserts the status and that the answer is application/json and parses."""
     if r.status != status:

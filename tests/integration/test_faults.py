@@ -42,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
-from sgtest import (HEAVY_Q, Lazy, Server, TempDir, check, eq, expect_json,  # noqa: E402
+from sgtest import (HEAVY_Q, LimitedServer, Lazy, Server, TempDir, check, eq, expect_json,  # noqa: E402
                     fail, reap_pid, same_process)
 
 R = sgtest.Runner("test_faults")
@@ -540,20 +540,6 @@ def unreadable_file_at_start_up():
                             "with secret.txt unreadable")
     finally:
         end_all(srv)
-
-
-class LimitedServer(Server):
-    """The server under an address-space limit (prlimit --as)."""
-
-    def __init__(self, limit, *args, **kw):
-        super().__init__(*args, **kw)
-        self.limit = limit
-
-    def command(self):
-        prlimit = shutil.which("prlimit")
-        if not prlimit:
-            fail("prlimit (util-linux) is missing")
-        return [prlimit, "--as=%d" % self.limit, "--"] + super().command()
 
 
 @R.test(timeout=120, bare=True)

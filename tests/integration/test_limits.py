@@ -17,7 +17,6 @@ Every client here reads with a bounded timeout; every server runs on
 127.0.0.1 with a free port."""
 
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -26,8 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
-from sgtest import (HOST, Server, TempDir, check, eq, expect_error,  # noqa: E402
-                    expect_json, fail)
+from sgtest import (HOST, LimitedServer, Server, TempDir, check, eq, expect_error,  # noqa: E402
+                    expect_json)
 
 R = sgtest.Runner("test_limits")
 sgtest.register_common_self_checks(R)
@@ -153,20 +152,6 @@ def refused_search_keeps_its_id():
         if slow:
             slow.close()
         srv.kill()
-
-
-class LimitedServer(Server):
-    """The server under an address-space limit (prlimit --as)."""
-
-    def __init__(self, limit, *args, **kw):
-        super().__init__(*args, **kw)
-        self.limit = limit
-
-    def command(self):
-        prlimit = shutil.which("prlimit")
-        if not prlimit:
-            fail("prlimit (util-linux) is missing")
-        return [prlimit, "--as=%d" % self.limit, "--"] + super().command()
 
 
 @R.test(timeout=300, bare=True)
