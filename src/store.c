@@ -337,22 +337,30 @@ void store_keep_snapshots(struct store *s, const char *dir, unsigned shard, unsi
         save_begin(s);
 }
 
+/* A fold under way is given up: its thread told to stop and joined, what
+ * it built freed. */
+static void drop_fold(struct store *s)
+{
+    struct store_fold *f = s->fold;
+    if (!f)
+        return;
+    atomic_store(&f->stop, true);
+    if (f->joinable)
+        pthread_join(f->thread, NULL);
+    corpus_free(&f->out);
+    corpus_free(&f->delta);
+    free(f->base_live);
+    free(f);
+    s->fold = NULL;
+}
+
 void store_stop_threads(struct store *s)
 {
     if (s->save) {
         atomic_store(&s->save->stop, true);
         save_wait(s);
     }
-    if (s->fold) {
-        atomic_store(&s->fold->stop, true);
-        if (s->fold->joinable)
-            pthread_join(s->fold->thread, NULL);
-        corpus_free(&s->fold->out);
-        corpus_free(&s->fold->delta);
-        free(s->fold->base_live);
-        free(s->fold);
-        s->fold = NULL;
-    }
+    drop_fold(s);
 }
 
 void store_free(struct store *s)
@@ -362,14 +370,7 @@ void store_free(struct store *s)
         free(s->save->dir);
         free(s->save);
     }
-    if (s->fold) { /* let the thread end: it reads the base */
-        if (s->fold->joinable)
-            pthread_join(s->fold->thread, NULL);
-        corpus_free(&s->fold->out);
-        corpus_free(&s->fold->delta);
-        free(s->fold->base_live);
-        free(s->fold);
-    }
+    drop_fold(s); /* its thread reads the base: ended first */
     if (!s->borrowed) {
         free_paths(&s->base);
         corpus_free(&s->base);
