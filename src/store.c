@@ -492,24 +492,20 @@ bool store_compact_due(const struct store *s)
     return store_fold_due(s) || store_rebuild_due(s);
 }
 
-/* The live files of one part, in (tree, path) order. */
+/* The live files of one part, in (tree, path) order: the base's are in
+ * that order, the delta's in the order the store keeps (order_update()). */
 static size_t live_in_order(const struct store *s, enum store_part part, size_t **out)
 {
     const struct corpus *c = store_corpus(s, part);
     size_t n = 0;
     size_t *v = xmalloc((c->nfiles ? c->nfiles : 1) * sizeof *v);
-    for (size_t i = 0; i < c->nfiles; i++)
-        if (store_visible(s, part, i, s->version))
-            v[n++] = i;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        size_t fi = part == STORE_BASE ? i : s->order[i].fi;
+        if (store_visible(s, part, fi, s->version))
+            v[n++] = fi;
+    }
     *out = v;
     return n;
-}
-
-static const struct corpus *sort_corpus; /* for the qsort below (one thread) */
-static int by_file(const void *a, const void *b)
-{
-    return store_file_cmp(&sort_corpus->files[*(const size_t *)a],
-                          &sort_corpus->files[*(const size_t *)b]);
 }
 
 /* Copy file fi of from into to (its text is already normalized), and its
@@ -575,8 +571,6 @@ void store_compact(struct store *s)
     size_t *lb, *ld;
     size_t nb = live_in_order(s, STORE_BASE, &lb);
     size_t nd = live_in_order(s, STORE_DELTA, &ld);
-    sort_corpus = &s->delta;
-    qsort(ld, nd, sizeof *ld, by_file);
     if (!fold_worth_it(s)) {
         compact_delta(s, ld, nd);
     } else {
@@ -645,29 +639,23 @@ void store_fold_begin(struct store *s)
     f->version = s->version;
     f->base = &s->base;
     f->nbase = live_in_order(s, STORE_BASE, &f->base_live);
-    /* The delta's live files at this version, in order (store_delta_order()):
+    /* The delta's live files at this version, in order (live_in_order()):
      * their entries now, their text copied out in steps (store_fold_step()),
      * as the worker goes on adding to the delta, which may move it.  The
      * text of a version stays in the delta until a rebuild, and none runs
      * while a fold is under way.  Paths borrowed: the delta keeps them past
      * the swap. */
-    const struct store_pos *o = s->order;
-    size_t nd = 0;
-    uint64_t bytes = 0;
-    for (size_t k = 0; k < s->order_covers; k++) {
-        if (store_visible(s, STORE_DELTA, o[k].fi, s->version)) {
-            nd++;
-            bytes += s->delta.files[o[k].fi].len;
-        }
-    }
+    size_t *ld;
+    size_t nd = live_in_order(s, STORE_DELTA, &ld);
     corpus_init(&f->delta);
-    f->delta.buf = xmalloc(bytes ? bytes : 1);
-    f->delta.cap = bytes;
     f->delta.files = xmalloc((nd ? nd : 1) * sizeof *f->delta.files);
     f->delta.files_cap = nd;
-    for (size_t k = 0; k < s->order_covers; k++)
-        if (store_visible(s, STORE_DELTA, o[k].fi, s->version))
-            f->delta.files[f->delta.nfiles++] = s->delta.files[o[k].fi]; /* off: the delta's */
+    for (size_t k = 0; k < nd; k++) {
+        f->delta.files[f->delta.nfiles++] = s->delta.files[ld[k]]; /* off: the delta's */
+        f->delta.cap += s->delta.files[ld[k]].len;
+    }
+    free(ld);
+    f->delta.buf = xmalloc(f->delta.cap ? f->delta.cap : 1);
     atomic_init(&f->built, false);
     atomic_init(&f->stop, false);
     s->fold = f;
@@ -765,16 +753,8 @@ void store_fold_finish(struct store *s)
 void store_rebuild(struct store *s)
 {
     uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
-    if (live_delta > STORE_REBUILD_NOW) {
+    if (live_delta > STORE_REBUILD_NOW)
         store_fold_begin(s);
-        return;
-    }
-    size_t *ld;
-    size_t nd = live_in_order(s, STORE_DELTA, &ld);
-    sort_corpus = &s->delta;
-    qsort(ld, nd, sizeof *ld, by_file);
-    compact_delta(s, ld, nd);
-    free(ld);
-    reindex(s);
-    give_back();
+    else
+        store_compact(s); /* a delta this small is rebuilt alone */
 }
