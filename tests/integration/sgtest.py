@@ -502,6 +502,20 @@ class Server:
                         timeout=timeout or wait_ms / 1000.0 + 30)
 
 
+def http_get(addr, port, path="/healthz", source=None, timeout=10):
+    """(status, body) of GET path at a numeric address (IPv4 or IPv6),
+    the client's end bound to source when given (any 127.x.y.z reaches a
+    server on 127.0.0.1)."""
+    conn = http.client.HTTPConnection(addr, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
 class LimitedServer(Server):
     """The server under an address-space limit (prlimit --as)."""
 

@@ -11,7 +11,6 @@ for a non-loopback address; the workers do not hold the listening
 socket; started with descriptors 0 to 2 closed, the server holds them
 with /dev/null instead of letting its sockets take them."""
 
-import http.client
 import os
 import re
 import signal
@@ -186,17 +185,6 @@ def bind_address_not_on_this_host_fails_before_loading():
                           r"address")
 
 
-def _get_via(addr, port, path="/healthz"):
-    """(status, body) of GET path at a numeric address (IPv4 or IPv6)."""
-    conn = http.client.HTTPConnection(addr, port, timeout=10)
-    try:
-        conn.request("GET", path)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
-
-
 def _serves_at(args, addr, host_in_line):
     """Starts with args; the listening line names host_in_line, /healthz
     answers at addr, and nothing warns about --token."""
@@ -206,7 +194,7 @@ def _serves_at(args, addr, host_in_line):
         deadline = time.monotonic() + 10
         while True:
             try:
-                status, _ = _get_via(addr, srv.port)
+                status, _ = sgtest.http_get(addr, srv.port)
                 if status == 200 or time.monotonic() > deadline:
                     break
             except OSError:
@@ -359,7 +347,7 @@ def started_with_all_standard_descriptors_closed():
         status = None
         while time.monotonic() < deadline and p.poll() is None:
             try:
-                status, _ = _get_via("127.0.0.1", port)
+                status, _ = sgtest.http_get("127.0.0.1", port)
                 if status == 200:
                     break
             except OSError:
@@ -369,7 +357,7 @@ def started_with_all_standard_descriptors_closed():
            % p.poll())
         eq(_fd_targets(p.pid), {0: "/dev/null", 1: "/dev/null", 2: "/dev/null"},
            "descriptors 0 to 2 of the master")
-        status, body = _get_via("127.0.0.1", port, "/api/search?q=kv_get")
+        status, body = sgtest.http_get("127.0.0.1", port, "/api/search?q=kv_get")
         eq(status, 200, "a search")
         p.send_signal(signal.SIGTERM)
         eq(p.wait(15), 0, "exit status after SIGTERM")

@@ -669,19 +669,6 @@ def garbage_and_slow_clients():
         slow.close()
 
 
-def get_from(srv, source, path, timeout=10):
-    """GET path with the client's end bound to the address source (any
-    127.x.y.z reaches a server on 127.0.0.1); (status, body)."""
-    conn = http.client.HTTPConnection(HOST, srv.port, timeout=timeout,
-                                      source_address=(source, 0))
-    try:
-        conn.request("GET", path)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
-
-
 def held_open(socks):
     """How many of socks the server still holds open (a closed one reads
     EOF at once; an open one has nothing to read)."""
@@ -720,7 +707,7 @@ def flood_of_idle_connections():
         eq(kept, 50, "idle connections from 127.0.0.1 the server holds "
            "(of %d opened, %d refused at connect)" % (len(socks), refused))
         t0 = time.monotonic()
-        status, body = get_from(srv, "127.0.0.2", "/api/search?q=kv")
+        status, body = sgtest.http_get(HOST, srv.port, "/api/search?q=kv", source="127.0.0.2")
         dt = time.monotonic() - t0
         eq(status, 200, "a search from 127.0.0.2 during the flood")
         check(b'"matched_lines"' in body, "answer from 127.0.0.2: %r"
