@@ -516,6 +516,24 @@ def http_get(addr, port, path="/healthz", source=None, timeout=10):
         conn.close()
 
 
+def listening_sockets(pid, port):
+    """pid's listening TCP sockets on port, from /proc/<pid>/net/tcp and
+    tcp6: [(table, local address in the kernel's hex, inode)]."""
+    out = []
+    for name in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, name)) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    addr, p = parts[1].split(":")
+                    if parts[3] == "0A" and int(p, 16) == port:
+                        out.append((name, addr, parts[9]))
+        except FileNotFoundError:
+            pass
+    return out
+
+
 class LimitedServer(Server):
     """The server under an address-space limit (prlimit --as)."""
 

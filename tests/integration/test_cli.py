@@ -238,16 +238,8 @@ def bind_ipv6_loopback():
 
 
 def _listening_inode(pid, port):
-    for name in ("tcp", "tcp6"):
-        try:
-            with open("/proc/%d/net/%s" % (pid, name)) as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    if parts[3] == "0A" and int(parts[1].split(":")[1], 16) == port:
-                        return parts[9]
-        except FileNotFoundError:
-            pass
+    found = sgtest.listening_sockets(pid, port)
+    return found[0][2] if found else None
     return None
 
 

@@ -855,21 +855,9 @@ def static_paths_with_nul_bytes():
 
 
 def listening_addresses(pid, port):
-    """Local addresses of pid's listening TCP sockets on port, from
-    /proc/<pid>/net/tcp and tcp6 (hex as the kernel writes them)."""
-    out = []
-    for name in ("tcp", "tcp6"):
-        try:
-            with open("/proc/%d/net/%s" % (pid, name)) as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    addr, p = parts[1].split(":")
-                    if parts[3] == "0A" and int(p, 16) == port:
-                        out.append((name, addr))
-        except FileNotFoundError:
-            pass
-    return out
+    """Local addresses of pid's listening TCP sockets on port (hex as the
+    kernel writes them)."""
+    return [(name, addr) for name, addr, _ in sgtest.listening_sockets(pid, port)]
 
 
 @R.test
