@@ -7,7 +7,7 @@
  * fresh reader, whatever the type says (the type only picks which decoder
  * a receiver calls, and a decoder must survive any payload): QUERY, FILE,
  * FILES (head and entries), CHANGES, APPLIED, HELLO, PROGRESS, BATCH (head
- * and records), LINES (head and lines), DONE, and the empty
+ * and records), LINES (head and lines), FACETS, DONE, and the empty
  * CANCEL/PING/PONG.
  *
  * libFuzzer hands the input in a heap block of exactly its size, so any
@@ -84,7 +84,10 @@ static void read_query(struct msg_reader r)
     require(!memchr(q.pattern, '\0', q.pattern_len) && !memchr(q.path, '\0', q.path_len) &&
                 !memchr(q.exclude, '\0', q.exclude_len),
             "decoded query strings hold no NUL");
-    require(q.context <= MSG_MAX_CONTEXT, "context bounded");
+    inside((const char *)q.trees, q.trees_len, "query trees inside the message");
+    inside((const char *)q.langs, q.langs_len, "query languages inside the message");
+    require(q.context <= MSG_MAX_CONTEXT && !(q.flags & ~MSG_QF_ALL),
+            "context bounded, flags known");
     struct msg_writer w;
     msg_writer_init(&w);
     msg_query_encode(&w, head.seq, &q);
@@ -299,6 +302,34 @@ static void read_batch(struct msg_reader r)
     msg_writer_free(&w);
 }
 
+/* FACETS, as the master sums them, then encoded again. */
+static void read_facets(struct msg_reader r)
+{
+    uint32_t count;
+    if (msg_facets_decode(&r, &count) < 0)
+        return;
+    struct msg_writer w;
+    msg_writer_init(&w);
+    msg_facets_begin(&w, head.shard, head.seq);
+    bool all = true;
+    for (uint32_t k = 0; k < count; k++) {
+        struct msg_facet f;
+        if (msg_facets_next(&r, &f) < 0) {
+            all = false;
+            break;
+        }
+        inside(f.key, f.key_len, "FACETS key inside the message");
+        require(f.kind < MSG_FACET_KINDS && !memchr(f.key, '\0', f.key_len),
+                "a FACETS entry has a known kind and a key without NUL");
+        if (!msg_facets_add(&w, &f))
+            all = false;
+    }
+    msg_facets_finish(&w);
+    if (all && msg_decoded_all(&r))
+        same_payload(&w, &r, "decoded FACETS encode back to the same payload");
+    msg_writer_free(&w);
+}
+
 /* LINES, as the aggregator files it and render.c reads it. */
 static void read_lines(struct msg_reader r)
 {
@@ -352,5 +383,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_done(r);
     read_batch(r);
     read_lines(r);
+    read_facets(r);
     return 0;
 }

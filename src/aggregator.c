@@ -46,6 +46,8 @@ struct results {
     struct result_ref *merged;
     size_t nmerged;
     bool merged_cut;
+    struct facet_sum *facets; /* from the first FACETS message on */
+    bool facets_failed;       /* one could not be added: the facets are not shown */
 };
 
 struct results *results_new(enum results_kind kind, unsigned nshards, uint32_t max,
@@ -77,6 +79,7 @@ void results_free(struct results *res)
     free(res->batches);
     free(res->parts);
     free(res->merged);
+    facet_sum_free(res->facets);
     free(res);
 }
 
@@ -170,6 +173,20 @@ static void file_lines(struct results *res, unsigned shard, const uint8_t *buf, 
     }
 }
 
+static void file_facets(struct results *res, struct msg_reader *rd)
+{
+    if (res->facets_failed)
+        return;
+    if (!res->facets)
+        res->facets = facet_sum_new();
+    size_t before = facet_sum_bytes(res->facets);
+    if (facet_sum_add(res->facets, rd) < 0) {
+        log_info("facets from a shard were malformed or did not fit in memory: not shown");
+        res->facets_failed = true;
+    }
+    res->bytes += facet_sum_bytes(res->facets) - before;
+}
+
 static void end_part(struct results *res, unsigned shard, bool failed)
 {
     struct part *p = &res->parts[shard];
@@ -208,6 +225,8 @@ bool results_file(struct results *res, const struct msg_header *h, const uint8_t
         file_batch(res, h->shard, buf, n);
     else if (h->type == MT_LINES && res->kind == RESULTS_FILE)
         file_lines(res, h->shard, buf, n);
+    else if (h->type == MT_FACETS && res->kind == RESULTS_SEARCH)
+        file_facets(res, &rd);
     else if (h->type == MT_DONE)
         return file_done(res, h->shard, &rd);
     return false;
@@ -345,7 +364,7 @@ static void release_unused(struct results *res)
         res->parts[i].res = NULL;
         res->parts[i].nres = res->parts[i].cap = 0;
     }
-    res->bytes = res->nmerged * sizeof *res->merged;
+    res->bytes = res->nmerged * sizeof *res->merged + facet_sum_bytes(res->facets);
     if (!res->nbatches)
         return;
     qsort(res->batches, res->nbatches, sizeof *res->batches, cmp_batch);
@@ -378,6 +397,8 @@ void results_finish(struct results *res)
     if (res->kind != RESULTS_SEARCH)
         return;
     res->merged = merge(res, &res->nmerged, &res->merged_cut);
+    if (res->facets)
+        facet_sum_merge(res->facets);
     release_unused(res);
 }
 
@@ -391,6 +412,18 @@ struct result_ref *results_list(struct results *res, size_t *n, bool *cut, bool 
     }
     *owned = true;
     return merge(res, n, cut);
+}
+
+bool results_facets(struct results *res, struct facet_result *out)
+{
+    if (!res->facets || res->facets_failed) {
+        memset(out, 0, sizeof *out);
+        return false;
+    }
+    size_t before = facet_sum_bytes(res->facets);
+    bool ok = facet_sum_result(res->facets, out);
+    res->bytes -= before - facet_sum_bytes(res->facets);
+    return ok;
 }
 
 size_t results_bytes(const struct results *res)

@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "facets.h"
 #include "ftable.h"
 #include "msg.h"
 #include "transport.h"
@@ -98,6 +99,9 @@ void results_finish(struct results *res);
  * finished (*owned false), else a merge of what has arrived (*owned true:
  * free it).  *cut: they stop short of max for lack of memory. */
 struct result_ref *results_list(struct results *res, size_t *n, bool *cut, bool *owned);
+/* The facets the shards sent (facets.h), summed: false (and *out empty)
+ * when none came, or some were lost. */
+bool results_facets(struct results *res, struct facet_result *out);
 /* Bytes held (batches, and the merged list once finished). */
 size_t results_bytes(const struct results *res);
 /* A file view's lines from its shard, and that shard's status. */

@@ -598,6 +598,14 @@ static void handle_health(const struct api_context *ctx, struct api_response *re
     free(sh);
 }
 
+/* GET /api/langs: the languages lang= knows, and the file names of each. */
+static void handle_langs(struct api_response *res)
+{
+    size_t len;
+    char *body = render_langs(&len);
+    respond_doc(res, 200, body, len);
+}
+
 /* POST /api/reindex: walk the whole tree again; the index answers
  * meanwhile, and each change is applied as it is found. */
 static void handle_reindex(const struct api_context *ctx, struct api_response *res)
@@ -697,6 +705,11 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
             method_not_allowed(res, "GET");
         else if (args_ok(req, no_arg, res))
             handle_stats(ctx, res);
+    } else if (!strcmp(p, "/api/langs")) {
+        if (!is(req, "GET"))
+            method_not_allowed(res, "GET");
+        else if (args_ok(req, no_arg, res))
+            handle_langs(res);
     } else if (!strcmp(p, "/healthz")) {
         if (is(req, "GET"))
             handle_health(ctx, res);

@@ -15,6 +15,7 @@
 
 #include "fsopen.h"
 #include "utf8.h"
+#include "lang.h"
 #include "util.h"
 
 void corpus_init(struct corpus *c)
@@ -205,6 +206,7 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     f->tree = 0;
     f->stamp = (struct file_stamp){0};
     f->path = path;
+    f->lang = (uint16_t)lang_of(path, strlen(path));
     f->off = off;
     f->len = n;
     f->first_line = first_line;

@@ -39,6 +39,7 @@ struct corpus_file {
      * matches for k and s: such a file is always scanned with the regex
      * (see qplan.h). */
     bool wide_fold;
+    uint16_t lang; /* language id, from the path (lang.h) */
 };
 
 /* A block: a file, or a piece of a big one cut at a line end.  Blocks are

@@ -216,6 +216,7 @@ void msg_query_encode(struct msg_writer *w, uint64_t seq, const struct msg_query
     msg_put_str(w, q->path, q->path_len);
     msg_put_str(w, q->exclude, q->exclude_len);
     msg_put_str(w, (const char *)q->trees, q->trees ? q->trees_len : 0);
+    msg_put_str(w, (const char *)q->langs, q->langs ? q->langs_len : 0);
     msg_finish(w);
 }
 
@@ -229,7 +230,8 @@ int msg_query_decode(struct msg_reader *r, struct msg_query *q)
     q->path = get_cstr_view(r, &q->path_len);
     q->exclude = get_cstr_view(r, &q->exclude_len);
     q->trees = (const uint8_t *)msg_get_str(r, &q->trees_len);
-    if (q->context > MSG_MAX_CONTEXT)
+    q->langs = (const uint8_t *)msg_get_str(r, &q->langs_len);
+    if (q->context > MSG_MAX_CONTEXT || (q->flags & ~MSG_QF_ALL))
         r->bad = true;
     return whole(r);
 }
@@ -354,6 +356,57 @@ int msg_changes_next(struct msg_reader *r, uint8_t *op, struct msg_file_entry *e
     *op = msg_get_u8(r);
     get_entry(r, e);
     if (*op > MSG_CH_REMOVE)
+        r->bad = true;
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+/* FACETS: the count is patched in as entries are added. */
+#define FACETS_COUNT_AT MSG_HEADER_SIZE
+#define FACET_FIXED     (1 + 4 + 4 + 8 + 8)
+
+void msg_facets_begin(struct msg_writer *w, uint32_t shard, uint64_t seq)
+{
+    msg_begin(w, MT_FACETS, shard, seq);
+    msg_put_u32(w, 0);
+}
+
+bool msg_facets_add(struct msg_writer *w, const struct msg_facet *f)
+{
+    if (w->len + FACET_FIXED + f->key_len > MSG_MAX)
+        return false;
+    msg_put_u8(w, f->kind);
+    msg_put_u32(w, f->tree);
+    msg_put_str(w, f->key, f->key_len);
+    msg_put_u64(w, f->lines);
+    msg_put_u64(w, f->files);
+    msg_patch_u32(w, FACETS_COUNT_AT, le32(w->data + FACETS_COUNT_AT) + 1);
+    return true;
+}
+
+void msg_facets_finish(struct msg_writer *w)
+{
+    msg_finish(w);
+}
+
+uint32_t msg_facets_count(const struct msg_writer *w)
+{
+    return w->len >= FACETS_COUNT_AT + 4 ? le32(w->data + FACETS_COUNT_AT) : 0;
+}
+
+int msg_facets_decode(struct msg_reader *r, uint32_t *count)
+{
+    *count = msg_get_u32(r);
+    return msg_reader_ok(r) ? SG_OK : SG_ERR;
+}
+
+int msg_facets_next(struct msg_reader *r, struct msg_facet *f)
+{
+    f->kind = msg_get_u8(r);
+    f->tree = msg_get_u32(r);
+    f->key = get_cstr_view(r, &f->key_len);
+    f->lines = msg_get_u64(r);
+    f->files = msg_get_u64(r);
+    if (f->kind >= MSG_FACET_KINDS)
         r->bad = true;
     return msg_reader_ok(r) ? SG_OK : SG_ERR;
 }

@@ -22,12 +22,13 @@
  * malformed message is an error, never a crash.  A decoder that returns
  * SG_OK has consumed the payload exactly (no trailing bytes).
  *
- *   QUERY   master->worker  u32 flags, u32 max, u32 context, u32 timeout_ms
- *                           (what is left of the query's deadline when it
- *                           was sent), str pattern, str path globs,
- *                           str exclude globs, str trees (a bitmap: bit i
- *                           of byte i/8 set for each tree searched; empty:
- *                           every tree)
+ *   QUERY   master->worker  u32 flags (MSG_QF_*), u32 max, u32 context,
+ *                           u32 timeout_ms (what is left of the query's
+ *                           deadline when it was sent), str pattern,
+ *                           str path globs, str exclude globs, str trees
+ *                           (a bitmap: bit i of byte i/8 set for each tree
+ *                           searched; empty: every tree), str langs (the
+ *                           same, for language ids (lang.h))
  *   CANCEL  master->worker  (empty)
  *   FILE    master->worker  u32 file id
  *   FILES   master->worker  (to a restarted worker, before anything else)
@@ -47,7 +48,18 @@
  *   BATCH   worker->master  u32 count, then count records:
  *                           u32 file id, u32 line, u32 column, u8 flags,
  *                           str text, u16 nranges, nranges x (u32, u32),
- *                           u8 nbefore, strs, u8 nafter, strs
+ *                           u8 nbefore, strs, u8 nafter, strs.  A record
+ *                           flagged MSG_RF_FILE is a file (MSG_QF_FILES):
+ *                           line holds its count of matching lines, text
+ *                           is empty; one flagged MSG_RF_PATH is a file
+ *                           whose path matched (MSG_QF_PATHS): line 0,
+ *                           text the path as matched (invalid UTF-8
+ *                           repaired), ranges into it
+ *   FACETS  worker->master  u32 count, then count entries: u8 kind
+ *                           (enum msg_facet_kind), u32 tree, str key,
+ *                           u64 lines, u64 files; sent before the DONE of a
+ *                           MSG_QF_FACETS query, in as many messages as
+ *                           it takes
  *   LINES   worker->master  u32 first line number, u32 count, then count
  *                           lines: u8 flags (MSG_RF_CLIPPED), str text
  *   DONE    worker->master  u8 status, u64 matched_lines, u64 matched_files,
@@ -72,7 +84,7 @@
 #include "stamp.h"
 
 #define MSG_MAGIC       0x50524753u
-#define MSG_VERSION     2
+#define MSG_VERSION     3
 #define MSG_HEADER_SIZE 24
 #define MSG_MAX         65536
 
@@ -90,14 +102,21 @@ enum msg_type {
     MT_PROGRESS = 20,
     MT_PONG = 21,
     MT_APPLIED = 22,
+    MT_FACETS = 23,
 };
 
 /* QUERY flags. */
 #define MSG_QF_LITERAL  1u
 #define MSG_QF_CASELESS 2u
+#define MSG_QF_PATHS    4u  /* match the pattern against paths, not lines */
+#define MSG_QF_FILES    8u  /* send each matching file once, with its count */
+#define MSG_QF_FACETS   16u /* send FACETS before DONE */
+#define MSG_QF_ALL      31u
 
 /* Record flags in a BATCH. */
 #define MSG_RF_CLIPPED 1u
+#define MSG_RF_FILE    2u /* a file and its count of matching lines (in line) */
+#define MSG_RF_PATH    4u /* a file whose path matched: ranges are in the path */
 
 /* Worker-side outcome of a request, carried by DONE. */
 enum msg_status {
@@ -168,11 +187,22 @@ struct msg_query {
     uint32_t pattern_len, path_len, exclude_len;
     const uint8_t *trees; /* bitmap; NULL or empty: every tree */
     uint32_t trees_len;
+    const uint8_t *langs; /* bitmap of language ids; NULL or empty: every file */
+    uint32_t langs_len;
 };
-/* Whether a QUERY searches tree t. */
+/* Whether bit i is set in a bitmap of n bytes; an empty one selects all. */
+static inline bool msg_bitmap_has(const uint8_t *map, uint32_t n, uint32_t i)
+{
+    return n == 0 || (i / 8 < n && (map[i / 8] >> (i % 8) & 1));
+}
+/* Whether a QUERY searches tree t, and files of language id lang. */
 static inline bool msg_query_tree(const struct msg_query *q, uint32_t t)
 {
-    return q->trees_len == 0 || (t / 8 < q->trees_len && (q->trees[t / 8] >> (t % 8) & 1));
+    return msg_bitmap_has(q->trees, q->trees_len, t);
+}
+static inline bool msg_query_lang(const struct msg_query *q, uint32_t lang)
+{
+    return msg_bitmap_has(q->langs, q->langs_len, lang);
 }
 void msg_query_encode(struct msg_writer *w, uint64_t seq, const struct msg_query *q);
 int msg_query_decode(struct msg_reader *r, struct msg_query *q);
@@ -281,6 +311,30 @@ void msg_record_range(const struct msg_record *rec, unsigned i, uint32_t *start,
 const char *msg_record_context(const uint8_t *list, unsigned i, uint32_t *len);
 /* A record checked when it was filed, read again from its first byte. */
 void msg_record_at(const uint8_t *at, struct msg_record *rec);
+
+/* FACETS: counts of matching lines and files by folder and language (see
+ * facets.h).  msg_facets_begin(), msg_facets_add() while it returns true
+ * (false: the entry does not fit, and nothing was added), then
+ * msg_facets_finish(). */
+enum msg_facet_kind {
+    MSG_FACET_TOP = 0,  /* key: a top-level folder ("" for files at the root) */
+    MSG_FACET_SUB = 1,  /* key: a second-level folder, "top/sub" */
+    MSG_FACET_LANG = 2, /* key: a language's name ("" for none) */
+    MSG_FACET_KINDS = 3,
+};
+struct msg_facet {
+    uint8_t kind;
+    uint32_t tree;
+    const char *key; /* not NUL-terminated when decoded */
+    uint32_t key_len;
+    uint64_t lines, files;
+};
+void msg_facets_begin(struct msg_writer *w, uint32_t shard, uint64_t seq);
+bool msg_facets_add(struct msg_writer *w, const struct msg_facet *f);
+void msg_facets_finish(struct msg_writer *w);
+uint32_t msg_facets_count(const struct msg_writer *w);
+int msg_facets_decode(struct msg_reader *r, uint32_t *count);
+int msg_facets_next(struct msg_reader *r, struct msg_facet *f);
 
 /* BATCH: msg_batch_begin(), msg_batch_add() for each encoded record while
  * msg_batch_fits(), msg_batch_finish(). */

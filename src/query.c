@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "glob.h"
+#include "lang.h"
 #include "pattern.h"
 #include "util.h"
 
@@ -90,6 +91,74 @@ static int parse_case(const char *value, enum case_mode *out, struct api_error *
     return SG_OK;
 }
 
+/* A value that must be one of names[0..n); *out gets its index.  Absent or
+ * empty: *out keeps its default. */
+static int parse_choice(const char *value, const char *name, const char *const *names, int n,
+                        int *out, struct api_error *e)
+{
+    if (!value || !*value)
+        return SG_OK;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(value, names[i])) {
+            *out = i;
+            return SG_OK;
+        }
+    char list[128] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 i == 0       ? ""
+                 : i == n - 1 ? " or "
+                              : ", ",
+                 names[i]);
+    api_error_set(e, 400, "bad_parameter", name, "%s must be %s", name, list);
+    return SG_ERR;
+}
+
+static const char *const kind_names[] = {"lines", "path"};
+static const char *const select_names[] = {"lines", "files", "count"};
+
+const char *query_kind_name(enum query_kind k)
+{
+    return kind_names[k == KIND_PATH];
+}
+
+const char *query_select_name(enum query_select s)
+{
+    return select_names[s <= SELECT_COUNT ? s : 0];
+}
+
+bool query_returns_files(const struct query_spec *s)
+{
+    return s->kind == KIND_PATH || s->select == SELECT_FILES;
+}
+
+/* Comma-separated language names, each one lang.h knows. */
+static int parse_langs(const char *value, char **out, struct api_error *e)
+{
+    if (!value)
+        value = "";
+    if (strlen(value) > QUERY_GLOBS_MAX) {
+        api_error_set(e, 400, "bad_parameter", "lang", "lang is longer than %d bytes",
+                      QUERY_GLOBS_MAX);
+        return SG_ERR;
+    }
+    for (const char *p = value; *value;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 0 || lang_find(p, n) < 0) { /* "c,": an empty name after the comma */
+            api_error_set(e, 400, "bad_parameter", "lang",
+                          "lang: \"%.*s\" is not a language (GET /api/langs lists them)",
+                          (int)(n < 64 ? n : 64), p);
+            return SG_ERR;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *out = xstrdup(value);
+    return SG_OK;
+}
+
 static int parse_globs(const char *value, const char *name, char **out, struct api_error *e)
 {
     char err[SG_ERRLEN];
@@ -127,7 +196,12 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
         api_error_set(e, 400, "bad_parameter", "q", "q is longer than %d bytes", QUERY_Q_MAX);
         return SG_ERR;
     }
+    int kind = KIND_LINES, select = SELECT_LINES;
     if (parse_bool(get(ctx, "literal"), "literal", &s->literal, e) < 0 ||
+        parse_choice(get(ctx, "kind"), "kind", kind_names, 2, &kind, e) < 0 ||
+        parse_choice(get(ctx, "select"), "select", select_names, 3, &select, e) < 0 ||
+        parse_bool(get(ctx, "facets"), "facets", &s->facets, e) < 0 ||
+        parse_langs(get(ctx, "lang"), &s->langs, e) < 0 ||
         parse_case(get(ctx, "case"), &s->cmode, e) < 0 ||
         query_parse_uint(get(ctx, "max"), "max", 0, QUERY_MAX_LIMIT, &s->max, e) < 0 ||
         query_parse_uint(get(ctx, "context"), "context", 0, QUERY_CONTEXT_MAX, &s->context, e) <
@@ -140,13 +214,24 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
         query_spec_free(s);
         return SG_ERR;
     }
+    s->kind = (enum query_kind)kind;
+    s->select = (enum query_select)select;
+    if (s->kind == KIND_PATH && s->select == SELECT_LINES)
+        s->select = SELECT_FILES; /* a path search returns files */
+    if (s->kind == KIND_PATH && s->context) {
+        api_error_set(e, 400, "bad_parameter", "context",
+                      "context does not apply to kind=path (paths have no lines around them)");
+        query_spec_free(s);
+        return SG_ERR;
+    }
     s->q = xstrdup(q);
     return SG_OK;
 }
 
 /* The fields a JSON body may hold, flattened to strings. */
-static const char *const json_fields[] = {"q",   "literal", "case",       "path", "exclude",
-                                          "max", "context", "timeout_ms", "tree"};
+static const char *const json_fields[] = {"q",      "literal", "case",       "path", "exclude",
+                                          "max",    "context", "timeout_ms", "tree", "kind",
+                                          "select", "lang",    "facets"};
 #define NFIELDS (sizeof json_fields / sizeof json_fields[0])
 
 bool query_field_known(const char *name)
@@ -174,7 +259,8 @@ static const char *flat_get(void *ctx, const char *key)
 static bool string_field(const char *name)
 {
     return !strcmp(name, "q") || !strcmp(name, "case") || !strcmp(name, "path") ||
-           !strcmp(name, "exclude") || !strcmp(name, "tree");
+           !strcmp(name, "exclude") || !strcmp(name, "tree") || !strcmp(name, "kind") ||
+           !strcmp(name, "select") || !strcmp(name, "lang");
 }
 
 /* A JSON value as the string a query string would carry. */
@@ -281,7 +367,8 @@ void query_spec_free(struct query_spec *s)
     free(s->path);
     free(s->exclude);
     free(s->trees);
-    s->q = s->path = s->exclude = s->trees = NULL;
+    free(s->langs);
+    s->q = s->path = s->exclude = s->trees = s->langs = NULL;
 }
 
 void query_spec_copy(struct query_spec *dst, const struct query_spec *src)
@@ -291,6 +378,7 @@ void query_spec_copy(struct query_spec *dst, const struct query_spec *src)
     dst->path = xstrdup(src->path ? src->path : "");
     dst->exclude = xstrdup(src->exclude ? src->exclude : "");
     dst->trees = xstrdup(src->trees ? src->trees : "");
+    dst->langs = xstrdup(src->langs ? src->langs : "");
 }
 
 /*

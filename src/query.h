@@ -21,6 +21,11 @@
 #define QUERY_CONTEXT_MAX 10
 
 enum case_mode { CASE_AUTO, CASE_YES, CASE_NO };
+/* What the pattern is matched against: lines of text, or paths. */
+enum query_kind { KIND_LINES, KIND_PATH };
+/* What a lines query returns: the lines, each matching file once with its
+ * count (rg -c), or the totals only. */
+enum query_select { SELECT_LINES, SELECT_FILES, SELECT_COUNT };
 
 struct query_spec {
     char *q;
@@ -29,6 +34,10 @@ struct query_spec {
     char *path;    /* comma-separated globs, "" for none */
     char *exclude; /* comma-separated globs, "" for none */
     char *trees;   /* tree names or globs, comma-separated; "" for all */
+    char *langs;   /* language names (lang.h), comma-separated; "" for all */
+    enum query_kind kind;
+    enum query_select select;
+    bool facets; /* count matches by folder and language (facets.h) */
     uint32_t max, context, timeout_ms;
 };
 
@@ -69,6 +78,11 @@ void query_spec_copy(struct query_spec *dst, const struct query_spec *src);
  * ASCII or Unicode (Lu, Lt), written as itself; see query.c). */
 bool query_caseless(const struct query_spec *s);
 const char *query_case_name(enum case_mode m);
+const char *query_kind_name(enum query_kind k);
+const char *query_select_name(enum query_select s);
+/* Whether the results are files (a path search, or select=files) rather
+ * than lines. */
+bool query_returns_files(const struct query_spec *s);
 
 /* Parse an optional unsigned parameter in [lo, hi]; *out keeps its value
  * when the parameter is absent.  On a bad value fills e (bad_parameter). */

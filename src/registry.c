@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "glob.h"
+#include "lang.h"
 #include "options.h"
 #include "util.h"
 
@@ -376,26 +377,57 @@ static uint32_t tree_mask(const struct registry *r, const char *trees, uint8_t *
     return len;
 }
 
+/* The language ids a query asks for, as a bitmap; 0 bytes: every file. */
+static uint32_t lang_mask(const char *langs, uint8_t *mask, size_t cap)
+{
+    if (!langs || !*langs)
+        return 0;
+    uint32_t len = (uint32_t)((lang_count() + 7) / 8 < cap ? (lang_count() + 7) / 8 : cap);
+    memset(mask, 0, len);
+    for (const char *p = langs; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        int id = lang_find(p, n);
+        if (id >= 0 && (unsigned)id / 8 < len)
+            mask[id / 8] |= (uint8_t)(1u << (id % 8));
+        p += n + (comma != NULL);
+    }
+    return len;
+}
+
+/* Results a query keeps: none when it asks for counts only. */
+static uint32_t results_max(const struct query_spec *s)
+{
+    return s->select == SELECT_COUNT ? 0 : s->max;
+}
+
 /* The QUERY message, carrying what is left of the deadline. */
 static void encode_query(struct msg_writer *w, const struct query *q, const struct registry *r)
 {
     const struct query_spec *s = &q->spec;
     uint8_t mask[(OPT_TREES_MAX + 7) / 8];
     uint32_t mask_len = tree_mask(r, s->trees, mask, sizeof mask);
+    uint8_t langs[256];
+    uint32_t langs_len = lang_mask(s->langs, langs, sizeof langs);
     double left = q->deadline_ms - now_ms();
-    struct msg_query m = {.flags = (s->literal ? MSG_QF_LITERAL : 0) |
-                                   (query_caseless(s) ? MSG_QF_CASELESS : 0),
-                          .max = s->max,
-                          .context = s->context,
-                          .timeout_ms = left < 1 ? 1 : (uint32_t)left,
-                          .pattern = s->q,
-                          .pattern_len = (uint32_t)strlen(s->q),
-                          .path = s->path,
-                          .path_len = (uint32_t)strlen(s->path),
-                          .exclude = s->exclude,
-                          .exclude_len = (uint32_t)strlen(s->exclude),
-                          .trees = mask,
-                          .trees_len = mask_len};
+    struct msg_query m = {
+        .flags = (s->literal ? MSG_QF_LITERAL : 0) | (query_caseless(s) ? MSG_QF_CASELESS : 0) |
+                 (s->kind == KIND_PATH ? MSG_QF_PATHS : 0) |
+                 (s->kind == KIND_LINES && s->select == SELECT_FILES ? MSG_QF_FILES : 0) |
+                 (s->facets ? MSG_QF_FACETS : 0),
+        .max = results_max(s),
+        .context = s->context,
+        .timeout_ms = left < 1 ? 1 : (uint32_t)left,
+        .pattern = s->q,
+        .pattern_len = (uint32_t)strlen(s->q),
+        .path = s->path,
+        .path_len = (uint32_t)strlen(s->path),
+        .exclude = s->exclude,
+        .exclude_len = (uint32_t)strlen(s->exclude),
+        .trees = mask,
+        .trees_len = mask_len,
+        .langs = langs,
+        .langs_len = langs_len};
     msg_query_encode(w, q->seq, &m);
 }
 
@@ -462,7 +494,7 @@ struct query *registry_submit(struct registry *r, const struct query_spec *spec,
         free(target);
         return NULL;
     }
-    struct query *q = new_query(r, RESULTS_SEARCH, spec->max);
+    struct query *q = new_query(r, RESULTS_SEARCH, results_max(spec));
     query_spec_copy(&q->spec, spec);
     map_insert(r, q);
     if (now) {
@@ -822,6 +854,7 @@ void query_view_free(struct query_view *v)
     free(v->unresponsive);
     if (v->results_owned)
         free(v->results);
+    facet_result_free(&v->facets);
     memset(v, 0, sizeof *v);
 }
 
@@ -903,6 +936,8 @@ void registry_view(struct registry *r, struct query *q, struct query_view *v)
     explain(q, &c, v);
     v->elapsed_ms = (q->finished ? q->finished_ms : now_ms()) - q->started_ms;
     v->results = results_list(q->res, &v->nresults, &v->memory_cut, &v->results_owned);
+    if (q->spec.facets)
+        v->has_facets = results_facets(q->res, &v->facets);
     pthread_mutex_unlock(&r->lock);
 }
 

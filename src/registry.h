@@ -132,6 +132,8 @@ struct query_view {
     size_t nresults;
     bool results_owned;
     bool memory_cut; /* results stop short of max: query_bytes or memory ran out */
+    bool has_facets; /* asked for, and all that came could be kept */
+    struct facet_result facets;
 };
 void query_view_free(struct query_view *v);
 

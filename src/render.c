@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang.h"
 #include "msg.h"
 #include "utf8.h"
 #include "util.h"
@@ -193,10 +194,23 @@ static void write_record(struct strbuf *w, const uint8_t *rec, const struct ftab
         jw_lit(w, "{\"path\":");
     }
     jw_str(w, path, strlen(path));
-    jw_lit(w, ",\"line\":");
-    jw_uint(w, m.line);
-    jw_lit(w, ",\"text\":");
-    jw_str(w, m.text, m.text_len);
+    unsigned lang = lang_of(path, strlen(path));
+    if (lang != LANG_NONE) {
+        jw_lit(w, ",\"lang\":");
+        jw_str(w, lang_name(lang), strlen(lang_name(lang)));
+    }
+    if (m.flags & MSG_RF_FILE) { /* a file and its count */
+        jw_lit(w, ",\"count\":");
+        jw_uint(w, m.line);
+        jw_lit(w, "}");
+        return;
+    }
+    if (!(m.flags & MSG_RF_PATH)) {
+        jw_lit(w, ",\"line\":");
+        jw_uint(w, m.line);
+        jw_lit(w, ",\"text\":");
+        jw_str(w, m.text, m.text_len);
+    }
     jw_lit(w, ",\"ranges\":[");
     for (unsigned i = 0; i < m.nranges; i++) {
         uint32_t a, b;
@@ -210,7 +224,7 @@ static void write_record(struct strbuf *w, const uint8_t *rec, const struct ftab
         jw_lit(w, "]");
     }
     jw_lit(w, "]");
-    if (context > 0) {
+    if (context > 0 && !(m.flags & MSG_RF_PATH)) {
         jw_lit(w, ",\"before\":");
         jw_strings(w, m.before, m.nbefore);
         jw_lit(w, ",\"after\":");
@@ -242,18 +256,58 @@ static void add_query_fields(cJSON *doc, const struct query_spec *s)
     cJSON_AddItemToObject(q, "exclude", render_string(s->exclude, strlen(s->exclude)));
     if (s->trees && *s->trees)
         cJSON_AddItemToObject(q, "tree", render_string(s->trees, strlen(s->trees)));
+    cJSON_AddStringToObject(q, "kind", query_kind_name(s->kind));
+    cJSON_AddStringToObject(q, "select", query_select_name(s->select));
+    cJSON_AddItemToObject(q, "lang", render_string(s->langs, strlen(s->langs)));
+    cJSON_AddBoolToObject(q, "facets", s->facets);
     cJSON_AddNumberToObject(q, "max", s->max);
     cJSON_AddNumberToObject(q, "context", s->context);
     cJSON_AddNumberToObject(q, "timeout_ms", s->timeout_ms);
 }
 
-static void add_stats(cJSON *doc, const struct query_view *v)
+/* One facet row: a folder as a path glob ("drivers/"), or a language. */
+static cJSON *facet_row(const struct facet_row *r, int kind, const struct ftable *files)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (kind == MSG_FACET_LANG) {
+        cJSON_AddStringToObject(o, "lang", r->key);
+    } else {
+        if (ftable_ntrees(files) > 1) {
+            const char *tree = ftable_tree_name(files, r->tree);
+            cJSON_AddItemToObject(o, "tree", render_string(tree, strlen(tree)));
+        }
+        size_t n = strlen(r->key);
+        char *folder = xmalloc(n + 2);
+        memcpy(folder, r->key, n);
+        memcpy(folder + n, "/", 2);
+        cJSON_AddItemToObject(o, "path", render_string(folder, n + 1));
+        free(folder);
+    }
+    cJSON_AddNumberToObject(o, "lines", (double)r->lines);
+    cJSON_AddNumberToObject(o, "files", (double)r->files);
+    return o;
+}
+
+static void add_facets(cJSON *st, const struct query_view *v, const struct ftable *files)
+{
+    static const char *const names[MSG_FACET_KINDS] = {"folders", "subfolders", "langs"};
+    cJSON *f = cJSON_AddObjectToObject(st, "facets");
+    for (int k = 0; k < MSG_FACET_KINDS; k++) {
+        cJSON *list = cJSON_AddArrayToObject(f, names[k]);
+        for (size_t i = 0; i < v->facets.n[k]; i++)
+            cJSON_AddItemToArray(list, facet_row(&v->facets.rows[k][i], k, files));
+    }
+}
+
+static void add_stats(cJSON *doc, const struct query_view *v, const struct ftable *files)
 {
     cJSON *st = cJSON_AddObjectToObject(doc, "stats");
     cJSON_AddNumberToObject(st, "matched_lines", (double)v->matched_lines);
     cJSON_AddNumberToObject(st, "matched_files", (double)v->matched_files);
     cJSON_AddNumberToObject(st, "returned", (double)v->nresults);
-    cJSON_AddBoolToObject(st, "truncated", v->matched_lines > v->nresults);
+    cJSON_AddBoolToObject(st, "truncated",
+                          (query_returns_files(&v->spec) ? v->matched_files : v->matched_lines) >
+                              v->nresults);
     if (v->memory_cut)
         cJSON_AddBoolToObject(st, "memory_cut", true);
     cJSON_AddNumberToObject(st, "elapsed_ms", (double)(long long)(v->elapsed_ms * 1000) / 1000);
@@ -263,6 +317,8 @@ static void add_stats(cJSON *doc, const struct query_view *v)
     for (unsigned bit = 1; bit & QG_ALL; bit <<= 1)
         if (v->gaps & bit)
             cJSON_AddItemToArray(gaps, cJSON_CreateString(query_gap_name(bit)));
+    if (v->has_facets)
+        add_facets(st, v, files);
     cJSON *sh = cJSON_AddObjectToObject(st, "shards");
     cJSON_AddNumberToObject(sh, "total", v->shards_total);
     cJSON_AddNumberToObject(sh, "done", v->shards_done);
@@ -272,6 +328,25 @@ static void add_stats(cJSON *doc, const struct query_view *v)
     cJSON *silent = cJSON_AddArrayToObject(sh, "unresponsive");
     for (unsigned i = 0; i < v->nunresponsive; i++)
         cJSON_AddItemToArray(silent, cJSON_CreateNumber(v->unresponsive[i]));
+}
+
+char *render_langs(size_t *len)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(doc, "langs");
+    for (unsigned id = 0; id < lang_count(); id++) {
+        if (id == LANG_NONE)
+            continue;
+        size_t n;
+        const char *const *globs = lang_globs(id, &n);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", lang_name(id));
+        cJSON *g = cJSON_AddArrayToObject(o, "globs");
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(g, cJSON_CreateString(globs[i]));
+        cJSON_AddItemToArray(list, o);
+    }
+    return render_print(doc, len);
 }
 
 char *render_query(const struct query_view *v, const struct ftable *files, size_t offset,
@@ -288,7 +363,7 @@ char *render_query(const struct query_view *v, const struct ftable *files, size_
         cJSON_AddItemToObject(err, "message", render_string(v->message, strlen(v->message)));
     }
     add_query_fields(doc, &v->spec);
-    add_stats(doc, v);
+    add_stats(doc, v, files);
     size_t from = offset < v->nresults ? offset : v->nresults;
     size_t to = v->nresults - from < limit ? v->nresults : from + limit;
     cJSON *page = cJSON_AddObjectToObject(doc, "page");
@@ -320,7 +395,7 @@ static size_t record_len(const uint8_t *rec, const struct ftable *files, unsigne
     const char *path = ftable_path(files, m.file_id);
     /* Keys, commas, brackets and numbers of at most 10 digits. */
     const char *tree = ftable_tree_name(files, ftable_tree(files, m.file_id));
-    size_t est = 128 + jw_str_len(path, strlen(path)) + jw_str_len(m.text, m.text_len) +
+    size_t est = 160 + jw_str_len(path, strlen(path)) + jw_str_len(m.text, m.text_len) +
                  jw_str_len(tree, strlen(tree));
     est += (size_t)m.nranges * 24;
     if (context > 0) {
@@ -347,7 +422,14 @@ size_t render_query_estimate(const struct query_view *v, const struct ftable *fi
     size_t est = QUERY_HEAD_MAX + 12 * v->nfailed;
     est += jw_str_len(q->q, strlen(q->q)) + jw_str_len(q->path, strlen(q->path)) +
            jw_str_len(q->exclude, strlen(q->exclude)) + jw_str_len(v->message, strlen(v->message)) +
-           (q->trees ? jw_str_len(q->trees, strlen(q->trees)) : 0);
+           (q->trees ? jw_str_len(q->trees, strlen(q->trees)) : 0) +
+           (q->langs ? jw_str_len(q->langs, strlen(q->langs)) : 0);
+    for (int k = 0; v->has_facets && k < MSG_FACET_KINDS; k++)
+        for (size_t i = 0; i < v->facets.n[k]; i++) {
+            const struct facet_row *r = &v->facets.rows[k][i];
+            const char *tree = ftable_tree_name(files, r->tree);
+            est += 96 + jw_str_len(r->key, strlen(r->key)) + jw_str_len(tree, strlen(tree));
+        }
     for (size_t i = from; i < to; i++)
         est += record_len(v->results[i].rec, files, q->context);
     return est;

@@ -55,6 +55,8 @@ struct stats_doc {
 };
 char *render_stats(const struct stats_doc *s, size_t *len);
 
+/* GET /api/langs: {"langs": [{"name": "c", "globs": ["*.c", "*.h"]}, ...]}. */
+char *render_langs(size_t *len);
 /* POST /api/reindex's answer. */
 char *render_reindex(size_t *len);
 

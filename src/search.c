@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facets.h"
 #include "glob.h"
 #include "matcher.h"
 #include "qplan.h"
@@ -44,7 +45,7 @@ struct search {
     uint64_t seq;
     struct msg_query query; /* its strings are the copies below */
     char *pattern, *path, *exclude;
-    uint8_t *trees;
+    uint8_t *trees, *langs;
     const struct msg_query *q;
     struct search_io io_copy;
     const struct search_io *io;
@@ -71,7 +72,18 @@ struct search {
     /* counts */
     uint64_t matched_lines, matched_files;
     uint32_t limit_hits, sent;
-    int64_t last_id;  /* id of the last file with a matched line */
+    int64_t last_id; /* id of the last file with a matched line */
+    /* That file, and its matching lines so far: its end (the next file's
+     * first match, or the search's end) sends its record (MSG_QF_FILES)
+     * and adds it to the facets. */
+    const struct corpus_file *hit_file;
+    uint64_t hit_lines;
+    struct facet_tally *tally; /* MSG_QF_FACETS */
+    /* A path search (MSG_QF_PATHS): the next base file, and a buffer for
+     * a path that is not valid UTF-8, matched as it is shown. */
+    size_t path_base;
+    char *repaired;
+    size_t repaired_cap;
     uint64_t segment; /* current segment size, adapted to the pattern's speed */
     /* A literal every match holds (qplan_anchor()): when set, candidates
      * are found with memmem()/memmem_ci() instead of the regex. */
@@ -183,16 +195,72 @@ static void emit(struct search *s, const struct corpus_file *f, uint32_t ln, con
     s->sent++;
 }
 
+/* A file record: a file and its count (MSG_RF_FILE, no text), or a file
+ * whose path matched (MSG_RF_PATH: the text is the path as matched, and
+ * the ranges are in it). */
+static void emit_file(struct search *s, const struct corpus_file *f, uint8_t flags, uint64_t count,
+                      const char *text, size_t len, const struct mrange *r, int nr)
+{
+    uint32_t ranges[2 * MAX_LINE_RANGES];
+    for (int i = 0; i < nr; i++) {
+        ranges[2 * i] = r[i].start;
+        ranges[2 * i + 1] = r[i].end;
+    }
+    struct msg_record_out out = {.file_id = f->id,
+                                 .line = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count,
+                                 .flags = flags,
+                                 .text = text,
+                                 .text_len = (uint32_t)len,
+                                 .ranges = ranges,
+                                 .nranges = (uint16_t)nr};
+    s->rec.len = 0;
+    msg_record_encode(&s->rec, &out);
+    if (!msg_batch_fits(&s->batch, s->rec.len))
+        batch_flush(s);
+    msg_batch_add(&s->batch, s->rec.data, s->rec.len);
+    s->sent++;
+}
+
+/* The matching file being counted is complete. */
+static void end_file(struct search *s)
+{
+    const struct corpus_file *f = s->hit_file;
+    if (!f)
+        return;
+    if (s->tally)
+        facet_tally_file(s->tally, f->tree, f->path, strlen(f->path), f->lang, s->hit_lines);
+    if ((s->q->flags & MSG_QF_FILES) && s->sent < s->q->max)
+        emit_file(s, f, MSG_RF_FILE, s->hit_lines, "", 0, NULL, 0);
+    s->hit_file = NULL;
+}
+
+/* Count a matching line of file f (lines come file by file, in order). */
+static void count_line(struct search *s, const struct corpus_file *f)
+{
+    s->matched_lines++;
+    if ((int64_t)f->id != s->last_id) {
+        end_file(s);
+        s->matched_files++;
+        s->last_id = f->id;
+        s->hit_file = f;
+        s->hit_lines = 0;
+    }
+    s->hit_lines++;
+}
+
+/* Whether matching lines are still sent (not after max of them, and never
+ * when files are asked for). */
+static bool lines_wanted(const struct search *s)
+{
+    return s->sent < s->q->max && !(s->q->flags & MSG_QF_FILES);
+}
+
 /* Count a matching line, and send it while fewer than max were sent. */
 static void account(struct search *s, size_t fi, uint32_t ln, const char *text, size_t len,
                     const struct mrange *r, int nr)
 {
-    s->matched_lines++;
-    if ((int64_t)s->c->files[fi].id != s->last_id) {
-        s->matched_files++;
-        s->last_id = s->c->files[fi].id;
-    }
-    if (s->sent < s->q->max)
+    count_line(s, &s->c->files[fi]);
+    if (lines_wanted(s))
         emit(s, &s->c->files[fi], ln, text, len, r, nr);
 }
 
@@ -223,7 +291,7 @@ static void check_line(struct search *s, size_t fi, uint32_t ln, bool anchored)
     size_t len;
     bool matched;
     int nr = 0;
-    bool want_ranges = s->sent < s->q->max;
+    bool want_ranges = lines_wanted(s);
     corpus_line(s->c, f, ln, &text, &len);
     if (anchored && s->anchor_exact) {
         if (want_ranges)
@@ -259,11 +327,7 @@ static uint64_t count_fast(struct search *s, uint64_t abs)
         s->cur_file++;
         s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
     }
-    s->matched_lines++;
-    if ((int64_t)c->files[s->cur_file].id != s->last_id) {
-        s->matched_files++;
-        s->last_id = c->files[s->cur_file].id;
-    }
+    count_line(s, &c->files[s->cur_file]);
     const char *nl = memchr(c->buf + abs, '\n', (size_t)(s->cur_file_end - abs));
     return (uint64_t)(nl - c->buf) + 1;
 }
@@ -337,7 +401,7 @@ static uint64_t scan_buffer(struct search *s, uint64_t from, uint64_t to)
             return to;
         uint64_t next;
         bool yield;
-        if (local && s->sent >= s->q->max && !memchr(subject + at, '\n', end - at)) {
+        if (local && !lines_wanted(s) && !memchr(subject + at, '\n', end - at)) {
             next = count_fast(s, abs); /* the match lies inside its line */
             yield = fast_step_over(s);
         } else {
@@ -366,7 +430,7 @@ static uint64_t scan_anchor(struct search *s, uint64_t from, uint64_t to)
         if (!hit)
             return to;
         uint64_t abs = (uint64_t)(hit - c->buf);
-        if (s->anchor_exact && s->sent >= s->q->max) {
+        if (s->anchor_exact && !lines_wanted(s)) {
             pos = count_fast(s, abs); /* the anchor is the match */
             if (fast_step_over(s))
                 break;
@@ -407,7 +471,7 @@ static void selector_init(struct selector *sel, const struct search *s, enum sto
     sel->c = store_corpus(s->store, part);
     sel->part = part;
     sel->file = -1;
-    if (tindex_ready(sel->c->index))
+    if (plan && tindex_ready(sel->c->index))
         sel->cand = tindex_candidates(sel->c->index, plan, &sel->ncand);
 }
 
@@ -430,6 +494,16 @@ static bool is_candidate(struct selector *sel, size_t b)
     return sel->k < sel->ncand && sel->cand[sel->k] == b;
 }
 
+/* Whether the query searches file fi of a part: visible at its version,
+ * and in the trees, languages and paths it asks for. */
+static bool file_selected(const struct search *s, enum store_part part, size_t fi)
+{
+    const struct corpus_file *f = &store_corpus(s->store, part)->files[fi];
+    return store_visible(s->store, part, fi, s->version) && msg_query_tree(s->q, f->tree) &&
+           msg_query_lang(s->q, f->lang) && (!s->inc || glob_list_match(s->inc, f->path)) &&
+           !(s->exc && glob_list_match(s->exc, f->path));
+}
+
 static bool selector_take(struct selector *sel, const struct search *s, size_t b)
 {
     const struct corpus *c = sel->c;
@@ -439,10 +513,7 @@ static bool selector_take(struct selector *sel, const struct search *s, size_t b
         return false;
     if ((long)fi != sel->file) {
         sel->file = (long)fi;
-        sel->file_ok = store_visible(s->store, sel->part, fi, s->version) &&
-                       msg_query_tree(s->q, f->tree) &&
-                       (!s->inc || glob_list_match(s->inc, f->path)) &&
-                       !(s->exc && glob_list_match(s->exc, f->path));
+        sel->file_ok = file_selected(s, sel->part, fi);
     }
     return sel->file_ok;
 }
@@ -569,6 +640,76 @@ static void scan_segment(struct search *s)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Path search (MSG_QF_PATHS)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Whether text holds a character a caseless anchor cannot speak for
+ * (corpus.h: wide_fold). */
+static bool wide_fold(const char *text, size_t len)
+{
+    return memmem(text, len, "\xe2\x84\xaa", 3) || memmem(text, len, "\xc5\xbf", 2);
+}
+
+/* Match the pattern against one file's path, as the API shows it (a path
+ * that is not valid UTF-8 is matched repaired: its ranges are then into
+ * the shown path, and the regex never sees invalid UTF-8). */
+static void match_path(struct search *s, const struct corpus_file *f)
+{
+    const char *path = f->path;
+    size_t len = strlen(path);
+    if (!utf8_valid(path, len, NULL)) {
+        if (s->repaired_cap < UTF8_REPAIR_MAX(len) + 1) {
+            s->repaired_cap = UTF8_REPAIR_MAX(len) + 1;
+            s->repaired = xrealloc(s->repaired, s->repaired_cap);
+        }
+        len = utf8_repair(path, len, s->repaired);
+        path = s->repaired;
+    } else if (s->anchor && !finder_find(&s->finder, path, len) &&
+               !(s->anchor_ci && wide_fold(path, len))) {
+        return; /* a path that matches holds the anchor (qplan.h) */
+    }
+    struct mrange r[MAX_LINE_RANGES];
+    bool matched;
+    int nr = matcher_line(s->m, path, len, r, MAX_LINE_RANGES, &matched);
+    if (nr == MATCHER_LIMIT) {
+        s->limit_hits++;
+        return;
+    }
+    if (!matched)
+        return;
+    s->matched_files++;
+    if (s->tally)
+        facet_tally_file(s->tally, f->tree, f->path, strlen(f->path), f->lang, 0);
+    if (s->sent < s->q->max)
+        emit_file(s, f, MSG_RF_PATH, 0, path, len, r, nr);
+}
+
+/* Paths of the selected files, base and delta in (tree, path) order,
+ * until the step's time is over (checked every few files). */
+static void scan_paths(struct search *s)
+{
+    const struct corpus *b = &s->store->base, *d = &s->store->delta;
+    unsigned n = 0;
+    while (s->status == MSG_ST_DONE && !s->io_failed) {
+        size_t limit = s->dk < s->ndfiles ? s->dfiles[s->dk].base_at : b->nfiles;
+        if (s->path_base < limit) {
+            size_t fi = s->path_base++;
+            if (file_selected(s, STORE_BASE, fi))
+                match_path(s, &b->files[fi]);
+        } else if (s->dk < s->ndfiles) {
+            size_t fi = s->dfiles[s->dk++].fi;
+            if (file_selected(s, STORE_DELTA, fi))
+                match_path(s, &d->files[fi]);
+        } else {
+            s->exhausted = true;
+            return;
+        }
+        if (++n % 256 == 0 && step_over(s))
+            return;
+    }
+}
+
 static void send_done(struct search *s, const char *error)
 {
     struct msg_done d = {.status = s->status,
@@ -596,7 +737,11 @@ static void end_search(struct search *s)
     }
     if (s->io_failed)
         return; /* the master is gone: nobody to tell */
+    end_file(s);
     batch_flush(s);
+    if (s->tally && s->status == MSG_ST_DONE &&
+        facet_tally_send(s->tally, s->shard, s->seq, s->io->send, s->io->ctx) < 0)
+        return;
     send_done(s, s->limit_hits ? "some lines exceeded the regex match limit" : NULL);
 }
 
@@ -612,6 +757,12 @@ bool search_step(struct search *s)
     }
     uint64_t t0 = now_ns();
     s->step_end_ns = t0 + SEARCH_STEP_NS;
+    if (s->q->flags & MSG_QF_PATHS) {
+        scan_paths(s);
+        if (!s->exhausted && s->status == MSG_ST_DONE)
+            (void)past_deadline(s);
+        return false;
+    }
     scan_segment(s);
     uint64_t took = now_ns() - t0;
     if (took < SEARCH_SEGMENT_FAST_NS && s->segment < SEARCH_SEGMENT)
@@ -656,6 +807,9 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
     s->query.path = s->path = xstrndup(q->path, q->path_len);
     s->query.exclude = s->exclude = xstrndup(q->exclude, q->exclude_len);
     s->query.trees = s->trees = (uint8_t *)xstrndup((const char *)q->trees, q->trees_len);
+    s->query.langs = s->langs = (uint8_t *)xstrndup((const char *)q->langs, q->langs_len);
+    if (q->flags & MSG_QF_FACETS)
+        s->tally = facet_tally_new();
     s->q = &s->query;
     msg_writer_init(&s->batch);
     msg_writer_init(&s->rec);
@@ -672,8 +826,11 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
         finder_init(&s->finder, s->anchor, s->anchor_len, s->anchor_ci);
     s->inc = filter(q->path, q->path_len);
     s->exc = filter(q->exclude, q->exclude_len);
-    struct qnode *plan = qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
-                                     q->flags & MSG_QF_CASELESS);
+    /* A path search reads every path: the index of the text has no say. */
+    struct qnode *plan = q->flags & MSG_QF_PATHS
+                             ? NULL
+                             : qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                                           q->flags & MSG_QF_CASELESS);
     selector_init(&s->base_sel, s, STORE_BASE, plan);
     selector_init(&s->delta_sel, s, STORE_DELTA, plan);
     qplan_free(plan);
@@ -698,6 +855,9 @@ void search_free(struct search *s)
     free(s->path);
     free(s->exclude);
     free(s->trees);
+    free(s->langs);
+    free(s->repaired);
+    facet_tally_free(s->tally);
     free(s);
 }
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lang.h"
 #include "util.h"
 
 #define MAGIC "SGSNAP\r\n"
@@ -454,6 +455,8 @@ int snapshot_open(const char *dir, unsigned shard, unsigned nshards, uint64_t co
                                            .path = paths + f[i].path_off,
                                            .stamp = f[i].stamp,
                                            .wide_fold = f[i].wide_fold != 0};
+    for (size_t i = 0; i < h->nfiles; i++)
+        c->files[i].lang = (uint16_t)lang_of(c->files[i].path, strlen(c->files[i].path));
     c->wide_fold = (uint32_t)h->wide_fold;
     c->index =
         tindex_view(section(&m, S_KEYS), h->nkeys, section(&m, S_OFFSETS), section(&m, S_POSTINGS));

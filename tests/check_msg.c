@@ -382,6 +382,7 @@ static void put_query(uint32_t flags, uint32_t max, uint32_t context, uint32_t t
     msg_put_str(&w, path, pathlen);
     msg_put_str(&w, exc, exclen);
     msg_put_str(&w, "", 0); /* trees: all */
+    msg_put_str(&w, "", 0); /* languages: all */
 }
 
 /* Decode w's bytes from an exact-size copy. */
@@ -783,7 +784,7 @@ static void check_truncations(decode_fn decode, const char *what)
 
 START_TEST(test_query_encode_round_trip)
 {
-    struct msg_query in = {.flags = MSG_QF_CASELESS,
+    struct msg_query in = {.flags = MSG_QF_CASELESS | MSG_QF_FILES | MSG_QF_FACETS,
                            .max = 7,
                            .context = 3,
                            .timeout_ms = 1234,
@@ -794,7 +795,9 @@ START_TEST(test_query_encode_round_trip)
                            .exclude = "*.md",
                            .exclude_len = 4,
                            .trees = (const uint8_t *)"\x05",
-                           .trees_len = 1};
+                           .trees_len = 1,
+                           .langs = (const uint8_t *)"\x00\x82",
+                           .langs_len = 2};
     msg_query_encode(&w, 99, &in);
     struct msg_header h;
     struct msg_reader r;
@@ -807,6 +810,94 @@ START_TEST(test_query_encode_round_trip)
             out.pattern_len == 6 && !memcmp(out.pattern, "a(b|c)", 6) && out.path_len == 4 &&
             !memcmp(out.path, "src/", 4) && out.exclude_len == 4 && !memcmp(out.exclude, "*.md", 4),
         "QUERY fields differ after the round trip");
+    ck_assert_msg(out.langs_len == 2 && msg_query_lang(&out, 9) && msg_query_lang(&out, 15) &&
+                      !msg_query_lang(&out, 8) && !msg_query_lang(&out, 0) &&
+                      !msg_query_lang(&out, 16),
+                  "the language bitmap differs after the round trip");
+    ck_assert_msg(msg_query_tree(&out, 0) && !msg_query_tree(&out, 1) && msg_query_tree(&out, 2),
+                  "the tree bitmap differs after the round trip");
+    in.langs_len = 0;
+    msg_query_encode(&w, 99, &in);
+    parse_w(MT_QUERY, &h, &r);
+    ck_assert_msg(msg_query_decode(&r, &out) == SG_OK && msg_query_lang(&out, 0) &&
+                      msg_query_lang(&out, 1000),
+                  "an empty language bitmap does not select every language");
+}
+END_TEST
+
+START_TEST(test_query_unknown_flags)
+{
+    struct msg_query q;
+    put_query(MSG_QF_ALL, 1, 0, 1, "ab", 2, "", 0, "", 0);
+    ck_assert_msg(decode_query(&q) == SG_OK, "every known flag refused");
+    put_query(MSG_QF_ALL + 1, 1, 0, 1, "ab", 2, "", 0, "", 0);
+    ck_assert_msg(decode_query(&q) == SG_ERR, "a flag this version does not know accepted");
+}
+END_TEST
+
+/* FACETS: entries survive the trip, a full message refuses the next entry,
+ * and a bad kind, a NUL in a key or a cut message is an error. */
+START_TEST(test_facets_round_trip)
+{
+    msg_facets_begin(&w, 1, 42);
+    struct msg_facet in[3] = {
+        {.kind = MSG_FACET_TOP, .tree = 0, .key = "drivers", .key_len = 7, .lines = 9, .files = 2},
+        {.kind = MSG_FACET_SUB,
+         .tree = 3,
+         .key = "drivers/net",
+         .key_len = 11,
+         .lines = 5,
+         .files = 1},
+        {.kind = MSG_FACET_LANG, .key = "", .key_len = 0, .lines = UINT64_MAX, .files = 7}};
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(msg_facets_add(&w, &in[i]), "entry %d refused", i);
+    ck_assert_msg(msg_facets_count(&w) == 3, "count %u", msg_facets_count(&w));
+    msg_facets_finish(&w);
+    struct msg_header h;
+    struct msg_reader r;
+    parse_w(MT_FACETS, &h, &r);
+    ck_assert_msg(h.shard == 1 && h.seq == 42, "header %u %llu", h.shard,
+                  (unsigned long long)h.seq);
+    uint32_t count;
+    ck_assert_msg(msg_facets_decode(&r, &count) == SG_OK && count == 3, "count %u", count);
+    for (int i = 0; i < 3; i++) {
+        struct msg_facet out;
+        ck_assert_msg(msg_facets_next(&r, &out) == SG_OK, "entry %d refused", i);
+        ck_assert_msg(out.kind == in[i].kind && out.tree == in[i].tree &&
+                          out.key_len == in[i].key_len &&
+                          !memcmp(out.key, in[i].key, out.key_len) && out.lines == in[i].lines &&
+                          out.files == in[i].files,
+                      "entry %d differs", i);
+    }
+    ck_assert_msg(msg_decoded_all(&r), "bytes left after the entries");
+
+    /* Fill one message: the entry that does not fit is refused whole. */
+    char key[1000];
+    memset(key, 'k', sizeof key);
+    msg_facets_begin(&w, 0, 1);
+    uint32_t added = 0;
+    while (msg_facets_add(
+        &w, &(struct msg_facet){.kind = MSG_FACET_TOP, .key = key, .key_len = sizeof key}))
+        added++;
+    size_t len = w.len;
+    ck_assert_msg(added > 0 && msg_facets_count(&w) == added && len <= MSG_MAX,
+                  "added %u, count %u, %zu bytes", added, msg_facets_count(&w), len);
+    msg_facets_finish(&w);
+    parse_w(MT_FACETS, &h, &r);
+
+    /* A bad kind, a NUL in a key. */
+    for (int bad = 0; bad < 2; bad++) {
+        msg_facets_begin(&w, 0, 1);
+        ck_assert(
+            msg_facets_add(&w, &(struct msg_facet){.kind = bad ? MSG_FACET_TOP : MSG_FACET_KINDS,
+                                                   .key = bad ? "a\0b" : "ab",
+                                                   .key_len = 3}));
+        msg_facets_finish(&w);
+        parse_w(MT_FACETS, &h, &r);
+        struct msg_facet out;
+        ck_assert_msg(msg_facets_decode(&r, &count) == SG_OK && msg_facets_next(&r, &out) == SG_ERR,
+                      bad ? "a key holding NUL accepted" : "an unknown kind accepted");
+    }
 }
 END_TEST
 
@@ -1138,6 +1229,8 @@ Suite *suite_msg(void)
     tc = tcase_create("msg_codecs");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_query_encode_round_trip);
+    tcase_add_test(tc, test_query_unknown_flags);
+    tcase_add_test(tc, test_facets_round_trip);
     tcase_add_test(tc, test_empty_messages);
     tcase_add_test(tc, test_file_round_trip);
     tcase_add_test(tc, test_files_round_trip);

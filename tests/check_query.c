@@ -117,6 +117,65 @@ START_TEST(test_args_every_field)
 }
 END_TEST
 
+/* kind, select, lang and facets: defaults, values, and what each refuses,
+ * through GET and POST alike. */
+START_TEST(test_kind_select_lang_facets)
+{
+    const struct kv none[] = {{"q", "x"}, {NULL, NULL}};
+    check_ok("defaults", from_args(none));
+    ck_assert_msg(spec.kind == KIND_LINES && spec.select == SELECT_LINES && !spec.facets &&
+                      spec.langs && !spec.langs[0],
+                  "kind %d select %d facets %d langs \"%s\"", spec.kind, spec.select, spec.facets,
+                  spec.langs);
+    ck_assert_msg(!query_returns_files(&spec), "a lines query returns files");
+
+    const struct kv all[] = {{"q", "x"},          {"kind", "lines"},
+                             {"select", "files"}, {"lang", "c,Go,make"},
+                             {"facets", "1"},     {NULL, NULL}};
+    check_ok("every value", from_args(all));
+    ck_assert_msg(spec.select == SELECT_FILES && spec.facets && !strcmp(spec.langs, "c,Go,make") &&
+                      query_returns_files(&spec),
+                  "select %d facets %d langs \"%s\"", spec.select, spec.facets, spec.langs);
+
+    const struct kv path[] = {{"q", "x"}, {"kind", "path"}, {NULL, NULL}};
+    check_ok("kind=path", from_args(path));
+    ck_assert_msg(spec.kind == KIND_PATH && spec.select == SELECT_FILES &&
+                      query_returns_files(&spec),
+                  "kind=path: kind %d select %d", spec.kind, spec.select);
+    const struct kv path_count[] = {
+        {"q", "x"}, {"kind", "path"}, {"select", "count"}, {NULL, NULL}};
+    check_ok("kind=path select=count", from_args(path_count));
+    ck_assert_msg(spec.select == SELECT_COUNT, "select %d, want count", spec.select);
+
+    check_ok("JSON", from_json("{\"q\":\"x\",\"kind\":\"path\",\"lang\":\"c\",\"facets\":true,"
+                               "\"select\":\"count\"}"));
+    ck_assert_msg(spec.kind == KIND_PATH && spec.select == SELECT_COUNT && spec.facets &&
+                      !strcmp(spec.langs, "c"),
+                  "JSON: kind %d select %d facets %d langs \"%s\"", spec.kind, spec.select,
+                  spec.facets, spec.langs);
+
+    static const struct {
+        const char *key, *value;
+    } bad[] = {{"kind", "paths"},   {"kind", "PATH"},  {"select", "file"}, {"select", "1"},
+               {"lang", "klingon"}, {"lang", "c,"},    {"lang", ",c"},     {"lang", "c,,go"},
+               {"lang", "c go"},    {"facets", "yes"}, {"facets", "2"}};
+    for (size_t i = 0; i < NCASES(bad); i++) {
+        const struct kv args[] = {{"q", "x"}, {bad[i].key, bad[i].value}, {NULL, NULL}};
+        char what[64];
+        snprintf(what, sizeof what, "%s=%s", bad[i].key, bad[i].value);
+        check_error(what, from_args(args), 400, "bad_parameter", bad[i].key);
+    }
+    const struct kv ctx[] = {{"q", "x"}, {"kind", "path"}, {"context", "2"}, {NULL, NULL}};
+    check_error("kind=path with context", from_args(ctx), 400, "bad_parameter", "context");
+    check_error("JSON kind as a number", from_json("{\"q\":\"x\",\"kind\":1}"), 400,
+                "bad_parameter", "kind");
+    ck_assert_msg(query_field_known("kind") && query_field_known("select") &&
+                      query_field_known("lang") && query_field_known("facets") &&
+                      !query_field_known("langs"),
+                  "the new fields are not all known, or a misspelling is");
+}
+END_TEST
+
 START_TEST(test_args_accepted_values)
 {
     static const struct {
@@ -615,6 +674,7 @@ Suite *suite_query(void)
     tcase_add_test(tc, test_args_every_field);
     tcase_add_test(tc, test_args_accepted_values);
     tcase_add_test(tc, test_args_bad_values);
+    tcase_add_test(tc, test_kind_select_lang_facets);
     tcase_add_test(tc, test_args_lengths);
     tcase_add_test(tc, test_args_missing_q);
     suite_add_tcase(s, tc);

@@ -311,7 +311,29 @@ START_TEST(test_record_fields)
     static const char *const absent[] = {"before", "after", "clipped", "column"};
     for (size_t i = 0; i < NCASES(absent); i++)
         ck_assert_msg(!cJSON_HasObjectItem(o, absent[i]), "\"%s\" present in %s", absent[i], text);
-    ck_assert_msg(cJSON_GetArraySize(o) == 4, "want path, line, text, ranges: %s", text);
+    ck_assert_msg(strcmp(get_str(o, "lang"), "c") == 0, "lang in %s", text);
+    ck_assert_msg(cJSON_GetArraySize(o) == 5, "want path, lang, line, text, ranges: %s", text);
+}
+END_TEST
+
+/* A file (select=files) is its path and count; a path match (kind=path)
+ * its path and ranges; a file of no known language has no "lang". */
+START_TEST(test_record_file_and_path)
+{
+    add_path("src/b.c");
+    add_path("docs/NOTES");
+    const uint8_t *rec = encode(0, 42, 0, MSG_RF_FILE, "", NULL, 0, NULL, 0, NULL, 0);
+    cJSON *o = record(rec, 0);
+    ck_assert_msg(strcmp(get_str(o, "path"), "src/b.c") == 0 && get_num(o, "count") == 42 &&
+                      strcmp(get_str(o, "lang"), "c") == 0 && cJSON_GetArraySize(o) == 3,
+                  "a file record: %s", text);
+    static const uint32_t ranges[] = {5, 10};
+    rec = encode(1, 0, 0, MSG_RF_PATH, "docs/NOTES", ranges, 1, NULL, 0, NULL, 0);
+    o = record(rec, 2);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "ranges");
+    ck_assert_msg(strcmp(get_str(o, "path"), "docs/NOTES") == 0 && cJSON_GetArraySize(r) == 1 &&
+                      cJSON_GetArraySize(o) == 2,
+                  "a path record: %s", text);
 }
 END_TEST
 
@@ -471,6 +493,7 @@ Suite *suite_render(void)
     tc = tcase_create("render_record");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_record_fields);
+    tcase_add_test(tc, test_record_file_and_path);
     tcase_add_test(tc, test_record_context);
     tcase_add_test(tc, test_record_clipped);
     tcase_add_test(tc, test_record_path);

@@ -30,5 +30,7 @@ Suite *suite_listener(void);
 Suite *suite_reaper(void);
 Suite *suite_pattern(void);
 Suite *suite_snapshot(void);
+Suite *suite_lang(void);
+Suite *suite_facets(void);
 
 #endif
