@@ -9,6 +9,7 @@
 #include "facets.h"
 #include "glob.h"
 #include "matcher.h"
+#include "pathtext.h"
 #include "qplan.h"
 #include "strsearch.h"
 #include "tindex.h"
@@ -79,11 +80,10 @@ struct search {
     const struct corpus_file *hit_file;
     uint64_t hit_lines;
     struct facet_tally *tally; /* MSG_QF_FACETS */
-    /* A path search (MSG_QF_PATHS): the next base file, and a buffer for
-     * a path that is not valid UTF-8, matched as it is shown. */
-    size_t path_base;
-    char *repaired;
-    size_t repaired_cap;
+    /* A path search (MSG_QF_PATHS): the paths as one text, the next
+     * entry to scan, and the next of its entries matched alone. */
+    struct pathtext *pt;
+    size_t path_next, alone_next;
     uint64_t segment; /* current segment size, adapted to the pattern's speed */
     /* A literal every match holds (qplan_anchor()): when set, candidates
      * are found with memmem()/memmem_ci() instead of the regex. */
@@ -644,68 +644,92 @@ static void scan_segment(struct search *s)
 /* Path search (MSG_QF_PATHS)                                          */
 /* ------------------------------------------------------------------ */
 
-/* Whether text holds a character a caseless anchor cannot speak for
- * (corpus.h: wide_fold). */
-static bool wide_fold(const char *text, size_t len)
+/* Entry i of the path text: if the query selects its file, match the
+ * pattern against the path (as shown: repaired UTF-8) and account. */
+static void check_path(struct search *s, size_t i)
 {
-    return memmem(text, len, "\xe2\x84\xaa", 3) || memmem(text, len, "\xc5\xbf", 2);
-}
-
-/* Match the pattern against one file's path, as the API shows it (a path
- * that is not valid UTF-8 is matched repaired: its ranges are then into
- * the shown path, and the regex never sees invalid UTF-8). */
-static void match_path(struct search *s, const struct corpus_file *f)
-{
-    const char *path = f->path;
-    size_t len = strlen(path);
-    if (!utf8_valid(path, len, NULL)) {
-        if (s->repaired_cap < UTF8_REPAIR_MAX(len) + 1) {
-            s->repaired_cap = UTF8_REPAIR_MAX(len) + 1;
-            s->repaired = xrealloc(s->repaired, s->repaired_cap);
-        }
-        len = utf8_repair(path, len, s->repaired);
-        path = s->repaired;
-    } else if (s->anchor && !finder_find(&s->finder, path, len) &&
-               !(s->anchor_ci && wide_fold(path, len))) {
-        return; /* a path that matches holds the anchor (qplan.h) */
-    }
+    const struct pathtext_entry *e = &s->pt->e[i];
+    if (!file_selected(s, (enum store_part)e->part, e->fi))
+        return;
+    const char *path = s->pt->buf + e->off;
     struct mrange r[MAX_LINE_RANGES];
     bool matched;
-    int nr = matcher_line(s->m, path, len, r, MAX_LINE_RANGES, &matched);
+    int nr = matcher_line(s->m, path, e->len, r, MAX_LINE_RANGES, &matched);
     if (nr == MATCHER_LIMIT) {
         s->limit_hits++;
         return;
     }
     if (!matched)
         return;
+    const struct corpus_file *f = &store_corpus(s->store, (enum store_part)e->part)->files[e->fi];
     s->matched_files++;
     if (s->tally)
         facet_tally_file(s->tally, f->tree, f->path, strlen(f->path), f->lang, 0);
     if (s->sent < s->q->max)
-        emit_file(s, f, MSG_RF_PATH, 0, path, len, r, nr);
+        emit_file(s, f, MSG_RF_PATH, 0, path, e->len, r, nr);
 }
 
-/* Paths of the selected files, base and delta in (tree, path) order,
- * until the step's time is over (checked every few files). */
+/* Entries [from, to) as one text: candidates by the anchor or the regex,
+ * each confirmed on its own path; every entry when the pattern must see
+ * lines alone. */
+static void scan_path_run(struct search *s, size_t from, size_t to)
+{
+    const struct pathtext *pt = s->pt;
+    if (!s->anchor && matcher_line_mode(s->m)) {
+        for (size_t i = from; i < to; i++)
+            check_path(s, i);
+        return;
+    }
+    uint64_t base = pt->e[from].off;
+    uint64_t stop = to < pt->n ? pt->e[to].off : pt->len;
+    const char *text = pt->buf + base;
+    size_t n = (size_t)(stop - base), start = 0;
+    while (start < n) {
+        size_t at, end;
+        if (s->anchor) {
+            const char *hit = finder_find(&s->finder, text + start, n - start);
+            if (!hit)
+                return;
+            at = (size_t)(hit - text);
+        } else {
+            int rc = matcher_find(s->m, text, n, start, &at, &end);
+            if (rc == 0)
+                return;
+            if (rc == MATCHER_LIMIT) { /* the rest one by one */
+                for (size_t i = pathtext_entry_at(pt, base + start); i < to; i++)
+                    check_path(s, i);
+                return;
+            }
+            if (at >= n)
+                return;
+        }
+        size_t i = pathtext_entry_at(pt, base + at);
+        check_path(s, i);
+        start = (size_t)(pt->e[i].off + pt->e[i].len + 1 - base);
+    }
+}
+
+/* A step of a path search: runs of entries between those matched alone,
+ * in order, until the step's time is over. */
+#define PATH_RUN 4096 /* entries scanned between looks at the clock */
 static void scan_paths(struct search *s)
 {
-    const struct corpus *b = &s->store->base, *d = &s->store->delta;
-    unsigned n = 0;
+    const struct pathtext *pt = s->pt;
     while (s->status == MSG_ST_DONE && !s->io_failed) {
-        size_t limit = s->dk < s->ndfiles ? s->dfiles[s->dk].base_at : b->nfiles;
-        if (s->path_base < limit) {
-            size_t fi = s->path_base++;
-            if (file_selected(s, STORE_BASE, fi))
-                match_path(s, &b->files[fi]);
-        } else if (s->dk < s->ndfiles) {
-            size_t fi = s->dfiles[s->dk++].fi;
-            if (file_selected(s, STORE_DELTA, fi))
-                match_path(s, &d->files[fi]);
-        } else {
+        if (s->path_next >= pt->n) {
             s->exhausted = true;
             return;
         }
-        if (++n % 256 == 0 && step_over(s))
+        size_t alone = s->alone_next < pt->nalone ? pt->alone[s->alone_next] : pt->n;
+        if (s->path_next == alone) {
+            check_path(s, s->path_next++);
+            s->alone_next++;
+        } else {
+            size_t to = alone - s->path_next > PATH_RUN ? s->path_next + PATH_RUN : alone;
+            scan_path_run(s, s->path_next, to);
+            s->path_next = to;
+        }
+        if (step_over(s))
             return;
     }
 }
@@ -787,7 +811,8 @@ uint64_t search_seq(const struct search *s)
 }
 
 struct search *search_start(const struct store *store, uint32_t version, uint32_t shard,
-                            uint64_t seq, const struct msg_query *q, const struct search_io *io)
+                            uint64_t seq, const struct msg_query *q, const struct search_io *io,
+                            struct pathtext *paths)
 {
     struct search *s = xcalloc(1, sizeof *s);
     s->store = store;
@@ -810,6 +835,8 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
     s->query.langs = s->langs = (uint8_t *)xstrndup((const char *)q->langs, q->langs_len);
     if (q->flags & MSG_QF_FACETS)
         s->tally = facet_tally_new();
+    if (q->flags & MSG_QF_PATHS)
+        s->pt = paths ? pathtext_ref(paths) : pathtext_build(store);
     s->q = &s->query;
     msg_writer_init(&s->batch);
     msg_writer_init(&s->rec);
@@ -856,7 +883,7 @@ void search_free(struct search *s)
     free(s->exclude);
     free(s->trees);
     free(s->langs);
-    free(s->repaired);
+    pathtext_unref(s->pt);
     facet_tally_free(s->tally);
     free(s);
 }
@@ -866,7 +893,7 @@ void search_run(const struct corpus *c, uint32_t shard, uint64_t seq, const stru
 {
     struct store view;
     store_view(&view, c);
-    struct search *s = search_start(&view, view.version, shard, seq, q, io);
+    struct search *s = search_start(&view, view.version, shard, seq, q, io, NULL);
     while (!search_step(s))
         if (io->should_stop && io->should_stop(io->ctx))
             search_cancel(s);

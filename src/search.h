@@ -54,13 +54,17 @@ struct search_io {
 
 struct search;
 
+struct pathtext;
+
 /* Prepare the query q (its strings are copied) over the files of store
- * visible at version (store.h).  Never NULL: a pattern that does not
- * compile gives a search whose first step sends a DONE that says why.
- * The store may take batches while the search runs (they are not
- * visible to it), but not be compacted. */
+ * visible at version (store.h).  A path search (MSG_QF_PATHS) reads
+ * paths, the store's paths as one text (pathtext.h), current for the
+ * store's layout: it holds a reference; NULL builds one for this search.  Never NULL: a pattern
+ * that does not compile gives a search whose first step sends a DONE that says why. The store may
+ * take batches while the search runs (they are not visible to it), but not be compacted. */
 struct search *search_start(const struct store *store, uint32_t version, uint32_t shard,
-                            uint64_t seq, const struct msg_query *q, const struct search_io *io);
+                            uint64_t seq, const struct msg_query *q, const struct search_io *io,
+                            struct pathtext *paths);
 /* Scan one segment and send what it found; true once the search has
  * ended and sent its DONE (then only search_free() is left to call).  The
  * step after the last segment sends the DONE. */

@@ -447,6 +447,7 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
 {
     memset(out, 0, sizeof *out);
     uint32_t v = ++s->version;
+    s->layout++;
     struct corpus_reader rd = {0};
     uint32_t bin0 = s->delta.binary, big0 = s->delta.too_large, unr0 = s->delta.unreadable;
     uint32_t chg0 = s->delta.changed;
@@ -525,6 +526,7 @@ static void copy_file(struct corpus *to, const struct corpus *from, size_t fi)
 /* Rebuild the delta with its live files only (the base stays). */
 static void compact_delta(struct store *s, const size_t *live, size_t n)
 {
+    s->layout++;
     struct corpus old = s->delta;
     delta_init(s);
     for (size_t k = 0; k < n; k++) {
@@ -568,6 +570,7 @@ static void compact_all(struct store *s, const size_t *lb, size_t nb, const size
 
 void store_compact(struct store *s)
 {
+    s->layout++;
     size_t *lb, *ld;
     size_t nb = live_in_order(s, STORE_BASE, &lb);
     size_t nd = live_in_order(s, STORE_DELTA, &ld);
@@ -711,6 +714,7 @@ static bool still_live(const struct store *s, uint32_t id, uint32_t snapshot)
 
 void store_fold_finish(struct store *s)
 {
+    s->layout++;
     struct store_fold *f = s->fold;
     if (f->joinable)
         pthread_join(f->thread, NULL);

@@ -87,6 +87,10 @@ struct store {
      * order: what a search walks beside the base (store_delta_order()). */
     struct store_pos *order;
     size_t order_covers, order_cap;
+    /* Counts every change to which files the base and delta hold or how
+     * they are numbered (a batch applied, a fold or compaction): what was
+     * built from their files (pathtext.h) is stale once it moves. */
+    uint64_t layout;
 };
 
 /* Start from the base loaded by corpus_load() (taken over), for trees

@@ -14,6 +14,7 @@
 
 #include "corpus.h"
 #include "msg.h"
+#include "pathtext.h"
 #include "search.h"
 #include "snapshot.h"
 #include "utf8.h"
@@ -58,6 +59,7 @@ struct sched {
     unsigned ncancelled;
     bool gone; /* the master is gone: stop */
     uint8_t *buf;
+    struct pathtext *paths; /* the store's paths, for path searches (pathtext.h) */
 };
 
 static int io_send(void *ctx, const void *msg, size_t len)
@@ -142,7 +144,9 @@ static void start_search(struct sched *w, uint64_t seq, const struct msg_query *
         w->active = xrealloc(w->active, w->cap * sizeof *w->active);
     }
     const struct search_io io = {.ctx = w, .send = io_send};
-    w->active[w->nactive++] = search_start(w->st, w->st->version, w->shard, seq, q, &io);
+    struct pathtext *paths = q->flags & MSG_QF_PATHS ? pathtext_current(&w->paths, w->st) : NULL;
+    w->active[w->nactive++] = search_start(w->st, w->st->version, w->shard, seq, q, &io, paths);
+    pathtext_unref(paths);
 }
 
 static void cancel(struct sched *w, uint64_t seq)
@@ -361,6 +365,7 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
         free_job(&w.jobs[w.jhead + i]);
     free(w.jobs);
     free(w.active);
+    pathtext_unref(w.paths);
     free(w.buf);
 }
 

@@ -295,6 +295,94 @@ static void check_ranges(size_t i, const uint32_t *want, unsigned n)
 /* search_run                                                          */
 /* ------------------------------------------------------------------ */
 
+/* Path search (MSG_QF_PATHS) over names a scan of one text could get
+ * wrong: a KELVIN SIGN (a caseless k the literal anchor does not see), a
+ * byte that is not UTF-8 (matched, and sent, repaired), a '\n' (one path,
+ * not two); each file's path is matched whole, in path order, and the
+ * filters apply. */
+static const char *const odd_paths[] = {"a/K\xe2\x84\xaa.c", "a/bad\xff.c", "a/new\nline.c",
+                                        "a/plain.c", "b/x.h"};
+
+static void run_paths(const char *pattern, uint32_t flags, uint32_t max, const char *path)
+{
+    const struct msg_query q = {.flags = flags | MSG_QF_PATHS,
+                                .max = max,
+                                .timeout_ms = TIMEOUT_MS,
+                                .pattern = pattern,
+                                .pattern_len = (uint32_t)strlen(pattern),
+                                .path = path,
+                                .path_len = (uint32_t)strlen(path),
+                                .exclude = "",
+                                .exclude_len = 0};
+    run_q(&q);
+}
+
+START_TEST(test_run_paths)
+{
+    for (size_t i = 0; i < NCASES(odd_paths); i++)
+        corpus_add(&corp, (uint32_t)i, odd_paths[i], "x\n", 2);
+    run_paths("\\.c$", 0, 100, "");
+    const struct want_rec all_c[] = {{0, 0, "a/K\xe2\x84\xaa.c"},
+                                     {1, 0, "a/bad\xef\xbf\xbd.c"},
+                                     {2, 0, "a/new\nline.c"},
+                                     {3, 0, "a/plain.c"}};
+    check_records("\\.c$", all_c, 4);
+    check_done("\\.c$", MSG_ST_DONE, 0, 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg(out.recs[i].flags == MSG_RF_PATH, "record %zu flags %u", i,
+                      out.recs[i].flags);
+
+    run_paths("k\\.c", MSG_QF_CASELESS, 100, ""); /* the anchor "k.c" is not in the first */
+    const struct want_rec kelvin[] = {{0, 0, "a/K\xe2\x84\xaa.c"}};
+    check_records("caseless k.c", kelvin, 1);
+    static const uint32_t kr[] = {3, 8};
+    check_ranges(0, kr, 1);
+
+    run_paths("bad\xef\xbf\xbd", MSG_QF_LITERAL, 100, ""); /* as shown */
+    const struct want_rec bad[] = {{1, 0, "a/bad\xef\xbf\xbd.c"}};
+    check_records("the repaired name", bad, 1);
+    static const uint32_t br[] = {2, 8};
+    check_ranges(0, br, 1);
+
+    run_paths("new.line", 0, 100, ""); /* '.' is not a newline: one path */
+    check_done("new.line", MSG_ST_DONE, 0, 0);
+    run_paths("new\nline", MSG_QF_LITERAL, 100, "");
+    check_done("a newline inside one path", MSG_ST_DONE, 0, 1);
+    run_paths("c$\\n^b", 0, 100, ""); /* across two paths: no path holds it */
+    check_done("across two paths", MSG_ST_DONE, 0, 0);
+
+    run_paths("\\.c$", 0, 2, ""); /* max: the first two, the count whole */
+    check_records("max=2", all_c, 2);
+    check_done("max=2", MSG_ST_DONE, 0, 4);
+    run_paths(".", 0, 100, "b/");
+    const struct want_rec only_b[] = {{4, 0, "b/x.h"}};
+    check_records("path=b/", only_b, 1);
+    run_paths("^a/", 0, 100, "*.h");
+    check_done("a filter that leaves nothing", MSG_ST_DONE, 0, 0);
+}
+END_TEST
+
+/* select=files (MSG_QF_FILES): one record per file with its count, the
+ * first max files only, counts whole. */
+START_TEST(test_run_files)
+{
+    add_files();
+    run("foo", MSG_QF_CASELESS | MSG_QF_FILES, 100, 0, "", "");
+    check_done("files", MSG_ST_DONE, 6, 4);
+    const struct want_rec want[] = {{0, 1, ""}, {1, 2, ""}, {2, 2, ""}, {4, 1, ""}};
+    check_records("a record per file, line = count", want, 4);
+    for (size_t i = 0; i < out.nrecs; i++)
+        ck_assert_msg(out.recs[i].flags == MSG_RF_FILE, "record %zu flags %u", i,
+                      out.recs[i].flags);
+    run("foo", MSG_QF_CASELESS | MSG_QF_FILES, 2, 0, "", "");
+    check_records("max=2 files", want, 2);
+    check_done("max=2 files", MSG_ST_DONE, 6, 4);
+    run("foo", MSG_QF_CASELESS | MSG_QF_FILES, 0, 0, "", "");
+    check_records("max=0", want, 0);
+    check_done("max=0", MSG_ST_DONE, 6, 4);
+}
+END_TEST
+
 START_TEST(test_run_basic)
 {
     add_files();
@@ -1072,6 +1160,8 @@ Suite *suite_search(void)
     tcase_add_test(tc, test_run_clipped_utf8);
     tcase_add_test(tc, test_run_clipped_match_at_end);
     tcase_add_test(tc, test_run_limit);
+    tcase_add_test(tc, test_run_paths);
+    tcase_add_test(tc, test_run_files);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("search_clip");

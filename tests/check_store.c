@@ -70,7 +70,7 @@ static struct search *start(const char *pattern, uint32_t version)
                           .path = "",
                           .exclude = ""};
     const struct search_io io = {.send = collect};
-    return search_start(&st, version, 0, 1, &q, &io);
+    return search_start(&st, version, 0, 1, &q, &io, NULL);
 }
 
 static void finish(struct search *s)
