@@ -26,9 +26,10 @@ struct part {
     size_t bytes;             /* of the batches kept for it */
     uint8_t status;
     uint64_t matched_lines, matched_files;
+    uint64_t elapsed_us; /* the worker's, from its DONE */
     uint32_t limit_hits;
     char *error;
-    struct result_ref *res;
+    struct result_ref *res; /* in arrival order, which is (path, line) order */
     size_t nres, cap;
 };
 
@@ -48,6 +49,8 @@ struct results {
     bool merged_cut;
     struct facet_sum *facets; /* from the first FACETS message on */
     bool facets_failed;       /* one could not be added: the facets are not shown */
+    unsigned streams;         /* cursors reading the shards' lists */
+    bool release_pending;     /* finished while streamed: release at the last detach */
 };
 
 struct results *results_new(enum results_kind kind, unsigned nshards, uint32_t max,
@@ -206,6 +209,7 @@ static bool file_done(struct results *res, unsigned shard, struct msg_reader *rd
     p->status = d.status;
     p->matched_lines = d.matched_lines;
     p->matched_files = d.matched_files;
+    p->elapsed_us = d.elapsed_us;
     p->limit_hits = d.limit_hits;
     if (d.error_len)
         p->error = strndup(d.error, d.error_len); /* NULL without memory: no message */
@@ -399,7 +403,99 @@ void results_finish(struct results *res)
     res->merged = merge(res, &res->nmerged, &res->merged_cut);
     if (res->facets)
         facet_sum_merge(res->facets);
-    release_unused(res);
+    if (res->streams)
+        res->release_pending = true; /* a stream still reads the shards' lists */
+    else
+        release_unused(res);
+}
+
+/* ------------------------------------------------------------------ */
+/* Streams                                                             */
+/* ------------------------------------------------------------------ */
+
+struct results_cursor {
+    unsigned nshards;
+    bool merged; /* attached after the lists were released: read the final list */
+    size_t merged_pos;
+    size_t *pos;    /* per shard: records given */
+    bool *reported; /* per shard: its end given */
+};
+
+struct results_cursor *results_stream_attach(struct results *res)
+{
+    struct results_cursor *c = xcalloc(1, sizeof *c);
+    c->nshards = res->nshards;
+    c->pos = xcalloc(res->nshards ? res->nshards : 1, sizeof *c->pos);
+    c->reported = xcalloc(res->nshards ? res->nshards : 1, sizeof *c->reported);
+    c->merged = res->finished && !res->release_pending;
+    if (!c->merged)
+        res->streams++;
+    return c;
+}
+
+void results_stream_detach(struct results *res, struct results_cursor *c)
+{
+    if (!c)
+        return;
+    if (!c->merged && --res->streams == 0 && res->release_pending) {
+        res->release_pending = false;
+        release_unused(res);
+    }
+    free(c->pos);
+    free(c->reported);
+    free(c);
+}
+
+static void shard_end(const struct results *res, unsigned i, struct results_shard_end *e)
+{
+    const struct part *p = &res->parts[i];
+    *e = (struct results_shard_end){.shard = i,
+                                    .status = p->status,
+                                    .failed = p->failed,
+                                    .why = p->why,
+                                    .cut = p->cut,
+                                    .matched_lines = p->matched_lines,
+                                    .matched_files = p->matched_files,
+                                    .elapsed_ms = (double)p->elapsed_us / 1000.0};
+}
+
+bool results_stream_next(const struct results *res, struct results_cursor *c,
+                         const struct results_stream_events *ev)
+{
+    struct results_shard_end e;
+    if (c->merged) {
+        while (c->merged_pos < res->nmerged)
+            if (!ev->record(ev->ctx, res->merged[c->merged_pos].rec))
+                return false;
+            else
+                c->merged_pos++;
+    }
+    bool all = true;
+    for (unsigned i = 0; i < res->nshards; i++) {
+        const struct part *p = &res->parts[i];
+        while (!c->merged && c->pos[i] < p->nres) {
+            if (!ev->record(ev->ctx, p->res[c->pos[i]].rec))
+                return false;
+            c->pos[i]++;
+        }
+        if (p->ended && !c->reported[i]) {
+            shard_end(res, i, &e);
+            ev->shard(ev->ctx, &e);
+            c->reported[i] = true;
+        }
+        all = all && c->reported[i];
+    }
+    return all;
+}
+
+bool results_stream_more(const struct results *res, const struct results_cursor *c)
+{
+    if (c->merged)
+        return c->merged_pos < res->nmerged;
+    for (unsigned i = 0; i < res->nshards; i++)
+        if (c->pos[i] < res->parts[i].nres || (res->parts[i].ended && !c->reported[i]))
+            return true;
+    return false;
 }
 
 struct result_ref *results_list(struct results *res, size_t *n, bool *cut, bool *owned)

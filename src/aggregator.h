@@ -99,6 +99,39 @@ void results_finish(struct results *res);
  * finished (*owned false), else a merge of what has arrived (*owned true:
  * free it).  *cut: they stop short of max for lack of memory. */
 struct result_ref *results_list(struct results *res, size_t *n, bool *cut, bool *owned);
+/* Streams: a cursor gives a query's records as the shards send them,
+ * each shard's in its order, and each shard's end after its records.
+ * While a cursor reads the shards' lists, a query that finishes keeps
+ * them (and the batches they point into) until the last cursor detaches;
+ * a cursor attached after they were released reads the final list.
+ * Memory stays what the query keeps anyway: at most max records a shard,
+ * within query_bytes. */
+struct results_cursor;
+struct results_shard_end {
+    unsigned shard;
+    uint8_t status; /* MSG_ST_*, when not failed */
+    bool failed;
+    enum results_failure why; /* when failed */
+    bool cut;                 /* its records stop short (memory) */
+    uint64_t matched_lines, matched_files;
+    double elapsed_ms;
+};
+struct results_stream_events {
+    void *ctx;
+    /* One record (msg_record_at() reads it); false: no room now, give it
+     * again next time. */
+    bool (*record)(void *ctx, const uint8_t *rec);
+    void (*shard)(void *ctx, const struct results_shard_end *e);
+};
+struct results_cursor *results_stream_attach(struct results *res);
+void results_stream_detach(struct results *res, struct results_cursor *c); /* accepts NULL c */
+/* Give what arrived since the last call; true once every shard's end was
+ * given (all its records before it). */
+bool results_stream_next(const struct results *res, struct results_cursor *c,
+                         const struct results_stream_events *ev);
+/* Whether the next call has anything to give. */
+bool results_stream_more(const struct results *res, const struct results_cursor *c);
+
 /* The facets the shards sent (facets.h), summed: false (and *out empty)
  * when none came, or some were lost. */
 bool results_facets(struct results *res, struct facet_result *out);

@@ -153,6 +153,20 @@ struct paging {
     uint32_t offset, limit, wait_ms;
 };
 
+static int parse_bool_arg(const struct api_request *req, const char *name, bool *out,
+                          struct api_error *e)
+{
+    const char *v = req->arg(req->arg_ctx, name);
+    if (!v || !strcmp(v, "0") || !strcmp(v, "false") || !*v)
+        return SG_OK;
+    if (!strcmp(v, "1") || !strcmp(v, "true")) {
+        *out = true;
+        return SG_OK;
+    }
+    api_error_set(e, 400, "bad_parameter", name, "%s must be 0, 1, true or false", name);
+    return SG_ERR;
+}
+
 static int parse_paging(const struct api_request *req, struct paging *p, struct api_error *e)
 {
     p->offset = 0;
@@ -198,7 +212,7 @@ static bool paging_arg(const char *name)
 
 static bool search_arg(const char *name)
 {
-    return query_field_known(name) || paging_arg(name);
+    return query_field_known(name) || paging_arg(name) || !strcmp(name, "stream");
 }
 
 static bool no_arg(const char *name)
@@ -341,12 +355,51 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
     query_view_free(&v);
 }
 
+/* GET /api/search?stream=1: the records as they come (stream.h), as
+ * Server-Sent Events when the client accepts those. */
+static void handle_stream(const struct api_context *ctx, const struct api_request *req,
+                          struct api_response *res)
+{
+    struct query_spec spec;
+    struct api_error e;
+    static const char *const paging[] = {"offset", "limit", "wait_ms"};
+    for (size_t i = 0; i < 3; i++)
+        if (req->arg(req->arg_ctx, paging[i])) {
+            api_error_set(&e, 400, "bad_parameter", paging[i],
+                          "%s does not apply to a stream (page the query by its id after)",
+                          paging[i]);
+            respond_error(res, &e);
+            return;
+        }
+    if (query_spec_from_args(&spec, req->arg, req->arg_ctx, ctx->timeout_ms, &e) < 0) {
+        respond_error(res, &e);
+        return;
+    }
+    struct query *q = submit(ctx, &spec, res);
+    if (!q)
+        return;
+    enum stream_format f =
+        req->accept && strstr(req->accept, "text/event-stream") ? STREAM_SSE : STREAM_NDJSON;
+    res->status = 200;
+    res->content_type = stream_content_type(f);
+    res->stream = stream_new(ctx->reg, ctx->files, q, f);
+}
+
 static void handle_search(const struct api_context *ctx, const struct api_request *req,
                           struct api_response *res)
 {
     struct query_spec spec;
     struct api_error e;
     struct paging p;
+    bool stream = false;
+    if (parse_bool_arg(req, "stream", &stream, &e) < 0) {
+        respond_error(res, &e);
+        return;
+    }
+    if (stream) {
+        handle_stream(ctx, req, res);
+        return;
+    }
     if (parse_paging(req, &p, &e) < 0 ||
         query_spec_from_args(&spec, req->arg, req->arg_ctx, ctx->timeout_ms, &e) < 0) {
         respond_error(res, &e);
@@ -728,6 +781,8 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
 
 void api_response_free(struct api_response *res)
 {
+    stream_free(res->stream); /* not handed to the HTTP layer */
+    res->stream = NULL;
     if (!res->body_static && res->body) {
         free(res->body);
         api_answer_release(res->budget, res->counted);

@@ -15,6 +15,7 @@
 #include "ftable.h"
 #include "query.h"
 #include "registry.h"
+#include "stream.h"
 #include "walk.h"
 #include "watch.h"
 #include "webroot.h"
@@ -58,6 +59,7 @@ struct api_request {
     size_t body_len;
     bool body_too_large;
     const char *authorization; /* the Authorization header, or NULL */
+    const char *accept;        /* the Accept header, or NULL */
     /* True once the client has closed its connection (NULL: never asked). */
     bool (*client_gone)(void *ctx);
     void *gone_ctx;
@@ -76,6 +78,9 @@ struct api_response {
     /* Counted in this budget until sent: api_answer_release() it. */
     struct answer_budget *budget;
     size_t counted;
+    /* A streamed answer (stream.h) instead of a body: the HTTP layer reads
+     * it as it comes, and frees it. */
+    struct stream *stream;
 };
 
 void api_handle(const struct api_context *ctx, const struct api_request *req,

@@ -168,12 +168,50 @@ static void sent_free(void *cls)
     free(cls);
 }
 
+/* A streamed answer (stream.h), read by this connection's thread: it may
+ * wait a while for the next records, never return 0 at once (which would
+ * spin), and ends with an error (closing) when the client has gone. */
+struct streaming {
+    struct stream *s;
+    struct MHD_Connection *c;
+};
+
+#define STREAM_POLL_MS 100
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct streaming *st = cls;
+    (void)pos;
+    if (client_gone(st->c))
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    ssize_t n = stream_read(st->s, buf, max, STREAM_POLL_MS);
+    if (n == STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n;
+}
+
+static void stream_done(void *cls)
+{
+    struct streaming *st = cls;
+    stream_free(st->s); /* the query is cancelled if the client left early */
+    free(st);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, struct api_response *res)
 {
     /* A built answer is handed over, not copied (it can be 100 MB): the
      * response frees it once sent, and gives its room in the budget back. */
     struct MHD_Response *r;
-    if (res->body_static) {
+    if (res->stream) {
+        struct streaming *st = xmalloc(sizeof *st);
+        *st = (struct streaming){res->stream, c};
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, st,
+                                              stream_done);
+        if (r)
+            res->stream = NULL; /* the response's now */
+        else
+            free(st);
+    } else if (res->body_static) {
         r = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT);
     } else {
         struct api_response *sent = xmalloc(sizeof *sent);
@@ -547,18 +585,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     set_phase(h, c, REAPER_ANSWER);
     st->narg_names = 0;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg_name, st);
-    struct api_request req = {.method = method,
-                              .path = url,
-                              .arg = get_arg,
-                              .arg_ctx = c,
-                              .arg_names = st->arg_names,
-                              .narg_names = st->narg_names,
-                              .body = st->body,
-                              .body_len = st->len,
-                              .authorization = MHD_lookup_connection_value(
-                                  c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-                              .client_gone = client_gone,
-                              .gone_ctx = c};
+    struct api_request req = {
+        .method = method,
+        .path = url,
+        .arg = get_arg,
+        .arg_ctx = c,
+        .arg_names = st->arg_names,
+        .narg_names = st->narg_names,
+        .body = st->body,
+        .body_len = st->len,
+        .authorization =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+        .client_gone = client_gone,
+        .gone_ctx = c};
     struct api_response res;
     api_handle(h->ctx, &req, &res);
     res.close = res.close || st->chunked;

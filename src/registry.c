@@ -33,6 +33,9 @@ struct query {
     double deadline_ms; /* registry.h, "One deadline" */
     char error[128];    /* the registry's own reason, e.g. a wait that ran out */
     int refs;
+    unsigned streams;        /* cursors attached (registry_stream_attach()) */
+    bool kept;               /* in the finished FIFO */
+    size_t kept_counted;     /* its bytes as counted in kept_bytes */
     struct query *next_id;   /* hash chain */
     struct query *next_done; /* finished FIFO */
 };
@@ -229,7 +232,8 @@ static void prune_locked(struct registry *r)
         if (!r->done_head)
             r->done_tail = NULL;
         r->ndone_list--;
-        r->kept_bytes -= results_bytes(q->res);
+        r->kept_bytes -= q->kept_counted;
+        q->kept = false;
         if (q->listed) {
             map_remove(r, q);
             remember_expired(r, q);
@@ -285,7 +289,9 @@ static void finish_locked(struct registry *r, struct query *q)
         r->done_head = q;
     r->done_tail = q;
     r->ndone_list++;
-    r->kept_bytes += results_bytes(q->res);
+    q->kept = true;
+    q->kept_counted = results_bytes(q->res);
+    r->kept_bytes += q->kept_counted;
     prune_locked(r);
 }
 
@@ -300,6 +306,8 @@ static void part_failed_locked(struct registry *r, struct query *q, unsigned sha
                                enum results_failure why)
 {
     results_shard_failed(q->res, shard, why);
+    if (q->streams)
+        pthread_cond_broadcast(&r->cond); /* a stream says so at once */
     check_done_locked(r, q);
 }
 
@@ -592,6 +600,49 @@ bool registry_wait(struct registry *r, struct query *q, unsigned timeout_ms)
     return done;
 }
 
+struct results_cursor *registry_stream_attach(struct registry *r, struct query *q)
+{
+    pthread_mutex_lock(&r->lock);
+    struct results_cursor *c = results_stream_attach(q->res);
+    q->streams++;
+    pthread_mutex_unlock(&r->lock);
+    return c;
+}
+
+void registry_stream_detach(struct registry *r, struct query *q, struct results_cursor *c)
+{
+    pthread_mutex_lock(&r->lock);
+    results_stream_detach(q->res, c);
+    q->streams--;
+    if (q->kept) { /* what the stream kept alive may have been released */
+        r->kept_bytes -= q->kept_counted;
+        q->kept_counted = results_bytes(q->res);
+        r->kept_bytes += q->kept_counted;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+bool registry_stream_poll(struct registry *r, struct query *q, struct results_cursor *c,
+                          unsigned wait_ms, const struct results_stream_events *ev)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->lock);
+    while (!q->finished && !results_stream_more(q->res, c) && wait_ms > 0)
+        if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != 0)
+            break;
+    bool all = results_stream_next(q->res, c, ev);
+    bool done = all && q->finished;
+    pthread_mutex_unlock(&r->lock);
+    return done;
+}
+
 static void send_cancel(struct registry *r, struct query *q, const bool *target)
 {
     struct msg_writer w;
@@ -825,6 +876,8 @@ void registry_deliver(struct registry *r, const uint8_t *buf, size_t n)
     heard_locked(r, h.shard, h.type == MT_PONG);
     struct query *q = h.type == MT_PONG ? NULL : find_running(r, h.seq);
     bool ended = q && results_file(q->res, &h, buf, n);
+    if (q && q->streams)
+        pthread_cond_broadcast(&r->cond); /* something to stream */
     if (ended)
         check_done_locked(r, q);
     pthread_mutex_unlock(&r->lock);

@@ -173,6 +173,15 @@ void registry_put(struct registry *r, struct query *q); /* drop a reference */
 const char *query_id(const struct query *q);
 /* Wait up to timeout_ms (0: don't) for the query to finish; true if it has. */
 bool registry_wait(struct registry *r, struct query *q, unsigned timeout_ms);
+/* Streams (stream.h): a cursor over the query's records as the shards
+ * send them (aggregator.h).  Poll waits up to wait_ms for something new,
+ * then gives it through ev under the lock (ev renders, and must be
+ * quick); it returns true once the query has finished and all of it was
+ * given.  Detach before dropping the reference. */
+struct results_cursor *registry_stream_attach(struct registry *r, struct query *q);
+void registry_stream_detach(struct registry *r, struct query *q, struct results_cursor *c);
+bool registry_stream_poll(struct registry *r, struct query *q, struct results_cursor *c,
+                          unsigned wait_ms, const struct results_stream_events *ev);
 /* Cancel a running query (workers are told to stop); no-op when finished. */
 void registry_cancel(struct registry *r, struct query *q);
 void registry_view(struct registry *r, struct query *q, struct query_view *v);

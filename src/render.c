@@ -387,6 +387,68 @@ char *render_query(const struct query_view *v, const struct ftable *files, size_
     return jw_finish(&w, len);
 }
 
+char *render_stream_begin(const struct query_view *v, size_t *len)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "type", "begin");
+    cJSON_AddStringToObject(doc, "id", v->id);
+    cJSON_AddStringToObject(doc, "status", query_status_name(v->status));
+    add_query_fields(doc, &v->spec);
+    return render_print(doc, len);
+}
+
+char *render_stream_match(const uint8_t *rec, const struct ftable *files, unsigned context,
+                          size_t *len)
+{
+    struct strbuf w = {.soft = true};
+    jw_lit(&w, "{\"type\":\"match\",");
+    size_t at = w.len;
+    write_record(&w, rec, files, context);
+    if (w.failed)
+        return jw_finish(&w, len);
+    memmove(w.buf + at, w.buf + at + 1, w.len - at); /* the record's own '{' */
+    w.len--;
+    return jw_finish(&w, len);
+}
+
+char *render_stream_shard(const struct results_shard_end *e, size_t *len)
+{
+    static const char *const reasons[] = {"down", "unresponsive", "unreachable"};
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "type", "shard");
+    cJSON_AddNumberToObject(doc, "shard", e->shard);
+    const char *status = e->failed                       ? "failed"
+                         : e->status == MSG_ST_CANCELLED ? "cancelled"
+                         : e->status == MSG_ST_TIMED_OUT ? "timed_out"
+                         : e->status == MSG_ST_FAILED    ? "failed"
+                                                         : "done";
+    cJSON_AddStringToObject(doc, "status", status);
+    if (e->failed && (unsigned)e->why < 3)
+        cJSON_AddStringToObject(doc, "reason", reasons[e->why]);
+    if (!e->failed) {
+        cJSON_AddNumberToObject(doc, "matched_lines", (double)e->matched_lines);
+        cJSON_AddNumberToObject(doc, "matched_files", (double)e->matched_files);
+        cJSON_AddNumberToObject(doc, "elapsed_ms",
+                                (double)(long long)(e->elapsed_ms * 1000) / 1000);
+    }
+    return render_print(doc, len);
+}
+
+char *render_stream_summary(const struct query_view *v, const struct ftable *files, size_t *len)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "type", "summary");
+    cJSON_AddStringToObject(doc, "id", v->id);
+    cJSON_AddStringToObject(doc, "status", query_status_name(v->status));
+    if (v->gap_code[0]) {
+        cJSON *err = cJSON_AddObjectToObject(doc, "error");
+        cJSON_AddStringToObject(err, "code", v->gap_code);
+        cJSON_AddItemToObject(err, "message", render_string(v->message, strlen(v->message)));
+    }
+    add_stats(doc, v, files);
+    return render_print(doc, len);
+}
+
 /* At least what write_record() writes for the record at rec. */
 static size_t record_len(const uint8_t *rec, const struct ftable *files, unsigned context)
 {

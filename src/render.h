@@ -77,6 +77,15 @@ size_t render_query_estimate(const struct query_view *v, const struct ftable *fi
 char *render_record_text(const uint8_t *rec, const struct ftable *files, unsigned context,
                          size_t *len);
 
+/* The records of a streamed query (stream.h), each one JSON object with
+ * a "type": "begin" (id, status, query), "match" (a result, as in the
+ * query document), "shard" (one shard ended: its status, counts and
+ * time), "summary" (id, status, error, stats: as the query document's). */
+char *render_stream_begin(const struct query_view *v, size_t *len);
+char *render_stream_match(const uint8_t *rec, const struct ftable *files, unsigned context,
+                          size_t *len);
+char *render_stream_shard(const struct results_shard_end *e, size_t *len);
+char *render_stream_summary(const struct query_view *v, const struct ftable *files, size_t *len);
 /* The file view's text: {["tree",] "path", "line_count", "lines"[,
  * "clipped_lines"]} (tree NULL: one tree is served, and it is left out);
  * NULL when memory ran out. */

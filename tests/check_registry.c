@@ -254,6 +254,89 @@ START_TEST(test_results_merged_in_order)
 }
 END_TEST
 
+/* What a stream's cursor was given (registry_stream_poll()). */
+struct seen {
+    uint32_t recs[16][2];
+    unsigned nrecs, shard_ends[4], nends;
+    unsigned room; /* records it takes before saying "no room" */
+};
+
+static bool seen_record(void *ctx, const uint8_t *rec)
+{
+    struct seen *s = ctx;
+    if (s->room == 0)
+        return false;
+    s->room--;
+    struct msg_record m;
+    msg_record_at(rec, &m);
+    s->recs[s->nrecs][0] = m.file_id;
+    s->recs[s->nrecs][1] = m.line;
+    s->nrecs++;
+    return true;
+}
+
+static void seen_shard(void *ctx, const struct results_shard_end *e)
+{
+    struct seen *s = ctx;
+    s->shard_ends[s->nends++] = e->shard;
+}
+
+/* A stream's cursor gets records as they are filed, each shard's end
+ * after its records, resumes where "no room" stopped it, and keeps
+ * reading the shards' lists after the query finished; a cursor attached
+ * after the finish reads the final list. */
+START_TEST(test_stream_cursor)
+{
+    start();
+    struct query *q = submit("x", 100, 5000);
+    uint64_t seq = seq_sent();
+    struct results_cursor *c = registry_stream_attach(reg, q);
+    struct seen s = {.room = 100};
+    const struct results_stream_events ev = {.ctx = &s, .record = seen_record, .shard = seen_shard};
+    ck_assert_msg(!registry_stream_poll(reg, q, c, 0, &ev) && s.nrecs == 0 && s.nends == 0,
+                  "something given before anything arrived");
+    static const uint32_t s1[][2] = {{1, 3}, {1, 9}, {5, 1}};
+    static const uint32_t s0[][2] = {{0, 2}, {4, 7}};
+    batch(1, seq, s1, 3);
+    done(1, seq, MSG_ST_DONE, 3, 2);
+    s.room = 2;
+    ck_assert_msg(!registry_stream_poll(reg, q, c, 0, &ev) && s.nrecs == 2 && s.nends == 0,
+                  "with room for two: %u records, %u ends", s.nrecs, s.nends);
+    s.room = 100;
+    ck_assert_msg(!registry_stream_poll(reg, q, c, 1000, &ev) && s.nrecs == 3 && s.nends == 1 &&
+                      s.shard_ends[0] == 1,
+                  "shard 1 done: %u records, %u ends", s.nrecs, s.nends);
+    batch(0, seq, s0, 2);
+    done(0, seq, MSG_ST_DONE, 2, 2);
+    ck_assert_msg(registry_wait(reg, q, 0), "not finished");
+    ck_assert_msg(registry_stream_poll(reg, q, c, 0, &ev) && s.nrecs == 5 && s.nends == 2,
+                  "after the finish: %u records, %u ends", s.nrecs, s.nends);
+    static const uint32_t want[][2] = {{1, 3}, {1, 9}, {5, 1}, {0, 2}, {4, 7}};
+    for (unsigned i = 0; i < 5; i++)
+        ck_assert_msg(s.recs[i][0] == want[i][0] && s.recs[i][1] == want[i][1],
+                      "record %u is %u:%u", i, s.recs[i][0], s.recs[i][1]);
+    registry_stream_detach(reg, q, c);
+
+    /* Attached after the finish and the release: the final list, ordered. */
+    struct seen late = {.room = 100};
+    const struct results_stream_events ev2 = {
+        .ctx = &late, .record = seen_record, .shard = seen_shard};
+    c = registry_stream_attach(reg, q);
+    ck_assert_msg(registry_stream_poll(reg, q, c, 0, &ev2) && late.nrecs == 5 && late.nends == 2,
+                  "late: %u records, %u ends", late.nrecs, late.nends);
+    static const uint32_t ordered[][2] = {{0, 2}, {1, 3}, {1, 9}, {4, 7}, {5, 1}};
+    for (unsigned i = 0; i < 5; i++)
+        ck_assert_msg(late.recs[i][0] == ordered[i][0] && late.recs[i][1] == ordered[i][1],
+                      "late record %u is %u:%u", i, late.recs[i][0], late.recs[i][1]);
+    registry_stream_detach(reg, q, c);
+    struct query_view v;
+    view(q, &v);
+    check_order(&v, ordered, 5);
+    query_view_free(&v);
+    registry_put(reg, q);
+}
+END_TEST
+
 START_TEST(test_max_cuts_results_not_counts)
 {
     start();
@@ -679,6 +762,7 @@ Suite *suite_registry(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_submit_sends_query);
     tcase_add_test(tc, test_results_merged_in_order);
+    tcase_add_test(tc, test_stream_cursor);
     tcase_add_test(tc, test_max_cuts_results_not_counts);
     tcase_add_test(tc, test_memory_cut_keeps_first_results);
     tcase_add_test(tc, test_admission);
