@@ -11,7 +11,10 @@
  *   search.js    a search's life: supersede, first page, "show more"
  *   fileview.js  one file, its matches marked, #L line selection
  *   results.js   the result list, summary, warnings, welcome panel
+ *   names.js     the file-name hits, above the results ("file:", the toggle)
+ *   facets.js    the side panel: folders and languages, one click filters
  *   trees.js     the server's trees (one, or several) and the tree filter
+ *   langs.js     the server's languages and the language filter
  *   notice.js    "server down or restarting" and the /healthz poll
  *   token.js     the access-token form (--token)
  *   highlight.js byte ranges -> <mark> in UTF-16 text
@@ -28,8 +31,10 @@
  */
 
 import { ui } from './js/dom.js';
+import { onFacetClick, onFacetsToggle } from './js/facets.js';
 import { applyLines, onFileClick } from './js/fileview.js';
 import { closeHelp, onHelpClick, onKey, openHelp } from './js/keys.js';
+import { loadLangs, onLangChange } from './js/langs.js';
 import { retryNow, whenRecovered } from './js/notice.js';
 import { parseLines } from './js/params.js';
 import { forgetIndexStats } from './js/results.js';
@@ -41,11 +46,13 @@ import { loadTrees, onTreeChange } from './js/trees.js';
 
 whenRecovered(() => {
   loadTrees();
+  loadLangs();
   route({ force: true });
 });
 whenToken(() => {
   forgetIndexStats();
   loadTrees();
+  loadLangs();
   route({ force: true });
   ui.q.focus();
 });
@@ -54,16 +61,19 @@ whenToken(() => {
 ui.q.addEventListener('input', debounced);
 ui.path.addEventListener('input', debounced);
 ui.exclude.addEventListener('input', debounced);
-[ui.regex, ui.literal, ui.caseSel, ui.context].forEach((c) => {
+[ui.regex, ui.literal, ui.caseSel, ui.context, ui.fileNames, ui.show].forEach((c) => {
   c.addEventListener('change', () => { fromControls('commit'); });
 });
 ui.treeFilter.addEventListener('change', (e) => { if (onTreeChange(e)) fromControls('commit'); });
+ui.lang.addEventListener('change', () => { if (onLangChange()) fromControls('commit'); });
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
   fromControls('enter');
 });
 ui.asLiteral.addEventListener('click', searchAsLiteral);
 ui.more.addEventListener('click', showMore);
+ui.facetsBody.addEventListener('click', (e) => { if (onFacetClick(e)) fromControls('commit'); });
+ui.facetsToggle.addEventListener('click', onFacetsToggle);
 ui.tokenForm.addEventListener('submit', useToken);
 ui.noticeRetry.addEventListener('click', retryNow);
 
@@ -92,5 +102,6 @@ document.addEventListener('keydown', onKey);
 // Start.
 if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
 loadTrees();
+loadLangs();
 route();
 if (currentView() === 'search' && !ui.q.value) ui.q.focus();

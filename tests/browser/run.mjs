@@ -1421,6 +1421,492 @@ test('one tree: no tree label, no tree filter, nothing about trees sent', async 
   eq(new URL(page.url()).search, '?q=kv_get', 'and the address is today\'s');
 });
 
+// ---------------------------------------------------------------- file names, languages, facets
+
+// The API's file-name search (kind=path) for what the page sends: the
+// pattern after "file:" (or the box, with the toggle), the same options.
+async function apiNames(p, extra = {}, base = server.base) {
+  const sp = new URLSearchParams();
+  sp.set('q', p.q);
+  sp.set('kind', 'path');
+  if (p.literal) sp.set('literal', '1');
+  sp.set('case', p.case || 'auto');
+  if (p.path) sp.set('path', p.path);
+  if (p.exclude) sp.set('exclude', p.exclude);
+  if (p.lang) sp.set('lang', p.lang);
+  for (const [k, v] of Object.entries(extra)) sp.set(k, String(v));
+  const { status, body } = await api('/api/search?' + sp, undefined, base);
+  assert(status === 200, `API search ${sp} answered ${status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+// Which UTF-16 units of text fall in the byte ranges (UTF-8): '1' marked,
+// '0' not; what the page's marks must cover, exactly.
+function rangeMask(text, ranges) {
+  let mask = '', b = 0;
+  for (const ch of text) {
+    const on = ranges.some(([x, y]) => b >= x && b < y);
+    mask += (on ? '1' : '0').repeat(ch.length);
+    b += Buffer.byteLength(ch, 'utf8');
+  }
+  return mask;
+}
+
+// The file-name hits as shown: path, link text, the mask of marked
+// characters of the path (the tree's label left out), language, link.
+const shownNames = (page) => page.$$eval('#names .name-hit', (lis) => lis.map((li) => {
+  const a = li.querySelector('.name-link');
+  let mask = '';
+  const walk = (node, marked) => {
+    for (const c of node.childNodes) {
+      if (c.nodeType === Node.TEXT_NODE) mask += (marked ? '1' : '0').repeat(c.textContent.length);
+      else if (!c.classList.contains('tree') && !c.classList.contains('tree-sep')) walk(c, marked || c.tagName === 'MARK');
+    }
+  };
+  walk(a, false);
+  const lang = li.querySelector('.name-lang');
+  return { path: li.dataset.path, text: a.textContent, mask, marks: a.querySelectorAll('mark').length,
+           lang: lang ? lang.textContent : '', href: a.getAttribute('href') };
+}));
+const expectNames = (doc) => doc.results.map((r) => ({ path: r.path, text: r.path, mask: rangeMask(r.path, r.ranges), lang: r.lang || '' }));
+const namesOf = (shown) => shown.map(({ path, text, mask, lang }) => ({ path, text, mask, lang }));
+
+async function waitNames(page, q, timeout = 8000) {
+  await page.waitForFunction((q) => {
+    const n = document.getElementById('names');
+    return n.dataset.state === 'done' && n.dataset.q === q && !n.hasAttribute('aria-busy');
+  }, q, { timeout });
+}
+const postBodies = (page) => page.__rec.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body || '{}'));
+
+test('file names: "file:" searches file names only, as the API\'s kind=path, highlighted, no line results', async (page) => {
+  await page.goto(server.base + '/');
+  await page.waitForSelector('#welcome:not([hidden])');
+  await typeQuery(page, 'file:kvstore');
+  await waitNames(page, 'file:kvstore');
+  const doc = await apiNames({ q: 'kvstore' }, { max: 1000 });
+  assert(doc.results.length >= 2, 'the API finds files named kvstore: ' + doc.results.length);
+  const shown = await shownNames(page);
+  eq(namesOf(shown), expectNames(doc), 'the file names shown, with their marks, vs the API');
+  assert(shown.every((n) => n.marks > 0), 'every name has its match marked');
+  assert(await page.isVisible('#names'), 'the block is visible');
+  eq(await page.$$eval('#results .row', (r) => r.length), 0, 'no line results');
+  assert(await page.isHidden('#more-row') && await page.isHidden('#welcome'), 'no "show more", no welcome');
+  const summary = await page.textContent('#summary');
+  assert(summary.startsWith(`${doc.stats.matched_files} files named kvstore`), 'the summary counts the files: ' + summary);
+  const posts = postBodies(page).filter((b) => b.q === 'kvstore');
+  assert(posts.length >= 1 && posts.every((b) => b.kind === 'path' && !('context' in b)), 'only file-name searches sent: ' + JSON.stringify(posts));
+  assert(postBodies(page).every((b) => b.kind === 'path'), 'no line search sent for "file:" patterns');
+  eq(new URL(page.url()).searchParams.get('q'), 'file:kvstore', 'the address keeps the box as typed');
+
+  // A match across a folder's end is marked on both sides; the path
+  // filter applies; a name links to its file view.
+  await page.goto(server.base + '/?q=' + encodeURIComponent('file:c/k') + '&path=src%2F');
+  await waitNames(page, 'file:c/k');
+  const cross = await apiNames({ q: 'c/k', path: 'src/' }, { max: 1000 });
+  assert(cross.results.length > 0 && cross.results.every((r) => r.path.startsWith('src/')), 'the API: src/k* files');
+  eq(namesOf(await shownNames(page)), expectNames(cross), 'names across the folder end vs the API');
+  const first = (await shownNames(page))[0];
+  await page.click('#names .name-link');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  eq(new URL(page.url()).searchParams.get('file'), first.path, 'a name opens its file view');
+  eq(await page.textContent('#file-path'), first.path, 'the file view heading');
+  eq(await page.$$eval('#file-body mark', (m) => m.length), 0, 'no lines marked for a file-name search');
+  await page.click('#back');
+  await waitNames(page, 'file:c/k');
+
+  // Nothing named so: said, with the filter that could be why.
+  await page.goto(server.base + '/?q=' + encodeURIComponent('file:zz_no_such_name') + '&path=src%2F');
+  await waitNames(page, 'file:zz_no_such_name');
+  eq((await apiNames({ q: 'zz_no_such_name' })).stats.matched_files, 0, 'the API finds none');
+  assert(/No file names match/.test(await page.textContent('#summary')), 'the summary says none');
+  assert(/path filter/.test(await page.textContent('#results .no-results')), 'and names the path filter');
+  assert(await page.isHidden('#names'), 'no empty block');
+});
+
+test('file names: the toggle lists file hits above line hits; a hit opens the file; the keyboard goes through them first', async (page) => {
+  await page.goto(server.base + '/?q=kvstore');
+  await waitResults(page, 'kvstore');
+  assert(await page.isHidden('#names'), 'no file names without the toggle');
+  eq(await page.isChecked('#file-names'), false, 'the toggle is off');
+  await page.click('label[for="file-names"]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('names') === '1');
+  await waitNames(page, 'kvstore');
+  await waitResults(page, 'kvstore');
+  const names = await apiNames({ q: 'kvstore' }, { max: 50 });
+  const lines = await apiSearch({ q: 'kvstore' });
+  eq(namesOf(await shownNames(page)), expectNames(names), 'file hits vs the API');
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(lines).map((r) => [r.path, r.line]), 'line hits vs the API');
+  const head = await page.textContent('#names .names-head');
+  eq(head, `${names.stats.matched_files} files named kvstore`, 'the block says how many files');
+  const order = await page.evaluate(() => {
+    const n = document.getElementById('names'), r = document.querySelector('#results .row.match');
+    return { before: !!(n.compareDocumentPosition(r) & Node.DOCUMENT_POSITION_FOLLOWING),
+             above: n.getBoundingClientRect().bottom <= r.getBoundingClientRect().top };
+  });
+  eq(order, { before: true, above: true }, 'file hits come before the line hits, and above them');
+  const sent = postBodies(page).filter((b) => b.kind === 'path');
+  eq(sent.map((b) => [b.q, 'context' in b]), [['kvstore', false]], 'one file-name search sent, with the pattern and no context');
+
+  // The keyboard: file hits first, then the lines; Enter opens a file hit.
+  await page.click('#summary');
+  await page.keyboard.press('j');
+  eq(await page.$$eval('#names .name-hit', (l) => l.findIndex((x) => x.classList.contains('sel'))), 0, 'j selects the first file hit');
+  for (let i = 1; i < names.results.length; i++) await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  eq(await page.$$eval('#names .name-hit.sel', (l) => l.length), 0, 'past the file hits...');
+  eq(await page.$$eval('#results .row.match', (rs) => rs.findIndex((r) => r.classList.contains('sel'))), 0, '...the first line hit');
+  await page.keyboard.press('k');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done' && !document.getElementById('file-view').hidden);
+  const last = names.results[names.results.length - 1].path;
+  eq([new URL(page.url()).searchParams.get('file'), new URL(page.url()).hash], [last, ''], 'Enter opens the file hit at its top');
+  await page.keyboard.press('Escape');
+  await waitResults(page, 'kvstore');
+
+  // A click on a file hit opens the file view of that file.
+  const target = names.results[1].path;
+  await clickSettled(page, `#names .name-hit[data-path="${target}"] .name-link`);
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  eq(new URL(page.url()).searchParams.get('file'), target, 'the click opens that file');
+  const file = await api('/api/files/' + target.split('/').map(encodeURIComponent).join('/'));
+  eq(await page.$$eval('#file-body .row', (r) => r.length), file.body.line_count, 'its lines shown');
+  await page.click('#back');
+  await waitNames(page, 'kvstore');
+
+  // More files named so than the page lists beside lines: "and N more",
+  // a link to the file-name search alone, which lists them all.
+  await typeQuery(page, '/', 5);
+  await waitNames(page, '/');
+  const many = await apiNames({ q: '/' }, { max: 50 });
+  assert(many.stats.matched_files > 50, 'the API: more than 50 paths with a /');
+  eq(namesOf(await shownNames(page)), expectNames(many), 'the first 50 vs the API');
+  eq(await page.textContent('#names .names-more'), `and ${many.stats.matched_files - 50} more files`, '"and N more"');
+  await page.click('#names .names-all');
+  await waitNames(page, 'file:/');
+  const all = await apiNames({ q: '/' }, { max: 1000 });
+  eq(namesOf(await shownNames(page)), expectNames(all), 'the file-name search alone lists every one');
+  eq(await page.$$eval('#names .names-more', (m) => m.length), 0, 'and nothing more');
+
+  // The toggle off: the block goes, and names= leaves the address.
+  await typeQuery(page, 'kvstore', 5);
+  await waitNames(page, 'kvstore');
+  await page.click('label[for="file-names"]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('names') === null);
+  await waitResults(page, 'kvstore');
+  assert(await page.isHidden('#names'), 'no file names once the toggle is off');
+});
+
+test('file names: a stale file-name answer never shows over a newer search', async (page) => {
+  await page.goto(server.base + '/?names=1');
+  await page.waitForSelector('#welcome:not([hidden])');
+  const isSent = (q) => page.__rec.requests.some((r) => r.method === 'POST' && JSON.parse(r.body || '{}').q === q);
+  const until = async (cond) => { for (let i = 0; i < 500 && !(await cond()); i++) await sleep(20); };
+  const newestShown = () => page.evaluate(() => document.getElementById('names').dataset.q === 'kvstore' &&
+    document.getElementById('names').dataset.state === 'done');
+  // The file-name search for "kvs" answers only after "kvstore" is shown.
+  await page.route('**/api/queries', async (route) => {
+    const req = route.request();
+    const b = req.method() === 'POST' ? JSON.parse(req.postData() || '{}') : {};
+    if (b.kind === 'path' && b.q === 'kvs') {
+      const res = await route.fetch();
+      await until(newestShown);
+      await sleep(100);
+      await route.fulfill({ response: res }).catch(() => {});
+      return;
+    }
+    await route.continue().catch(() => {});
+  });
+  await page.click('#q');
+  await page.keyboard.type('kvs');
+  await until(() => isSent('kvs'));
+  await sleep(150);
+  await page.keyboard.type('tore', { delay: 10 });
+  await waitNames(page, 'kvstore');
+  await sleep(600);                    // the held answer arrives meanwhile
+  const doc = await apiNames({ q: 'kvstore' }, { max: 50 });
+  eq(namesOf(await shownNames(page)), expectNames(doc), 'the newest search\'s file names stay');
+  const log = await page.evaluate(() => window.__t.log);
+  const late = log.filter((l) => l.kind === 'rendered' && l.what === 'names' && l.q === 'kvs');
+  eq(late.length, 0, 'the stale file-name answer was never rendered');
+  await page.unroute('**/api/queries');
+});
+
+// The language filter's options: [value, text].
+const langOptions = (page) => page.$$eval('#lang option', (os) => os.map((o) => [o.value, o.textContent]));
+const langsRead = (page) => page.waitForFunction(() => document.getElementById('lang').options.length > 2);
+
+test('language filter: lists /api/langs, narrows to the language, lands in the address', async (page) => {
+  page.__rec.allow.push(/status of 400/);
+  await page.goto(server.base + '/?q=client');
+  await waitResults(page, 'client');
+  await langsRead(page);
+  const { body } = await api('/api/langs');
+  eq(await langOptions(page), [['', 'All languages'], ...body.langs.map((l) => [l.name, l.name])], 'All languages, then the API\'s names');
+  eq(await page.inputValue('#lang'), '', 'all languages by default');
+  const all = await apiSearch({ q: 'client' });
+  await page.selectOption('#lang', 'go');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('lang') === 'go');
+  const go = await apiSearch({ q: 'client' }, { lang: 'go' });
+  assert(go.stats.matched_lines > 0 && go.stats.matched_lines < all.stats.matched_lines, 'lang=go narrows the API answer');
+  await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, Math.min(go.results.length, PAGE));
+  await waitResults(page, 'client');
+  const rows = await shownRows(page);
+  assert(rows.length > 0 && rows.every((r) => r.path.endsWith('.go')), 'every result is a .go file: ' + [...new Set(rows.map((r) => r.path))].join(', '));
+  eq(rows.map((r) => [r.path, r.line]), expectRowsFromAPI(go).map((r) => [r.path, r.line]), 'rows vs the API with lang=go');
+  eq((await summaryCounts(page)).lines, go.stats.matched_lines, 'counts with lang=go');
+  eq(postBodies(page).pop().lang, 'go', 'the query sent has lang=go');
+  // With the file names too: only Go files named so.
+  await page.click('label[for="file-names"]');
+  await waitNames(page, 'client');
+  const goNames = await apiNames({ q: 'client', lang: 'go' }, { max: 50 });
+  eq(namesOf(await shownNames(page)), expectNames(goNames), 'file names with lang=go vs the API');
+  assert((await shownNames(page)).every((n) => n.path.endsWith('.go') && n.lang === 'go'), 'Go files only, labelled go');
+  // Back to all languages.
+  await page.selectOption('#lang', '');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('lang') === null);
+  await page.waitForFunction((n) => /matching/.test(document.getElementById('summary').textContent) &&
+    document.getElementById('summary').textContent.startsWith(n.toLocaleString('en-US') + ' '), all.stats.matched_lines);
+
+  // A language the server does not know, from an address: shown, marked,
+  // the server's message next to the box, and removable.
+  await page.goto(server.base + '/?q=client&lang=nosuchlang');
+  await page.waitForSelector('#q-error:not([hidden])');
+  const refused = await api('/api/search?q=client&lang=nosuchlang');
+  eq([refused.status, refused.body.error.param], [400, 'lang'], 'the API refuses it');
+  const shownErr = await page.textContent('#q-error-text');
+  assert(shownErr.toLowerCase().includes(refused.body.error.message.toLowerCase()), `the server's message shown: ${shownErr}`);
+  eq(await page.getAttribute('#lang', 'aria-invalid'), 'true', 'the filter marked');
+  eq(await page.inputValue('#lang'), 'nosuchlang', 'the filter shows the value');
+  await page.selectOption('#lang', '');
+  await waitResults(page, 'client');
+  assert(await page.isHidden('#q-error'), 'the error goes with it');
+});
+
+// The side panel's sections as shown: [name, count, bar width in px,
+// button or not, pressed].
+const facetRows = (page, id) => page.$$eval(`#${id} .facet`, (fs) => fs.map((f) => [
+  f.querySelector('.facet-name').textContent, Number(f.querySelector('.facet-n').textContent.replace(/,/g, '')),
+  f.querySelector('.facet-fill').getBoundingClientRect().width, f.tagName === 'BUTTON', f.getAttribute('aria-pressed') === 'true']));
+
+// Bars: the largest count has the widest bar, the whole track; the others
+// in proportion (to a pixel).
+async function checkBars(page, id, rows) {
+  const track = await page.$eval(`#${id} .facet-bar`, (b) => b.getBoundingClientRect().width);
+  assert(track > 50, `${id}: the bars have room: ${track}`);
+  const max = Math.max(...rows.map((r) => r[1]));
+  const widest = Math.max(...rows.map((r) => r[2]));
+  for (const [name, n, w] of rows) {
+    assert(Math.abs(w - track * n / max) <= 1, `${id}: ${name}'s bar (${w}px) is ${n}/${max} of ${track}px`);
+    if (n === max) assert(w === widest, `${id}: ${name}, the largest, has the widest bar`);
+  }
+}
+
+test('facets: folders, their subfolders and languages as the API counts them; a click filters', async (page) => {
+  await page.goto(server.base + '/?q=e&context=0');
+  await waitResults(page, 'e');
+  await page.waitForSelector('#facets:not([hidden])');
+  const doc = await apiSearch({ q: 'e', context: 0 }, { facets: 1 });
+  const f = doc.stats.facets;
+  assert(f.folders.length > 2 && f.subfolders.length > 0 && f.langs.some((l) => l.lang === ''), 'the API gives folders, subfolders and an unknown language');
+  const folders = await facetRows(page, 'facet-folders');
+  eq(folders.map((r) => [r[0], r[1]]), f.folders.map((x) => [x.path, x.lines]), 'folders and their line counts vs the API');
+  const subs = await facetRows(page, 'facet-subfolders');
+  eq(subs.map((r) => [r[0], r[1]]), f.subfolders.map((x) => [x.path, x.lines]), 'subfolders of the busiest vs the API');
+  eq(await page.textContent('#facet-subfolders .facet-h'), 'In ' + f.folders[0].path, 'named for the busiest folder');
+  const langs = await facetRows(page, 'facet-langs');
+  eq(langs.map((r) => [r[0], r[1], r[3]]), f.langs.map((x) => [x.lang || 'other', x.lines, x.lang !== '']), 'languages vs the API; "other" is no button');
+  await checkBars(page, 'facet-folders', folders);
+  await checkBars(page, 'facet-subfolders', subs);
+  await checkBars(page, 'facet-langs', langs);
+  assert(folders.every((r) => r[3] && !r[4]), 'every folder is a button, none pressed');
+  const root = doc.stats.matched_lines - f.folders.reduce((a, x) => a + x.lines, 0);
+  assert(root > 0 && !folders.some((r) => !r[0].endsWith('/')), `root files (${root} lines) are in no folder row`);
+  const side = await page.evaluate(() => ({ facets: document.getElementById('facets').getBoundingClientRect().toJSON(),
+                                            results: document.getElementById('results').getBoundingClientRect().toJSON() }));
+  assert(side.facets.right <= side.results.left && side.facets.top < side.results.bottom, 'the panel is beside the results: ' + JSON.stringify(side));
+  await page.screenshot({ path: resolve(ARTIFACTS, 'results-facets.png') });
+
+  // A folder other than the busiest: path= in the address, its results only.
+  const pick = f.folders[1];
+  await page.click(`#facet-folders button.facet[data-value="${pick.path}"]`);
+  await page.waitForFunction((p) => new URL(location.href).searchParams.get('path') === p, pick.path);
+  eq(await page.inputValue('#path'), pick.path, 'the path filter is the folder');
+  await page.waitForFunction((n) => /matching/.test(document.getElementById('summary').textContent) &&
+    document.getElementById('summary').textContent.startsWith(n.toLocaleString('en-US') + ' '), pick.lines);
+  await waitResults(page, 'e');
+  const rows = await shownRows(page);
+  assert(rows.length > 0 && rows.every((r) => r.path.startsWith(pick.path)), 'every result is under ' + pick.path);
+  eq((await summaryCounts(page)).files, pick.files, 'as many files as the folder\'s count');
+  const inFolder = await facetRows(page, 'facet-folders');
+  eq(inFolder.map((r) => [r[0], r[4]]), [[pick.path, true]], 'the folder row shows pressed');
+
+  // A language: lang= in the address, as well as the folder.
+  const lf = (await apiSearch({ q: 'e', context: 0, path: pick.path }, { facets: 1 })).stats.facets.langs.find((l) => l.lang);
+  await page.click(`#facet-langs button.facet[data-value="${lf.lang}"]`);
+  await page.waitForFunction((l) => new URL(location.href).searchParams.get('lang') === l, lf.lang);
+  eq(await page.inputValue('#lang'), lf.lang, 'the language filter follows');
+  eq(new URL(page.url()).searchParams.get('path'), pick.path, 'the folder stays');
+  await page.waitForFunction((n) => document.getElementById('summary').textContent.startsWith(n.toLocaleString('en-US') + ' '), lf.lines);
+  await waitResults(page, 'e');
+  const both = await apiSearch({ q: 'e', context: 0, path: pick.path }, { lang: lf.lang });
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(both).map((r) => [r.path, r.line]), 'rows vs the API');
+  // The pressed language again removes it.
+  await page.click(`#facet-langs button.facet[aria-pressed="true"]`);
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('lang') === null);
+  await page.waitForFunction((n) => document.getElementById('summary').textContent.startsWith(n.toLocaleString('en-US') + ' '), pick.lines);
+  // A subfolder of the busiest folder, from the first search.
+  await traverse(page, -1);
+  await traverse(page, -1);
+  await traverse(page, -1);
+  await waitResults(page, 'e');
+  eq(new URL(page.url()).searchParams.get('path'), null, 'back to the first search');
+  const sub = f.subfolders[0];
+  await page.waitForSelector(`#facet-subfolders button.facet[data-value="${sub.path}"]`);
+  await page.click(`#facet-subfolders button.facet[data-value="${sub.path}"]`);
+  await page.waitForFunction((p) => new URL(location.href).searchParams.get('path') === p, sub.path);
+  await page.waitForFunction((n) => document.getElementById('summary').textContent.startsWith(n.toLocaleString('en-US') + ' '), sub.lines);
+  await waitResults(page, 'e');
+  assert((await shownRows(page)).every((r) => r.path.startsWith(sub.path)), 'every result is under ' + sub.path);
+});
+
+test('facets: a file-name search counts files; on a phone the panel is folded above the results', async (page, ctx) => {
+  await page.goto(server.base + '/?q=' + encodeURIComponent('file:kv'));
+  await waitNames(page, 'file:kv');
+  await page.waitForSelector('#facets:not([hidden])');
+  const doc = await apiNames({ q: 'kv' }, { max: 1000, facets: 1 });
+  const folders = await facetRows(page, 'facet-folders');
+  eq(folders.map((r) => [r[0], r[1]]), doc.stats.facets.folders.map((x) => [x.path, x.files]), 'folders count files for a file-name search');
+  await checkBars(page, 'facet-folders', folders);
+  await page.click(`#facet-folders button.facet[data-value="${doc.stats.facets.folders[0].path}"]`);
+  await page.waitForFunction((p) => new URL(location.href).searchParams.get('path') === p, doc.stats.facets.folders[0].path);
+  await page.waitForFunction((n) => document.querySelectorAll('#names .name-hit').length === n && !document.getElementById('names').hasAttribute('aria-busy'),
+    doc.stats.facets.folders[0].files);
+  assert((await shownNames(page)).every((n) => n.path.startsWith(doc.stats.facets.folders[0].path)), 'the names under the folder only');
+
+  const phone = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, deviceScaleFactor: 2 });
+  ctx.extraPages.push(phone);
+  await phone.goto(server.base + '/?q=kv_get&names=1');
+  await waitResults(phone, 'kv_get');
+  await phone.waitForSelector('#facets:not([hidden])');
+  assert(await phone.isHidden('#facets-body'), 'folded on a phone');
+  const pos = await phone.evaluate(() => [document.getElementById('facets').getBoundingClientRect().bottom, document.getElementById('results').getBoundingClientRect().top]);
+  assert(pos[0] <= pos[1], 'above the results');
+  await phone.click('#facets-toggle');
+  assert(await phone.isVisible('#facets-body'), 'unfolded by its toggle');
+  eq(await phone.getAttribute('#facets-toggle', 'aria-expanded'), 'true', 'which says so');
+  const w = await phone.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+  assert(w.sw <= w.cw, 'no horizontal scrolling: ' + JSON.stringify(w));
+  await phone.screenshot({ path: resolve(ARTIFACTS, 'results-facets-phone.png') });
+  eq(await pageProblems(phone), [], 'no problems on the phone page');
+});
+
+test('file names and language: a permalink restores them; back and forward too', async (page) => {
+  const url = '/?q=kvstore&lang=c&names=1';
+  await page.goto(server.base + url);
+  await waitNames(page, 'kvstore');
+  await waitResults(page, 'kvstore');
+  await langsRead(page);
+  const state = () => page.evaluate(() => ({ q: document.getElementById('q').value, names: document.getElementById('file-names').checked,
+                                              lang: document.getElementById('lang').value }));
+  eq(await state(), { q: 'kvstore', names: true, lang: 'c' }, 'the controls from the address');
+  const names = await apiNames({ q: 'kvstore', lang: 'c' }, { max: 50 });
+  const lines = await apiSearch({ q: 'kvstore' }, { lang: 'c' });
+  eq(namesOf(await shownNames(page)), expectNames(names), 'file names vs the API');
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(lines).map((r) => [r.path, r.line]), 'lines vs the API');
+  const text = await page.$eval('#search-view', (v) => v.textContent.replace(/ · [\d.]+ m?s/g, ''));
+  await page.reload();
+  await waitNames(page, 'kvstore');
+  await waitResults(page, 'kvstore');
+  await langsRead(page);
+  eq(await state(), { q: 'kvstore', names: true, lang: 'c' }, 'the controls after a reload');
+  eq(await page.$eval('#search-view', (v) => v.textContent.replace(/ · [\d.]+ m?s/g, '')), text, 'the same page after a reload');
+  eq(page.url(), server.base + url, 'the address kept');
+  // Off, then back: on again.
+  await page.click('label[for="file-names"]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('names') === null);
+  await waitResults(page, 'kvstore');
+  await traverse(page, -1);
+  await waitNames(page, 'kvstore');
+  eq(await state(), { q: 'kvstore', names: true, lang: 'c' }, 'back: the toggle on again');
+  await traverse(page, 1);
+  await page.waitForFunction(() => document.getElementById('names').hidden && !document.getElementById('file-names').checked);
+});
+
+test('file names and facets stay inert: markup in paths is shown as text', async (page, ctx) => {
+  // A tree whose folder and file names are markup.
+  const top = mkdtempSync(resolve(tmpdir(), 'shardgrep-markup-'));
+  ctx.cleanup.push(() => rmSync(top, { recursive: true, force: true }));
+  const dir = '<i onmouseover=alert(4)>', file = '<img src=x onerror=alert(3)>.c';
+  mkdirSync(resolve(top, dir));
+  writeFileSync(resolve(top, dir, file), 'int markup_marker = 1;\n');
+  writeFileSync(resolve(top, 'plain.txt'), 'markup_marker\n');
+  const s = await startServer(0, [], [top]);
+  ctx.cleanup.push(() => stopServer(s));
+  const inert = async () => {
+    for (const root of ['#names', '#facets']) {
+      const tags = await page.$$eval(`${root} *`, (els) => [...new Set(els.map((e) => e.tagName.toLowerCase()))]);
+      eq(tags.filter((t) => !['h2', 'ul', 'li', 'a', 'span', 'mark', 'code', 'strong', 'p', 'section', 'button', 'div', 'svg', 'rect'].includes(t)), [], `only the page's own elements in ${root}`);
+      const attrs = await page.$$eval(`${root} *`, (els) => els.flatMap((e) => Array.from(e.attributes).map((a) => a.name))
+        .filter((n) => n.startsWith('on') || n === 'src' || n === 'style'));
+      eq(attrs, [], `no event handler, src or style attributes in ${root}`);
+    }
+    await page.hover('#facets .facet');
+  };
+  await page.goto(s.base + '/?q=' + encodeURIComponent('file:onerror'));
+  await waitNames(page, 'file:onerror');
+  await page.waitForSelector('#facets:not([hidden])');
+  eq((await shownNames(page)).map((n) => n.text), [`${dir}/${file}`], 'the path shows as text');
+  eq((await facetRows(page, 'facet-folders')).map((r) => r[0]), [dir + '/'], 'the folder shows as text');
+  await inert();
+  await page.hover('#names .name-link');
+  await page.goto(s.base + '/?q=markup_marker');
+  await waitResults(page, 'markup_marker');
+  await page.waitForSelector('#facets:not([hidden])');
+  eq((await facetRows(page, 'facet-folders')).map((r) => r[0]), [dir + '/'], 'the folder shows as text');
+  await inert();
+  await page.click('#facet-folders button.facet');
+  await page.waitForFunction((p) => new URL(location.href).searchParams.get('path') === p, dir + '/');
+  await waitResults(page, 'markup_marker');
+  eq((await shownRows(page)).map((r) => r.path), [`${dir}/${file}`], 'the folder filter selects it');
+  await sleep(200);
+  eq(page.__rec.dialogs, [], 'no dialog');
+});
+
+test('show files: each matching file once with its count, as the API\'s select=files', async (page) => {
+  await page.goto(server.base + '/?q=kv');
+  await waitResults(page, 'kv');
+  eq(await page.inputValue('#show'), 'lines', 'lines by default');
+  await page.selectOption('#show', 'files');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('select') === 'files');
+  await page.waitForFunction(() => document.querySelectorAll('#results .file-count').length > 0 && !document.getElementById('results').hasAttribute('aria-busy'));
+  const doc = await apiSearch({ q: 'kv' }, { select: 'files' });
+  const shown = await page.$$eval('#results .file-count', (ls) => ls.map((l) => [l.querySelector('.file-link').textContent, Number(l.dataset.count), l.querySelector('.count').textContent]));
+  eq(shown, doc.results.map((r) => [r.path, r.count, `${r.count} matching ${r.count === 1 ? 'line' : 'lines'}`]), 'the files and their counts vs the API');
+  eq(shown.reduce((a, r) => a + r[1], 0), doc.stats.matched_lines, 'the counts add up to the matching lines');
+  const c = await summaryCounts(page);
+  eq([c.lines, c.files], [doc.stats.matched_lines, doc.stats.matched_files], 'the summary counts');
+  eq(await page.$$eval('#results .row', (r) => r.length), 0, 'no line rows');
+  assert(await page.isDisabled('#context'), 'no context for a list of files');
+  const post = postBodies(page).pop();
+  eq([post.select, 'context' in post], ['files', false], 'the query sent asks for files');
+  await page.click('#summary');
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done' && !document.getElementById('file-view').hidden);
+  eq(new URL(page.url()).searchParams.get('file'), doc.results[1].path, 'j, j, Enter opens the second file');
+  await page.waitForSelector('#file-body .row.has-match');
+  eq(await page.$$eval('#file-body .row.has-match', (r) => r.length), doc.results[1].count, 'its matching lines marked');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.querySelectorAll('#results .file-count').length > 0);
+  await page.selectOption('#show', 'lines');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('select') === null);
+  await waitResults(page, 'kv');
+  assert(await page.isEnabled('#context'), 'context again for lines');
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(await apiSearch({ q: 'kv' })).map((r) => [r.path, r.line]), 'lines again');
+});
+
 // ---------------------------------------------------------------- main
 
 async function main() {

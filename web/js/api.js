@@ -170,7 +170,7 @@ async function request(method, url, opts = {}) {
  * ------------------------------------------------------------------ */
 
 // One search on the server, by id.  body: the query fields (q, literal,
-// case, path, exclude, context, max).  id is '' until submitted, and
+// case, path, exclude, context, max; kind, lang, facets...).  id is '' until submitted, and
 // changes when the query is run again; finished says the last answer read
 // was final (so there is nothing left to cancel).
 export class RemoteQuery {
@@ -268,6 +268,13 @@ export async function searchNow(fields) {
   const res = await request('GET', '/api/search?' + sp.toString());
   if (res.status !== 200 || !res.data || !Array.isArray(res.data.results)) throw failure(res);
   return res.data;
+}
+
+// GET /api/langs: the languages a lang= may name, [{name, globs}].
+export async function getLangs() {
+  const res = await request('GET', '/api/langs');
+  if (res.status !== 200 || !res.data || !Array.isArray(res.data.langs)) throw failure(res);
+  return res.data.langs;
 }
 
 export async function getStats() {

@@ -13,11 +13,13 @@ function $(id) { return document.getElementById(id); }
 export const ui = {
   form: $('search-form'), q: $('q'), regex: $('mode-regex'), literal: $('mode-literal'),
   caseSel: $('case'), path: $('path'), exclude: $('exclude'), context: $('context'),
+  lang: $('lang'), fileNames: $('file-names'), show: $('show'),
   treeFilter: $('tree-filter'), treeChips: $('tree-chips'),
   qError: $('q-error'), qErrorText: $('q-error-text'), asLiteral: $('as-literal'),
   notice: $('notice'), noticeText: $('notice-text'), noticeRetry: $('notice-retry'),
   searchView: $('search-view'), summary: $('summary'), warning: $('warning'),
   results: $('results'), moreRow: $('more-row'), moreCount: $('more-count'), more: $('more'),
+  names: $('names'), facets: $('facets'), facetsBody: $('facets-body'), facetsToggle: $('facets-toggle'),
   welcome: $('welcome'), indexStats: $('index-stats'),
   fileView: $('file-view'), fileBar: $('file-bar'), back: $('back'), backLabel: $('back-label'),
   filePath: $('file-path'), fileMeta: $('file-meta'), fileStatus: $('file-status'),

@@ -8,7 +8,8 @@
  * file, only re-marks.  Its heading shows the tree as trees.js splits
  * FILE, then as the file's answer names it ("tree"), which is the truth.
  * Matches come from one search limited to this exact path in this tree
- * (the query's own pattern and case, max 100000), so they are the
+ * (the query's own pattern and case, max 100000; none for a search of
+ * file names alone, "file:"), so they are the
  * server's matches, highlighted with the same byte ranges as the result
  * list.  An answer for a file no longer shown is dropped (fileState.token
  * counts the files opened).  The selected lines are the address's hash:
@@ -19,7 +20,7 @@ import { getFile, searchNow, ServerDown } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
 import { num, plural } from './format.js';
 import { appendHighlighted } from './highlight.js';
-import { buildURL, globQuote, keyOf, parseLines, parseLocation } from './params.js';
+import { buildURL, globQuote, keyOf, parseLines, parseLocation, splitQ } from './params.js';
 import { serverTrouble } from './notice.js';
 import { splitFile } from './trees.js';
 import { needToken } from './token.js';
@@ -60,6 +61,7 @@ export function openFileView(st) {
   clear(ui.fileBody);
   ui.fileMeta.textContent = '';
   ui.fileStatus.textContent = 'Loading…';
+  ui.fileView.dataset.state = 'loading';     // not "done": that was the last file
   getFile(st.file).then((doc) => {
     if (token !== fileState.token) return;
     // The answer names the file's tree when the server has several.
@@ -124,10 +126,11 @@ function renderFile(doc) {
   ui.fileView.dataset.state = 'done';
 }
 
-// Mark the query's matches in the file shown (file: FILE, as read).
+// Mark the query's matches in the file shown (file: FILE, as read).  A
+// search of file names alone ("file:") has no lines to mark.
 function fileMatches(p, file) {
   const key = keyOf(p) + '\n' + file;
-  if (!p.q || fileState.hlKey === key || !fileState.doc) return;
+  if (!p.q || splitQ(p.q).fileOnly || fileState.hlKey === key || !fileState.doc) return;
   fileState.hlKey = key;
   const token = fileState.token;
   const tree = fileState.tree, path = fileState.inTree;

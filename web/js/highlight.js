@@ -5,10 +5,13 @@
  * line (half-open, like the API's "ranges"); JavaScript strings are
  * UTF-16.  byteToIndex() maps one onto the other, so a highlight covers
  * exactly the matched characters whatever multi-byte text comes before
- * it.  Used by the result list and the file view alike.
+ * it.  Used by the result list and the file view alike, and for the
+ * file-name hits (ranges into the path) by appendHighlightedPath().
  */
 
 import { h } from './dom.js';
+
+const utf8 = new TextEncoder();
 
 // Byte offsets into the UTF-8 encoding of str -> indices into the JS
 // (UTF-16) string.  An offset inside a character moves to its end.
@@ -59,4 +62,28 @@ export function appendHighlighted(node, text, ranges) {
   });
   if (pos < text.length) node.appendChild(document.createTextNode(text.slice(pos)));
   return merged.length;
+}
+
+// A path as dom.js's appendPath() shows it (the tree's label, a dimmed
+// folder, a bold base name), with the byte ranges into the path marked:
+// a range that spans the last '/' is marked on both sides of it.
+export function appendHighlightedPath(node, path, tree, ranges) {
+  if (tree) {
+    const t = h('span', 'tree', tree);
+    t.title = 'Tree ' + tree;
+    node.appendChild(t);
+    node.appendChild(h('span', 'tree-sep', '/'));
+  }
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1), base = path.slice(slash + 1);
+  const cut = utf8.encode(dir).length;
+  const rs = (ranges || []).map((r) => [r[0] | 0, r[1] | 0]);
+  if (dir) {
+    const d = h('span', 'dir');
+    appendHighlighted(d, dir, rs.filter((r) => r[0] < cut).map((r) => [r[0], Math.min(r[1], cut)]));
+    node.appendChild(d);
+  }
+  const b = h('span', 'base');
+  appendHighlighted(b, base, rs.filter((r) => r[1] > cut).map((r) => [Math.max(r[0], cut) - cut, r[1] - cut]));
+  node.appendChild(b);
 }

@@ -1,10 +1,19 @@
 /*
  * params.js - the address is the state: search parameters <-> URL.
  *
- * /?q=..&literal=1&case=..&tree=..&path=..&exclude=..&context=.. is a
- * search, plus &file=FILE and #L10 or #L10-L20 for the file view.  Loading
- * any such address reproduces the view, so the address bar is always a
- * permalink.
+ * /?q=..&literal=1&case=..&tree=..&path=..&exclude=..&lang=..&context=..
+ * &names=1&select=files is a search, plus &file=FILE and #L10 or #L10-L20 for the file
+ * view.  Loading any such address reproduces the view, so the address bar
+ * is always a permalink.
+ *
+ * A box that starts with "file:" searches file names only: the rest of
+ * it is the pattern, matched against paths (the API's kind=path).  It is
+ * part of q, so the address keeps it as typed; splitQ() is the one reader
+ * of the prefix.  names=1 (the "file names" toggle) runs that file-name
+ * search too, beside the line search.  lang is the API's lang= (language
+ * names, comma-separated; '' every file).  select is what the line search
+ * lists: 'lines' (each matching line) or 'files' (each matching file once,
+ * with its count of matching lines: the API's select=files).
  *
  * tree is the API's tree= as it is sent: names or globs, comma-separated
  * ('' searches every tree).  Names go in it quoted as globs (treeParam),
@@ -20,8 +29,11 @@
  * changes it (router.js does) and knows nothing of the page's elements.
  */
 
-const DEFAULTS = Object.freeze({ q: '', literal: false, case: 'auto', tree: '', path: '', exclude: '', context: 2 });
+const DEFAULTS = Object.freeze({ q: '', literal: false, case: 'auto', tree: '', path: '', exclude: '', lang: '',
+                                 context: 2, names: false, select: 'lines' });
 const CASES = { auto: 1, yes: 1, no: 1 };
+const SELECTS = { lines: 1, files: 1 };
+const FILE_PREFIX = 'file:';
 
 export function normParams(p) {
   const c = parseInt(p.context, 10);
@@ -32,8 +44,24 @@ export function normParams(p) {
     tree: String(p.tree || '').trim(),
     path: String(p.path || '').trim(),
     exclude: String(p.exclude || '').trim(),
-    context: isFinite(c) ? Math.max(0, Math.min(10, c)) : DEFAULTS.context
+    lang: String(p.lang || '').trim(),
+    context: isFinite(c) ? Math.max(0, Math.min(10, c)) : DEFAULTS.context,
+    names: !!p.names,
+    select: SELECTS[p.select] ? p.select : DEFAULTS.select
   };
+}
+
+// q as a search: {fileOnly, pattern}.  "file:PATTERN" searches file names
+// only (fileOnly), with PATTERN; anything else is a line pattern.
+export function splitQ(q) {
+  q = String(q || '');
+  if (q.startsWith(FILE_PREFIX)) return { fileOnly: true, pattern: q.slice(FILE_PREFIX.length) };
+  return { fileOnly: false, pattern: q };
+}
+
+// The box that searches file names only for pattern.
+export function fileOnlyQ(pattern) {
+  return FILE_PREFIX + pattern;
 }
 
 // What the current address shows: {params, file, lines}.
@@ -41,6 +69,7 @@ export function parseLocation() {
   const sp = new URLSearchParams(location.search);
   const lit = sp.get('literal');
   const ctx = sp.get('context');
+  const names = sp.get('names');
   const params = normParams({
     q: sp.get('q') || '',
     literal: lit === '1' || lit === 'true',
@@ -48,7 +77,10 @@ export function parseLocation() {
     tree: sp.get('tree') || '',
     path: sp.get('path') || '',
     exclude: sp.get('exclude') || '',
-    context: ctx === null ? DEFAULTS.context : ctx
+    lang: sp.get('lang') || '',
+    context: ctx === null ? DEFAULTS.context : ctx,
+    names: names === '1' || names === 'true',
+    select: sp.get('select') || DEFAULTS.select
   });
   return { params, file: sp.get('file') || '', lines: parseLines(location.hash) };
 }
@@ -76,7 +108,10 @@ export function buildURL(p, file, lines) {
   if (p.tree) sp.set('tree', p.tree);
   if (p.path) sp.set('path', p.path);
   if (p.exclude) sp.set('exclude', p.exclude);
+  if (p.lang) sp.set('lang', p.lang);
   if (p.context !== DEFAULTS.context) sp.set('context', String(p.context));
+  if (p.names) sp.set('names', '1');
+  if (p.select !== DEFAULTS.select) sp.set('select', p.select);
   if (file) sp.set('file', file);
   const s = sp.toString();
   return location.pathname + (s ? '?' + s : '') + linesHash(lines);
@@ -95,7 +130,7 @@ export function fileOf(tree, path) {
 
 // Two parameter sets with the same key are the same search.
 export function keyOf(p) {
-  return JSON.stringify([p.q, p.literal, p.case, p.tree, p.path, p.exclude, p.context]);
+  return JSON.stringify([p.q, p.literal, p.case, p.tree, p.path, p.exclude, p.lang, p.context, p.names, p.select]);
 }
 
 /* ------------------------------------------------------------------ *

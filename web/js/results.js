@@ -15,21 +15,31 @@
  * s.matchRows, s.shown, s.returned: search.js owns s), so a list can
  * never be appended to by another search's page.
  *
+ * With "Show: files" (select=files) the list is each matching file once,
+ * with its count of matching lines, paged the same way.
+ *
+ * The file-name hits (names.js) and the side panel (facets.js) are shown
+ * with the answer that brings them; a search alone of file names ("file:")
+ * has its counts in the summary and no line list.  The keyboard moves over
+ * the rows search.js hands it (the file-name hits, then the match lines).
+ *
  * Every render ends with an "sg:rendered" event on document, {q, id, what:
- * "first"|"more", shown} or {q, error}: the browser tests and the latency
- * figures in the README wait on it.
+ * "first"|"more"|"names", shown} or {q, error}: the browser tests and the
+ * latency figures in the README wait on it.
  */
 
 import { getStats } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
+import { clearFacets, renderFacets } from './facets.js';
 import { num, plural, capital, fmtMs, fmtBytes } from './format.js';
 import { appendHighlighted } from './highlight.js';
-import { fileOf, fileURL } from './params.js';
+import { clearNames, renderNames } from './names.js';
+import { fileOf, fileURL, splitQ } from './params.js';
 import { needToken } from './token.js';
 
 export const PAGE = 200;        // results shown per page ("show more" reads the next)
 
-let selected = -1;              // index into the shown search's matchRows
+let selected = null;            // the selected row (keyboard), or null
 
 function emit(detail) {
   document.dispatchEvent(new CustomEvent('sg:rendered', { detail }));
@@ -40,10 +50,11 @@ function emit(detail) {
  * ------------------------------------------------------------------ */
 
 function clearResults() {
+  // A file-name hit stays selected when the lines come after it.
+  if (selected && !ui.names.contains(selected)) selected = null;
   clear(ui.results);
   show(ui.moreRow, false);
   showWarning('');
-  selected = -1;
   delete ui.results.dataset.q;
   ui.results.dataset.state = 'empty';
 }
@@ -63,9 +74,41 @@ export function renderAnswer(s, doc) {
   appendResults(s, doc.results || []);
   s.shown = ((doc.page && doc.page.offset) | 0) + ((doc.page && doc.page.count) | 0);
   renderSummary(s, doc);
+  renderFacets(s, st.facets, 'lines');
   updateMore(s);
   if (!ui.searchView.hidden) document.title = s.p.q + ' · shardgrep';
   emit({ q: s.p.q, id: doc.id, what: 'first', shown: s.shown });
+}
+
+// The answer of a search of file names alone ("file:"): its counts in the
+// summary, the hits in the file-name block, and no line list.
+export function renderNamesOnly(s, doc) {
+  s.doc = doc;
+  clearResults();
+  show(ui.welcome, false);
+  const st = doc.stats || {};
+  const n = st.matched_files | 0;
+  const pattern = splitQ(s.p.q).pattern;
+  clear(ui.summary);
+  if (n === 0) {
+    ui.summary.appendChild(document.createTextNode('No file names match'));
+  } else {
+    ui.summary.appendChild(h('strong', null, num(n)));
+    ui.summary.appendChild(document.createTextNode(' ' + plural(n, 'file', 'files') + ' named '));
+    ui.summary.appendChild(h('code', null, pattern));
+  }
+  ui.summary.appendChild(h('span', 'elapsed', ' · ' + fmtMs(st.elapsed_ms)));
+  showWarning(statusWarnings(doc).join(' '));
+  renderNames(s, doc, true);
+  renderFacets(s, st.facets, 'files');
+  if (n === 0) ui.results.appendChild(noResults(s, doc, 'No file path matches ', pattern));
+  if (!ui.searchView.hidden) document.title = s.p.q + ' · shardgrep';
+  emit({ q: s.p.q, id: doc.id, what: 'names', shown: (doc.results || []).length });
+}
+
+// The file-name hits beside the lines were shown.
+export function namesRendered(s, doc) {
+  emit({ q: s.p.q, id: doc.id, what: 'names', shown: (doc.results || []).length });
 }
 
 // A later page of s, read from offset.
@@ -79,12 +122,41 @@ export function renderMore(s, doc, offset) {
 }
 
 function appendResults(s, results) {
+  if (s.p.select === 'files') { appendFiles(s, results); return; }
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
     const tree = r.tree ? String(r.tree) : '';
     let g = s.groups[s.groups.length - 1];
     if (!g || g.path !== r.path || g.tree !== tree) g = newGroup(s, tree, r.path);
     addResult(s, g, r);
+  }
+}
+
+// select=files: each matching file once, with its count of matching
+// lines (like rg -c), linking to its file view; the keyboard moves over
+// these rows as over match lines.
+function appendFiles(s, results) {
+  let list = ui.results.querySelector('.file-counts');
+  if (!list && results.length) {
+    list = h('ul', 'file-counts');
+    list.setAttribute('aria-label', 'Matching files');
+    ui.results.appendChild(list);
+  }
+  for (const r of results) {
+    const tree = r.tree ? String(r.tree) : '';
+    const path = String(r.path);
+    const n = r.count | 0;
+    const li = h('li', 'file-count');
+    const a = h('a', 'file-link');
+    a.href = fileURL(s.p, fileOf(tree, path), 0);
+    appendPath(a, path, tree);
+    li.appendChild(a);
+    li.appendChild(h('span', 'count', num(n) + ' matching ' + plural(n, 'line', 'lines')));
+    li.dataset.path = path;
+    if (tree) li.dataset.tree = tree;
+    li.dataset.count = String(n);
+    list.appendChild(li);
+    s.matchRows.push(li);
   }
 }
 
@@ -204,9 +276,18 @@ function renderSummary(s, doc) {
 
   const warn = [];
   if (st.truncated) {
-    warn.push('Only the first ' + num(st.returned | 0) + ' of ' + num(lines) +
-              ' matching lines are listed: narrow the search (a path filter, a longer pattern) to see the rest.');
+    warn.push('Only the first ' + num(st.returned | 0) + ' of ' + num(s.p.select === 'files' ? files : lines) +
+              ' matching ' + (s.p.select === 'files' ? 'files' : 'lines') +
+              ' are listed: narrow the search (a path filter, a longer pattern) to see the rest.');
   }
+  showWarning(warn.concat(statusWarnings(doc)).join(' '));
+  if (lines === 0) ui.results.appendChild(noResults(s, doc, 'Nothing matches ', s.p.q));
+}
+
+// What the answer's status and stats say is missing from it.
+function statusWarnings(doc) {
+  const st = doc.stats || {};
+  const warn = [];
   if (doc.status === 'timed_out') warn.push('The search hit its time limit: the results and counts are incomplete.');
   const gaps = st.incomplete || [];
   const failed = (st.shards && st.shards.failed) || [];
@@ -222,29 +303,32 @@ function renderSummary(s, doc) {
   }
   if (doc.status === 'cancelled') warn.push('The search was cancelled on the server.');
   if (doc.status === 'failed') warn.push('The search failed on the server.');
-  showWarning(warn.join(' '));
+  return warn;
+}
 
-  if (lines === 0) {
-    const empty = h('div', 'no-results');
-    empty.appendChild(document.createTextNode('Nothing matches '));
-    empty.appendChild(h('code', null, s.p.q));
-    const hints = [];
-    if (s.p.tree) hints.push('the tree filter');
-    if (s.p.path) hints.push('the path filter');
-    if (s.p.exclude) hints.push('the exclude filter');
-    // The server says what case=auto decided (group names and verbs
-    // such as (?<Name>...) do not make a search case-sensitive).
-    if (doc.query && doc.query.ignore_case === false) hints.push('case sensitivity');
-    empty.appendChild(document.createTextNode(hints.length ? '. Check ' + hints.join(', ') + '.' : '.'));
-    ui.results.appendChild(empty);
-  }
+// "Nothing matches PATTERN", and the filters that could be why.
+function noResults(s, doc, text, pattern) {
+  const empty = h('div', 'no-results');
+  empty.appendChild(document.createTextNode(text));
+  empty.appendChild(h('code', null, pattern));
+  const hints = [];
+  if (s.p.tree) hints.push('the tree filter');
+  if (s.p.path) hints.push('the path filter');
+  if (s.p.exclude) hints.push('the exclude filter');
+  if (s.p.lang) hints.push('the language filter');
+  // The server says what case=auto decided (group names and verbs
+  // such as (?<Name>...) do not make a search case-sensitive).
+  if (doc.query && doc.query.ignore_case === false) hints.push('case sensitivity');
+  empty.appendChild(document.createTextNode(hints.length ? '. Check ' + hints.join(', ') + '.' : '.'));
+  return empty;
 }
 
 function updateMore(s) {
   const remaining = s.returned - s.shown;
   show(ui.moreRow, remaining > 0);
   ui.moreCount.textContent = 'Showing ' + num(s.shown) + ' of ' + num(s.returned) +
-    (s.doc && s.doc.stats && s.doc.stats.truncated ? ' listed' : '') + ' matching lines';
+    (s.doc && s.doc.stats && s.doc.stats.truncated ? ' listed' : '') +
+    (s.p.select === 'files' ? ' matching files' : ' matching lines');
   ui.more.textContent = 'Show ' + num(Math.min(PAGE, remaining)) + ' more';
 }
 
@@ -269,6 +353,8 @@ let statsLoaded = false;
 
 export function showWelcome() {
   clearResults();
+  clearNames();
+  clearFacets();
   ui.summary.textContent = '';
   show(ui.welcome, true);
   loadIndexStats();
@@ -293,6 +379,8 @@ function loadIndexStats() {
 // No list, and a sentence in the summary saying why.
 export function showNoSearch(text) {
   clearResults();
+  clearNames();
+  clearFacets();
   show(ui.welcome, false);
   ui.summary.textContent = text;
 }
@@ -308,7 +396,7 @@ export function showQueryError(err, q) {
   ui.qErrorText.textContent = text;
   show(ui.asLiteral, err.code === 'bad_regex');
   show(ui.qError, true);
-  const bad = { path: ui.path, exclude: ui.exclude, tree: ui.treeFilter }[err.param] || ui.q;
+  const bad = { path: ui.path, exclude: ui.exclude, tree: ui.treeFilter, lang: ui.lang }[err.param] || ui.q;
   bad.setAttribute('aria-invalid', 'true');
   showNoSearch(err.code === 'bad_regex'
     ? 'No search: the pattern is not a valid regular expression.'
@@ -316,7 +404,9 @@ export function showQueryError(err, q) {
       ? 'No search: the ' + err.param + ' filter is not valid.'
       : err.param === 'tree'
         ? 'No search: the tree filter selects no tree.'
-        : 'No search: the server refused the query.');
+        : err.param === 'lang'
+          ? 'No search: the language filter names no language this server knows.'
+          : 'No search: the server refused the query.');
   ui.results.dataset.state = 'error';
   emit({ q, error: err.code });
 }
@@ -328,6 +418,7 @@ export function clearQError() {
   ui.path.removeAttribute('aria-invalid');
   ui.exclude.removeAttribute('aria-invalid');
   ui.treeFilter.removeAttribute('aria-invalid');
+  ui.lang.removeAttribute('aria-invalid');
 }
 
 // The query was fine but its results could not be read (the server stayed
@@ -340,18 +431,21 @@ export function showReadFailed(err, q) {
 }
 
 /* ------------------------------------------------------------------ *
- * Keyboard selection in the list (rows: the shown search's matchRows).
+ * Keyboard selection (rows: what search.js's currentRows() gives, the
+ * file-name hits then the match rows; each row's first child is its link).
+ * The selection is the row itself, so rows added above it (file names
+ * that came after the lines) do not move it.
  * ------------------------------------------------------------------ */
 
 function select(rows, i, focusLink) {
   if (!rows || !rows.length) return;
   i = Math.max(0, Math.min(rows.length - 1, i));
-  if (selected >= 0 && rows[selected]) {
-    rows[selected].classList.remove('sel');
-    rows[selected].removeAttribute('aria-current');
+  if (selected) {
+    selected.classList.remove('sel');
+    selected.removeAttribute('aria-current');
   }
-  selected = i;
   const row = rows[i];
+  selected = row;
   row.classList.add('sel');
   row.setAttribute('aria-current', 'true');
   if (focusLink) row.firstChild.focus({ preventScroll: true });
@@ -361,12 +455,13 @@ function select(rows, i, focusLink) {
 export function move(rows, delta) {
   if (!rows || !rows.length) return;
   const focusLink = document.activeElement !== ui.q;
-  if (selected < 0) select(rows, delta > 0 ? 0 : rows.length - 1, focusLink);
-  else select(rows, selected + delta, focusLink);
+  const at = selected ? rows.indexOf(selected) : -1;
+  if (at < 0) select(rows, delta > 0 ? 0 : rows.length - 1, focusLink);
+  else select(rows, at + delta, focusLink);
 }
 
 // The address of the selected result's file view, or ''.
 export function selectedHref(rows) {
-  if (!rows || selected < 0 || !rows[selected]) return '';
-  return rows[selected].firstChild.getAttribute('href');
+  if (!rows || !selected || rows.indexOf(selected) < 0) return '';
+  return selected.firstChild.getAttribute('href');
 }

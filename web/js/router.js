@@ -14,6 +14,7 @@
 
 import { ui, show } from './dom.js';
 import { forgetFile, openFileView } from './fileview.js';
+import { langControlValue, setLangControl } from './langs.js';
 import { buildURL, normParams, parseLocation } from './params.js';
 import { search, searchFailed } from './search.js';
 import { setTreeControl, treeControlValue } from './trees.js';
@@ -39,7 +40,10 @@ function readControls() {
     tree: treeControlValue(),
     path: ui.path.value,
     exclude: ui.exclude.value,
-    context: ui.context.value
+    lang: langControlValue(),
+    context: ui.context.value,
+    names: ui.fileNames.checked,
+    select: ui.show.value
   });
 }
 
@@ -51,7 +55,16 @@ function writeControls(p) {
   setTreeControl(p.tree);
   if (ui.path.value.trim() !== p.path) ui.path.value = p.path;
   if (ui.exclude.value.trim() !== p.exclude) ui.exclude.value = p.exclude;
+  setLangControl(p.lang);
   ui.context.value = String(p.context);
+  ui.fileNames.checked = p.names;
+  ui.show.value = p.select;
+  dependentControls(p);
+}
+
+// Context lines go with matching lines: a list of files has none.
+function dependentControls(p) {
+  ui.context.disabled = p.select === 'files';
 }
 
 /* ------------------------------------------------------------------ *
@@ -167,6 +180,7 @@ export function fromControls(how) {
   clearTimeout(debounceTimer);
   debounceTimer = 0;
   const p = readControls();
+  dependentControls(p);
   if (view === 'file') {
     // Typing in the box from the file view goes back to the results.
     showSearchView();

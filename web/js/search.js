@@ -1,27 +1,33 @@
 /*
  * search.js - the life of a search, from parameters to results shown.
  *
- * A search is one RemoteQuery (api.js) and what the page shows of it.  Its
- * first page and each "show more" are read through RemoteQuery.page(), the
- * one routine that submits, polls, waits out a busy server and runs the
- * query again when the server dropped its id; this module only decides
- * what each outcome shows.
+ * A search is one or two RemoteQuery (api.js) and what the page shows of
+ * them: the line search (s.query, with facets=1 for the side panel) and
+ * the file-name search (s.names, kind=path: with the "file names" toggle,
+ * beside the line search; for a box that starts with "file:", alone).
+ * The two run at once and each is shown when it comes (names.js shows the
+ * file names above the lines, whichever comes first).  Their first pages
+ * and each "show more" are read through RemoteQuery.page(), the one
+ * routine that submits, polls, waits out a busy server and runs the query
+ * again when the server dropped its id; this module only decides what
+ * each outcome shows.
  *
  * A newer search supersedes the current one: its waits are aborted, its
- * id is cancelled on the server (DELETE) unless it is known to have
- * finished, and every answer is checked against the current search before
- * it is shown, so a stale answer can never overwrite a newer one.  A
- * search that failed is run again by the same parameters when asked
- * (Enter, a changed option, the server coming back); typing the same
- * thing again does not.
+ * ids are cancelled on the server (DELETE) unless known to have finished,
+ * and every answer is checked against the current search before it is
+ * shown, so a stale answer (of either query) can never overwrite a newer
+ * one.  A search that failed (either query) is run again by the same
+ * parameters when asked (Enter, a changed option, the server coming
+ * back); typing the same thing again does not.
  */
 
 import { RemoteQuery, ServerBusy, QueryDropped, ServerDown, isAbort } from './api.js';
 import { ui } from './dom.js';
+import { BESIDE, ONLY, clearNames, namesFailed, renderNames } from './names.js';
 import { serverTrouble } from './notice.js';
-import { keyOf } from './params.js';
+import { keyOf, splitQ } from './params.js';
 import { PAGE, clearQError, showWelcome, showNoSearch, showQueryError, showReadFailed,
-         renderAnswer, renderMore, moreLoading, moreFailed } from './results.js';
+         renderAnswer, renderMore, renderNamesOnly, namesRendered, moreLoading, moreFailed } from './results.js';
 import { needToken } from './token.js';
 
 const MAX = 2000;               // results the server keeps for one query
@@ -31,14 +37,13 @@ let busyTimer = 0;
 
 function setBusy(on) {
   clearTimeout(busyTimer);
-  if (on) {
-    ui.results.setAttribute('aria-busy', 'true');
-    // Show the progress bar only if the answer takes a moment.
-    busyTimer = setTimeout(() => { document.body.classList.add('busy'); }, 150);
-  } else {
-    ui.results.removeAttribute('aria-busy');
-    document.body.classList.remove('busy');
+  for (const el of [ui.results, ui.names, ui.facets]) {
+    if (on) el.setAttribute('aria-busy', 'true');
+    else el.removeAttribute('aria-busy');
   }
+  // Show the progress bar only if the answer takes a moment.
+  if (on) busyTimer = setTimeout(() => { document.body.classList.add('busy'); }, 150);
+  else document.body.classList.remove('busy');
 }
 
 function supersede() {
@@ -46,15 +51,33 @@ function supersede() {
   if (!s) return;
   current = null;
   s.stop.abort();
-  s.query.cancel();
+  if (s.query) s.query.cancel();
+  if (s.names) s.names.cancel();
   setBusy(false);
 }
 
-// tree only when set: a server with one tree gets the body it always got.
-function queryBody(p) {
-  const body = { q: p.q, literal: p.literal, case: p.case, path: p.path, exclude: p.exclude,
-                 context: p.context, max: MAX };
+// The fields both searches send.  tree and lang only when set: a server
+// with one tree gets the body it always got.
+function commonBody(p, q) {
+  const body = { q, literal: p.literal, case: p.case, path: p.path, exclude: p.exclude };
   if (p.tree) body.tree = p.tree;
+  if (p.lang) body.lang = p.lang;
+  return body;
+}
+
+// select=files lists each matching file once (no context: no lines).
+function lineBody(p) {
+  const body = Object.assign(commonBody(p, p.q), { max: MAX, facets: true });
+  if (p.select === 'files') body.select = 'files';
+  else body.context = p.context;
+  return body;
+}
+
+// The file-name search: pattern against paths (no context: a path has no
+// lines around it); alone, it brings the side panel's facets too.
+function nameBody(p, pattern, only) {
+  const body = Object.assign(commonBody(p, pattern), { kind: 'path', max: only ? ONLY : BESIDE });
+  if (only) body.facets = true;
   return body;
 }
 
@@ -64,33 +87,62 @@ export function search(p, force) {
   if (!force && current && current.key === key && !current.failed) return;
   supersede();
   clearQError();
-  if (!p.q) {
-    showWelcome();
+  const { fileOnly, pattern } = splitQ(p.q);
+  if (!pattern) {
+    if (fileOnly) showNoSearch('Type a pattern after file: to search file names.');
+    else showWelcome();
     return;
   }
-  const s = { p, key, query: new RemoteQuery(queryBody(p)), stop: new AbortController(),
-              failed: false, doc: null, groups: [], matchRows: [], shown: 0, returned: 0 };
+  const s = { p, key, stop: new AbortController(), failed: false, pending: 0, fileOnly,
+              query: fileOnly ? null : new RemoteQuery(lineBody(p)),
+              names: fileOnly || p.names ? new RemoteQuery(nameBody(p, pattern, fileOnly)) : null,
+              doc: null, groups: [], matchRows: [], nameRows: [], shown: 0, returned: 0 };
   current = s;
+  if (!s.names) clearNames();
   setBusy(true);
-  s.query.page(0, PAGE, s.stop.signal).then((doc) => {
+  if (s.query) run(s, s.query, PAGE, (doc) => renderAnswer(s, doc), (e) => mainFailed(s, e));
+  if (fileOnly) run(s, s.names, ONLY, (doc) => renderNamesOnly(s, doc), (e) => mainFailed(s, e));
+  else if (s.names) run(s, s.names, BESIDE, (doc) => { renderNames(s, doc, false); namesRendered(s, doc); }, (e) => besideFailed(s, e));
+}
+
+// Read the first limit results of q for s, and show what came unless s
+// was superseded.
+function run(s, q, limit, shown, failed) {
+  s.pending++;
+  const done = () => { if (--s.pending === 0) setBusy(false); };
+  q.page(0, limit, s.stop.signal).then((doc) => {
     if (s !== current) return;                 // superseded: never shown
-    setBusy(false);
-    renderAnswer(s, doc);
+    done();
+    shown(doc);
   }, (e) => {
     if (s !== current || isAbort(e)) return;
-    s.failed = true;
-    setBusy(false);
-    if (e instanceof ServerDown) serverTrouble();
-    else if (needToken(e)) showNoSearch('No search: this server wants an access token (above).');
-    else if (e instanceof ServerBusy || e instanceof QueryDropped) showReadFailed(e, p.q);
-    else showQueryError(e, p.q);
+    done();
+    failed(e);
   });
 }
 
-// The next page of the current search, below the ones shown.
+// The search's main answer (the lines, or the file names alone) failed.
+function mainFailed(s, e) {
+  s.failed = true;
+  if (e instanceof ServerDown) serverTrouble();
+  else if (needToken(e)) showNoSearch('No search: this server wants an access token (above).');
+  else if (e instanceof ServerBusy || e instanceof QueryDropped) showReadFailed(e, s.p.q);
+  else showQueryError(e, s.p.q);
+}
+
+// The file names beside the lines failed: a refused query is the line
+// search's to explain (the same fields), the rest is said in the block.
+function besideFailed(s, e) {
+  s.failed = true;
+  if (e instanceof ServerDown) { clearNames(); serverTrouble(); }
+  else if (needToken(e) || (e.status === 400 && s.query)) clearNames();
+  else namesFailed(s, 'The file names could not be read: ' + e.message + '.');
+}
+
+// The next page of the current line search, below the ones shown.
 export function showMore() {
   const s = current;
-  if (!s || !s.doc || s.shown >= s.returned) return;
+  if (!s || !s.query || !s.doc || s.shown >= s.returned) return;
   moreLoading();
   const offset = s.shown;
   s.query.page(offset, PAGE, s.stop.signal).then((doc) => {
@@ -112,12 +164,14 @@ export function searchFailed(p) {
   return !!current && current.key === keyOf(p) && current.failed;
 }
 
-// The match rows of the search shown, for the keyboard.
+// The rows the keyboard moves over: the file-name hits, then the lines.
 export function currentRows() {
-  return current && current.matchRows;
+  return current && current.nameRows.concat(current.matchRows);
 }
 
-// The page is going away: stop its search on the server.
+// The page is going away: stop its searches on the server.
 export function cancelOnLeave() {
-  if (current) current.query.leave();
+  if (!current) return;
+  if (current.query) current.query.leave();
+  if (current.names) current.names.leave();
 }
