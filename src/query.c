@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "glob.h"
 #include "lang.h"
@@ -145,7 +146,7 @@ static int parse_langs(const char *value, char **out, struct api_error *e)
     for (const char *p = value; *value;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if (n == 0 || lang_find(p, n) < 0) { /* "c,": an empty name after the comma */
+        if (n == 0 || (lang_find(p, n) < 0 && !(n == 4 && !strncasecmp(p, "none", 4)))) {
             api_error_set(e, 400, "bad_parameter", "lang",
                           "lang: \"%.*s\" is not a language (GET /api/langs lists them)",
                           (int)(n < 64 ? n : 64), p);
@@ -196,7 +197,7 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
         api_error_set(e, 400, "bad_parameter", "q", "q is longer than %d bytes", QUERY_Q_MAX);
         return SG_ERR;
     }
-    int kind = KIND_LINES, select = SELECT_LINES;
+    int kind = KIND_LINES, select = -1; /* -1: not given */
     if (parse_bool(get(ctx, "literal"), "literal", &s->literal, e) < 0 ||
         parse_choice(get(ctx, "kind"), "kind", kind_names, 2, &kind, e) < 0 ||
         parse_choice(get(ctx, "select"), "select", select_names, 3, &select, e) < 0 ||
@@ -215,9 +216,15 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
         return SG_ERR;
     }
     s->kind = (enum query_kind)kind;
+    if (s->kind == KIND_PATH && select == SELECT_LINES) {
+        api_error_set(e, 400, "bad_parameter", "select",
+                      "kind=path returns files: select must be files or count");
+        query_spec_free(s);
+        return SG_ERR;
+    }
+    if (select < 0)
+        select = s->kind == KIND_PATH ? SELECT_FILES : SELECT_LINES;
     s->select = (enum query_select)select;
-    if (s->kind == KIND_PATH && s->select == SELECT_LINES)
-        s->select = SELECT_FILES; /* a path search returns files */
     if (s->kind == KIND_PATH && s->context) {
         api_error_set(e, 400, "bad_parameter", "context",
                       "context does not apply to kind=path (paths have no lines around them)");

@@ -305,9 +305,11 @@ static void add_stats(cJSON *doc, const struct query_view *v, const struct ftabl
     cJSON_AddNumberToObject(st, "matched_lines", (double)v->matched_lines);
     cJSON_AddNumberToObject(st, "matched_files", (double)v->matched_files);
     cJSON_AddNumberToObject(st, "returned", (double)v->nresults);
+    /* select=count returns nothing by design: nothing was cut. */
     cJSON_AddBoolToObject(st, "truncated",
-                          (query_returns_files(&v->spec) ? v->matched_files : v->matched_lines) >
-                              v->nresults);
+                          v->spec.select != SELECT_COUNT &&
+                              (query_returns_files(&v->spec) ? v->matched_files
+                                                             : v->matched_lines) > v->nresults);
     if (v->memory_cut)
         cJSON_AddBoolToObject(st, "memory_cut", true);
     cJSON_AddNumberToObject(st, "elapsed_ms", (double)(long long)(v->elapsed_ms * 1000) / 1000);

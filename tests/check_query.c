@@ -165,6 +165,10 @@ START_TEST(test_kind_select_lang_facets)
         snprintf(what, sizeof what, "%s=%s", bad[i].key, bad[i].value);
         check_error(what, from_args(args), 400, "bad_parameter", bad[i].key);
     }
+    const struct kv plines[] = {{"q", "x"}, {"kind", "path"}, {"select", "lines"}, {NULL, NULL}};
+    check_error("kind=path select=lines", from_args(plines), 400, "bad_parameter", "select");
+    const struct kv nolang[] = {{"q", "x"}, {"lang", "c,None"}, {NULL, NULL}};
+    check_ok("lang=none: files of no language", from_args(nolang));
     const struct kv ctx[] = {{"q", "x"}, {"kind", "path"}, {"context", "2"}, {NULL, NULL}};
     check_error("kind=path with context", from_args(ctx), 400, "bad_parameter", "context");
     check_error("JSON kind as a number", from_json("{\"q\":\"x\",\"kind\":1}"), 400,

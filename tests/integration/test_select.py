@@ -168,7 +168,7 @@ def select_count_returns_totals():
     eq(doc["results"], [], "select=count: no results")
     st = doc["stats"]
     eq((st["matched_lines"], st["matched_files"], st["returned"], st["truncated"]),
-       (len(hits), len(files_of(hits)), 0, True), "select=count: exact totals")
+       (len(hits), len(files_of(hits)), 0, False), "select=count: exact totals, nothing cut")
     eq(doc["query"]["select"], "count", "query echo")
 
 
@@ -223,6 +223,12 @@ def lang_filters_and_labels():
         known = lang_of(r["path"])
         if known:
             eq(r.get("lang"), known, "lang of %s" % r["path"])
+    # lang=none: the files of no known language (here: none of the table's).
+    doc = srv.search_ok(".", kind="path", lang="none", max=100000)
+    got = [r["path"] for r in doc["results"]]
+    check(got and all("lang" not in r for r in doc["results"]), "lang=none: files of no language")
+    for f in got:
+        check(lang_of(f) is None, "lang=none listed %s" % f)
     # kind=path with lang: the paths of that language.
     doc = srv.search_ok(".", kind="path", lang="go", max=100000)
     eq([r["path"] for r in doc["results"]], [f for f in c.files if lang_of(f) == "go"],
@@ -300,7 +306,8 @@ def bad_values_are_refused():
     for params, param in [({"kind": "paths"}, "kind"), ({"select": "file"}, "select"),
                           ({"lang": "klingon"}, "lang"), ({"lang": "c,"}, "lang"),
                           ({"facets": "maybe"}, "facets"),
-                          ({"kind": "path", "context": "2"}, "context")]:
+                          ({"kind": "path", "context": "2"}, "context"),
+                          ({"kind": "path", "select": "lines"}, "select")]:
         r = srv.search("x", **params)
         expect_error(r, 400, "bad_parameter", "GET %r" % params, param)
         body = dict(params, q="x")
