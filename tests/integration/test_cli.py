@@ -485,5 +485,24 @@ def timeout_ms_caps_query_deadline():
         srv.kill()
 
 
+@R.self_check
+def man_pages_keep_their_quotes():
+    """groff takes a '"' in the argument of a font macro (.B, .I, .BR ...)
+    as argument quoting, and it vanishes from the page: the error example
+    {"error": {"code": ...}} lost its quotes that way.  Write such text
+    inline (\\fB...\\fR) instead."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    pages = sorted(n for n in os.listdir(root) if re.fullmatch(r"[\w.-]+\.[1-8]", n))
+    check(pages, "no man page found in %s" % root)
+    for name in pages:
+        with open(os.path.join(root, name), encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                # JSON in a macro's arguments: its quotes open and close
+                # groff arguments (", " between alternating fonts is meant).
+                if re.match(r"\.(B|I|SM|SB|BI|BR|IB|IR|RB|RI)\s", line) and re.search(
+                        r'[{\[,:]\s*"|"\s*:', line.replace('", "', "")):
+                    check(False, "%s:%d: a quote a macro will eat: %s" % (name, n, line.strip()))
+
+
 if __name__ == "__main__":
     sys.exit(R.main())
