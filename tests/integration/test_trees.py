@@ -96,6 +96,16 @@ def results_name_their_tree_in_order():
         eq(r.json["lines"], ["needle in b"], "the other tree's file")
         expect_error(srv.files("src/same.c"), 404, "not_found", "a path without its tree")
         expect_error(srv.files("nope/src/same.c"), 404, "not_found", "an unknown tree")
+        # File names, files and facets name their tree too.
+        d = srv.search_ok("same", kind="path")
+        eq([(x["tree"], x["path"]) for x in d["results"]],
+           [("alpha", "src/same.c"), (base_b, "src/same.c")], "kind=path in both trees")
+        d = srv.search_ok("needle", select="files", tree=base_b)
+        eq([(x["tree"], x["path"], x["count"]) for x in d["results"]],
+           [(base_b, "a.txt", 2), (base_b, "src/same.c", 1)], "select=files in one tree")
+        f = srv.search_ok("needle", facets=1)["stats"]["facets"]
+        eq(sorted((x["tree"], x["path"], x["lines"]) for x in f["folders"]),
+           sorted([("alpha", "src/", 1), (base_b, "src/", 1)]), "folders per tree")
         sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         srv.kill()
