@@ -12,6 +12,7 @@
 
 #include "glob.h"
 #include "matcher.h"
+#include "metrics.h"
 #include "render.h"
 #include "util.h"
 
@@ -100,9 +101,11 @@ static void respond_doc(struct api_response *res, int status, char *body, size_t
 
 /* A large answer over the budget; id names a query that ran and is kept,
  * so the client can page it later instead of running it again. */
-static void over_budget(struct api_response *res, const struct answer_budget *b, const char *id)
+static void over_budget(const struct api_context *ctx, struct api_response *res, const char *id)
 {
+    const struct answer_budget *b = ctx->answers;
     struct api_error e;
+    metrics_refused(ctx->metrics, MR_OVERLOADED);
     api_error_set(&e, 503, "overloaded", NULL,
                   "large answers being sent hold %zu MiB (--answer-memory %zu MiB): try again "
                   "shortly%s%s",
@@ -130,6 +133,7 @@ static void refused(const struct api_context *ctx, enum registry_refusal why,
     struct registry_stats rs;
     switch (why) {
     case REG_OVERLOADED:
+        metrics_refused(ctx->metrics, MR_OVERLOADED);
         registry_stats(ctx->reg, &rs);
         api_error_set(&e, 503, "overloaded", NULL,
                       "%llu queries are running and %llu waiting: try again shortly",
@@ -340,7 +344,7 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
     }
     size_t guess = render_query_estimate(&v, ctx->files, p->offset, p->limit);
     if (!answer_reserve(ctx->answers, guess)) {
-        over_budget(res, ctx->answers, kept_id ? v.id : NULL);
+        over_budget(ctx, res, kept_id ? v.id : NULL);
         query_view_free(&v);
         return;
     }
@@ -424,6 +428,7 @@ static void handle_submit(const struct api_context *ctx, const struct api_reques
     struct query_spec spec;
     struct api_error e;
     if (req->body_too_large) {
+        metrics_refused(ctx->metrics, MR_BODY_TOO_LARGE);
         api_error_set(&e, 413, "body_too_large", NULL, "the body is larger than %d bytes",
                       API_BODY_MAX);
         respond_error(res, &e);
@@ -492,7 +497,7 @@ static void respond_file(const struct api_context *ctx, const char *tree, const 
     size_t need = render_file_estimate(path, lines, n);
     if (need > held && !answer_reserve(ctx->answers, need - held)) {
         api_answer_release(ctx->answers, held);
-        over_budget(res, ctx->answers, NULL);
+        over_budget(ctx, res, NULL);
         return;
     }
     size_t reserved = need > held ? need : held;
@@ -529,7 +534,7 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
      * lines before rendering). */
     size_t guess = (size_t)f.stamp.size + 64;
     if (!answer_reserve(ctx->answers, guess)) {
-        over_budget(res, ctx->answers, NULL);
+        over_budget(ctx, res, NULL);
         return;
     }
     enum registry_refusal why;
@@ -612,31 +617,60 @@ static void live_stats(const struct api_context *ctx, struct watch_stats *out)
     }
 }
 
-static void handle_stats(const struct api_context *ctx, struct api_response *res)
+/* What GET /api/stats and GET /metrics show; stats_release() it. */
+static void stats_gather(const struct api_context *ctx, struct stats_doc *doc)
 {
     unsigned n = registry_nshards(ctx->reg);
-    struct shard_state *sh = xcalloc(n, sizeof *sh);
-    uint64_t *rss = xcalloc(n, sizeof *rss);
+    struct shard_state *sh = xcalloc(n ? n : 1, sizeof *sh);
+    uint64_t *rss = xcalloc(n ? n : 1, sizeof *rss);
     registry_shards(ctx->reg, sh);
     for (unsigned i = 0; i < n; i++)
         rss[i] = sh[i].up ? rss_of(sh[i].pid) : 0;
-    struct stats_doc doc = {.shards = sh,
-                            .shard_rss = rss,
-                            .nshards = n,
-                            .walked = ctx->walked,
-                            .files = ctx->files,
-                            .tree_roots = ctx->tree_roots,
-                            .master_rss = rss_of(getpid()),
-                            .answers_counted = ctx->answers != NULL,
-                            .answer_bytes = ctx->answers ? atomic_load(&ctx->answers->held) : 0,
-                            .uptime_s = (now_ms() - ctx->started_ms) / 1000.0};
-    registry_stats(ctx->reg, &doc.queries);
-    live_stats(ctx, &doc.live);
+    *doc = (struct stats_doc){.shards = sh,
+                              .shard_rss = rss,
+                              .nshards = n,
+                              .walked = ctx->walked,
+                              .files = ctx->files,
+                              .tree_roots = ctx->tree_roots,
+                              .master_rss = rss_of(getpid()),
+                              .answers_counted = ctx->answers != NULL,
+                              .answer_bytes = ctx->answers ? atomic_load(&ctx->answers->held) : 0,
+                              .uptime_s = (now_ms() - ctx->started_ms) / 1000.0};
+    registry_stats(ctx->reg, &doc->queries);
+    live_stats(ctx, &doc->live);
+}
+
+static void stats_release(struct stats_doc *doc)
+{
+    free((void *)doc->shards);
+    free((void *)doc->shard_rss);
+}
+
+static void handle_stats(const struct api_context *ctx, struct api_response *res)
+{
+    struct stats_doc doc;
+    stats_gather(ctx, &doc);
     size_t len;
     char *body = render_stats(&doc, &len);
     respond_doc(res, 200, body, len);
-    free(sh);
-    free(rss);
+    stats_release(&doc);
+}
+
+/* GET /metrics: the counters, and the gauges /api/stats shows, for
+ * Prometheus (metrics.h). */
+static void handle_metrics(const struct api_context *ctx, struct api_response *res)
+{
+    struct stats_doc doc;
+    stats_gather(ctx, &doc);
+    size_t len;
+    char *body = metrics_render(ctx->metrics, &doc, &len);
+    stats_release(&doc);
+    if (!body) {
+        out_of_memory(res, NULL);
+        return;
+    }
+    respond_text(res, 200, body, len);
+    res->content_type = METRICS_CONTENT_TYPE;
 }
 
 static void handle_health(const struct api_context *ctx, struct api_response *res)
@@ -725,7 +759,8 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
     memset(res, 0, sizeof *res);
     res->close = registry_closing(ctx->reg);
     const char *p = req->path;
-    if ((!strncmp(p, "/api/", 5) || !strcmp(p, "/api")) && !authorized(ctx, req)) {
+    bool guarded = !strncmp(p, "/api/", 5) || !strcmp(p, "/api") || !strcmp(p, "/metrics");
+    if (guarded && !authorized(ctx, req)) {
         error(res, 401, "unauthorized", "this server wants \"Authorization: Bearer <token>\"");
         res->auth_challenge = true;
         return;
@@ -763,6 +798,11 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
             method_not_allowed(res, "GET");
         else if (args_ok(req, no_arg, res))
             handle_langs(res);
+    } else if (!strcmp(p, "/metrics")) {
+        if (!is(req, "GET"))
+            method_not_allowed(res, "GET");
+        else if (args_ok(req, no_arg, res))
+            handle_metrics(ctx, res);
     } else if (!strcmp(p, "/healthz")) {
         if (is(req, "GET"))
             handle_health(ctx, res);

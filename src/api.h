@@ -20,6 +20,8 @@
 #include "watch.h"
 #include "webroot.h"
 
+struct metrics;
+
 #define API_BODY_MAX    (64 * 1024)
 #define API_WAIT_MAX_MS 60000
 
@@ -43,7 +45,9 @@ struct api_context {
     const struct webroot *web;
     uint32_t timeout_ms; /* default and largest query deadline */
     double started_ms;
-    const char *token; /* when set, /api/ wants "Authorization: Bearer <token>" */
+    /* when set, /api/ and /metrics want "Authorization: Bearer <token>" */
+    const char *token;
+    struct metrics *metrics; /* counters (metrics.h), for GET /metrics; NULL: none */
 };
 
 struct api_request {

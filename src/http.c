@@ -18,19 +18,34 @@
  * This reads the library's buffer, so it runs only with the version it
  * was checked against; later versions refuse bare LF themselves
  * (MHD_OPTION_CLIENT_DISCIPLINE_LVL).
+ *
+ * The books.  A request's state (struct req_state) is made when its
+ * request line is read (target_sent(), which sees the target as sent) and
+ * freed when libmicrohttpd says the request is done (completed()); the
+ * status and size of the answer are noted when it is queued, and
+ * completed() counts the request (metrics.h) and writes its log line
+ * (http.h, struct http_log).  A request libmicrohttpd answered itself (a
+ * request line it could not read, a head too large) is counted and
+ * logged with the status it queued, when it says which; one that got no
+ * answer (the client left, or a deadline shut it) is neither.  Refusals
+ * at accept (the connection limits) are known only from libmicrohttpd's
+ * log message, which mhd_said() counts.
  */
 #include "http.h"
 
 #include <errno.h>
 #include <microhttpd.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "reaper.h"
 #include "render.h"
 #include "util.h"
@@ -45,6 +60,11 @@
 /* RFC 9110's tchar: what a header name is made of. */
 #define TOKEN_CHARS    "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #define REFUSE_SEND_MS 1000 /* for a 413 written in the middle of a body */
+/* A log line is one write() of at most PIPE_BUF bytes, so that lines
+ * written at once by several threads (or processes) never mix. */
+#define LOG_LINE_MAX   4096
+#define LOG_TARGET_MAX 2048 /* bytes of a request target kept for the log */
+#define LOG_SHOWN_MAX  1200 /* of a path or a query shown, escapes included */
 
 #if MHD_VERSION >= 0x00097701
 #define STRICTNESS_OPTION MHD_OPTION_CLIENT_DISCIPLINE_LVL
@@ -73,6 +93,8 @@ struct http_server {
     unsigned port;
     bool quiesced;
     bool check_line_ends;
+    struct http_log log;
+    struct metrics *metrics; /* the api_context's */
 };
 
 struct req_state {
@@ -81,6 +103,15 @@ struct req_state {
     bool chunked;           /* the connection ends with this request (head_read()) */
     const char **arg_names; /* the query string's names (MHD's strings) */
     size_t narg_names, arg_cap;
+    /* The books (see the top of the file). */
+    bool head_done;    /* head_read() ran */
+    uint64_t start_ns; /* the request line was read */
+    char method[16];   /* "" until the head is read */
+    char *target;      /* as sent, at most LOG_TARGET_MAX bytes; NULL when not logged */
+    bool target_cut;
+    int status;      /* of the answer queued here; 0: none */
+    uint64_t bytes;  /* its body's (a stream: what it sent so far) */
+    bool wrote_self; /* refuse_mid_body() wrote it: the connection's end is no abort */
 };
 
 /* ---- connections ------------------------------------------------------ */
@@ -112,10 +143,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         k = xcalloc(1, sizeof *k);
         k->deadline = reaper_add(h->reaper, i->connect_fd);
         *socket_context = k;
+        metrics_connection(h->metrics, true);
         return;
     }
     if (!k)
         return;
+    metrics_connection(h->metrics, false);
     reaper_remove(h->reaper, k->deadline);
     free(k);
     *socket_context = NULL;
@@ -174,6 +207,7 @@ static void sent_free(void *cls)
 struct streaming {
     struct stream *s;
     struct MHD_Connection *c;
+    uint64_t *sent; /* the request's bytes (read only before it completes) */
 };
 
 #define STREAM_POLL_MS 100
@@ -187,6 +221,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
     ssize_t n = stream_read(st->s, buf, max, STREAM_POLL_MS);
     if (n == STREAM_END)
         return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n > 0)
+        *st->sent += (uint64_t)n;
     return n;
 }
 
@@ -197,14 +233,20 @@ static void stream_done(void *cls)
     free(st);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, struct api_response *res)
+/* Queue res on the connection; the request's state notes its status and
+ * size. */
+static enum MHD_Result send_response(struct MHD_Connection *c, struct api_response *res,
+                                     struct req_state *rs)
 {
     /* A built answer is handed over, not copied (it can be 100 MB): the
      * response frees it once sent, and gives its room in the budget back. */
     struct MHD_Response *r;
+    bool streamed = res->stream != NULL;
+    size_t len = res->len;
+    rs->bytes = 0;
     if (res->stream) {
         struct streaming *st = xmalloc(sizeof *st);
-        *st = (struct streaming){res->stream, c};
+        *st = (struct streaming){res->stream, c, &rs->bytes};
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, st,
                                               stream_done);
         if (r)
@@ -249,6 +291,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct api_respon
         MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
     MHD_destroy_response(r);
+    if (ok == MHD_YES) {
+        rs->status = res->status;
+        if (!streamed && strcmp(rs->method, "HEAD") != 0)
+            rs->bytes = len; /* a HEAD answer has no body */
+    }
     return ok;
 }
 
@@ -278,7 +325,7 @@ static bool send_all(int fd, const char *buf, size_t n, double until)
  * reaches; so the answer is written here, by the connection's own thread
  * (nothing else writes to it while a body is read), the socket is shut for
  * writing, and the caller returns MHD_NO so that libmicrohttpd closes it. */
-static void refuse_mid_body(struct MHD_Connection *c)
+static void refuse_mid_body(struct MHD_Connection *c, struct req_state *rs)
 {
     const union MHD_ConnectionInfo *i =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -286,6 +333,9 @@ static void refuse_mid_body(struct MHD_Connection *c)
         return;
     struct api_response res;
     too_large(&res);
+    rs->status = 413;
+    rs->bytes = res.len;
+    rs->wrote_self = true;
     char head[512];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 413 %s\r\nConnection: close\r\nContent-Length: %zu\r\n"
@@ -497,17 +547,25 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* The request target as sent (before '+' in the arguments becomes a space
  * and %HH is decoded): a raw space or control character in it is noted
- * for refuse_head().  Returns no request context. */
+ * for refuse_head().  Returns the request's state, kept from here to
+ * completed(). */
 static void *target_sent(void *cls, const char *uri, struct MHD_Connection *c)
 {
+    const struct http_server *h = cls;
     struct conn *k = conn_of(c);
-    (void)cls;
     if (k) {
         k->bad_target = false;
         for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
             k->bad_target |= *p <= ' ' || *p == 0x7f;
     }
-    return NULL;
+    struct req_state *st = xcalloc(1, sizeof *st);
+    st->start_ns = now_ns();
+    if (h->log.on) {
+        size_t n = strlen(uri);
+        st->target_cut = n > LOG_TARGET_MAX;
+        st->target = xstrndup(uri, st->target_cut ? LOG_TARGET_MAX : n);
+    }
+    return st;
 }
 
 static const char *get_arg(void *cls, const char *key)
@@ -544,10 +602,10 @@ static int collect(struct req_state *st, const char *data, size_t n)
 /* The first call for a request comes once its head is read, before any of
  * its body: the place to refuse it. */
 static enum MHD_Result head_read(struct http_server *h, struct MHD_Connection *c,
-                                 const char *method, const char *version, void **con_cls)
+                                 const char *method, const char *version, struct req_state *st)
 {
-    struct req_state *st = xcalloc(1, sizeof *st);
-    *con_cls = st;
+    st->head_done = true;
+    snprintf(st->method, sizeof st->method, "%s", method);
     set_phase(h, c, REAPER_BODY);
     struct api_response res;
     if (!refuse_head(h, c, method, version, &res)) {
@@ -560,8 +618,9 @@ static enum MHD_Result head_read(struct http_server *h, struct MHD_Connection *c
     }
     /* An answer queued now makes libmicrohttpd skip "100 Continue", read
      * none of the body, and close the connection after the answer. */
+    metrics_refused(h->metrics, res.status == 413 ? MR_BODY_TOO_LARGE : MR_BAD_REQUEST);
     set_phase(h, c, REAPER_ANSWER);
-    enum MHD_Result ok = send_response(c, &res);
+    enum MHD_Result ok = send_response(c, &res, st);
     api_response_free(&res);
     return ok;
 }
@@ -572,11 +631,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
     struct http_server *h = cls;
     struct req_state *st = *con_cls;
-    if (!st)
-        return head_read(h, c, method, version, con_cls);
+    if (!st) { /* target_sent() makes it; in case it was not called */
+        st = *con_cls = xcalloc(1, sizeof *st);
+        st->start_ns = now_ns();
+    }
+    if (!st->head_done)
+        return head_read(h, c, method, version, st);
     if (*upload_size) {
         if (collect(st, upload, *upload_size) < 0) {
-            refuse_mid_body(c);
+            metrics_refused(h->metrics, MR_BODY_TOO_LARGE);
+            refuse_mid_body(c, st);
             return MHD_NO;
         }
         *upload_size = 0;
@@ -602,19 +666,160 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     struct api_response res;
     api_handle(h->ctx, &req, &res);
     res.close = res.close || st->chunked;
-    enum MHD_Result ok = send_response(c, &res);
+    enum MHD_Result ok = send_response(c, &res, st);
     api_response_free(&res);
     return ok;
+}
+
+/* ---- the books ------------------------------------------------------------ */
+
+/* A log line being written, cut (not overrun) at LOG_LINE_MAX - 1 bytes
+ * so that the newline always fits. */
+struct log_line {
+    char buf[LOG_LINE_MAX];
+    size_t len;
+};
+
+static void log_add(struct log_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_add(struct log_line *l, const char *fmt, ...)
+{
+    size_t room = sizeof l->buf - 1 - l->len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(l->buf + l->len, room + 1, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        l->len += (size_t)n < room ? (size_t)n : room;
+}
+
+/* n bytes of a request target as the log shows them: printable ASCII
+ * as it is, every other byte (space, '"' and '\' included) as %HH, so
+ * that a line stays one line and a JSON string needs no escape.  At most
+ * LOG_SHOWN_MAX bytes, then "...". */
+static void log_target(struct log_line *l, const char *s, size_t n, bool cut)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t shown = 0;
+    for (size_t i = 0; i < n && l->len + 4 < sizeof l->buf; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool plain = ch > ' ' && ch < 0x7f && ch != '"' && ch != '\\';
+        if (shown + (plain ? 1 : 3) > LOG_SHOWN_MAX) {
+            cut = true;
+            break;
+        }
+        if (plain) {
+            l->buf[l->len++] = (char)ch;
+        } else {
+            l->buf[l->len++] = '%';
+            l->buf[l->len++] = hex[ch >> 4];
+            l->buf[l->len++] = hex[ch & 15];
+        }
+        shown += plain ? 1 : 3;
+    }
+    if (cut)
+        log_add(l, "...");
+}
+
+/* The time now as RFC 3339 UTC, to the millisecond. */
+static void log_time(struct log_line *l)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    log_add(l, "%s.%03ldZ", when, ts.tv_nsec / 1000000);
+}
+
+/* One request's log line (http.h, struct http_log), in one write(). */
+static void log_request(const struct http_server *h, const struct req_state *st, int status,
+                        bool bytes_known, bool aborted)
+{
+    struct log_line l = {.len = 0};
+    const char *target = st->target ? st->target : "";
+    size_t path_len = strcspn(target, "?");
+    bool has_query = target[path_len] == '?';
+    const char *query = has_query ? target + path_len + 1 : "";
+    bool path_cut = st->target_cut && !has_query;
+    double ms = (double)(now_ns() - st->start_ns) / 1e6;
+    const char *method = st->method[0] ? st->method : "-";
+    if (h->log.json) {
+        log_add(&l, "{\"time\":\"");
+        log_time(&l);
+        log_add(&l, "\",\"method\":\"");
+        log_target(&l, method, strlen(method), false);
+        log_add(&l, "\",\"path\":\"");
+        log_target(&l, target, path_len, path_cut);
+        if (h->log.queries && has_query) {
+            log_add(&l, "\",\"query\":\"");
+            log_target(&l, query, strlen(query), st->target_cut);
+        }
+        log_add(&l, "\",\"status\":%d,\"bytes\":", status);
+        if (bytes_known)
+            log_add(&l, "%llu", (unsigned long long)st->bytes);
+        else
+            log_add(&l, "null");
+        log_add(&l, ",\"ms\":%.3f%s}", ms, aborted ? ",\"aborted\":true" : "");
+    } else {
+        log_add(&l, "shardgrep: ");
+        log_target(&l, method, strlen(method), false);
+        log_add(&l, " ");
+        log_target(&l, target, path_len, path_cut);
+        if (h->log.queries && has_query) {
+            log_add(&l, "?");
+            log_target(&l, query, strlen(query), st->target_cut);
+        }
+        if (bytes_known)
+            log_add(&l, " %d %llu B %.1f ms%s", status, (unsigned long long)st->bytes, ms,
+                    aborted ? " aborted" : "");
+        else
+            log_add(&l, " %d - B %.1f ms%s", status, ms, aborted ? " aborted" : "");
+    }
+    l.buf[l.len++] = '\n';
+    while (write(STDERR_FILENO, l.buf, l.len) < 0 && errno == EINTR)
+        ;
+}
+
+/* The request is done: count it and log it, if it got an answer. */
+static void request_done(const struct http_server *h, struct MHD_Connection *c,
+                         const struct req_state *st, enum MHD_RequestTerminationCode toe)
+{
+    int status = st->status;
+    bool bytes_known = status != 0;
+    if (!status) { /* libmicrohttpd's own answer, if it queued one */
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+        status = i ? (int)i->http_status : 0;
+    }
+    if (!status)
+        return;
+    metrics_http_answered(h->metrics, status, bytes_known ? st->bytes : 0);
+    /* libmicrohttpd closes after an answer of its own: that is no abort. */
+    bool aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && bytes_known && !st->wrote_self;
+    if (h->log.on)
+        log_request(h, st, status, bytes_known, aborted);
+}
+
+/* libmicrohttpd's log: only its refusals at accept are of interest (it
+ * logs them, and tells nothing else). */
+static void mhd_said(void *cls, const char *fmt, va_list ap)
+{
+    const struct http_server *h = cls;
+    (void)ap;
+    if (strstr(fmt, "connection limit"))
+        metrics_refused(h->metrics, MR_CONNECTION_LIMIT);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
     struct req_state *st = *con_cls;
-    (void)toe;
     if (st) {
+        request_done(cls, c, st, toe);
         free(st->body);
         free(st->arg_names);
+        free(st->target);
         free(st);
     }
     *con_cls = NULL;
@@ -624,12 +829,16 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ---- the server --------------------------------------------------------- */
 
 struct http_server *http_start(const struct api_context *ctx, struct listener *l,
-                               const struct http_limits *limits, char *err, size_t errlen)
+                               const struct http_limits *limits, const struct http_log *log,
+                               char *err, size_t errlen)
 {
     unsigned head_s = limits->head_timeout_s ? limits->head_timeout_s : HTTP_HEAD_TIMEOUT_S;
     unsigned body_s = limits->body_timeout_s ? limits->body_timeout_s : HTTP_BODY_TIMEOUT_S;
     struct http_server *h = xcalloc(1, sizeof *h);
     h->ctx = ctx;
+    h->metrics = ctx->metrics;
+    if (log)
+        h->log = *log;
     h->port = listener_port(l);
     /* The version whose buffer layout check_line_ends() was written for. */
     h->check_line_ends = !strcmp(MHD_get_version(), "0.9.75");
@@ -641,16 +850,18 @@ struct http_server *http_start(const struct api_context *ctx, struct listener *l
         free(h);
         return NULL;
     }
-    /* ITC lets MHD_quiesce_daemon() wake the listening thread. */
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
+    /* ITC lets MHD_quiesce_daemon() wake the listening thread; its log
+     * goes to mhd_said(), which counts refusals and prints nothing. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_CONNECTION_LIMIT, limits->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         limits->per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL, MHD_OPTION_URI_LOG_CALLBACK, target_sent, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, STRICTNESS_OPTION,
-        (int)STRICTNESS, MHD_OPTION_END);
+        unescape, NULL, MHD_OPTION_URI_LOG_CALLBACK, target_sent, h, MHD_OPTION_NOTIFY_COMPLETED,
+        completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_said, h, STRICTNESS_OPTION, (int)STRICTNESS, MHD_OPTION_END);
     if (!h->daemon) {
         set_err(err, errlen, "cannot start the HTTP server on port %u", h->port);
         reaper_free(h->reaper);

@@ -22,10 +22,15 @@
  *     complete head_timeout_s after its first byte, and its body
  *     body_timeout_s after the head; past them the connection is shut.  A
  *     handler waiting for a query and an answer being sent have none.
+ *
+ * It also keeps the books: each answered request is counted (metrics.h,
+ * through the api_context's metrics) and, unless turned off, logged as
+ * one line on stderr when its answer is done (struct http_log).
  */
 #ifndef SHARDGREP_HTTP_H
 #define SHARDGREP_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api.h"
@@ -47,10 +52,27 @@ struct http_limits {
     unsigned body_timeout_s; /* end of the head to the end of the body; 0: default */
 };
 
+/* The request log: one line per answered request, written with one
+ * write() once the answer is done (or its sending ended):
+ *   text: shardgrep: GET /api/search 200 1234 B 2.1 ms
+ *   json: {"time":"2026-12-06T10:00:00.123Z","method":"GET","path":"/api/search",
+ *          "status":200,"bytes":1234,"ms":2.1}
+ * The path is the target as sent, without the query string unless queries
+ * is set (then "?..." in text, "query" in JSON, URL-encoded as received);
+ * bytes outside printable ASCII, '"' and '\' are shown as %HH.  A stream's
+ * bytes are those it sent; "-" (null) when unknown; " aborted" ("aborted":
+ * true) when the connection ended before the answer was all sent. */
+struct http_log {
+    bool on;
+    bool json;
+    bool queries;
+};
+
 /* Serve ctx on the listener, which the server owns from now on (also when
- * it fails). */
+ * it fails).  log may be NULL (no request log). */
 struct http_server *http_start(const struct api_context *ctx, struct listener *l,
-                               const struct http_limits *limits, char *err, size_t errlen);
+                               const struct http_limits *limits, const struct http_log *log,
+                               char *err, size_t errlen);
 unsigned http_port(const struct http_server *h);
 /* Stop accepting new connections; those open go on. */
 void http_quiesce(struct http_server *h);

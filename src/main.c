@@ -35,6 +35,18 @@ static void hold_standard_fds(void)
     }
 }
 
+/* When stderr is a file, log lines go to its end whatever its offset:
+ * whoever shares the descriptor (a test reading the log back through it,
+ * say) may move the offset, and a line written there would overwrite
+ * others.  With one line a request, that is no longer rare. */
+static void append_to_log_file(void)
+{
+    struct stat st;
+    int flags = fcntl(STDERR_FILENO, F_GETFL);
+    if (flags >= 0 && !(flags & O_APPEND) && fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+        (void)fcntl(STDERR_FILENO, F_SETFL, flags | O_APPEND);
+}
+
 /* Under a limit on the address space (ulimit -v), every thread's malloc
  * arena reserves 64 MB of it up front: the master's five threads and one
  * per HTTP connection took the room its answer budgets were sized from
@@ -52,6 +64,7 @@ int main(int argc, char **argv)
     struct options o;
     char err[SG_ERRLEN];
     hold_standard_fds();
+    append_to_log_file();
     fit_arenas_to_limit();
     /* A replacement worker started by the master (worker.h). */
     if (argc > 1 && !strcmp(argv[1], WORKER_EXEC_ARG))

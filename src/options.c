@@ -38,6 +38,9 @@ enum {
     OPT_RESCAN_INTERVAL,
     OPT_HEAD_TIMEOUT,
     OPT_BODY_TIMEOUT,
+    OPT_NO_REQUEST_LOG,
+    OPT_LOG_FORMAT,
+    OPT_LOG_QUERIES,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +67,9 @@ static const struct option long_options[] = {
     {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
     {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
     {"body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT},
+    {"no-request-log", no_argument, NULL, OPT_NO_REQUEST_LOG},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"log-queries", no_argument, NULL, OPT_LOG_QUERIES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -113,14 +119,18 @@ const char *options_help(void)
            "      --head-timeout N    seconds from a request's first byte to the end of its\n"
            "                          head; then the connection is closed (default 10)\n"
            "      --body-timeout N    and from there to the end of its body (default 30)\n"
-           "      --token TOKEN       require \"Authorization: Bearer TOKEN\" on /api/\n"
-           "                          (default: $SHARDGREP_TOKEN; none when unset)\n"
+           "      --token TOKEN       require \"Authorization: Bearer TOKEN\" on /api/ and\n"
+           "                          /metrics (default: $SHARDGREP_TOKEN; none when unset)\n"
+           "      --no-request-log    no line per HTTP request on stderr\n"
+           "      --log-format F      those lines as text (the default) or json\n"
+           "      --log-queries       log the query string too (it holds what was searched)\n"
            "  -h, --help              show this help and exit\n"
            "  -V, --version           show the version and exit\n"
            "\n"
            "When ready, prints \"listening on http://HOST:PORT\" on stdout.\n"
            "API: GET /api/search?q=..., POST /api/queries, GET|DELETE /api/queries/ID,\n"
-           "GET /api/files/PATH, GET /api/stats, GET /healthz.  See shardgrep(1).\n";
+           "GET /api/files/PATH, GET /api/stats, GET /healthz, GET /metrics.\n"
+           "See shardgrep(1).\n";
 }
 
 /* RFC 6750's token68 characters. */
@@ -253,6 +263,7 @@ static void defaults(struct options *o)
      * connection forever without a deadline for the whole request. */
     o->head_timeout_s = HTTP_HEAD_TIMEOUT_S;
     o->body_timeout_s = HTTP_BODY_TIMEOUT_S;
+    o->request_log = true;
     const char *env = getenv("SHARDGREP_TOKEN");
     o->token = env && *env ? env : NULL;
 }
@@ -360,6 +371,19 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
         if (number("body-timeout", arg, 1, 3600, &v, err, errlen) < 0)
             return SG_ERR;
         o->body_timeout_s = (unsigned)v;
+        return SG_OK;
+    case OPT_NO_REQUEST_LOG:
+        o->request_log = false;
+        return SG_OK;
+    case OPT_LOG_FORMAT:
+        if (strcmp(arg, "text") && strcmp(arg, "json")) {
+            set_err(err, errlen, "invalid value '%s' for --log-format: expected text or json", arg);
+            return SG_ERR;
+        }
+        o->log_json = !strcmp(arg, "json");
+        return SG_OK;
+    case OPT_LOG_QUERIES:
+        o->log_queries = true;
         return SG_OK;
     case OPT_TOKEN:
         o->token = arg; /* checked with the environment's, after the loop */

@@ -50,6 +50,9 @@ struct options {
     unsigned max_per_ip;      /* of them from one address; 0: no limit */
     unsigned head_timeout_s;  /* a request's head, from its first byte */
     unsigned body_timeout_s;  /* its body, from the end of the head */
+    bool request_log;         /* a line per request on stderr (--no-request-log: off) */
+    bool log_json;            /* --log-format json: those lines as JSON objects */
+    bool log_queries;         /* --log-queries: with the query string */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };

@@ -15,6 +15,7 @@
 
 #include "glob.h"
 #include "lang.h"
+#include "metrics.h"
 #include "options.h"
 #include "util.h"
 
@@ -282,6 +283,11 @@ static void finish_locked(struct registry *r, struct query *q)
         unref_locked(q); /* nobody polls a file view: the running list's reference */
         return;
     }
+    size_t returned;
+    bool cut, owned;
+    (void)results_list(q->res, &returned, &cut, &owned); /* finished: the final list's size */
+    metrics_query_finished(r->opt.metrics, q->status, (q->finished_ms - q->started_ms) / 1000.0,
+                           returned);
     /* The running list's reference moves to the finished FIFO. */
     q->next_done = NULL;
     if (r->done_tail)

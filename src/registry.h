@@ -88,6 +88,8 @@ enum registry_refusal {
     REG_SHARD_DOWN, /* a file view's shard is down or unresponsive */
 };
 
+struct metrics;
+
 struct registry_options {
     unsigned keep_count;   /* finished queries kept */
     unsigned keep_seconds; /* and for how long */
@@ -108,6 +110,7 @@ struct registry_options {
     void (*back)(void *ctx, unsigned shard);
     void *applied_ctx;
     unsigned unresponsive_ms; /* 0: REGISTRY_UNRESPONSIVE_MS */
+    struct metrics *metrics;  /* each finished search is counted here (metrics.h); NULL: not */
 };
 
 /* What a reader sees of a query, copied under the lock.  Release with

@@ -27,6 +27,7 @@
 #include "http.h"
 #include "listener.h"
 #include "loadbar.h"
+#include "metrics.h"
 #include "msg.h"
 #include "queue.h"
 #include "registry.h"
@@ -71,6 +72,7 @@ struct server {
     struct http_server *http;
     struct api_context api;
     struct answer_budget answers;
+    struct metrics metrics; /* GET /metrics' counters (metrics.h) */
     /* The program's own file, as resolved at start-up, and its identity:
      * a restarted worker execs it while it is still the same file. */
     char exe[4096];
@@ -204,6 +206,7 @@ static void restart_worker(struct server *s, unsigned i)
     s->pids[i] = pid;
     s->started_ms[i] = now_ms();
     log_info("restarted shard %u (pid %d); it reloads its files", i, (int)pid);
+    metrics_worker_restarted(&s->metrics);
     /* If it dies while reading this, SIGCHLD schedules the next try. */
     struct file_list now; /* what the table says now, not what the walk saw */
     ftable_shard_list(s->table, i, &now);
@@ -448,7 +451,8 @@ static void start_front(struct server *s)
                                   .file_timeout_ms = s->opt->timeout_ms,
                                   .ping_ms = s->opt->unresponsive_ms / 5,
                                   .unresponsive_ms = s->opt->unresponsive_ms,
-                                  .files = s->table};
+                                  .files = s->table,
+                                  .metrics = &s->metrics};
     for (unsigned t = 0; t < s->ntrees; t++) {
         struct watch_options wopt = {.root = s->roots[t],
                                      .tree = t,
@@ -478,12 +482,15 @@ static void start_front(struct server *s)
                                   .web = s->web,
                                   .timeout_ms = s->opt->timeout_ms,
                                   .token = s->opt->token,
+                                  .metrics = &s->metrics,
                                   .started_ms = now_ms()};
     struct http_limits limits = {.connections = s->opt->max_connections,
                                  .per_ip = s->opt->max_per_ip,
                                  .head_timeout_s = s->opt->head_timeout_s,
                                  .body_timeout_s = s->opt->body_timeout_s};
-    s->http = http_start(&s->api, s->listener, &limits, err, sizeof err);
+    struct http_log log = {
+        .on = s->opt->request_log, .json = s->opt->log_json, .queries = s->opt->log_queries};
+    s->http = http_start(&s->api, s->listener, &limits, &log, err, sizeof err);
     s->listener = NULL;
     if (!s->http) {
         kill_workers(s);

@@ -32,5 +32,6 @@ Suite *suite_pattern(void);
 Suite *suite_snapshot(void);
 Suite *suite_lang(void);
 Suite *suite_facets(void);
+Suite *suite_metrics(void);
 
 #endif
