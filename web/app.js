@@ -8,7 +8,7 @@
  *
  *   router.js    the address -> the view shown; the controls -> the address
  *   keys.js      keyboard shortcuts and the help dialog
- *   search.js    a search's life: supersede, first page, "show more"
+ *   search.js    a search's life: supersede, the streamed first page, "show more"
  *   fileview.js  one file, its matches marked, #L line selection
  *   results.js   the result list, summary, warnings, welcome panel
  *   names.js     the file-name hits, above the results ("file:", the toggle)
@@ -17,6 +17,7 @@
  *   langs.js     the server's languages and the language filter
  *   notice.js    "server down or restarting" and the /healthz poll
  *   token.js     the access-token form (--token)
+ *   syntax.js    syntax colours (vendor/highlight: tools/vendor-web), marks on top
  *   highlight.js byte ranges -> <mark> in UTF-16 text
  *   dom.js       the page's elements; text in, never markup
  *   api.js       the HTTP API client: one routine reads a query's page

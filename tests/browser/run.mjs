@@ -182,6 +182,19 @@ async function apiSearch(p, extra = {}, base = server.base) {
 }
 const utf8slice = (text, a, b) => Buffer.from(text, 'utf8').subarray(a, b).toString('utf8');
 
+// The query a request starts, as its fields: a POST /api/queries body,
+// or a streamed GET /api/search?...&stream=1 (the page's line search:
+// its fields from the query string, stream: '1' among them); else null.
+function searchOf(r) {
+  const u = new URL(r.url());
+  if (r.method() === 'POST' && u.pathname === '/api/queries') {
+    try { return JSON.parse(r.postData() || '{}'); } catch { return {}; }
+  }
+  if (r.method() === 'GET' && u.pathname === '/api/search' && u.searchParams.get('stream') === '1') return Object.fromEntries(u.searchParams);
+  return null;
+}
+const STREAM_URL = /\/api\/search\?.*stream=1/;
+
 // Collects what a page does that a test may want to check afterwards.
 async function newPage(opts = {}) {
   const ctx = await browser.newContext({
@@ -194,13 +207,16 @@ async function newPage(opts = {}) {
   const page = await ctx.newPage();
   // A stuck wait fails on its own, naming itself, well before the test's limit.
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const rec = { console: [], pageErrors: [], dialogs: [], requests: [], responses: [], allow: [] };
+  const rec = { console: [], pageErrors: [], dialogs: [], requests: [], responses: [], failed: [], allow: [] };
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') rec.console.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => rec.pageErrors.push(String(e && e.message || e)));
   page.on('dialog', (d) => { rec.dialogs.push(`${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
   page.on('request', (r) => {
-    if (r.url().includes('/api/') || r.url().endsWith('/healthz')) rec.requests.push({ method: r.method(), url: r.url(), body: r.postData(), t: Date.now() });
+    if (r.url().includes('/api/') || r.url().endsWith('/healthz')) {
+      rec.requests.push({ method: r.method(), url: r.url(), body: r.postData(), search: searchOf(r), t: Date.now() });
+    }
   });
+  page.on('requestfailed', (r) => { if (r.url().includes('/api/')) rec.failed.push({ url: r.url(), error: r.failure() && r.failure().errorText }); });
   page.on('response', async (r) => {
     const req = r.request();
     if (req.method() === 'POST' && r.url().endsWith('/api/queries')) {
@@ -421,51 +437,38 @@ test('highlights cover exactly the matched bytes (multi-byte UTF-8 before and in
   notes.push(`highlights: ${checked} lines checked, ${nonAscii} with multi-byte text before the first match`);
 });
 
-test('a superseded query never shows; superseded ids are cancelled (DELETE)', async (page) => {
+test('a superseded query never shows; superseded streams are closed', async (page) => {
   await page.goto(server.base + '/');
   await page.waitForSelector('#welcome:not([hidden])');
-  // Make the network out of order: the POST of "kv_" and the answer for
-  // "kv_p" are held back until "kv_put" has been sent, so they arrive after
+  // Make the network out of order: the streams of "kv_" and "kv_p" are
+  // held back until "kv_put" has been sent, so they would arrive after
   // the page moved on.  Held by query, not for a fixed time: on a loaded
   // machine the keystrokes can be further apart than the debounce, and
   // "kv_p" answered in full before "ut" was typed (it was then the newest
   // query, and rightly shown).
-  const isSent = (q) => page.__rec.requests.some((r) => r.method === 'POST' && JSON.parse(r.body || '{}').q === q);
+  const isSent = (q) => postsOf(page, q).length > 0;
   const until = async (cond) => { for (let i = 0; i < 500 && !cond(); i++) await sleep(20); };
-  let heldId = null;
-  await page.route('**/api/queries', async (route) => {
-    const req = route.request();
-    const q = req.method() === 'POST' ? JSON.parse(req.postData() || '{}').q : null;
-    if (q === 'kv_') {
+  await page.route(STREAM_URL, async (route) => {
+    const q = new URL(route.request().url()).searchParams.get('q');
+    if (q === 'kv_' || q === 'kv_p') {
+      const res = await route.fetch().catch(() => null);
       await until(() => isSent('kv_put'));
       await sleep(200);
-    } else if (q === 'kv_p') {
-      const res = await route.fetch();
-      heldId = (await res.json()).id;
-      await route.fulfill({ response: res }).catch(() => {});
+      if (res) await route.fulfill({ response: res }).catch(() => {});
       return;
     }
     await route.continue().catch(() => {});
   });
-  await page.route(/\/api\/queries\/[0-9a-f]+\?/, async (route) => {
-    if (heldId && route.request().url().includes(`/api/queries/${heldId}?`)) {
-      await until(() => isSent('kv_put'));
-      await sleep(200);
-    }
-    await route.continue().catch(() => {});
-  });
-  const posted = (q) => until(() => isSent(q));
   await page.click('#q');
   await page.keyboard.type('kv_', { delay: 10 });
-  await posted('kv_');                 // "kv_" is sent (its POST is held)
+  await until(() => isSent('kv_'));    // "kv_" is sent (its answer is held)
   await page.keyboard.type('p', { delay: 10 });
-  await posted('kv_p');                // "kv_p" is sent (its answer will be held)
+  await until(() => isSent('kv_p'));   // "kv_p" is sent (its answer is held)
   await sleep(30);
   await page.keyboard.type('ut', { delay: 10 });
   await waitResults(page, 'kv_put');
   await sleep(1500);                   // let the held answers arrive
-  await page.unroute('**/api/queries');
-  await page.unroute(/\/api\/queries\/[0-9a-f]+\?/);
+  await page.unroute(STREAM_URL);
   // Then fast typing, as a user would.
   await page.fill('#q', '');
   await page.keyboard.type('wal_replay', { delay: 15 });
@@ -473,29 +476,312 @@ test('a superseded query never shows; superseded ids are cancelled (DELETE)', as
   await sleep(400);
 
   const log = await page.evaluate(() => window.__t.log);
-  const rec = page.__rec;
-  // Every render shows the newest query submitted before it.
-  let lastPosted = null;
+  // Every render shows the newest query sent before it.
+  let lastSent = null;
   const rendered = [];
   for (const e of log) {
-    if (e.kind === 'fetch' && e.method === 'POST') lastPosted = e.q;
+    if (e.kind === 'fetch' && STREAM_URL.test(e.url)) lastSent = new URL(e.url, server.base).searchParams.get('q');
     if (e.kind === 'rendered' && !e.error) {
       rendered.push(e.q);
-      eq(e.q, lastPosted, 'a render shows the newest submitted query');
+      eq(e.q, lastSent, 'a render shows the newest query sent');
     }
   }
   assert(!rendered.includes('kv_') && !rendered.includes('kv_p'), 'stale queries never rendered: ' + rendered.join(', '));
   eq(await page.$eval('#results', (r) => r.dataset.q), 'wal_replay', 'final results are those of the last query');
   const doc = await apiSearch({ q: 'wal_replay' });
   eq((await shownRows(page)).map((r) => [r.path, r.line]), doc.results.map((r) => [r.path, r.line]), 'final rows vs the API');
-  // DELETE for every superseded id whose answer had not arrived.
-  const ids = Object.fromEntries(rec.responses.map((r) => [r.q, r.id]));
-  const deleted = new Set(rec.requests.filter((r) => r.method === 'DELETE').map((r) => r.url.split('/api/queries/')[1]));
-  assert(ids.kv_ && ids.kv_p, 'ids of the superseded queries known: ' + JSON.stringify(ids));
-  assert(deleted.has(ids.kv_), 'DELETE sent for the superseded "kv_" (its POST answered late)');
-  assert(deleted.has(ids.kv_p), 'DELETE sent for the superseded "kv_p" (its answer was pending)');
-  const sent = rec.responses.map((r) => r.q);
-  notes.push(`supersede: queries sent ${JSON.stringify(sent)}, rendered ${JSON.stringify(rendered)}, ${deleted.size} DELETEs`);
+  // The superseded streams were closed by the page (aborted), not left to run.
+  const aborted = new Set(page.__rec.failed.filter((f) => STREAM_URL.test(f.url)).map((f) => new URL(f.url).searchParams.get('q')));
+  assert(aborted.has('kv_') && aborted.has('kv_p'), 'the streams of "kv_" and "kv_p" were aborted: ' + JSON.stringify([...aborted]));
+  const sent = searchBodies(page).map((b) => b.q);
+  notes.push(`supersede: queries sent ${JSON.stringify(sent)}, rendered ${JSON.stringify(rendered)}, ${aborted.size} streams aborted`);
+});
+
+// Streamed results (GET /api/search?stream=1): a server whose shard 1
+// is stopped (SIGSTOP) answers from shard 0 only until it is continued;
+// --unresponsive-ms keeps the stopped worker from being taken for hung.
+async function stoppableServer(ctx) {
+  const s = await startServer(0, ['--unresponsive-ms', '60000']);
+  ctx.cleanup.push(() => stopServer(s));
+  const stats = await api('/api/stats', undefined, s.base);
+  const pids = stats.body.shards.map((x) => x.pid);
+  assert(pids.length >= 2 && pids.every((p) => p > 0), 'two workers or more, with pids: ' + JSON.stringify(pids));
+  return { s, pids };
+}
+
+// The streamed records of a query, read from the API.
+async function apiStream(base, qs) {
+  const r = await fetch(base + '/api/search?' + qs + '&stream=1');
+  assert(r.status === 200, 'the stream answers 200: ' + r.status);
+  return (await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+test('streamed results: the first shard\'s rows show while another is stopped; the final rows are the API\'s', async (page, ctx) => {
+  const { s, pids } = await stoppableServer(ctx);
+  const q = 'kv_get';
+  // A query that matches in both shards, from the stream's shard records.
+  const recs = await apiStream(s.base, 'q=' + q + '&context=2&max=2000');
+  const byShard = recs.filter((r) => r.type === 'shard').map((r) => [r.shard, r.matched_lines]);
+  assert(byShard.length === pids.length && byShard.every(([, n]) => n > 0), 'the query matches in every shard: ' + JSON.stringify(byShard));
+  const doc = await apiSearch({ q }, {}, s.base);
+  const want = doc.results.map((r) => [r.path, r.line, r.text]);
+  await page.goto(s.base + '/');
+  await page.waitForSelector('#welcome:not([hidden])');
+  process.kill(pids[1], 'SIGSTOP');
+  let stoppedRows, searching, state;
+  try {
+    await typeQuery(page, q);
+    await page.waitForFunction(() => document.querySelectorAll('#results .row.match').length > 0);
+    await sleep(300);                  // shard 0 long done; shard 1 still stopped
+    stoppedRows = (await shownRows(page)).map((r) => [r.path, r.line, r.text]);
+    searching = await page.isVisible('#searching') ? await page.textContent('#searching') : null;
+    state = await page.$eval('#results', (r) => [r.dataset.state, r.hasAttribute('aria-busy')]);
+    await page.screenshot({ path: resolve(ARTIFACTS, 'results-streaming.png') });
+  } finally {
+    process.kill(pids[1], 'SIGCONT');
+  }
+  const shard0 = byShard.find(([n]) => n === 0)[1];
+  assert(stoppedRows.length > 0 && stoppedRows.length < want.length, `some rows, not all, while shard 1 is stopped: ${stoppedRows.length} of ${want.length}`);
+  eq(stoppedRows.length, Math.min(shard0, PAGE), 'every match of shard 0 shown');
+  const order = stoppedRows.map((r) => want.findIndex((w) => JSON.stringify(w) === JSON.stringify(r)));
+  assert(order.every((i) => i >= 0), 'each row shown is one of the final answer\'s');
+  assert(order.every((i, k) => k === 0 || i > order[k - 1]), 'in the final (path, line) order: ' + JSON.stringify(order));
+  assert(searching && /Searching/.test(searching) && /1 shard of 2/.test(searching), 'a "searching" indicator counts the shards: ' + searching);
+  eq(state, ['streaming', true], 'the results say they are still coming');
+  await waitResults(page, q);
+  eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), want.slice(0, PAGE), 'the final rows vs GET /api/search, in order');
+  eq(await groupPaths(page), [...new Set(doc.results.slice(0, PAGE).map((r) => r.path))], 'groups in the server\'s order');
+  const c = await summaryCounts(page);
+  eq([c.lines, c.files], [doc.stats.matched_lines, doc.stats.matched_files], 'the summary counts');
+  assert(await page.isHidden('#searching'), 'no "searching" once the summary came');
+  notes.push(`streaming: ${stoppedRows.length} of ${want.length} rows shown while shard 1 was stopped`);
+});
+
+test('streamed results: more matches than the page shows come out as the API\'s first page, in (path, line) order', async (page) => {
+  // "e" over the corpus: each shard streams up to max, far more than the
+  // page shows; what stays is the API's first PAGE.
+  for (const url of ['/?q=e&context=0', '/?q=e&context=2', '/?q=e&select=files']) {
+    await page.goto(server.base + url);
+    const files = url.includes('select=files');
+    if (files) {
+      await page.waitForFunction(() => document.querySelectorAll('#results .file-count').length > 0 && !document.getElementById('results').hasAttribute('aria-busy'));
+      const doc = await apiSearch({ q: 'e' }, { select: 'files' });
+      eq(await page.$$eval('#results .file-count', (ls) => ls.map((l) => l.dataset.path)), doc.results.slice(0, PAGE).map((r) => r.path), 'files vs the API');
+    } else {
+      await waitResults(page, 'e');
+      const doc = await apiSearch({ q: 'e', context: url.includes('context=2') ? 2 : 0 });
+      eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), doc.results.slice(0, PAGE).map((r) => [r.path, r.line, r.text]), 'rows vs the API for ' + url);
+    }
+  }
+  // The keyboard moves over the rows in the order shown.
+  await page.goto(server.base + '/?q=e&context=0');
+  await waitResults(page, 'e');
+  await page.click('#summary');
+  for (let i = 0; i < 5; i++) await page.keyboard.press('j');
+  const rows = await shownRows(page);
+  eq(await page.$$eval('#results .row.match', (rs) => rs.findIndex((r) => r.classList.contains('sel'))), 4, 'j five times: the fifth row');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done' && !document.getElementById('file-view').hidden);
+  eq([new URL(page.url()).searchParams.get('file'), new URL(page.url()).hash], [rows[4].path, '#L' + rows[4].line], 'Enter opens it');
+});
+
+test('streamed results: a new keystroke closes the old stream, and the server cancels its query', async (page, ctx) => {
+  const { s, pids } = await stoppableServer(ctx);
+  await page.goto(s.base + '/');
+  await page.waitForSelector('#welcome:not([hidden])');
+  process.kill(pids[1], 'SIGSTOP');
+  let oldId, old;
+  try {
+    await typeQuery(page, 'kv_get');
+    await page.waitForFunction(() => document.querySelectorAll('#results .row.match').length > 0 && document.getElementById('results').dataset.streamId);
+    oldId = await page.$eval('#results', (r) => r.dataset.streamId);
+    eq((await api('/api/queries/' + oldId, undefined, s.base)).body.status, 'running', 'the old query runs (shard 1 is stopped)');
+    await page.keyboard.type('x');     // kv_getx: a new search
+    await page.waitForFunction((id) => document.getElementById('results').dataset.streamId !== id, oldId);
+    for (let i = 0; i < 50; i++) {
+      old = (await api('/api/queries/' + oldId, undefined, s.base)).body;
+      if (old.status !== 'running') break;
+      await sleep(100);
+    }
+  } finally {
+    process.kill(pids[1], 'SIGCONT');
+  }
+  eq(old.status, 'cancelled', 'the server cancelled the old query when its stream closed');
+  assert(page.__rec.failed.some((f) => STREAM_URL.test(f.url) && new URL(f.url).searchParams.get('q') === 'kv_get'), 'the page aborted the old stream');
+  eq(page.__rec.requests.filter((r) => r.method === 'DELETE').length, 0, 'no DELETE: closing the stream is the cancel');
+  await waitResults(page, 'kv_getx');
+  eq((await summaryCounts(page)).lines, 0, 'the new search shown');
+});
+
+// ---------------------------------------------------------------- syntax colours
+
+// A row's text as pieces [text, token class or '', marked]: what the
+// reader sees of the colours and the marks on top of them.
+const pieces = (page, sel) => page.$$eval(sel, (srcs) => srcs.map((src) => {
+  const out = [];
+  const walk = (node, cls, marked) => {
+    for (const c of node.childNodes) {
+      if (c.nodeType === Node.TEXT_NODE) out.push([c.textContent, cls, marked]);
+      else walk(c, c.tagName === 'SPAN' ? c.className : cls, marked || c.tagName === 'MARK');
+    }
+  };
+  walk(src, '', false);
+  return out;
+}));
+
+test('syntax colours: C results are coloured, the matches marked on top', async (page) => {
+  const p = { q: 'return', path: '*.c', context: 1 };
+  await page.goto(server.base + '/?q=return&path=' + encodeURIComponent('*.c') + '&context=1');
+  await waitResults(page, 'return');
+  await page.waitForFunction(() => document.querySelectorAll('#results .row.match .src .hljs-keyword').length > 0);
+  const doc = await apiSearch(p);
+  const rows = await shownRows(page);
+  eq(rows.map((r) => [r.path, r.line, r.text]), expectRowsFromAPI(doc).map((r) => [r.path, r.line, r.text]), 'rows vs the API');
+  rows.forEach((row, i) => {
+    const r = doc.results[i];
+    eq(row.marks, r.ranges.map(([a, b]) => utf8slice(r.text, a, b)), `marks on ${r.path}:${r.line}`);
+  });
+  const all = await pieces(page, '#results .row.match .src');
+  let onTop = 0, coloured = 0;
+  all.forEach((ps) => {
+    if (ps.some(([, cls]) => /hljs-/.test(cls))) coloured++;
+    // "return" is a C keyword: its mark holds the keyword's colour.
+    if (ps.some(([t, cls, m]) => m && t === 'return' && /hljs-keyword/.test(cls))) onTop++;
+  });
+  eq(coloured, rows.length, 'every C match line has token colours');
+  eq(onTop, rows.length, 'every mark sits on top of the keyword colour');
+  const ctx = await page.$$eval('#results .row.ctx .src', (s) => s.filter((x) => x.querySelector('[class^="hljs-"]')).length);
+  assert(ctx > 0, 'context lines are coloured too');
+  const kw = await page.$eval('#results .row.match mark .hljs-keyword', (e) => [getComputedStyle(e).color, getComputedStyle(e.parentElement).backgroundColor]);
+  assert(kw[0] !== 'rgb(31, 35, 40)' && kw[1] !== 'rgba(0, 0, 0, 0)', 'the keyword has its colour and the mark its background: ' + JSON.stringify(kw));
+  // Markup in a line stays text when coloured (an HTML file, the xml grammar).
+  await page.goto(server.base + '/?q=alert&path=' + encodeURIComponent('*.html'));
+  await waitResults(page, 'alert');
+  await page.waitForFunction(() => document.querySelectorAll('#results .row.match .src [class^="hljs-"]').length > 0);
+  const texts = await page.$$eval('#results .src', (s) => s.map((x) => x.textContent));
+  assert(texts.includes('<script>alert(1)</script>'), 'the script line shows literally, coloured');
+  const tags = await page.$$eval('#results .src *', (els) => [...new Set(els.map((e) => e.tagName))]);
+  eq(tags.filter((t) => t !== 'SPAN' && t !== 'MARK'), [], 'only spans and marks in the lines');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'results-syntax.png') });
+});
+
+test('syntax colours: the file view of a C file, matches marked on top', async (page) => {
+  await page.goto(server.base + '/?q=return&file=src/kvstore.c');
+  await page.waitForFunction(() => /matching/.test(document.getElementById('file-meta').textContent));
+  await page.waitForSelector('#file-body[data-grammar="c"] .chunk[data-coloured]');
+  const file = (await api('/api/files/src/kvstore.c')).body;
+  eq(await page.$$eval('#file-body .row .src', (s) => s.map((x) => x.textContent)), file.lines, 'every line\'s text as the file has it');
+  const ret = await apiSearch({ q: 'return', path: 'src/kvstore.c', context: 0 });
+  const marked = await page.$$eval('#file-body .row.has-match', (rs) => rs.map((r) => [Number(r.id.slice(1)), Array.from(r.querySelectorAll('mark')).map((m) => m.textContent)]));
+  eq(marked, ret.results.map((r) => [r.line, r.ranges.map(([a, b]) => utf8slice(r.text, a, b))]), 'the matches marked in the file');
+  const first = ret.results[0].line;
+  const ps = (await pieces(page, `#L${first} .src`))[0];
+  assert(ps.some(([t, cls, m]) => m && t === 'return' && /hljs-keyword/.test(cls)), `line ${first}: the mark sits on the keyword colour: ` + JSON.stringify(ps));
+  const kinds = await page.$$eval('#file-body .src [class^="hljs-"]', (e) => [...new Set(e.map((x) => x.className.split(' ')[0]))]);
+  for (const k of ['hljs-keyword', 'hljs-comment', 'hljs-string', 'hljs-type']) assert(kinds.includes(k), `${k} in the file view: ${kinds.join(' ')}`);
+  await page.screenshot({ path: resolve(ARTIFACTS, 'file-view-syntax.png') });
+  const dark = await newPage({ colorScheme: 'dark' });
+  try {
+    await dark.goto(server.base + '/?q=return&file=src/kvstore.c');
+    await dark.waitForSelector('#file-body .chunk[data-coloured] .hljs-keyword');
+    const c = await dark.$eval('#file-body .hljs-keyword', (e) => getComputedStyle(e).color);
+    eq(c, 'rgb(255, 123, 114)', 'keywords have the dark theme\'s colour');
+    await dark.screenshot({ path: resolve(ARTIFACTS, 'file-view-syntax-dark.png') });
+  } finally {
+    await dark.context().close();
+  }
+});
+
+// A C file of n lines: functions with comments, strings and numbers, a
+// block comment across lines, and needle_marker on a few lines.
+function bigC(n) {
+  const out = ['/* big.c - generated for the browser tests', ' * (a block comment over three lines)', ' */', '#include <stdio.h>'];
+  for (let i = 0; out.length < n; i++) {
+    out.push('', `/* f${i}: returns ${i} times two. */`, `static int f${i}(int x)`, '{',
+             `    const char *name = "f${i}";   // a string and a comment`,
+             `    if (x > ${i % 97}) return x * 2 + 0x${(i % 4096).toString(16)};`,
+             i % 200 === 7 ? '    return needle_marker(x);' : '    printf("%s %d\\n", name, x);', '    return 0;', '}');
+  }
+  out.length = n;
+  return out.join('\n') + '\n';
+}
+
+test('syntax colours: a 20,000-line file opens fast and is coloured as it scrolls into view (timings)', async (page, ctx) => {
+  const N = 20000;
+  const top = mkdtempSync(resolve(tmpdir(), 'shardgrep-big-'));
+  ctx.cleanup.push(() => rmSync(top, { recursive: true, force: true }));
+  writeFileSync(resolve(top, 'big.c'), bigC(N));
+  writeFileSync(resolve(top, 'small.c'), 'int needle_marker(int x) { return x; }\n');
+  const s = await startServer(0, [], [top]);
+  ctx.cleanup.push(() => stopServer(s));
+  await page.goto(s.base + '/?q=needle_marker');
+  await waitResults(page, 'needle_marker');
+  // From the click on the file's link to the first frame that shows its
+  // lines (the file read included), then to its visible lines coloured.
+  const t = await page.evaluate(() => new Promise((done) => {
+    const link = Array.from(document.querySelectorAll('#results .file-link')).find((a) => a.textContent === 'big.c');
+    const out = {};
+    const t0 = performance.now();
+    document.addEventListener('sg:file', () => {
+      out.rendered = performance.now() - t0;
+      requestAnimationFrame(() => setTimeout(() => { out.painted = performance.now() - t0; }, 0));
+      const look = () => {
+        if (document.querySelector('#file-body .chunk[data-coloured]') && out.painted) {
+          out.coloured = performance.now() - t0;
+          out.colouredChunks = document.querySelectorAll('#file-body .chunk[data-coloured]').length;
+          done(out);
+        } else requestAnimationFrame(look);
+      };
+      requestAnimationFrame(look);
+    }, { once: true });
+    link.click();
+  }));
+  eq(await page.$$eval('#file-body .row', (r) => r.length), N, 'every line shown');
+  const chunks = await page.$$eval('#file-body .chunk', (c) => c.length);
+  assert(t.colouredChunks < chunks / 10, `only the chunks near the viewport are coloured: ${t.colouredChunks} of ${chunks}`);
+  assert(await page.$eval('#L1 .src', (e) => !!e.querySelector('.hljs-comment')), 'the first lines are coloured');
+  // Scroll to the end: the last lines are coloured as they come into view,
+  // the middle of the file is not; frame gaps measured while scrolling.
+  const scroll = await page.evaluate(() => new Promise((done) => {
+    const gaps = [];
+    let last = performance.now();
+    const t0 = last;
+    const step = Math.max(400, Math.floor(document.documentElement.scrollHeight / 60));
+    const tick = () => {
+      const now = performance.now();
+      gaps.push(now - last);
+      last = now;
+      if (window.scrollY + window.innerHeight < document.documentElement.scrollHeight - 2) {
+        window.scrollBy(0, step);
+        requestAnimationFrame(tick);
+      } else {
+        done({ ms: now - t0, frames: gaps.length, maxGap: Math.max(...gaps), medianGap: gaps.sort((a, b) => a - b)[gaps.length >> 1] });
+      }
+    };
+    requestAnimationFrame(tick);
+  }));
+  const chunkColoured = (id) => page.waitForFunction((id) => document.getElementById(id).closest('.chunk').dataset.coloured === '1', id);
+  await chunkColoured('L' + N);
+  const lastChunk = await page.$eval('#file-body .chunk:last-child', (c) => [c.dataset.coloured, c.querySelectorAll('[class^="hljs-"]').length]);
+  assert(lastChunk[0] === '1' && lastChunk[1] > 0, 'the last lines are coloured once scrolled to: ' + JSON.stringify(lastChunk));
+  const coloured = await page.$$eval('#file-body .chunk[data-coloured]', (c) => c.length);
+  // The needle lines: marked on top of their colours, at the end too.
+  const needle = await page.$$eval('#file-body .row.has-match', (rs) => rs.map((r) => r.id));
+  assert(needle.length >= 10, 'the needle lines are marked: ' + needle.length);
+  const lastNeedle = needle[needle.length - 1];
+  // Coloured once in view (a chunk passed in a fast scroll on a busy
+  // machine may never have been near the viewport long enough).
+  await page.$eval('#' + lastNeedle, (e) => e.scrollIntoView({ block: 'center' }));
+  await chunkColoured(lastNeedle);
+  const ps = (await pieces(page, `#${lastNeedle} .src`))[0];
+  assert(ps.some(([t, , m]) => m && t === 'needle_marker') && ps.some(([, cls]) => /hljs-keyword/.test(cls)), `${lastNeedle}: marked and coloured: ` + JSON.stringify(ps));
+  const result = { lines: N, click_to_rendered_ms: +t.rendered.toFixed(1), click_to_first_paint_ms: +t.painted.toFixed(1),
+                   click_to_visible_coloured_ms: +t.coloured.toFixed(1), chunks, chunks_coloured_at_open: t.colouredChunks,
+                   scroll_to_end: { ms: +scroll.ms.toFixed(0), frames: scroll.frames, median_frame_ms: +scroll.medianGap.toFixed(1), max_frame_ms: +scroll.maxGap.toFixed(1), chunks_coloured_after: coloured } };
+  writeFileSync(resolve(ARTIFACTS, 'fileview-timing.json'), JSON.stringify(result, null, 2) + '\n');
+  notes.push(`file view of ${N.toLocaleString('en-US')} lines of C: ${t.painted.toFixed(1)} ms from the click to the first paint of its lines (${t.rendered.toFixed(1)} ms to rendered), ` +
+             `${t.coloured.toFixed(1)} ms to its visible lines coloured (${t.colouredChunks} of ${chunks} chunks); scrolled to the end in ${scroll.frames} frames, ` +
+             `median ${scroll.medianGap.toFixed(1)} ms, longest ${scroll.maxGap.toFixed(1)} ms; ${coloured} chunks coloured after`);
 });
 
 test('options and path filters change the results', async (page) => {
@@ -594,7 +880,7 @@ test('"show more" reads the next page of the same query id; truncation is said',
   const pageReq = page.__rec.requests.find((r) => r.method === 'GET' && r.url.includes(`/api/queries/${id}?`) && r.url.includes(`offset=${PAGE}`));
   assert(pageReq, 'the next page was read from the same id with offset=' + PAGE);
   assert(/limit=200/.test(pageReq.url), 'with a limit');
-  eq(page.__rec.requests.filter((r) => r.method === 'POST').length, 1, 'no new query for "show more"');
+  eq(searchBodies(page).length, 1, 'no new query for "show more"');
   assert((await page.textContent('#more-count')).includes(`Showing ${2 * PAGE} of`), 'count next to the button');
 
   // More matches than the page asks the server to keep: said plainly.
@@ -624,8 +910,8 @@ test('"show more" after the server dropped the query id runs it again', async (p
   await page.waitForFunction((n) => document.querySelectorAll('#results .row.match').length === n, 2 * PAGE);
   const doc = await apiSearch({ q: 'e', context: 0 }, {}, forgetful.base);
   eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line, r.text]), 'two pages vs the API');
-  const posts = page.__rec.requests.filter((r) => r.method === 'POST');
-  eq(posts.length, 2, 'the query was submitted again once');
+  const posts = searchBodies(page);
+  eq([posts.length, posts[1].q, 'stream' in posts[1]], [2, 'e', false], 'the query was submitted again once (streamed first, then POSTed)');
   assert(page.__rec.requests.some((r) => r.method === 'GET' && r.url.includes('offset=' + PAGE) && !r.url.includes(id)), 'the page was read from the new id');
   assert(await page.isHidden('#warning'), 'no warning: ' + await page.textContent('#warning'));
 });
@@ -652,7 +938,7 @@ test('"show more" on a busy server (503 overloaded) tries again, then says so', 
   eq(nextPage, 3, 'two busy answers, then the page');
   assert(await page.isHidden('#notice'), 'a busy server is not a server that is down');
   assert(await page.isHidden('#warning'), 'no warning once the page came');
-  eq(page.__rec.requests.filter((r) => r.method === 'POST').length, 1, 'the search was not started over');
+  eq(searchBodies(page).length, 1, 'the search was not started over');
   const doc = await apiSearch({ q: 'e', context: 0 });
   eq((await shownRows(page)).map((r) => [r.path, r.line]), doc.results.slice(0, 2 * PAGE).map((r) => [r.path, r.line]), 'two pages vs the API');
 
@@ -667,12 +953,16 @@ test('"show more" on a busy server (503 overloaded) tries again, then says so', 
   eq((await shownRows(page)).length, 2 * PAGE, 'the rows shown stay');
   assert(await page.isEnabled('#more') && /more/.test(await page.textContent('#more')), 'the button can be clicked again');
   assert(await page.isHidden('#notice'), 'still no "server down" notice');
-  eq(page.__rec.requests.filter((r) => r.method === 'POST').length, 1, 'still one search');
+  eq(searchBodies(page).length, 1, 'still one search');
 });
 
 // The first page and "show more" read through one routine (web/js/api.js,
-// RemoteQuery.page); these two tests hold its first-page behaviour.
-const postsOf = (page, q) => page.__rec.requests.filter((r) => r.method === 'POST' && JSON.parse(r.body || '{}').q === q);
+// RemoteQuery.page); these two tests hold its first-page behaviour (a
+// search of file names reads its first page so; the line search streams
+// it, and waits out a busy server before its stream as RemoteQuery does).
+// The queries a page started (POSTed, or streamed), each as its fields.
+const searchBodies = (page) => page.__rec.requests.filter((r) => r.search).map((r) => r.search);
+const postsOf = (page, q) => searchBodies(page).filter((b) => b.q === q);
 const healthPolls = (page) => page.__rec.requests.filter((r) => r.url.endsWith('/healthz')).length;
 
 test('the first page after the server dropped the query id runs it again, with no "server down"', async (page, ctx) => {
@@ -692,14 +982,13 @@ test('the first page after the server dropped the query id runs it again, with n
     }
     await route.continue().catch(() => {});
   });
-  await page.goto(forgetful.base + '/?q=kv_put');
-  await waitResults(page, 'kv_put');
+  await page.goto(forgetful.base + '/?q=' + encodeURIComponent('file:kvstore'));
+  await waitNames(page, 'file:kvstore');
   assert(dropped, 'the first id was dropped before the page read it');
-  const doc = await apiSearch({ q: 'kv_put' }, {}, forgetful.base);
-  eq((await shownRows(page)).map((r) => [r.path, r.line, r.text]), expectRowsFromAPI(doc).map((r) => [r.path, r.line, r.text]), 'rows vs the API');
-  eq((await summaryCounts(page)).lines, doc.stats.matched_lines, 'counts');
-  eq(postsOf(page, 'kv_put').length, 2, 'the query was submitted again once');
-  const shownId = await page.$eval('#results', (r) => r.dataset.id);
+  const doc = await apiNames({ q: 'kvstore' }, { max: 1000 }, forgetful.base);
+  eq(namesOf(await shownNames(page)), expectNames(doc), 'file names vs the API');
+  eq(postsOf(page, 'kvstore').length, 2, 'the query was submitted again once');
+  const shownId = (await page.evaluate(() => window.__t.log)).filter((l) => l.kind === 'rendered' && l.q === 'file:kvstore').pop().id;
   assert(shownId && shownId !== dropped, 'the page shows the new id: ' + shownId);
   eq(healthPolls(page), 0, 'no /healthz poll: the server was up all along');
   assert(await page.isHidden('#notice'), 'no "server down" notice');
@@ -713,20 +1002,20 @@ test('the first page after the server dropped the query id runs it again, with n
     const id = /\/api\/queries\/([0-9a-f]+)\?/.exec(route.request().url())[1];
     return route.fulfill({ status: 404, contentType: 'application/json', body: expired(id) });
   });
-  await page.goto(forgetful.base + '/?q=wal_replay');
+  await page.goto(forgetful.base + '/?q=' + encodeURIComponent('file:wal'));
   await page.waitForFunction(() => document.getElementById('results').dataset.state === 'error');
   assert(/could not be read/.test(await page.textContent('#summary')), 'the summary says so: ' + await page.textContent('#summary'));
   const warn = await page.textContent('#warning');
   assert(await page.isVisible('#warning') && /has expired/.test(warn) && /Enter/.test(warn), 'the warning names the cause: ' + warn);
-  eq(postsOf(page, 'wal_replay').length, 2, 'run again once, not in a loop');
+  eq(postsOf(page, 'wal').length, 2, 'run again once, not in a loop');
   eq(healthPolls(page), 0, 'still no /healthz poll');
   assert(await page.isHidden('#notice'), 'still no "server down" notice');
   await page.unroute(/\/api\/queries\/[0-9a-f]+\?.*offset=0&/);
   await page.focus('#q');
   await page.keyboard.press('Enter');
-  await waitResults(page, 'wal_replay');
+  await waitNames(page, 'file:wal');
   assert(await page.isHidden('#warning'), 'the warning goes with the results');
-  eq(postsOf(page, 'wal_replay').length, 3, 'Enter ran it again');
+  eq(postsOf(page, 'wal').length, 3, 'Enter ran it again');
 });
 
 test('the first page on a busy server (503 overloaded) waits as Retry-After says, then says so', async (page) => {
@@ -735,8 +1024,8 @@ test('the first page on a busy server (503 overloaded) waits as Retry-After says
   // Busy twice: first asking for 2 s, then without Retry-After (the page
   // waits 1 s).  Only lower bounds are checked: a slow machine waits longer.
   let busy = [{ 'Retry-After': '2' }, {}];
-  await page.route('**/api/queries', async (route) => {
-    if (route.request().method() === 'POST' && busy.length) {
+  await page.route(STREAM_URL, async (route) => {
+    if (busy.length) {
       const headers = busy.shift();
       await route.fulfill({ status: 503, contentType: 'application/json', headers, body: overloaded });
     } else {
@@ -747,7 +1036,7 @@ test('the first page on a busy server (503 overloaded) waits as Retry-After says
   await waitResults(page, 'kv_get');
   const doc = await apiSearch({ q: 'kv_get' });
   eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(doc).map((r) => [r.path, r.line]), 'rows vs the API');
-  const sent = (await page.evaluate(() => window.__t.log)).filter((l) => l.kind === 'fetch' && l.method === 'POST').map((l) => l.t);
+  const sent = (await page.evaluate(() => window.__t.log)).filter((l) => l.kind === 'fetch' && STREAM_URL.test(l.url)).map((l) => l.t);
   eq(sent.length, 3, 'two busy answers, then the query');
   assert(sent[1] - sent[0] >= 1900, `Retry-After: 2 waited: ${Math.round(sent[1] - sent[0])} ms`);
   assert(sent[2] - sent[1] >= 900, `no Retry-After: 1 s waited: ${Math.round(sent[2] - sent[1])} ms`);
@@ -1057,9 +1346,15 @@ test('no console errors or CSP violations in any view; the CSP is really sent', 
   await page.goto(server.base + '/');
   await page.waitForFunction(() => document.getElementById('index-stats').textContent.length > 0);
   const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
-  eq(modules.filter((f) => !loaded.includes(f)), [], 'every script in the web root is loaded by the page');
+  // The page's own modules and highlight.js's core are loaded at once; a
+  // language's grammar only when a line of it is shown.
+  const onDemand = (f) => f.startsWith('/vendor/highlight/languages/');
+  eq(modules.filter((f) => !onDemand(f) && !loaded.includes(f)), [], 'every script in the web root is loaded by the page');
+  eq(loaded.filter(onDemand), [], 'no grammar loaded before a line of its language is shown');
   await page.goto(server.base + '/?q=kv_get&context=3');
   await waitResults(page, 'kv_get');
+  const grammars = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.includes('/languages/')));
+  assert(grammars.includes('/vendor/highlight/languages/c.min.js'), 'the C grammar is loaded for C results: ' + JSON.stringify(grammars));
   await page.keyboard.press('?');
   await page.keyboard.press('Escape');
   await page.click('#results .row.match .ln');
@@ -1267,8 +1562,8 @@ test('several trees: results show their trees in order; the filter narrows them,
   eq(await treeRows(page), apiTreeRows(site), 'rows with the filter vs the API');
   eq((await summaryCounts(page)).lines, site.stats.matched_lines, 'counts with the filter');
   eq(await treeBoxes(page), [['All', false], ['alpha', false], [SITE, true]], 'the box is checked, All is not');
-  const post = page.__rec.requests.filter((r) => r.method === 'POST').pop();
-  eq(JSON.parse(post.body).tree, 'site\\[2\\]', 'the query sent has tree=');
+  const post = searchBodies(page).pop();
+  eq(post.tree, 'site\\[2\\]', 'the query sent has tree=');
 
   // Check alpha too: every tree is All again, and the address drops tree=.
   await page.click(`label[for="tree-0"]`);
@@ -1396,8 +1691,8 @@ test('one tree: no tree label, no tree filter, nothing about trees sent', async 
   eq(await groupPaths(page), [...new Set(doc.results.map((r) => r.path))], 'groups are the bare paths');
   const href = await page.$eval('#results .file-link', (a) => a.getAttribute('href'));
   eq(new URL(href, server.base).searchParams.get('file'), doc.results[0].path, 'file links carry the bare path');
-  for (const r of page.__rec.requests.filter((x) => x.method === 'POST')) {
-    assert(!('tree' in JSON.parse(r.body)), 'no tree in the query sent: ' + r.body);
+  for (const b of searchBodies(page)) {
+    assert(!('tree' in b), 'no tree in the query sent: ' + JSON.stringify(b));
   }
   await page.click('#results .row.match .src');
   await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
@@ -1477,7 +1772,7 @@ async function waitNames(page, q, timeout = 8000) {
     return n.dataset.state === 'done' && n.dataset.q === q && !n.hasAttribute('aria-busy');
   }, q, { timeout });
 }
-const postBodies = (page) => page.__rec.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body || '{}'));
+const postBodies = searchBodies;
 
 test('file names: "file:" searches file names only, as the API\'s kind=path, highlighted, no line results', async (page) => {
   await page.goto(server.base + '/');

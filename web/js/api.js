@@ -246,6 +246,93 @@ export class RemoteQuery {
 }
 
 /* ------------------------------------------------------------------ *
+ * Streams.
+ * ------------------------------------------------------------------ */
+
+// A query's fields as a query string: booleans as 1 (false and '' are
+// the defaults, so they are left out).
+function queryString(fields) {
+  const sp = new URLSearchParams();
+  for (const k in fields) {
+    const v = fields[k];
+    if (v === false || v === '' || v === undefined || v === null) continue;
+    sp.set(k, v === true ? '1' : String(v));
+  }
+  return sp.toString();
+}
+
+// Hand the NDJSON records of body to onRecords, a chunk's worth at a
+// time (one call per read: the page renders once per chunk, not once
+// per record).  Resolves when the body ends.
+async function readRecords(body, onRecords) {
+  const reader = body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    const nl = buf.lastIndexOf('\n');
+    if (nl < 0) continue;
+    const lines = buf.slice(0, nl).split('\n');
+    buf = buf.slice(nl + 1);
+    const recs = [];
+    for (const line of lines) if (line) recs.push(JSON.parse(line));
+    if (recs.length) onRecords(recs);
+  }
+  buf += dec.decode();
+  if (buf.trim()) onRecords([JSON.parse(buf)]);
+}
+
+// GET /api/search?...&stream=1 (doc/api.md): the query's records
+// (begin, match, shard, summary) handed to onRecords as the shards send
+// them.  Resolves once the summary came; a 503 overloaded before the
+// stream begins is waited out as request() does; an answer cut before
+// its summary is a server that went away (ServerDown).  Aborting signal
+// closes the connection, which cancels the query on the server: there
+// is no id to DELETE.
+export async function streamSearch(fields, signal, onRecords) {
+  const url = '/api/search?' + queryString(fields) + '&stream=1';
+  for (let busy = 0; ; busy++) {
+    const init = { method: 'GET', cache: 'no-store', credentials: 'same-origin',
+                   headers: authHeaders({ Accept: 'application/x-ndjson' }), signal };
+    let r;
+    try {
+      r = await fetch(url, init);
+    } catch (e) {
+      if (isAbort(e)) throw e;
+      throw new ServerDown(0);
+    }
+    if (r.status === 200 && r.body) {
+      let summary = false, pageError = null;
+      try {
+        await readRecords(r.body, (recs) => {
+          if (recs.some((x) => x && x.type === 'summary')) summary = true;
+          try { onRecords(recs); } catch (e) { pageError = e; throw e; }
+        });
+      } catch (e) {
+        if (pageError) throw pageError;            // the page's own bug: not the network's
+        if (isAbort(e) || (signal && signal.aborted)) throw abortError();
+        if (e instanceof SyntaxError) throw new ApiError(r.status, { code: 'bad_stream', message: 'the server sent a record that is not JSON' });
+        throw new ServerDown(0);
+      }
+      if (!summary) throw new ServerDown(0);
+      return;
+    }
+    let text = '';
+    try { text = await r.text(); } catch (e) {
+      if (isAbort(e)) throw e;
+      throw new ServerDown(0);
+    }
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    const res = { status: r.status, data, wait: retryAfter(r) };
+    if (r.status !== 503 || errorDoc(res).code !== 'overloaded' || busy >= BUSY_RETRIES) throw failure(res);
+    await sleep(res.wait * 1000, signal);
+  }
+}
+
+/* ------------------------------------------------------------------ *
  * Files, one-shot searches, stats and health.
  * ------------------------------------------------------------------ */
 

@@ -17,7 +17,7 @@ export const ui = {
   treeFilter: $('tree-filter'), treeChips: $('tree-chips'),
   qError: $('q-error'), qErrorText: $('q-error-text'), asLiteral: $('as-literal'),
   notice: $('notice'), noticeText: $('notice-text'), noticeRetry: $('notice-retry'),
-  searchView: $('search-view'), summary: $('summary'), warning: $('warning'),
+  searchView: $('search-view'), summary: $('summary'), searching: $('searching'), warning: $('warning'),
   results: $('results'), moreRow: $('more-row'), moreCount: $('more-count'), more: $('more'),
   names: $('names'), facets: $('facets'), facetsBody: $('facets-body'), facetsToggle: $('facets-toggle'),
   welcome: $('welcome'), indexStats: $('index-stats'),

@@ -14,12 +14,23 @@
  * list.  An answer for a file no longer shown is dropped (fileState.token
  * counts the files opened).  The selected lines are the address's hash:
  * a click on a line number sets it, shift-click extends it from the anchor.
+ *
+ * Syntax colours (syntax.js) come after the file is shown, and only where
+ * it is looked at: the rows are laid out in chunks of CHUNK lines, and an
+ * IntersectionObserver colours a chunk when it comes within a screen of
+ * the viewport (the first ones right after the first paint), so a file of
+ * 20,000 lines opens as fast as it did plain and costs colouring only for
+ * what is scrolled through.  The language is the file name's, as the
+ * server's /api/langs globs say (langs.js).  A row is painted from its
+ * text, its colours (once its chunk is coloured) and its matches, so the
+ * two arrive in either order.
  */
 
 import { getFile, searchNow, ServerDown } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
 import { num, plural } from './format.js';
-import { appendHighlighted } from './highlight.js';
+import { langOfPath, whenLangsKnown } from './langs.js';
+import { grammarOf, paint, ready, tokenizeLines } from './syntax.js';
 import { buildURL, globQuote, keyOf, parseLines, parseLocation, splitQ } from './params.js';
 import { serverTrouble } from './notice.js';
 import { splitFile } from './trees.js';
@@ -27,7 +38,11 @@ import { needToken } from './token.js';
 
 // path: FILE as read; tree and inTree: the answer's tree ('' with one
 // tree) and the path within it.
-const fileState = { path: '', tree: '', inTree: '', doc: null, rows: [], token: 0, matchLines: [], hlKey: '', anchor: 0 };
+const fileState = { path: '', tree: '', inTree: '', doc: null, rows: [], token: 0, matchLines: [], hlKey: '', anchor: 0,
+                    grammar: '', tokens: [], marks: [], chunks: [], observer: null };
+
+const CHUNK = 100;              // lines per chunk: the unit coloured at once
+const FRAME_MS = 8;             // colouring a frame may take, past its first chunk
 
 // The next openFileView() reads the file again (the server came back).
 export function forgetFile() { fileState.path = ''; }
@@ -54,6 +69,7 @@ export function openFileView(st) {
   fileState.doc = null;
   fileState.rows = [];
   fileState.hlKey = '';
+  stopColouring();
   const guess = splitFile(st.file);
   fileState.tree = guess.tree;
   fileState.inTree = guess.path;
@@ -69,6 +85,7 @@ export function openFileView(st) {
     fileState.inTree = fileState.tree ? st.file.slice(fileState.tree.length + 1) : st.file;
     showFileName(fileState.tree, fileState.inTree);
     renderFile(doc);
+    colourFile(token);
     fileMatches(p, st.file);
     applyLines(parseLines(location.hash), true);
     document.dispatchEvent(new CustomEvent('sg:file', { detail: { path: st.file } }));
@@ -95,6 +112,9 @@ function showFileName(tree, path) {
 
 function renderFile(doc) {
   fileState.doc = doc;
+  fileState.tokens = [];
+  fileState.marks = [];
+  fileState.matchLines = [];
   const lines = doc.lines;
   const n = lines.length;
   const clipped = {};
@@ -105,25 +125,126 @@ function renderFile(doc) {
   ui.fileBody.className = 'file-body code d' + Math.min(Math.max(digits, 2), 7);
   const frag = document.createDocumentFragment();
   const rows = new Array(n + 1);
+  const chunks = [];
+  let chunk = null;
+  // Rows are copies of one (a 20,000-line file makes 60,000 elements:
+  // cloning is the cheapest way there is).
+  const proto = h('div', 'row');
+  proto.appendChild(h('a', 'ln'));
+  proto.appendChild(h('span', 'src'));
   for (let i = 0; i < n; i++) {
+    if (i % CHUNK === 0) {
+      chunk = h('div', 'chunk');
+      chunk.dataset.from = String(i + 1);
+      chunks.push(chunk);
+      frag.appendChild(chunk);
+    }
     const no = i + 1;
-    const row = h('div', 'row');
+    const row = proto.cloneNode(true);
     row.id = 'L' + no;
-    const a = h('a', 'ln', String(no));
-    a.href = '#L' + no;
+    const a = row.firstChild, src = row.lastChild;
+    a.textContent = String(no);
+    a.setAttribute('href', '#L' + no);
     a.setAttribute('aria-label', 'Line ' + no);
-    const src = h('span', 'src', lines[i]);
+    src.textContent = lines[i];
     if (clipped[no]) { src.classList.add('clip-end'); row.title = 'Line cut at 63 KiB'; }
-    row.appendChild(a);
-    row.appendChild(src);
-    frag.appendChild(row);
+    chunk.appendChild(row);
     rows[no] = row;
   }
   if (n === 0) frag.appendChild(h('p', 'file-empty', 'This file is empty.'));
   clear(ui.fileBody);
   ui.fileBody.appendChild(frag);
   fileState.rows = rows;
+  fileState.chunks = chunks;
   ui.fileView.dataset.state = 'done';
+}
+
+// Draw line no again from its text, colours and matches.
+function paintRow(no) {
+  const row = fileState.rows[no];
+  if (!row) return;
+  const src = row.lastChild;
+  clear(src);
+  paint(src, fileState.doc.lines[no - 1], fileState.tokens[no] || null, fileState.marks[no] || null);
+}
+
+/* ------------------------------------------------------------------ *
+ * Colours, a chunk at a time as it comes into view.
+ * ------------------------------------------------------------------ */
+
+function stopColouring() {
+  if (fileState.observer) fileState.observer.disconnect();
+  fileState.observer = null;
+  fileState.grammar = '';
+  fileState.chunks = [];
+  delete ui.fileBody.dataset.grammar;
+}
+
+// Start colouring the file just shown (token: the file opened) once its
+// language and grammar are known.
+function colourFile(token) {
+  whenLangsKnown(() => {
+    if (token !== fileState.token || !fileState.doc) return;
+    const g = grammarOf(langOfPath(fileState.inTree));
+    if (!g) return;
+    const start = () => {
+      if (token !== fileState.token || !fileState.doc || fileState.observer) return;
+      fileState.grammar = g;
+      ui.fileBody.dataset.grammar = g;
+      observeChunks();
+    };
+    if (ready(g, start)) start();
+  });
+}
+
+function observeChunks() {
+  const pending = new Set();
+  let scheduled = false;
+  // The chunks near the viewport, nearest first, FRAME_MS of them a frame
+  // (scrolling stays smooth); one that left the area before its turn waits
+  // until it comes back.
+  const flush = () => {
+    scheduled = false;
+    const obs = fileState.observer;
+    if (!obs) return;
+    const mid = window.innerHeight / 2;
+    const dist = (c) => { const r = c.getBoundingClientRect(); return r.bottom < mid ? mid - r.bottom : Math.max(0, r.top - mid); };
+    const order = Array.from(pending).map((c) => [dist(c), c]).sort((x, y) => x[0] - y[0]);
+    const t0 = performance.now();
+    for (const [, chunk] of order) {
+      if (performance.now() - t0 > FRAME_MS) break;
+      pending.delete(chunk);
+      obs.unobserve(chunk);
+      colourChunk(chunk);
+    }
+    if (pending.size) {
+      scheduled = true;
+      requestAnimationFrame(flush);
+    }
+  };
+  fileState.observer = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (e.isIntersecting && !e.target.dataset.coloured) pending.add(e.target);
+      else pending.delete(e.target);
+    }
+    if (pending.size && !scheduled) {
+      scheduled = true;
+      requestAnimationFrame(flush);
+    }
+  }, { rootMargin: '100% 0px' });
+  for (const c of fileState.chunks) fileState.observer.observe(c);
+}
+
+function colourChunk(chunk) {
+  const lines = fileState.doc.lines;
+  const a = (chunk.dataset.from | 0) - 1;
+  const b = Math.min(a + CHUNK, lines.length);
+  const segs = tokenizeLines(fileState.grammar, lines, a, b);
+  for (let i = a; i < b; i++) {
+    fileState.tokens[i + 1] = segs[i - a];
+    if (segs[i - a]) paintRow(i + 1);
+  }
+  chunk.dataset.coloured = '1';
 }
 
 // Mark the query's matches in the file shown (file: FILE, as read).  A
@@ -144,12 +265,19 @@ function fileMatches(p, file) {
   searchNow(fields).then((doc) => {
     if (token !== fileState.token || fileState.hlKey !== key) return;
     const lines = [];
+    // The last query's marks go (another query over the same file).
+    const old = fileState.matchLines;
+    fileState.marks = [];
+    old.forEach((no) => {
+      if (!fileState.rows[no]) return;
+      fileState.rows[no].classList.remove('has-match');
+      paintRow(no);
+    });
     doc.results.forEach((r) => {
       if (r.path !== path || (r.tree || '') !== tree) return;
       const row = fileState.rows[r.line];
       if (!row) return;
-      const src = row.lastChild;
-      const full = src.textContent;
+      const full = fileState.doc.lines[r.line - 1];
       let ranges = r.ranges || [];
       if (r.clipped) {
         // r.text is a window of the line from byte r.column.
@@ -158,8 +286,8 @@ function fileMatches(p, file) {
       } else if (full !== r.text) {
         return;
       }
-      clear(src);
-      appendHighlighted(src, full, ranges);
+      fileState.marks[r.line] = ranges;
+      paintRow(r.line);
       row.classList.add('has-match');
       lines.push(r.line);
     });

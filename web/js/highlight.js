@@ -5,7 +5,8 @@
  * line (half-open, like the API's "ranges"); JavaScript strings are
  * UTF-16.  byteToIndex() maps one onto the other, so a highlight covers
  * exactly the matched characters whatever multi-byte text comes before
- * it.  Used by the result list and the file view alike, and for the
+ * it.  Used by the result list and the file view alike (through
+ * syntax.js, which puts the marks on top of syntax colours), and for the
  * file-name hits (ranges into the path) by appendHighlightedPath().
  */
 
@@ -35,10 +36,11 @@ function byteToIndex(str, offsets) {
   return out;
 }
 
-// Append text to node with the byte ranges wrapped in <mark>; returns the
-// number of marks.
-export function appendHighlighted(node, text, ranges) {
-  if (!ranges || !ranges.length) { node.appendChild(document.createTextNode(text)); return 0; }
+// The byte ranges into text's UTF-8 as [start, end) indices into text,
+// sorted, overlapping ones merged (adjacent matches stay apart), empty
+// ones left out.
+export function markSpans(text, ranges) {
+  if (!ranges || !ranges.length) return [];
   const flat = [];
   ranges.forEach((r) => { flat.push(r[0] | 0, r[1] | 0); });
   const idx = byteToIndex(text, flat);
@@ -54,6 +56,14 @@ export function appendHighlighted(node, text, ranges) {
     if (last && r[0] < last[1]) last[1] = Math.max(last[1], r[1]);
     else merged.push([r[0], r[1]]);
   });
+  return merged;
+}
+
+// Append text to node with the byte ranges wrapped in <mark>; returns the
+// number of marks.
+export function appendHighlighted(node, text, ranges) {
+  const merged = markSpans(text, ranges);
+  if (!merged.length) { node.appendChild(document.createTextNode(text)); return 0; }
   let pos = 0;
   merged.forEach((r) => {
     if (r[0] > pos) node.appendChild(document.createTextNode(text.slice(pos, r[0])));

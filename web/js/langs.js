@@ -17,6 +17,8 @@ import { ui, h, clear } from './dom.js';
 import { needToken } from './token.js';
 
 let names = null;               // the server's language names, once read
+let byName = null;              // {exact, prefixes, exts} from their globs (langOfPath)
+let known = [];                 // callbacks for when the languages are read
 let loading = false;
 let value = '';                 // the lang parameter the controls say
 
@@ -26,11 +28,50 @@ export function loadLangs() {
   getLangs().then((langs) => {
     loading = false;
     names = langs.map((l) => String(l.name));
+    byName = globTable(langs);
     render();
+    const fns = known;
+    known = [];
+    fns.forEach((fn) => fn());
   }, (e) => {
     loading = false;
     needToken(e);
   });
+}
+
+// fn() once the server's languages are known (at once if they are).
+export function whenLangsKnown(fn) {
+  if (byName) fn();
+  else known.push(fn);
+}
+
+// The globs of /api/langs as the server reads them (doc/api.md): an
+// exact name, a prefix ("Makefile.*"), or an extension ("*.c").
+function globTable(langs) {
+  const t = { exact: new Map(), prefixes: [], exts: new Map() };
+  for (const l of langs) {
+    for (const g of l.globs || []) {
+      const glob = String(g);
+      if (/^\*\.[^*?[\]{}.]+$/.test(glob)) t.exts.set(glob.slice(2), String(l.name));
+      else if (/^[^*?[\]{}]+\*$/.test(glob)) t.prefixes.push([glob.slice(0, -1), String(l.name)]);
+      else if (!/[*?[\]{}]/.test(glob)) t.exact.set(glob, String(l.name));
+    }
+  }
+  t.prefixes.sort((a, b) => b[0].length - a[0].length);
+  return t;
+}
+
+// The language of a file, from its name alone as the server decides it:
+// an exact name, then the longest prefix, then the extension after the
+// last dot (case-sensitive); '' for none, or while the languages are not
+// known.
+export function langOfPath(path) {
+  if (!byName) return '';
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  if (byName.exact.has(base)) return byName.exact.get(base);
+  for (const [p, name] of byName.prefixes) if (base.startsWith(p) && base.length > p.length) return name;
+  const dot = base.lastIndexOf('.');
+  return dot >= 0 && byName.exts.has(base.slice(dot + 1)) ? byName.exts.get(base.slice(dot + 1)) : '';
 }
 
 // The controls' lang parameter, and setting it (from the address, a facet).

@@ -32,10 +32,11 @@ import { getStats } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
 import { clearFacets, renderFacets } from './facets.js';
 import { num, plural, capital, fmtMs, fmtBytes } from './format.js';
-import { appendHighlighted } from './highlight.js';
 import { clearNames, renderNames } from './names.js';
 import { fileOf, fileURL, splitQ } from './params.js';
+import { paintLine } from './syntax.js';
 import { needToken } from './token.js';
+import { shardCount, treeRank } from './trees.js';
 
 export const PAGE = 200;        // results shown per page ("show more" reads the next)
 
@@ -53,6 +54,7 @@ function clearResults() {
   // A file-name hit stays selected when the lines come after it.
   if (selected && !ui.names.contains(selected)) selected = null;
   clear(ui.results);
+  showSearching(null);
   show(ui.moreRow, false);
   showWarning('');
   delete ui.results.dataset.q;
@@ -121,15 +123,235 @@ export function renderMore(s, doc, offset) {
   emit({ q: s.p.q, id: doc.id, what: 'more', shown: s.shown });
 }
 
+/* ------------------------------------------------------------------ *
+ * The first page, streamed (search.js reads GET /api/search?stream=1).
+ *
+ * Matches come as each shard sends them: each shard's in (path, line)
+ * order, the shards interleaved.  Each is put where the final answer
+ * has it among those shown: a file's group at its place in the server's
+ * order (tree, in the server's order of trees, then the path's bytes),
+ * a line in its group by number (a file lives on one shard, so its
+ * lines mostly come in order and are appended; one that does not redraws
+ * its group).  Only the first PAGE in that order are kept: each shard
+ * sends at most max (>= PAGE) in order, so once every shard is done the
+ * PAGE kept are the first PAGE of the final answer, which is then shown
+ * as it is.  When that cannot be known (a shard failed or the query
+ * stopped short; a path with U+FFFD, whose real bytes are not known; a
+ * tree whose place is not known) search.js reads the page by the id
+ * instead and renderAnswer() draws it.
+ * ------------------------------------------------------------------ */
+
+// UTF-16 code units -> an order that is the order of code points, which
+// is the order of the UTF-8 bytes (the server's strcmp of paths).
+function cpUnit(c) {
+  return c >= 0xd800 && c <= 0xdfff ? c + 0x2000 : c >= 0xe000 ? c - 0x800 : c;
+}
+function cmpBytes(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x !== y) return cpUnit(x) - cpUnit(y);
+  }
+  return a.length - b.length;
+}
+
+function cmpFile(s, ta, pa, tb, pb) {
+  if (ta !== tb) {
+    const ra = treeRank(ta), rb = treeRank(tb);
+    if (ra < 0 || rb < 0) s.live.unsure = true;
+    return ra !== rb ? ra - rb : cmpBytes(ta, tb);
+  }
+  return cmpBytes(pa, pb);
+}
+
+// Index of the first of items (sorted, each {tree, path}) not before
+// (tree, path), and whether it is that file.
+function findFile(s, items, tree, path) {
+  let lo = 0, hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cmpFile(s, items[mid].tree, items[mid].path, tree, path) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = lo < items.length && items[lo].tree === tree && items[lo].path === path;
+  return { at: lo, found };
+}
+
+// The query began: nothing shown of it yet but "searching".
+export function streamBegin(s, rec) {
+  s.live = { started: false, count: 0, shardsDone: 0, shards: shardCount(), unsure: false,
+             id: String(rec.id || ''), query: rec.query || null, files: [] };
+  ui.results.dataset.streamId = s.live.id;
+  showSearching(s.live);
+}
+
+// A shard finished (whatever its status): the indicator counts it.
+export function streamShard(s) {
+  if (!s.live) return;
+  s.live.shardsDone++;
+  showSearching(s.live);
+}
+
+// The search stopped (superseded, failed): no indicator.
+export function streamStopped() { showSearching(null); }
+
+function showSearching(live) {
+  if (!live) { show(ui.searching, false); ui.searching.textContent = ''; return; }
+  ui.searching.textContent = live.shards
+    ? 'Searching… ' + live.shardsDone + ' ' + plural(live.shardsDone, 'shard', 'shards') + ' of ' + live.shards
+    : 'Searching… ' + live.shardsDone + ' ' + plural(live.shardsDone, 'shard', 'shards') + ' done';
+  show(ui.searching, true);
+}
+
+// The first matches replace what the last search showed.
+function startLive(s) {
+  s.live.started = true;
+  s.groups = [];
+  s.matchRows = [];
+  clearResults();
+  showSearching(s.live);
+  show(ui.welcome, false);
+  ui.results.dataset.q = s.p.q;
+  ui.results.dataset.id = s.live.id;
+  ui.results.dataset.streamId = s.live.id;
+  ui.results.dataset.state = 'streaming';
+}
+
+// Match records of a chunk of the stream.
+export function streamMatches(s, recs) {
+  if (!s.live || !recs.length) return;
+  if (!s.live.started) startLive(s);
+  if (s.p.select === 'files') {
+    for (const r of recs) liveFile(s, r);
+    s.matchRows = s.live.files.map((x) => x.li);
+  } else {
+    const dirty = new Set();
+    for (const r of recs) liveLine(s, r, dirty);
+    for (const g of dirty) redrawGroup(s, g);
+    s.matchRows = rowsOf(s);
+  }
+  keepSelection(s.matchRows);
+}
+
+function noteUnsure(s, tree, path) {
+  if (path.indexOf('\ufffd') >= 0 || tree.indexOf('\ufffd') >= 0) s.live.unsure = true;
+}
+
+function liveLine(s, r, dirty) {
+  const tree = r.tree ? String(r.tree) : '';
+  const path = String(r.path);
+  const line = r.line | 0;
+  noteUnsure(s, tree, path);
+  const groups = s.groups;
+  if (s.live.count >= PAGE) {
+    // Past the last one kept: not on the first page.
+    const lg = groups[groups.length - 1];
+    const c = cmpFile(s, tree, path, lg.tree, lg.path);
+    if (c > 0 || (c === 0 && line > (lg.results[lg.results.length - 1].line | 0))) return;
+  }
+  const f = findFile(s, groups, tree, path);
+  const g = f.found ? groups[f.at] : newGroup(s, tree, path, f.at);
+  const res = g.results;
+  if (!res.length || (res[res.length - 1].line | 0) < line) {
+    res.push(r);
+    if (!dirty.has(g)) addResult(s, g, r);
+  } else {
+    let k = res.length;
+    while (k > 0 && (res[k - 1].line | 0) > line) k--;
+    res.splice(k, 0, r);
+    dirty.add(g);
+  }
+  if (++s.live.count > PAGE) {
+    const lg = groups[groups.length - 1];
+    lg.results.pop();
+    s.live.count--;
+    if (lg.results.length) {
+      dirty.add(lg);
+    } else {
+      lg.sec.remove();
+      groups.pop();
+      dirty.delete(lg);
+    }
+  }
+}
+
+function liveFile(s, r) {
+  const tree = r.tree ? String(r.tree) : '';
+  const path = String(r.path);
+  noteUnsure(s, tree, path);
+  const items = s.live.files;
+  const f = findFile(s, items, tree, path);
+  if (f.found || f.at >= PAGE) return;
+  let list = ui.results.querySelector('.file-counts');
+  if (!list) {
+    list = h('ul', 'file-counts');
+    list.setAttribute('aria-label', 'Matching files');
+    ui.results.appendChild(list);
+  }
+  const li = fileItem(s, r);
+  list.insertBefore(li, f.at < items.length ? items[f.at].li : null);
+  items.splice(f.at, 0, { tree, path, li });
+  if (items.length > PAGE) items.pop().li.remove();
+}
+
+// A row redrawn (or dropped) under the keyboard's selection: select its
+// new self, or nothing.
+function keepSelection(rows) {
+  if (!selected || selected.isConnected) return;
+  const old = selected;
+  selected = null;
+  const same = rows.find((r) => r.dataset.path === old.dataset.path && r.dataset.line === old.dataset.line &&
+                                r.dataset.tree === old.dataset.tree);
+  if (same) {
+    selected = same;
+    same.classList.add('sel');
+    same.setAttribute('aria-current', 'true');
+  }
+}
+
+// The summary came.  Shows it and returns true when what is shown is the
+// final first page; false when search.js must read it by the id.
+export function streamEnd(s, sum) {
+  const live = s.live;
+  showSearching(null);
+  const st = sum.stats || {};
+  const n = s.p.select === 'files' ? live.files.length : live.count;
+  if (sum.status !== 'done' || live.unsure || n !== Math.min(PAGE, st.returned | 0)) return false;
+  if (!live.started) startLive(s);
+  const doc = { id: sum.id, status: sum.status, query: live.query, stats: st,
+                page: { offset: 0, limit: PAGE, count: n }, results: [] };
+  if (sum.error) doc.error = sum.error;
+  s.doc = doc;
+  s.returned = st.returned | 0;
+  s.shown = n;
+  ui.results.dataset.id = doc.id;
+  ui.results.dataset.state = 'done';
+  renderSummary(s, doc);
+  renderFacets(s, st.facets, 'lines');
+  updateMore(s);
+  if (!ui.searchView.hidden) document.title = s.p.q + ' · shardgrep';
+  emit({ q: s.p.q, id: doc.id, what: 'first', shown: s.shown });
+  return true;
+}
+
 function appendResults(s, results) {
   if (s.p.select === 'files') { appendFiles(s, results); return; }
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
     const tree = r.tree ? String(r.tree) : '';
     let g = s.groups[s.groups.length - 1];
-    if (!g || g.path !== r.path || g.tree !== tree) g = newGroup(s, tree, r.path);
+    if (!g || g.path !== r.path || g.tree !== tree) g = newGroup(s, tree, r.path, -1);
+    g.results.push(r);
     addResult(s, g, r);
   }
+  s.matchRows = rowsOf(s);
+}
+
+// The match rows of the groups, in the order shown.
+function rowsOf(s) {
+  const rows = [];
+  for (const g of s.groups) for (const r of g.rows) rows.push(r);
+  return rows;
 }
 
 // select=files: each matching file once, with its count of matching
@@ -143,24 +365,30 @@ function appendFiles(s, results) {
     ui.results.appendChild(list);
   }
   for (const r of results) {
-    const tree = r.tree ? String(r.tree) : '';
-    const path = String(r.path);
-    const n = r.count | 0;
-    const li = h('li', 'file-count');
-    const a = h('a', 'file-link');
-    a.href = fileURL(s.p, fileOf(tree, path), 0);
-    appendPath(a, path, tree);
-    li.appendChild(a);
-    li.appendChild(h('span', 'count', num(n) + ' matching ' + plural(n, 'line', 'lines')));
-    li.dataset.path = path;
-    if (tree) li.dataset.tree = tree;
-    li.dataset.count = String(n);
+    const li = fileItem(s, r);
     list.appendChild(li);
     s.matchRows.push(li);
   }
 }
 
-function newGroup(s, tree, path) {
+function fileItem(s, r) {
+  const tree = r.tree ? String(r.tree) : '';
+  const path = String(r.path);
+  const n = r.count | 0;
+  const li = h('li', 'file-count');
+  const a = h('a', 'file-link');
+  a.href = fileURL(s.p, fileOf(tree, path), 0);
+  appendPath(a, path, tree);
+  li.appendChild(a);
+  li.appendChild(h('span', 'count', num(n) + ' matching ' + plural(n, 'line', 'lines')));
+  li.dataset.path = path;
+  if (tree) li.dataset.tree = tree;
+  li.dataset.count = String(n);
+  return li;
+}
+
+// A file's group, at index in s.groups (-1: after the last).
+function newGroup(s, tree, path, index) {
   const file = fileOf(tree, path);
   const sec = h('section', 'file');
   sec.setAttribute('aria-label', tree ? path + ' in tree ' + tree : path);
@@ -174,10 +402,24 @@ function newGroup(s, tree, path) {
   const body = h('div', 'lines code d2');
   sec.appendChild(head);
   sec.appendChild(body);
-  ui.results.appendChild(sec);
-  const g = { tree, path, file, body, count, matches: 0, last: 0, tail: [], firstLine: 0, link: a, digits: 2 };
-  s.groups.push(g);
+  const g = { tree, path, file, sec, body, count, lang: '', matches: 0, last: 0, tail: [], firstLine: 0, link: a, digits: 2,
+              results: [], rows: [] };
+  if (index >= 0 && index < s.groups.length) {
+    ui.results.insertBefore(sec, s.groups[index].sec);
+    s.groups.splice(index, 0, g);
+  } else {
+    ui.results.appendChild(sec);
+    s.groups.push(g);
+  }
   return g;
+}
+
+// Draw g again from its results (one came in before others shown).
+function redrawGroup(s, g) {
+  clear(g.body);
+  g.body.className = 'lines code d2';
+  Object.assign(g, { matches: 0, last: 0, tail: [], firstLine: 0, digits: 2, rows: [] });
+  for (const r of g.results) addResult(s, g, r);
 }
 
 function addResult(s, g, r) {
@@ -185,6 +427,7 @@ function addResult(s, g, r) {
   const after = Array.isArray(r.after) ? r.after : [];
   const line = r.line | 0;
   const start = line - before.length;
+  if (!g.lang && r.lang) g.lang = String(r.lang);
   // Context lines after the previous match that this result covers again.
   while (g.tail.length && g.tail[g.tail.length - 1].n >= start) {
     const t = g.tail.pop();
@@ -230,7 +473,7 @@ function emitLine(s, g, n, text, ranges, r) {
   if (!r) ln.tabIndex = -1;
   const src = h('span', 'src');
   if (r) {
-    appendHighlighted(src, text, ranges);
+    paintLine(src, text, ranges, g.lang);
     if (r.clipped) {
       // Ellipses drawn by CSS, so that copied text is the line's own.
       if ((r.column | 0) > 0) src.classList.add('clip-start');
@@ -240,9 +483,9 @@ function emitLine(s, g, n, text, ranges, r) {
     row.dataset.path = g.path;
     if (g.tree) row.dataset.tree = g.tree;
     row.dataset.line = String(n);
-    s.matchRows.push(row);
+    g.rows.push(row);
   } else {
-    src.textContent = text;
+    paintLine(src, String(text), null, g.lang);
   }
   row.appendChild(ln);
   row.appendChild(src);

@@ -6,13 +6,20 @@
  * the file-name search (s.names, kind=path: with the "file names" toggle,
  * beside the line search; for a box that starts with "file:", alone).
  * The two run at once and each is shown when it comes (names.js shows the
- * file names above the lines, whichever comes first).  Their first pages
- * and each "show more" are read through RemoteQuery.page(), the one
+ * file names above the lines, whichever comes first).
+ *
+ * The line search is streamed (GET /api/search?stream=1, api.js's
+ * streamSearch()): its matches are shown as the shards send them, in
+ * their final place (results.js), so the first results show before the
+ * slowest shard ends; the summary then says the first page is whole, or
+ * the page is read by the query's id.  Every other read (the file names,
+ * "show more", that page) goes through RemoteQuery.page(), the one
  * routine that submits, polls, waits out a busy server and runs the query
  * again when the server dropped its id; this module only decides what
  * each outcome shows.
  *
- * A newer search supersedes the current one: its waits are aborted, its
+ * A newer search supersedes the current one: its waits and its stream are
+ * aborted (the server cancels a query whose stream is closed), its other
  * ids are cancelled on the server (DELETE) unless known to have finished,
  * and every answer is checked against the current search before it is
  * shown, so a stale answer (of either query) can never overwrite a newer
@@ -21,13 +28,14 @@
  * back); typing the same thing again does not.
  */
 
-import { RemoteQuery, ServerBusy, QueryDropped, ServerDown, isAbort } from './api.js';
+import { RemoteQuery, ServerBusy, QueryDropped, ServerDown, isAbort, streamSearch } from './api.js';
 import { ui } from './dom.js';
 import { BESIDE, ONLY, clearNames, namesFailed, renderNames } from './names.js';
 import { serverTrouble } from './notice.js';
 import { keyOf, splitQ } from './params.js';
 import { PAGE, clearQError, showWelcome, showNoSearch, showQueryError, showReadFailed,
-         renderAnswer, renderMore, renderNamesOnly, namesRendered, moreLoading, moreFailed } from './results.js';
+         renderAnswer, renderMore, renderNamesOnly, namesRendered, moreLoading, moreFailed,
+         streamBegin, streamMatches, streamShard, streamEnd, streamStopped } from './results.js';
 import { needToken } from './token.js';
 
 const MAX = 2000;               // results the server keeps for one query
@@ -53,6 +61,7 @@ function supersede() {
   s.stop.abort();
   if (s.query) s.query.cancel();
   if (s.names) s.names.cancel();
+  streamStopped();
   setBusy(false);
 }
 
@@ -100,7 +109,7 @@ export function search(p, force) {
   current = s;
   if (!s.names) clearNames();
   setBusy(true);
-  if (s.query) run(s, s.query, PAGE, (doc) => renderAnswer(s, doc), (e) => mainFailed(s, e));
+  if (s.query) runStream(s);
   if (fileOnly) run(s, s.names, ONLY, (doc) => renderNamesOnly(s, doc), (e) => mainFailed(s, e));
   else if (s.names) run(s, s.names, BESIDE, (doc) => { renderNames(s, doc, false); namesRendered(s, doc); }, (e) => besideFailed(s, e));
 }
@@ -118,6 +127,47 @@ function run(s, q, limit, shown, failed) {
     if (s !== current || isAbort(e)) return;
     done();
     failed(e);
+  });
+}
+
+// The line search, streamed: its records shown as they come (results.js)
+// unless s was superseded; then, if the summary cannot vouch for what is
+// shown, the first page read by the query's id.  The id is s.query's only
+// once the query ended: while it streams, closing the stream (the abort)
+// is what cancels it, and there is nothing to DELETE.
+function runStream(s) {
+  s.pending++;
+  const done = () => { if (--s.pending === 0) setBusy(false); };
+  let summary = null;
+  streamSearch(s.query.body, s.stop.signal, (recs) => {
+    if (s !== current) return;
+    const matches = [];
+    for (const rec of recs) {
+      if (rec.type === 'match') matches.push(rec);
+      else if (rec.type === 'begin') streamBegin(s, rec);
+      else if (rec.type === 'shard') { streamMatches(s, matches.splice(0)); streamShard(s, rec); }
+      else if (rec.type === 'summary') summary = rec;
+    }
+    streamMatches(s, matches);
+  }).then(() => {
+    if (s !== current) return;
+    s.query.id = String(summary.id);
+    s.query.finished = true;
+    if (streamEnd(s, summary)) { done(); return; }
+    s.query.page(0, PAGE, s.stop.signal).then((doc) => {
+      if (s !== current) return;
+      done();
+      renderAnswer(s, doc);
+    }, (e) => {
+      if (s !== current || isAbort(e)) return;
+      done();
+      mainFailed(s, e);
+    });
+  }, (e) => {
+    if (s !== current || isAbort(e)) return;
+    streamStopped();
+    done();
+    mainFailed(s, e);
   });
 }
 

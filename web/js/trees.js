@@ -25,6 +25,7 @@ import { treeNames, treeParam } from './params.js';
 import { needToken } from './token.js';
 
 let names = null;               // the server's tree names, once read
+let shards = 0;                 // the server's shards (workers), once read
 let loading = false;
 let value = '';                 // the tree parameter the controls say
 
@@ -35,6 +36,7 @@ export function loadTrees() {
   getStats().then((d) => {
     loading = false;
     names = Array.isArray(d.trees) ? d.trees.map((t) => String(t.name)) : [];
+    shards = Array.isArray(d.shards) ? d.shards.length : 0;
     render();
   }, (e) => {
     loading = false;
@@ -44,6 +46,14 @@ export function loadTrees() {
 
 // The server has several trees (false while they are not known).
 export function severalTrees() { return !!names && names.length > 1; }
+
+// The number of shards the server searches (0 while not known).
+export function shardCount() { return shards; }
+
+// Where results of tree name come in the server's order (the order of
+// its trees on the command line, as /api/stats lists them); -1 when the
+// trees are not known, or name is not one of them.
+export function treeRank(name) { return names ? names.indexOf(name) : -1; }
 
 // A file view's FILE as {tree, path}: TREE/PATH when the server has
 // several trees and FILE starts with one's name.
