@@ -395,6 +395,7 @@ char *render_stream_begin(const struct query_view *v, size_t *len)
     cJSON_AddStringToObject(doc, "type", "begin");
     cJSON_AddStringToObject(doc, "id", v->id);
     cJSON_AddStringToObject(doc, "status", query_status_name(v->status));
+    cJSON_AddNumberToObject(doc, "shards", v->shards_total);
     add_query_fields(doc, &v->spec);
     return render_print(doc, len);
 }
@@ -511,6 +512,11 @@ char *render_file(const char *tree, const char *path, const struct result_ref *l
         jw_lit(&w, "{\"path\":");
     }
     jw_str(&w, path, strlen(path));
+    unsigned lang = lang_of(path, strlen(path));
+    if (lang != LANG_NONE) {
+        jw_lit(&w, ",\"lang\":");
+        jw_str(&w, lang_name(lang), strlen(lang_name(lang)));
+    }
     jw_lit(&w, ",\"line_count\":");
     jw_uint(&w, n);
     jw_lit(&w, ",\"lines\":[");
@@ -543,7 +549,7 @@ char *render_file(const char *tree, const char *path, const struct result_ref *l
 
 size_t render_file_estimate(const char *path, const struct result_ref *lines, size_t n)
 {
-    size_t est = 128 + jw_str_len(path, strlen(path));
+    size_t est = 160 + jw_str_len(path, strlen(path));
     for (size_t i = 0; i < n; i++) {
         uint8_t flags;
         const char *s;

@@ -86,10 +86,28 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* A bundled folder: the source tree's copy, else the installed one. */
+/* Whether this program runs from its build tree (not installed). */
+static bool in_build_tree(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    size_t len = strlen(SG_BUILDDIR);
+    return strncmp(exe, SG_BUILDDIR, len) == 0 && exe[len] == '/';
+}
+
+/* A bundled folder: the source tree's copy when the program runs from
+ * its build tree (so a fresh build serves the page being edited), else
+ * the installed one; an installed program looks at the folders it was
+ * built in (which another machine may hold for anything) only when
+ * nothing is installed (a copy of the binary run from elsewhere). */
 static const char *bundled(const char *src_dir, const char *installed)
 {
-    return is_dir(src_dir) ? src_dir : installed;
+    if (in_build_tree() && is_dir(src_dir))
+        return src_dir;
+    return is_dir(installed) || !is_dir(src_dir) ? installed : src_dir;
 }
 
 static void fork_workers(struct server *s, const struct file_list *files)

@@ -2010,7 +2010,7 @@ test('facets: folders, their subfolders and languages as the API counts them; a 
   eq(subs.map((r) => [r[0], r[1]]), f.subfolders.map((x) => [x.path, x.lines]), 'subfolders of the busiest vs the API');
   eq(await page.textContent('#facet-subfolders .facet-h'), 'In ' + f.folders[0].path, 'named for the busiest folder');
   const langs = await facetRows(page, 'facet-langs');
-  eq(langs.map((r) => [r[0], r[1], r[3]]), f.langs.map((x) => [x.lang || 'other', x.lines, x.lang !== '']), 'languages vs the API; "other" is no button');
+  eq(langs.map((r) => [r[0], r[1], r[3]]), f.langs.map((x) => [x.lang || 'other', x.lines, true]), 'languages vs the API, each a button');
   await checkBars(page, 'facet-folders', folders);
   await checkBars(page, 'facet-subfolders', subs);
   await checkBars(page, 'facet-langs', langs);
@@ -2056,6 +2056,18 @@ test('facets: folders, their subfolders and languages as the API counts them; a 
   await traverse(page, -1);
   await waitResults(page, 'e');
   eq(new URL(page.url()).searchParams.get('path'), null, 'back to the first search');
+  // "other": the files of no known language (lang=none).
+  const none = f.langs.find((x) => x.lang === '');
+  await page.click('#facet-langs button.facet[data-value="none"]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('lang') === 'none');
+  await page.waitForFunction((n) => document.getElementById('summary').textContent.startsWith(n.toLocaleString('en-US') + ' '), none.lines);
+  await waitResults(page, 'e');
+  const noLang = await apiSearch({ q: 'e', context: 0 }, { lang: 'none' });
+  assert(noLang.results.every((r) => !('lang' in r)), 'lang=none: files of no language only');
+  eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(noLang).map((r) => [r.path, r.line]), 'rows of lang=none vs the API');
+  await traverse(page, -1);
+  await waitResults(page, 'e');
+  eq(new URL(page.url()).searchParams.get('lang'), null, 'back again');
   const sub = f.subfolders[0];
   await page.waitForSelector(`#facet-subfolders button.facet[data-value="${sub.path}"]`);
   await page.click(`#facet-subfolders button.facet[data-value="${sub.path}"]`);

@@ -229,6 +229,11 @@ def lang_filters_and_labels():
     check(got and all("lang" not in r for r in doc["results"]), "lang=none: files of no language")
     for f in got:
         check(lang_of(f) is None, "lang=none listed %s" % f)
+    # The file view says its language too.
+    for f in ("src/kvstore.c", "Makefile", "README.md"):
+        r = srv.files(f)
+        expect_json(r, 200, "file view of %s" % f)
+        eq(r.json.get("lang"), lang_of(f), "lang of the file view of %s" % f)
     # kind=path with lang: the paths of that language.
     doc = srv.search_ok(".", kind="path", lang="go", max=100000)
     eq([r["path"] for r in doc["results"]], [f for f in c.files if lang_of(f) == "go"],

@@ -70,6 +70,7 @@ def check_shape(recs, what):
     check(set(types) <= {"begin", "match", "shard", "summary"}, "%s: record types %r" %
           (what, set(types)))
     eq(recs[0]["id"], recs[-1]["id"], "%s: one id" % what)
+    eq(recs[0]["shards"], 2, "%s: begin says how many shards will end" % what)
 
 
 def key(r):

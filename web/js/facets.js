@@ -11,8 +11,8 @@
  * several trees the tree filter to its tree), a language the language
  * filter; the row of the filter in force shows pressed, and clicking it
  * again removes that filter.  Files of no known language ("lang": "") are
- * one row, "other", that filters nothing: no lang= selects them.  Root
- * files are in no folder row.
+ * one row, "other", which sets lang=none.  Root files are in no folder
+ * row.
  *
  * The bars are SVG rectangles whose width attribute is the proportion:
  * the page's Content-Security-Policy allows no inline style.  On a narrow
@@ -59,8 +59,8 @@ export function renderFacets(s, facets, unit) {
   }
   if (langs.length) {
     section('facet-langs', 'Languages', langs.map((x) => ({
-      kind: 'lang', value: String(x.lang || ''), tree: '', n: count(x), files: x.files | 0,
-      label: x.lang ? String(x.lang) : 'other', on: !!x.lang && s.p.lang === String(x.lang)
+      kind: 'lang', value: x.lang ? String(x.lang) : 'none', tree: '', n: count(x), files: x.files | 0,
+      label: x.lang ? String(x.lang) : 'other', on: s.p.lang === (x.lang ? String(x.lang) : 'none')
     })), unit);
   }
 }
@@ -99,7 +99,7 @@ function facetRow(r, max, unit) {
     if (r.tree) row.dataset.tree = r.tree;
     row.setAttribute('aria-pressed', r.on ? 'true' : 'false');
     row.title = (r.on ? 'Remove the filter ' : (r.kind === 'path' ? 'Search only in ' : 'Search only language ')) +
-      r.label + ': ' + what;
+      (r.value === 'none' && r.kind === 'lang' ? 'other (files of no known language)' : r.label) + ': ' + what;
   } else {
     row.title = 'Files of no known language: ' + what;
   }
