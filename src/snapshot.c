@@ -1,7 +1,8 @@
 /*
  * snapshot.c - a shard's base on disk (see snapshot.h for the design).
  *
- * Layout: a header, then eight sections, each 64-byte aligned:
+ * Layout: a header, then eight sections, each at the next 64-byte
+ * boundary (the gaps zero), the file ending where the last one does:
  *   FILES    struct snap_file per file, in the arena's order
  *   PATHS    the paths, each NUL-terminated
  *   ARENA    the text, then CORPUS_PAD zero bytes
@@ -290,6 +291,28 @@ static int fail_in(char *why, size_t whylen, int section, const char *what)
     return SG_ERR;
 }
 
+/* The sections lie where snapshot_write() puts them, the file ends where
+ * the last one does, and the alignment padding before each (a hole the
+ * writer skipped) is zero: with the header's fields checked and the
+ * sections checksummed, no byte of the file goes unchecked.  The
+ * sections' bounds are checked already. */
+static int check_layout(const struct mapped *m, char *why, size_t whylen)
+{
+    uint64_t at = sizeof *m->h;
+    for (int i = 0; i < NSECTIONS; i++) {
+        uint64_t off = align64((size_t)at);
+        if (m->h->sec[i].off != off)
+            return fail_in(why, whylen, i, "is not where the format puts it");
+        for (; at < off; at++)
+            if (m->p[at])
+                return fail_in(why, whylen, i, "follows padding that is not zero");
+        at = off + m->h->sec[i].len;
+    }
+    if (at != m->len)
+        return fail(why, whylen, "the file goes on past its last section");
+    return SG_OK;
+}
+
 /* The header says what this build would have written. */
 static int check_header(const struct mapped *m, unsigned shard, unsigned nshards, uint64_t config,
                         char *why, size_t whylen)
@@ -322,7 +345,7 @@ static int check_header(const struct mapped *m, unsigned shard, unsigned nshards
         if (off % 8 || off > m->len || len > m->len - off || (i != S_PATHS && len != want[i]))
             return fail_in(why, whylen, i, "lies outside the file (truncated?)");
     }
-    return SG_OK;
+    return check_layout(m, why, whylen);
 }
 
 static int check_sums(const struct mapped *m, int first, int last, char *why, size_t whylen)
@@ -338,6 +361,25 @@ static const void *section(const struct mapped *m, int i)
     return m->p + m->h->sec[i].off;
 }
 
+/* File x's line table (its first entry at lines) starts at 0 and has one
+ * entry per line, each line ending at the first '\n' after its start
+ * (corpus.h): a search takes a line's length from the table, so a file
+ * with text but no line, or a line start past the file, would make it
+ * read outside the text.  This reads the text once more, at memchr()'s
+ * speed (a fraction of the checksum's). */
+static int check_lines(const char *text, const uint32_t *lines, const struct snap_file *x)
+{
+    if ((x->nlines == 0) != (x->len == 0) || (x->nlines && lines[0] != 0))
+        return SG_ERR;
+    for (uint32_t k = 0; k < x->nlines; k++) {
+        uint64_t start = lines[k], next = k + 1 < x->nlines ? lines[k + 1] : x->len;
+        if (next <= start || next > x->len ||
+            memchr(text + start, '\n', (size_t)(next - start)) != text + next - 1)
+            return SG_ERR;
+    }
+    return SG_OK;
+}
+
 /* Every file's path, text, lines and blocks lie where they must. */
 static int check_files(const struct mapped *m, char *why, size_t whylen)
 {
@@ -346,43 +388,79 @@ static int check_files(const struct mapped *m, char *why, size_t whylen)
     const char *paths = section(m, S_PATHS);
     const char *arena = section(m, S_ARENA);
     const uint32_t *lines = section(m, S_LINES);
-    uint64_t at = 0;
+    uint64_t at = 0, wide = 0;
     for (uint64_t i = 0; i < h->nfiles; i++) {
         const struct snap_file *x = &f[i];
+        wide += x->wide_fold != 0;
         if (x->path_off >= h->sec[S_PATHS].len ||
             x->path_len >= h->sec[S_PATHS].len - x->path_off || !x->path_len ||
             paths[x->path_off + x->path_len] != '\0' ||
             memchr(paths + x->path_off, '\0', x->path_len))
             return fail(why, whylen, "a path lies outside the paths");
+        /* The worker matches the files against the tree's list by merging
+         * the two in this order (worker.c), and places new ones by it. */
+        if (i &&
+            (x[-1].tree > x->tree ||
+             (x[-1].tree == x->tree && strcmp(paths + x[-1].path_off, paths + x->path_off) >= 0)))
+            return fail(why, whylen, "the files are not in (tree, path) order");
         if (x->off != at || x->len > h->arena_len - at || x->nlines > x->len ||
             x->first_line > h->nlines || x->nlines > h->nlines - x->first_line ||
             (x->len && arena[x->off + x->len - 1] != '\n') || x->first_block >= h->nblocks)
             return fail(why, whylen, "a file lies outside the text or its tables");
-        for (uint32_t k = 0; k < x->nlines; k++)
-            if (lines[x->first_line + k] >= x->len ||
-                (k && lines[x->first_line + k] <= lines[x->first_line + k - 1]))
-                return fail(why, whylen, "a line starts outside its file");
+        if (check_lines(arena + x->off, lines + x->first_line, x) < 0)
+            return fail(why, whylen, "a file's line table does not match its lines");
         at += x->len;
     }
     if (at != h->arena_len)
         return fail(why, whylen, "the files do not cover the text");
+    for (int i = 0; i < CORPUS_PAD; i++) /* zeroed, as corpus.h has it */
+        if (arena[h->arena_len + i])
+            return fail(why, whylen, "the text's pad is not zero");
+    /* A search skips to the index's candidates only when no file holds a
+     * wide fold (search.c): a wrong count would hide such files. */
+    if (wide != h->wide_fold)
+        return fail(why, whylen, "the count of files with a wide fold is wrong");
     return SG_OK;
 }
 
-/* Blocks lie in their files; the index's keys ascend and its offsets stay
- * within its postings.  Postings themselves are not read: a block number
- * is only ever compared, and a search bounds it by the block count
- * (search.c), so a wrong one costs a wrong answer, never a wrong read;
- * the checksum stands for them. */
-static int check_index(const struct mapped *m, char *why, size_t whylen)
+/* Blocks tile the text in order, as corpus.c cuts them (whole lines; an
+ * empty file is one empty block): each inside its file and ending at a
+ * line end, and each file's first_block its first.  A search reads the
+ * text from a block's offset to the end of a run of blocks. */
+static int check_blocks(const struct mapped *m, char *why, size_t whylen)
 {
     const struct snap_header *h = m->h;
     const struct snap_file *f = section(m, S_FILES);
     const struct corpus_block *b = section(m, S_BLOCKS);
-    for (uint64_t i = 0; i < h->nblocks; i++)
-        if (b[i].file >= h->nfiles || b[i].off < f[b[i].file].off ||
-            b[i].len > f[b[i].file].off + f[b[i].file].len - b[i].off)
+    const char *arena = section(m, S_ARENA);
+    uint64_t at = 0;
+    for (uint64_t i = 0; i < h->nblocks; i++) {
+        uint32_t fi = b[i].file;
+        if (fi >= h->nfiles || (i && fi < b[i - 1].file))
             return fail(why, whylen, "a block lies outside its file");
+        const struct snap_file *x = &f[fi];
+        bool first = !i || b[i - 1].file != fi;
+        if (b[i].off != at || at < x->off || at > x->off + x->len ||
+            b[i].len > x->off + x->len - at || (first && (at != x->off || x->first_block != i)) ||
+            (!b[i].len && x->len) || (b[i].len && arena[at + b[i].len - 1] != '\n'))
+            return fail(why, whylen, "a block lies outside its file");
+        at += b[i].len;
+    }
+    if (at != h->arena_len)
+        return fail(why, whylen, "the blocks do not cover the text");
+    for (uint64_t i = 0; i < h->nfiles; i++) /* first_block < nblocks: check_files() */
+        if (b[f[i].first_block].file != i)
+            return fail(why, whylen, "a file's first block is another file's");
+    return SG_OK;
+}
+
+/* The index's keys ascend and its offsets stay within its postings.
+ * Postings themselves are not read: a block number is only ever compared,
+ * and a search bounds it by the block count (search.c), so a wrong one
+ * costs a wrong answer, never a wrong read; the checksum stands for them. */
+static int check_index(const struct mapped *m, char *why, size_t whylen)
+{
+    const struct snap_header *h = m->h;
     const uint32_t *keys = section(m, S_KEYS), *offsets = section(m, S_OFFSETS);
     for (uint64_t i = 0; i < h->nkeys; i++)
         if ((i && keys[i] <= keys[i - 1]) || keys[i] >= 1u << 24 || offsets[i] > offsets[i + 1])
@@ -426,7 +504,7 @@ int snapshot_open(const char *dir, unsigned shard, unsigned nshards, uint64_t co
         return SG_ERR;
     if (check_header(&m, shard, nshards, config, why, whylen) < 0 ||
         check_sums(&m, 0, NSECTIONS - 1, why, whylen) < 0 || check_files(&m, why, whylen) < 0 ||
-        check_index(&m, why, whylen) < 0) {
+        check_blocks(&m, why, whylen) < 0 || check_index(&m, why, whylen) < 0) {
         munmap((void *)m.p, m.len);
         return SG_ERR;
     }

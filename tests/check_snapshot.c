@@ -2,7 +2,8 @@
  * check_snapshot.c - unit tests for src/snapshot.c: a corpus written and
  * mapped back searches the same; a snapshot damaged anywhere (each
  * section), cut short, or made for another shard, shard count or
- * configuration is refused, saying why.
+ * configuration is refused, saying why; so is one whose checksums match
+ * but whose tables are wrong (as a writer bug would leave).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,7 +167,8 @@ START_TEST(test_damaged_anywhere)
     struct stat st;
     ck_assert(stat(snap_file(), &st) == 0);
     /* Every 97th byte past the header, one at a time: each is refused
-     * (or lands in alignment padding, which no section covers). */
+     * (a section's checksum covers it, or it is padding, which must be
+     * zero). */
     unsigned refused = 0, tried = 0;
     for (off_t off = 256; off < st.st_size; off += 97) {
         damage(off);
@@ -179,7 +181,7 @@ START_TEST(test_damaged_anywhere)
             refused++;
         damage(off); /* back */
     }
-    ck_assert_msg(refused > tried * 9 / 10, "only %u of %u damaged bytes refused", refused, tried);
+    ck_assert_msg(refused == tried, "only %u of %u damaged bytes refused", refused, tried);
     damage(12); /* the header's version */
     expect_refused(0, 2, CONFIG, "another version");
 }
@@ -201,6 +203,90 @@ START_TEST(test_truncated)
 }
 END_TEST
 
+/* Write orig, spoilt by the caller, as the snapshot: its checksums match
+ * (what a writer bug, or a forger, would leave), so only the structural
+ * checks stand between it and a search; it must be refused. */
+static void rewritten_refused(const char *why_part)
+{
+    char err[SG_ERRLEN];
+    ck_assert_msg(snapshot_write(dir, 0, 2, CONFIG, &orig, NULL, err, sizeof err) == SG_OK, "%s",
+                  err);
+    expect_refused(0, 2, CONFIG, why_part);
+}
+
+/* A block past the end of its file passed the old check (its length was
+ * compared with the file's end minus its offset, which wrapped) and a
+ * search read the text from there: found by fuzz/fuzz_snapshot.c. */
+START_TEST(test_block_past_its_file)
+{
+    orig.blocks[0].off = orig.files[0].off + orig.files[0].len + 0x20000;
+    rewritten_refused("a block lies outside its file");
+}
+END_TEST
+
+START_TEST(test_block_tables_wrong)
+{
+    orig.files[3].first_block = orig.files[2].first_block; /* big.txt's */
+    rewritten_refused("block");
+}
+END_TEST
+
+/* A file with text but no line entry: a search took a line's length as
+ * 0 - 1. */
+START_TEST(test_file_without_lines)
+{
+    orig.files[3].nlines = 0;
+    rewritten_refused("line table does not match");
+}
+END_TEST
+
+START_TEST(test_line_table_wrong)
+{
+    orig.line_off[orig.files[0].first_line + 1]++; /* "int beta;" starts a byte late */
+    rewritten_refused("line table does not match");
+}
+END_TEST
+
+/* The header's count of files with a wide fold was covered by no
+ * checksum and checked against nothing: a wrong one made searches skip
+ * such files. */
+START_TEST(test_wide_fold_count)
+{
+    orig.wide_fold = 1; /* no file holds one */
+    rewritten_refused("wide fold");
+}
+END_TEST
+
+START_TEST(test_files_out_of_order)
+{
+    orig.files[0].path = "zz.c"; /* after b/empty.txt */
+    rewritten_refused("(tree, path) order");
+}
+END_TEST
+
+START_TEST(test_text_pad)
+{
+    orig.buf[orig.len] = 'x';
+    rewritten_refused("pad");
+}
+END_TEST
+
+/* No byte of the file goes unchecked: the padding before a section (here
+ * the header's tail), and bytes past the last section, were read by
+ * nothing. */
+START_TEST(test_padding_and_tail)
+{
+    damage(300); /* the header is 288 bytes; the first section is at 320 */
+    expect_refused(0, 2, CONFIG, "padding that is not zero");
+    damage(300);
+    int fd = open(snap_file(), O_WRONLY | O_APPEND);
+    ck_assert(fd >= 0);
+    ck_assert(write(fd, "", 1) == 1);
+    close(fd);
+    expect_refused(0, 2, CONFIG, "past its last section");
+}
+END_TEST
+
 Suite *suite_snapshot(void)
 {
     Suite *s = suite_create("snapshot");
@@ -212,6 +298,14 @@ Suite *suite_snapshot(void)
     tcase_add_test(tc, test_empty_shard);
     tcase_add_test(tc, test_damaged_anywhere);
     tcase_add_test(tc, test_truncated);
+    tcase_add_test(tc, test_block_past_its_file);
+    tcase_add_test(tc, test_block_tables_wrong);
+    tcase_add_test(tc, test_file_without_lines);
+    tcase_add_test(tc, test_line_table_wrong);
+    tcase_add_test(tc, test_wide_fold_count);
+    tcase_add_test(tc, test_files_out_of_order);
+    tcase_add_test(tc, test_text_pad);
+    tcase_add_test(tc, test_padding_and_tail);
     suite_add_tcase(s, tc);
     return s;
 }
