@@ -342,14 +342,14 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
         error(res, 503, "shutting_down", "the server is shutting down");
         return;
     }
-    size_t guess = render_query_estimate(&v, ctx->files, p->offset, p->limit);
+    size_t guess = render_query_estimate(&v, ctx->files, ctx->links, p->offset, p->limit);
     if (!answer_reserve(ctx->answers, guess)) {
         over_budget(ctx, res, kept_id ? v.id : NULL);
         query_view_free(&v);
         return;
     }
     size_t len;
-    char *body = render_query(&v, ctx->files, p->offset, p->limit, &len);
+    char *body = render_query(&v, ctx->files, ctx->links, p->offset, p->limit, &len);
     if (!body) {
         api_answer_release(ctx->answers, guess);
         out_of_memory(res, kept_id ? v.id : NULL);
@@ -386,7 +386,7 @@ static void handle_stream(const struct api_context *ctx, const struct api_reques
         req->accept && strstr(req->accept, "text/event-stream") ? STREAM_SSE : STREAM_NDJSON;
     res->status = 200;
     res->content_type = stream_content_type(f);
-    res->stream = stream_new(ctx->reg, ctx->files, q, f);
+    res->stream = stream_new(ctx->reg, ctx->files, ctx->links, q, f);
 }
 
 static void handle_search(const struct api_context *ctx, const struct api_request *req,
@@ -490,11 +490,11 @@ static void handle_query(const struct api_context *ctx, const struct api_request
 
 /* The file's lines are in: check the budget on their real size, then
  * render.  `held` bytes were reserved before asking the shard. */
-static void respond_file(const struct api_context *ctx, const char *tree, const char *path,
-                         const struct result_ref *lines, size_t n, size_t held,
+static void respond_file(const struct api_context *ctx, uint32_t tree_id, const char *tree,
+                         const char *path, const struct result_ref *lines, size_t n, size_t held,
                          struct api_response *res)
 {
-    size_t need = render_file_estimate(path, lines, n);
+    size_t need = render_file_estimate(ctx->links, tree_id, path, lines, n);
     if (need > held && !answer_reserve(ctx->answers, need - held)) {
         api_answer_release(ctx->answers, held);
         over_budget(ctx, res, NULL);
@@ -502,7 +502,7 @@ static void respond_file(const struct api_context *ctx, const char *tree, const 
     }
     size_t reserved = need > held ? need : held;
     size_t len;
-    char *body = render_file(tree, path, lines, n, &len);
+    char *body = render_file(ctx->links, tree_id, tree, path, lines, n, &len);
     if (!body) {
         api_answer_release(ctx->answers, reserved);
         out_of_memory(res, NULL);
@@ -560,7 +560,7 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
         api_answer_release(ctx->answers, guess);
         error(res, 503, "shard_down", "the shard holding this file did not answer");
     } else {
-        respond_file(ctx,
+        respond_file(ctx, f.tree,
                      ftable_ntrees(ctx->files) > 1 ? ftable_tree_name(ctx->files, f.tree) : NULL,
                      f.path, lines, n, guess, res);
     }

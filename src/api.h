@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ftable.h"
+#include "links.h"
 #include "query.h"
 #include "registry.h"
 #include "stream.h"
@@ -42,6 +43,7 @@ struct api_context {
     struct watcher *const *watch;   /* one per tree, following it */
     unsigned ntrees;
     const char *const *tree_roots; /* their folders */
+    const struct links *links;     /* editor and code-host URLs; NULL: none */
     const struct webroot *web;
     uint32_t timeout_ms; /* default and largest query deadline */
     double started_ms;

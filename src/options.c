@@ -41,6 +41,8 @@ enum {
     OPT_NO_REQUEST_LOG,
     OPT_LOG_FORMAT,
     OPT_LOG_QUERIES,
+    OPT_EDITOR_URL,
+    OPT_LINK_URL,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +72,8 @@ static const struct option long_options[] = {
     {"no-request-log", no_argument, NULL, OPT_NO_REQUEST_LOG},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"log-queries", no_argument, NULL, OPT_LOG_QUERIES},
+    {"editor-url", required_argument, NULL, OPT_EDITOR_URL},
+    {"link-url", required_argument, NULL, OPT_LINK_URL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -124,6 +128,12 @@ const char *options_help(void)
            "      --no-request-log    no line per HTTP request on stderr\n"
            "      --log-format F      those lines as text (the default) or json\n"
            "      --log-queries       log the query string too (it holds what was searched)\n"
+           "      --editor-url T      link each result and file view to your editor: T is a\n"
+           "                          URL with {abspath} {path} {line} {tree}, such as\n"
+           "                          vscode://file/{abspath}:{line}\n"
+           "      --link-url [TREE=]T and to the code host: T such as\n"
+           "                          https://git.example.org/r/blob/main/{path}#L{line};\n"
+           "                          once per TREE, and once without for the others\n"
            "  -h, --help              show this help and exit\n"
            "  -V, --version           show the version and exit\n"
            "\n"
@@ -385,6 +395,17 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
     case OPT_LOG_QUERIES:
         o->log_queries = true;
         return SG_OK;
+    case OPT_EDITOR_URL:
+        if (o->links.editor) {
+            set_err(err, errlen, "--editor-url is given twice");
+            return SG_ERR;
+        }
+        if (links_check_template("--editor-url", arg, err, errlen) < 0)
+            return SG_ERR;
+        o->links.editor = arg;
+        return SG_OK;
+    case OPT_LINK_URL:
+        return links_spec_add_host(&o->links, arg, err, errlen);
     case OPT_TOKEN:
         o->token = arg; /* checked with the environment's, after the loop */
         return SG_OK;

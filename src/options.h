@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "links.h"
+
 #define OPT_WORKERS_MAX   256
 #define OPT_FILE_SIZE_MAX (1024ull * 1024 * 1024)
 #define OPT_MEMORY_MIN    (1ull << 20)
@@ -53,6 +55,9 @@ struct options {
     bool request_log;         /* a line per request on stderr (--no-request-log: off) */
     bool log_json;            /* --log-format json: those lines as JSON objects */
     bool log_queries;         /* --log-queries: with the query string */
+    /* --editor-url and --link-url, checked for syntax; the trees a
+     * --link-url names are checked against those served (links_new()). */
+    struct links_spec links;
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION, OPTIONS_ERROR };

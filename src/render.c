@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lang.h"
+#include "links.h"
 #include "msg.h"
 #include "utf8.h"
 #include "util.h"
@@ -179,8 +180,29 @@ static char *jw_finish(struct strbuf *w, size_t *len)
     return w->buf;
 }
 
+/* ,"editor_url":"...","link_url":"..." for what tree has (nothing
+ * without links).  A URL needs no escaping (links.h). */
+static void write_links(struct strbuf *w, const struct links *links, unsigned tree,
+                        const char *path, uint32_t line)
+{
+    static const char *const keys[LINK_KINDS] = {",\"editor_url\":\"", ",\"link_url\":\""};
+    for (int k = 0; k < LINK_KINDS; k++) {
+        if (!links_has(links, (enum link_kind)k, tree))
+            continue;
+        strbuf_add(w, keys[k], strlen(keys[k]));
+        links_write(links, (enum link_kind)k, tree, path, line, w);
+        jw_lit(w, "\"");
+    }
+}
+
+/* Bytes write_links() adds at most. */
+static size_t links_len(const struct links *links, unsigned tree, const char *path)
+{
+    return links ? 2 * 16 + links_max_len(links, tree, path) : 0;
+}
+
 static void write_record(struct strbuf *w, const uint8_t *rec, const struct ftable *files,
-                         unsigned context)
+                         const struct links *links, unsigned context)
 {
     struct msg_record m;
     msg_record_at(rec, &m); /* checked when it was filed */
@@ -199,9 +221,11 @@ static void write_record(struct strbuf *w, const uint8_t *rec, const struct ftab
         jw_lit(w, ",\"lang\":");
         jw_str(w, lang_name(lang), strlen(lang_name(lang)));
     }
+    unsigned tree = ftable_tree(files, m.file_id);
     if (m.flags & MSG_RF_FILE) { /* a file and its count */
         jw_lit(w, ",\"count\":");
         jw_uint(w, m.line);
+        write_links(w, links, tree, path, 1);
         jw_lit(w, "}");
         return;
     }
@@ -234,14 +258,15 @@ static void write_record(struct strbuf *w, const uint8_t *rec, const struct ftab
         jw_lit(w, ",\"clipped\":true,\"column\":");
         jw_uint(w, m.column);
     }
+    write_links(w, links, tree, path, (m.flags & MSG_RF_PATH) ? 1 : m.line);
     jw_lit(w, "}");
 }
 
-char *render_record_text(const uint8_t *rec, const struct ftable *files, unsigned context,
-                         size_t *len)
+char *render_record_text(const uint8_t *rec, const struct ftable *files, const struct links *links,
+                         unsigned context, size_t *len)
 {
     struct strbuf w = {0};
-    write_record(&w, rec, files, context);
+    write_record(&w, rec, files, links, context);
     return jw_finish(&w, len);
 }
 
@@ -306,10 +331,10 @@ static void add_stats(cJSON *doc, const struct query_view *v, const struct ftabl
     cJSON_AddNumberToObject(st, "matched_files", (double)v->matched_files);
     cJSON_AddNumberToObject(st, "returned", (double)v->nresults);
     /* select=count returns nothing by design: nothing was cut. */
-    cJSON_AddBoolToObject(st, "truncated",
-                          v->spec.select != SELECT_COUNT &&
-                              (query_returns_files(&v->spec) ? v->matched_files
-                                                             : v->matched_lines) > v->nresults);
+    cJSON_AddBoolToObject(
+        st, "truncated",
+        v->spec.select != SELECT_COUNT &&
+            (query_returns_files(&v->spec) ? v->matched_files : v->matched_lines) > v->nresults);
     if (v->memory_cut)
         cJSON_AddBoolToObject(st, "memory_cut", true);
     cJSON_AddNumberToObject(st, "elapsed_ms", (double)(long long)(v->elapsed_ms * 1000) / 1000);
@@ -351,8 +376,8 @@ char *render_langs(size_t *len)
     return render_print(doc, len);
 }
 
-char *render_query(const struct query_view *v, const struct ftable *files, size_t offset,
-                   size_t limit, size_t *len)
+char *render_query(const struct query_view *v, const struct ftable *files,
+                   const struct links *links, size_t offset, size_t limit, size_t *len)
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "id", v->id);
@@ -383,7 +408,7 @@ char *render_query(const struct query_view *v, const struct ftable *files, size_
     for (size_t i = from; i < to && !w.failed; i++) {
         if (i > from)
             jw_lit(&w, ",");
-        write_record(&w, v->results[i].rec, files, v->spec.context);
+        write_record(&w, v->results[i].rec, files, links, v->spec.context);
     }
     jw_lit(&w, "]}");
     return jw_finish(&w, len);
@@ -400,13 +425,13 @@ char *render_stream_begin(const struct query_view *v, size_t *len)
     return render_print(doc, len);
 }
 
-char *render_stream_match(const uint8_t *rec, const struct ftable *files, unsigned context,
-                          size_t *len)
+char *render_stream_match(const uint8_t *rec, const struct ftable *files, const struct links *links,
+                          unsigned context, size_t *len)
 {
     struct strbuf w = {.soft = true};
     jw_lit(&w, "{\"type\":\"match\",");
     size_t at = w.len;
-    write_record(&w, rec, files, context);
+    write_record(&w, rec, files, links, context);
     if (w.failed)
         return jw_finish(&w, len);
     memmove(w.buf + at, w.buf + at + 1, w.len - at); /* the record's own '{' */
@@ -453,7 +478,8 @@ char *render_stream_summary(const struct query_view *v, const struct ftable *fil
 }
 
 /* At least what write_record() writes for the record at rec. */
-static size_t record_len(const uint8_t *rec, const struct ftable *files, unsigned context)
+static size_t record_len(const uint8_t *rec, const struct ftable *files, const struct links *links,
+                         unsigned context)
 {
     struct msg_record m;
     msg_record_at(rec, &m);
@@ -463,6 +489,7 @@ static size_t record_len(const uint8_t *rec, const struct ftable *files, unsigne
     size_t est = 160 + jw_str_len(path, strlen(path)) + jw_str_len(m.text, m.text_len) +
                  jw_str_len(tree, strlen(tree));
     est += (size_t)m.nranges * 24;
+    est += links_len(links, ftable_tree(files, m.file_id), path);
     if (context > 0) {
         for (unsigned i = 0; i < m.nbefore; i++) {
             uint32_t n;
@@ -478,8 +505,8 @@ static size_t record_len(const uint8_t *rec, const struct ftable *files, unsigne
     return est;
 }
 
-size_t render_query_estimate(const struct query_view *v, const struct ftable *files, size_t offset,
-                             size_t limit)
+size_t render_query_estimate(const struct query_view *v, const struct ftable *files,
+                             const struct links *links, size_t offset, size_t limit)
 {
     size_t from = offset < v->nresults ? offset : v->nresults;
     size_t to = v->nresults - from < limit ? v->nresults : from + limit;
@@ -496,12 +523,35 @@ size_t render_query_estimate(const struct query_view *v, const struct ftable *fi
             est += 96 + jw_str_len(r->key, strlen(r->key)) + jw_str_len(tree, strlen(tree));
         }
     for (size_t i = from; i < to; i++)
-        est += record_len(v->results[i].rec, files, q->context);
+        est += record_len(v->results[i].rec, files, links, q->context);
     return est;
 }
 
-char *render_file(const char *tree, const char *path, const struct result_ref *lines, size_t n,
-                  size_t *len)
+/* ,"links":{"editor":"...","link":"..."} with {line} left in (links.h),
+ * when the tree has any. */
+static void write_file_links(struct strbuf *w, const struct links *links, unsigned tree_id,
+                             const char *path)
+{
+    static const char *const keys[LINK_KINDS] = {"\"editor\":\"", "\"link\":\""};
+    bool first = true;
+    for (int k = 0; k < LINK_KINDS; k++) {
+        if (!links_has(links, (enum link_kind)k, tree_id))
+            continue;
+        if (first)
+            jw_lit(w, ",\"links\":{");
+        else
+            jw_lit(w, ",");
+        first = false;
+        strbuf_add(w, keys[k], strlen(keys[k]));
+        links_write(links, (enum link_kind)k, tree_id, path, LINKS_KEEP_LINE, w);
+        jw_lit(w, "\"");
+    }
+    if (!first)
+        jw_lit(w, "}");
+}
+
+char *render_file(const struct links *links, unsigned tree_id, const char *tree, const char *path,
+                  const struct result_ref *lines, size_t n, size_t *len)
 {
     struct strbuf w = {.soft = true};
     if (tree) {
@@ -517,6 +567,7 @@ char *render_file(const char *tree, const char *path, const struct result_ref *l
         jw_lit(&w, ",\"lang\":");
         jw_str(&w, lang_name(lang), strlen(lang_name(lang)));
     }
+    write_file_links(&w, links, tree_id, path);
     jw_lit(&w, ",\"line_count\":");
     jw_uint(&w, n);
     jw_lit(&w, ",\"lines\":[");
@@ -547,9 +598,10 @@ char *render_file(const char *tree, const char *path, const struct result_ref *l
     return jw_finish(&w, len);
 }
 
-size_t render_file_estimate(const char *path, const struct result_ref *lines, size_t n)
+size_t render_file_estimate(const struct links *links, unsigned tree_id, const char *path,
+                            const struct result_ref *lines, size_t n)
 {
-    size_t est = 160 + jw_str_len(path, strlen(path));
+    size_t est = 160 + jw_str_len(path, strlen(path)) + links_len(links, tree_id, path);
     for (size_t i = 0; i < n; i++) {
         uint8_t flags;
         const char *s;

@@ -25,6 +25,7 @@
 
 #include "aggregator.h"
 #include "ftable.h"
+#include "links.h"
 #include "query.h"
 #include "registry.h"
 #include "walk.h"
@@ -63,36 +64,44 @@ char *render_reindex(size_t *len);
 /* GET /healthz; *healthy: every shard up and answering. */
 char *render_health(const struct shard_state *shards, unsigned n, bool *healthy, size_t *len);
 
+/* Links (links.h): every result of the functions below that take them
+ * ends with "editor_url" and "link_url" when its tree has them ({line}:
+ * the result's line, 1 for a file or a path); NULL: none, and the
+ * documents are as they were without --editor-url and --link-url. */
+
 /* The query document's text, with results [offset, offset+limit); the
  * caller frees it.  NULL when memory ran out. */
-char *render_query(const struct query_view *v, const struct ftable *files, size_t offset,
-                   size_t limit, size_t *len);
+char *render_query(const struct query_view *v, const struct ftable *files,
+                   const struct links *links, size_t offset, size_t limit, size_t *len);
 
 /* At least as many bytes as render_query() writes for that page (to
  * decide before building it whether there is room). */
-size_t render_query_estimate(const struct query_view *v, const struct ftable *files, size_t offset,
-                             size_t limit);
+size_t render_query_estimate(const struct query_view *v, const struct ftable *files,
+                             const struct links *links, size_t offset, size_t limit);
 
 /* One result record as JSON text (what render_query() writes for it). */
-char *render_record_text(const uint8_t *rec, const struct ftable *files, unsigned context,
-                         size_t *len);
+char *render_record_text(const uint8_t *rec, const struct ftable *files, const struct links *links,
+                         unsigned context, size_t *len);
 
 /* The records of a streamed query (stream.h), each one JSON object with
  * a "type": "begin" (id, status, query), "match" (a result, as in the
  * query document), "shard" (one shard ended: its status, counts and
  * time), "summary" (id, status, error, stats: as the query document's). */
 char *render_stream_begin(const struct query_view *v, size_t *len);
-char *render_stream_match(const uint8_t *rec, const struct ftable *files, unsigned context,
-                          size_t *len);
+char *render_stream_match(const uint8_t *rec, const struct ftable *files, const struct links *links,
+                          unsigned context, size_t *len);
 char *render_stream_shard(const struct results_shard_end *e, size_t *len);
 char *render_stream_summary(const struct query_view *v, const struct ftable *files, size_t *len);
-/* The file view's text: {["tree",] "path", "line_count", "lines"[,
- * "clipped_lines"]} (tree NULL: one tree is served, and it is left out);
- * NULL when memory ran out. */
-char *render_file(const char *tree, const char *path, const struct result_ref *lines, size_t n,
-                  size_t *len);
+/* The file view's text: {["tree",] "path"[, "lang"][, "links"],
+ * "line_count", "lines"[, "clipped_lines"]} (tree NULL: one tree is
+ * served, and it is left out; tree_id: its index, for the links).
+ * "links": {"editor", "link"} as the tree has them, with {line} left in
+ * for the page to fill per line.  NULL when memory ran out. */
+char *render_file(const struct links *links, unsigned tree_id, const char *tree, const char *path,
+                  const struct result_ref *lines, size_t n, size_t *len);
 /* At least as many bytes as render_file() writes for those lines. */
-size_t render_file_estimate(const char *path, const struct result_ref *lines, size_t n);
+size_t render_file_estimate(const struct links *links, unsigned tree_id, const char *path,
+                            const struct result_ref *lines, size_t n);
 
 /* A string of n bytes, repaired to valid UTF-8 if it is not. */
 cJSON *render_string(const char *s, size_t n);

@@ -25,6 +25,7 @@
 #include "api.h"
 #include "ftable.h"
 #include "http.h"
+#include "links.h"
 #include "listener.h"
 #include "loadbar.h"
 #include "metrics.h"
@@ -53,6 +54,7 @@ struct server {
     const char *roots[OPT_TREES_MAX];
     const char *names[OPT_TREES_MAX];
     unsigned ntrees;
+    struct links *links;                  /* --editor-url, --link-url; NULL: none */
     struct file_list files;               /* the start-up walk's (workers forked with it) */
     struct ftable *table;                 /* the files from then on: the truth (ftable.h) */
     struct watcher *watch[OPT_TREES_MAX]; /* one per tree (watch.h) */
@@ -413,6 +415,7 @@ static void shutdown_server(struct server *s)
         watch_free(s->watch[t]); /* after the aggregator: it delivers APPLIED */
     registry_free(s->reg);
     webroot_free(s->web);
+    links_free(s->links);
     queue_free(s->queue);
     file_list_free(&s->files);
     ftable_free(s->table);
@@ -497,6 +500,7 @@ static void start_front(struct server *s)
                                   .watch = s->watch,
                                   .ntrees = s->ntrees,
                                   .tree_roots = s->roots,
+                                  .links = s->links,
                                   .web = s->web,
                                   .timeout_ms = s->opt->timeout_ms,
                                   .token = s->opt->token,
@@ -684,11 +688,23 @@ static void send_file_lists(struct server *s)
         }
 }
 
+/* The links of --editor-url and --link-url, for the trees now named: a
+ * --link-url for a tree not served is a mistake on the command line
+ * (exit 2, as options.c's are), found before anything is started. */
+static void make_links(struct server *s, const struct options *o)
+{
+    char err[SG_ERRLEN];
+    s->links = links_new(&o->links, s->roots, s->names, s->ntrees, err, sizeof err);
+    if (!s->links && err[0]) {
+        fprintf(stderr, "shardgrep: %s\n", err);
+        exit(2);
+    }
+}
+
 static void prepare(struct server *s, const struct options *o)
 {
     char err[SG_ERRLEN];
     s->opt = o;
-    name_trees(s, o);
     if (o->index_dir)
         check_index_dir(o->index_dir);
     const char *web = o->web_root ? o->web_root : bundled(SG_SRCDIR "/web", SG_PKGDATADIR "/web");
@@ -717,6 +733,8 @@ int server_run(const struct options *o)
 {
     struct server s = {0};
     double t0 = now_ms();
+    name_trees(&s, o);
+    make_links(&s, o);
     open_listener(&s, o);
     prepare(&s, o);
     note_own_exe(&s);

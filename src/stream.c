@@ -14,6 +14,7 @@ enum phase { PH_BEGIN, PH_BODY, PH_END };
 struct stream {
     struct registry *reg;
     const struct ftable *files;
+    const struct links *links;
     struct query *q;
     struct results_cursor *cursor;
     enum stream_format format;
@@ -29,12 +30,13 @@ const char *stream_content_type(enum stream_format format)
                                 : "application/x-ndjson; charset=utf-8";
 }
 
-struct stream *stream_new(struct registry *reg, const struct ftable *files, struct query *q,
-                          enum stream_format format)
+struct stream *stream_new(struct registry *reg, const struct ftable *files,
+                          const struct links *links, struct query *q, enum stream_format format)
 {
     struct stream *s = xcalloc(1, sizeof *s);
     s->reg = reg;
     s->files = files;
+    s->links = links;
     s->q = q;
     s->format = format;
     s->cursor = registry_stream_attach(reg, q);
@@ -65,7 +67,7 @@ static bool on_record(void *ctx, const uint8_t *rec)
     if (s->out.len >= STREAM_WINDOW)
         return false; /* the rest next time */
     size_t len;
-    char *json = render_stream_match(rec, s->files, s->context, &len);
+    char *json = render_stream_match(rec, s->files, s->links, s->context, &len);
     put(s, "match", json, len);
     return true;
 }

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "ftable.h"
+#include "links.h"
 #include "registry.h"
 
 #define STREAM_WINDOW (64u * 1024)
@@ -36,9 +37,10 @@ enum stream_format { STREAM_NDJSON, STREAM_SSE };
 
 struct stream;
 
-/* A stream over q, whose reference it takes over. */
-struct stream *stream_new(struct registry *reg, const struct ftable *files, struct query *q,
-                          enum stream_format format);
+/* A stream over q, whose reference it takes over; its match records
+ * carry links (NULL: none). */
+struct stream *stream_new(struct registry *reg, const struct ftable *files,
+                          const struct links *links, struct query *q, enum stream_format format);
 /* Up to max bytes of the stream into buf: their count; 0 when nothing
  * came within wait_ms; STREAM_END once all of it was read. */
 ssize_t stream_read(struct stream *s, char *buf, size_t max, unsigned wait_ms);

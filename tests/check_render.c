@@ -72,7 +72,7 @@ static cJSON *record(const uint8_t *rec, unsigned context)
     free(text);
     cJSON_Delete(parsed);
     struct ftable *ft = ftable_new(&files, 1, NULL, 1);
-    text = render_record_text(rec, ft, context, &len);
+    text = render_record_text(rec, ft, NULL, context, &len);
     ftable_free(ft);
     ck_assert_msg(len == strlen(text), "render_record_text length %zu, strlen %zu", len,
                   strlen(text));
@@ -443,7 +443,7 @@ START_TEST(test_file_text)
         refs[i] = (struct result_ref){0, (uint32_t)i + 1, lw.data + off[i]};
     size_t len = 0;
     free(text);
-    text = render_file(NULL, "dir/caf\xe9.txt", refs, 4, &len);
+    text = render_file(NULL, 0, NULL, "dir/caf\xe9.txt", refs, 4, &len);
     ck_assert_msg(len == strlen(text), "length %zu, strlen %zu", len, strlen(text));
     cJSON_Delete(parsed);
     parsed = cJSON_Parse(text);
@@ -459,11 +459,11 @@ START_TEST(test_file_text)
 
     /* no clipped line: no clipped_lines; no lines: an empty array */
     free(text);
-    text = render_file(NULL, "e", refs, 1, &len);
+    text = render_file(NULL, 0, NULL, "e", refs, 1, &len);
     ck_assert_msg(strcmp(text, "{\"path\":\"e\",\"line_count\":1,\"lines\":[\"first\"]}") == 0,
                   "one line: %s", text);
     free(text);
-    text = render_file(NULL, "e", refs, 0, &len);
+    text = render_file(NULL, 0, NULL, "e", refs, 0, &len);
     ck_assert_msg(strcmp(text, "{\"path\":\"e\",\"line_count\":0,\"lines\":[]}") == 0,
                   "no lines: %s", text);
     msg_writer_free(&lw);

@@ -33,5 +33,6 @@ Suite *suite_snapshot(void);
 Suite *suite_lang(void);
 Suite *suite_facets(void);
 Suite *suite_metrics(void);
+Suite *suite_links(void);
 
 #endif

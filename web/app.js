@@ -18,6 +18,7 @@
  *   notice.js    "server down or restarting" and the /healthz poll
  *   token.js     the access-token form (--token)
  *   syntax.js    syntax colours (vendor/highlight: tools/vendor-web), marks on top
+ *   links.js     editor and code-host links (the server's URLs, checked)
  *   highlight.js byte ranges -> <mark> in UTF-16 text
  *   dom.js       the page's elements; text in, never markup
  *   api.js       the HTTP API client: one routine reads a query's page

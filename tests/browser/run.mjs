@@ -2214,6 +2214,70 @@ test('show files: each matching file once with its count, as the API\'s select=f
   eq((await shownRows(page)).map((r) => [r.path, r.line]), expectRowsFromAPI(await apiSearch({ q: 'kv' })).map((r) => [r.path, r.line]), 'lines again');
 });
 
+// Editor and code-host links (--editor-url, --link-url; issue 14).  The
+// editor template is an http:// address on the main test server's own port
+// (a custom scheme such as vscode: would ask the system for an external
+// application): clicking the link must request exactly the URL the API gave.
+test('editor links: a result\'s and the file view\'s links are the API\'s, and a click requests exactly them', async (page, ctx) => {
+  const top = mkdtempSync(resolve(tmpdir(), 'shardgrep-links-'));
+  ctx.cleanup.push(() => rmSync(top, { recursive: true, force: true }));
+  const odd = 'docs/read me #1.md';
+  for (const [tree, path, text] of [['alpha', 'src/main.c', 'int x;\nint linkmark = 1;\n'], ['beta', odd, '# t\n\nlinkmark here\nend\n']]) {
+    mkdirSync(dirname(resolve(top, tree, path)), { recursive: true });
+    writeFileSync(resolve(top, tree, path), text);
+  }
+  const editor = `http://127.0.0.1:${server.port}/__editor?file={abspath}&line={line}`;
+  const s = await startServer(0, ['--editor-url', editor, '--link-url', 'alpha=https://git.example.org/alpha/blob/main/{path}#L{line}'],
+                              ['alpha=' + resolve(top, 'alpha'), 'beta=' + resolve(top, 'beta')]);
+  ctx.cleanup.push(() => stopServer(s));
+  const doc = await apiSearch({ q: 'linkmark', context: 0 }, {}, s.base);
+  eq(doc.results.map((r) => [r.tree, r.path, !!r.editor_url, !!r.link_url]), [['alpha', 'src/main.c', true, true], ['beta', odd, true, false]], 'the API\'s links (beta has no code host)');
+  // The "editor" answers 204: the browser asked for it and stays on the page.
+  await page.route((u) => u.pathname === '/__editor', (r) => r.fulfill({ status: 204, body: '' }));
+  await page.goto(s.base + '/?q=linkmark&context=0');
+  await waitResults(page, 'linkmark');
+  const shown = await page.$$eval('#results .row.match', (rows) => rows.map((r) => {
+    const e = r.querySelector('a.xlink.editor'), h = r.querySelector('a.xlink.host');
+    return [r.dataset.tree, r.dataset.path, e && e.getAttribute('href'), e && e.rel, h && h.getAttribute('href'), h && h.rel];
+  }));
+  eq(shown, doc.results.map((r) => [r.tree, r.path, r.editor_url, 'noreferrer noopener', r.link_url || null, r.link_url ? 'noreferrer noopener' : null]),
+     'each row links to the API\'s editor_url (and link_url when it has one)');
+  await page.hover('#results .row.match[data-tree="alpha"] .src');
+  await page.screenshot({ path: resolve(ARTIFACTS, 'results-links.png') });
+  // A click on the second row's editor link requests exactly its editor_url.
+  const want = doc.results[1].editor_url;
+  assert(want.includes('read%20me%20%231.md&line=3'), 'the path is encoded in the URL: ' + want);
+  const sel = '#results .row.match[data-tree="beta"] a.xlink.editor';
+  await page.hover('#results .row.match[data-tree="beta"] .src');
+  const [req] = await Promise.all([page.waitForRequest((r) => r.url().includes('/__editor')), page.click(sel)]);
+  eq(req.url(), want, 'the click requested the editor URL, as the API gave it');
+  // Back to the results; the key e opens the selected result's link.
+  await page.goto(s.base + '/?q=linkmark&context=0');
+  await waitResults(page, 'linkmark');
+  await page.click('#summary');
+  await page.keyboard.press('j');
+  const [req2] = await Promise.all([page.waitForRequest((r) => r.url().includes('/__editor')), page.keyboard.press('e')]);
+  eq(req2.url(), doc.results[0].editor_url, 'j then e requests the first result\'s editor URL');
+  // The file view: its bar links to the selected line, filled from the API's links.
+  await page.goto(s.base + '/?q=linkmark&file=' + encodeURIComponent('beta/' + odd) + '#L3');
+  await page.waitForFunction(() => document.getElementById('file-view').dataset.state === 'done');
+  const fv = (await api('/api/files/beta/' + odd.split('/').map(encodeURIComponent).join('/'), undefined, s.base)).body;
+  assert(fv.links && fv.links.editor && fv.links.editor.includes('{line}') && !fv.links.link, 'the file view\'s links: ' + JSON.stringify(fv.links));
+  eq(await page.getAttribute('#file-editor', 'href'), fv.links.editor.replace('{line}', '3'), 'the bar\'s editor link is at line 3');
+  assert(await page.isHidden('#file-host'), 'no code-host link for beta');
+  await page.click('#L2 a.ln');
+  eq(await page.getAttribute('#file-editor', 'href'), fv.links.editor.replace('{line}', '2'), 'a click on line 2 moves the link there');
+  eq(await page.textContent('#file-editor'), 'Open line 2 in editor', 'and says so');
+  const [req3] = await Promise.all([page.waitForRequest((r) => r.url().includes('/__editor')), page.click('#file-editor')]);
+  eq(req3.url(), fv.links.editor.replace('{line}', '2'), 'clicking it requests exactly that URL');
+  // Defence in depth: a javascript: URL sent by a server is never made a link.
+  const refused = await page.evaluate(async () => {
+    const m = await import('./js/links.js');
+    return [m.safeHref('javascript:alert(1)'), m.safeHref('JaVaScRiPt:alert(1)'), m.safeHref('data:text/html,x'), m.safeHref(' javascript:x'), m.safeHref('vscode://file/x:1')];
+  });
+  eq(refused, ['', '', '', '', 'vscode://file/x:1'], 'safeHref refuses javascript: and data:');
+});
+
 // ---------------------------------------------------------------- main
 
 async function main() {

@@ -23,6 +23,7 @@ export const ui = {
   welcome: $('welcome'), indexStats: $('index-stats'),
   fileView: $('file-view'), fileBar: $('file-bar'), back: $('back'), backLabel: $('back-label'),
   filePath: $('file-path'), fileMeta: $('file-meta'), fileStatus: $('file-status'),
+  fileLinks: $('file-links'), fileEditor: $('file-editor'), fileHost: $('file-host'),
   fileBody: $('file-body'), help: $('help'), helpBtn: $('help-btn'), helpClose: $('help-close'),
   top: $('top'), tokenForm: $('token-form'), token: $('token'), tokenError: $('token-error')
 };

@@ -28,8 +28,9 @@
 
 import { getFile, searchNow, ServerDown } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
-import { num, plural } from './format.js';
+import { capital, num, plural } from './format.js';
 import { langOfPath, whenLangsKnown } from './langs.js';
+import { fillLine, setHref } from './links.js';
 import { grammarOf, paint, ready, tokenizeLines } from './syntax.js';
 import { buildURL, globQuote, keyOf, parseLines, parseLocation, splitQ } from './params.js';
 import { serverTrouble } from './notice.js';
@@ -76,6 +77,7 @@ export function openFileView(st) {
   showFileName(guess.tree, guess.path);
   clear(ui.fileBody);
   ui.fileMeta.textContent = '';
+  showFileLinks(0);
   ui.fileStatus.textContent = 'Loading…';
   ui.fileView.dataset.state = 'loading';     // not "done": that was the last file
   getFile(st.file).then((doc) => {
@@ -303,6 +305,7 @@ export function applyLines(range, scroll) {
   const rows = fileState.rows;
   const old = ui.fileBody.querySelectorAll('.row.target');
   for (let i = 0; i < old.length; i++) old[i].classList.remove('target', 'target-first', 'target-last');
+  showFileLinks(range ? range.from : 1);
   if (!range || !rows.length) { if (scroll) fileState.anchor = 0; return; }
   const to = Math.min(range.to, rows.length - 1);
   for (let n = range.from; n <= to; n++) {
@@ -315,6 +318,26 @@ export function applyLines(range, scroll) {
     fileState.anchor = range.from;
     if (rows[range.from]) scrollIntoViewUnderHeader(rows[range.from], true);
   }
+}
+
+// The bar's editor and code-host links (the file's "links", doc/api.md)
+// at line no, the first line selected (1: none is); 0: none shown.
+function showFileLinks(no) {
+  const links = no && fileState.doc && fileState.doc.links && typeof fileState.doc.links === 'object' ? fileState.doc.links : {};
+  const what = 'line ' + no;
+  const e = setHref(ui.fileEditor, links.editor ? fillLine(String(links.editor), no) : '');
+  const o = setHref(ui.fileHost, links.link ? fillLine(String(links.link), no) : '');
+  ui.fileEditor.textContent = 'Open ' + what + ' in editor';
+  ui.fileEditor.title = 'Open ' + what + ' in your editor (e)';
+  ui.fileHost.textContent = capital(what) + ' on the code host';
+  ui.fileHost.title = 'Open ' + what + ' on the code host, in a new tab (o)';
+  show(ui.fileLinks, e || o);
+}
+
+// The bar's link of a kind ('editor', 'host') when it is shown, or null.
+export function fileLink(kind) {
+  const a = kind === 'editor' ? ui.fileEditor : ui.fileHost;
+  return !ui.fileLinks.hidden && a.hasAttribute('href') ? a : null;
 }
 
 function setLines(range, scroll) {

@@ -10,8 +10,8 @@
  */
 
 import { ui } from './dom.js';
-import { jumpMatch } from './fileview.js';
-import { move, selectedHref } from './results.js';
+import { fileLink, jumpMatch } from './fileview.js';
+import { move, selectedHref, selectedLink } from './results.js';
 import { clearSearch, currentView, fromControls, goBackToResults, openResult } from './router.js';
 import { currentRows } from './search.js';
 
@@ -30,6 +30,14 @@ export function closeHelp() { ui.help.close(); }
 // A click on the dialog's backdrop closes it.
 export function onHelpClick(e) { if (e.target === ui.help) ui.help.close(); }
 
+// e / o: follow an editor or code-host link (links.js) as a click would,
+// so the browser hands a custom scheme to its application.
+function openLink(e, a) {
+  if (!a) return;
+  e.preventDefault();
+  a.click();
+}
+
 export function onKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
   if (ui.help.open) return;                 // the dialog handles Esc itself
@@ -45,6 +53,7 @@ export function onKey(e) {
   if (currentView() === 'file') {
     if (key === 'Escape') { e.preventDefault(); goBackToResults(); return; }
     if (typing) return;
+    if (key === 'e' || key === 'o') { openLink(e, fileLink(key === 'e' ? 'editor' : 'host')); return; }
     if (key === 'n') { e.preventDefault(); jumpMatch(1); }
     else if (key === 'p' || key === 'N') { e.preventDefault(); jumpMatch(-1); }
     return;
@@ -61,6 +70,10 @@ export function onKey(e) {
     if (!rows || !rows.length) return;
     e.preventDefault();
     move(rows, key === 'ArrowDown' ? 1 : -1);
+    return;
+  }
+  if ((key === 'e' || key === 'o') && !typing) {
+    openLink(e, selectedLink(rows, key === 'e' ? 'editor' : 'host'));
     return;
   }
   if ((key === 'j' || key === 'k') && !typing) {

@@ -31,6 +31,7 @@
 import { getStats } from './api.js';
 import { ui, h, clear, show, appendPath, scrollIntoViewUnderHeader } from './dom.js';
 import { clearFacets, renderFacets } from './facets.js';
+import { resultLinks } from './links.js';
 import { num, plural, capital, fmtMs, fmtBytes } from './format.js';
 import { clearNames, renderNames } from './names.js';
 import { fileOf, fileURL, splitQ } from './params.js';
@@ -381,6 +382,8 @@ function fileItem(s, r) {
   appendPath(a, path, tree);
   li.appendChild(a);
   li.appendChild(h('span', 'count', num(n) + ' matching ' + plural(n, 'line', 'lines')));
+  const links = resultLinks(r, (tree ? tree + '/' : '') + path);
+  if (links) li.appendChild(links);
   li.dataset.path = path;
   if (tree) li.dataset.tree = tree;
   li.dataset.count = String(n);
@@ -489,6 +492,12 @@ function emitLine(s, g, n, text, ranges, r) {
   }
   row.appendChild(ln);
   row.appendChild(src);
+  // Editor and code-host links, as the server made them (links.js).
+  const links = r ? resultLinks(r, 'line ' + n + ' of ' + (g.tree ? g.tree + '/' : '') + g.path) : null;
+  if (links) {
+    row.classList.add('has-links');
+    row.appendChild(links);
+  }
   g.body.appendChild(row);
   g.last = n;
   return { n, el: row, gap };
@@ -701,6 +710,12 @@ export function move(rows, delta) {
   const at = selected ? rows.indexOf(selected) : -1;
   if (at < 0) select(rows, delta > 0 ? 0 : rows.length - 1, focusLink);
   else select(rows, at + delta, focusLink);
+}
+
+// The selected result's link of a kind ('editor', 'host'), or null.
+export function selectedLink(rows, kind) {
+  if (!rows || !selected || rows.indexOf(selected) < 0) return null;
+  return selected.querySelector('a.xlink.' + kind + '[href]');
 }
 
 // The address of the selected result's file view, or ''.
