@@ -588,16 +588,23 @@ void registry_put(struct registry *r, struct query *q)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* The monotonic clock (the condition's) ms from now. */
+static struct timespec deadline_after(unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 bool registry_wait(struct registry *r, struct query *q, unsigned timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = deadline_after(timeout_ms);
     pthread_mutex_lock(&r->lock);
     while (!q->finished && timeout_ms > 0)
         if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != 0)
@@ -632,14 +639,7 @@ void registry_stream_detach(struct registry *r, struct query *q, struct results_
 bool registry_stream_poll(struct registry *r, struct query *q, struct results_cursor *c,
                           unsigned wait_ms, const struct results_stream_events *ev)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = deadline_after(wait_ms);
     pthread_mutex_lock(&r->lock);
     while (!q->finished && !results_stream_more(q->res, c) && wait_ms > 0)
         if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != 0)

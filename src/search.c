@@ -135,6 +135,17 @@ static void batch_flush(struct search *s)
     msg_batch_begin(&s->batch, s->shard, s->seq);
 }
 
+/* Add one record to the batch (sent when it is full). */
+static void send_record(struct search *s, const struct msg_record_out *out)
+{
+    s->rec.len = 0;
+    msg_record_encode(&s->rec, out);
+    if (!msg_batch_fits(&s->batch, s->rec.len))
+        batch_flush(s);
+    msg_batch_add(&s->batch, s->rec.data, s->rec.len);
+    s->sent++;
+}
+
 /* Lines [from, to) of f as context: their first SEARCH_TEXT_MAX bytes. */
 static uint8_t context_lines(const struct search *s, const struct corpus_file *f, uint32_t from,
                              uint32_t to, const char **text, uint32_t *len)
@@ -187,12 +198,7 @@ static void emit(struct search *s, const struct corpus_file *f, uint32_t ln, con
         .after = after,
         .after_len = after_len,
         .nafter = context_lines(s, f, ln + 1, last, after, after_len)};
-    s->rec.len = 0;
-    msg_record_encode(&s->rec, &out);
-    if (!msg_batch_fits(&s->batch, s->rec.len))
-        batch_flush(s);
-    msg_batch_add(&s->batch, s->rec.data, s->rec.len);
-    s->sent++;
+    send_record(s, &out);
 }
 
 /* A file record: a file and its count (MSG_RF_FILE, no text), or a file
@@ -213,12 +219,7 @@ static void emit_file(struct search *s, const struct corpus_file *f, uint8_t fla
                                  .text_len = (uint32_t)len,
                                  .ranges = ranges,
                                  .nranges = (uint16_t)nr};
-    s->rec.len = 0;
-    msg_record_encode(&s->rec, &out);
-    if (!msg_batch_fits(&s->batch, s->rec.len))
-        batch_flush(s);
-    msg_batch_add(&s->batch, s->rec.data, s->rec.len);
-    s->sent++;
+    send_record(s, &out);
 }
 
 /* The matching file being counted is complete. */
