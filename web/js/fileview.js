@@ -15,15 +15,30 @@
  * counts the files opened).  The selected lines are the address's hash:
  * a click on a line number sets it, shift-click extends it from the anchor.
  *
+ * Windowing: the rows are laid out in chunks of CHUNK lines, and a chunk
+ * is built (its rows made) only when it is needed.  A file first gets all
+ * its chunks as empty placeholders (class "unbuilt", as high as CHUNK
+ * lines: style.css, the height an off-screen chunk is given anyway), so
+ * the scrollbar and the place of every line hold from the start; then the chunks within NEAR lines of the line
+ * shown (#L, else line 1) are built before the first paint, and the rest
+ * after it, a slice per idle moment (buildLater()), from there down, then
+ * up, so the whole text is soon in the page (the browser's find, a
+ * select-all).  A placeholder that comes within a screen of the viewport
+ * first is built at once (an IntersectionObserver), and anything that
+ * goes to a line (an #L address, n / p) builds its chunks first
+ * (buildAround()).  A 20,000-line file is 60,000 elements: making them all
+ * before the first paint was most of the time to open it.  State that a
+ * row shows (colours, marks, selected lines) lives in fileState, not in
+ * the rows, so a row built late is built with it (buildChunk()).
+ *
  * Syntax colours (syntax.js) come after the file is shown, and only where
- * it is looked at: the rows are laid out in chunks of CHUNK lines, and an
- * IntersectionObserver colours a chunk when it comes within a screen of
- * the viewport (the first ones right after the first paint), so a file of
- * 20,000 lines opens as fast as it did plain and costs colouring only for
- * what is scrolled through.  The language is the file name's, as the
- * server's /api/langs globs say (langs.js).  A row is painted from its
- * text, its colours (once its chunk is coloured) and its matches, so the
- * two arrive in either order.
+ * it is looked at: an IntersectionObserver colours a chunk when it comes
+ * within a screen of the viewport (the first ones right after the first
+ * paint), so a file of 20,000 lines costs colouring only for what is
+ * scrolled through.  The language is the file name's, as the server's
+ * /api/langs globs say (langs.js).  A row is painted from its text, its
+ * colours (once its chunk is coloured) and its matches, so the two
+ * arrive in either order, and before or after the row is built.
  */
 
 import { getFile, searchNow, ServerDown } from './api.js';
@@ -39,11 +54,15 @@ import { needToken } from './token.js';
 
 // path: FILE as read; tree and inTree: the answer's tree ('' with one
 // tree) and the path within it.
+// rows[no]: line no's row once its chunk is built; range: the lines
+// selected ({from, to} or null); builder: the observer that builds the
+// placeholders coming into view.
 const fileState = { path: '', tree: '', inTree: '', doc: null, rows: [], token: 0, matchLines: [], hlKey: '', anchor: 0,
-                    grammar: '', tokens: [], marks: [], chunks: [], observer: null };
+                    range: null, clipped: new Set(), grammar: '', tokens: [], marks: [], chunks: [], observer: null, builder: null };
 
-const CHUNK = 100;              // lines per chunk: the unit coloured at once
-const FRAME_MS = 8;             // colouring a frame may take, past its first chunk
+const CHUNK = 100;              // lines per chunk: the unit built, and coloured, at once
+const NEAR = 100;               // lines built each side of the line shown, before the first paint
+const FRAME_MS = 8;             // building or colouring a frame may take, past its first chunk
 
 // The next openFileView() reads the file again (the server came back).
 export function forgetFile() { fileState.path = ''; }
@@ -71,6 +90,7 @@ export function openFileView(st) {
   fileState.rows = [];
   fileState.hlKey = '';
   stopColouring();
+  stopBuilding();
   const guess = splitFile(st.file);
   fileState.tree = guess.tree;
   fileState.inTree = guess.path;
@@ -86,10 +106,11 @@ export function openFileView(st) {
     fileState.tree = doc.tree ? String(doc.tree) : '';
     fileState.inTree = fileState.tree ? st.file.slice(fileState.tree.length + 1) : st.file;
     showFileName(fileState.tree, fileState.inTree);
-    renderFile(doc);
+    const range = parseLines(location.hash);
+    renderFile(doc, range ? range.from : 1);
     colourFile(token);
     fileMatches(p, st.file);
-    applyLines(parseLines(location.hash), true);
+    applyLines(range, true);
     document.dispatchEvent(new CustomEvent('sg:file', { detail: { path: st.file } }));
   }, (e) => {
     if (token !== fileState.token) return;
@@ -112,53 +133,121 @@ function showFileName(tree, path) {
   appendPath(ui.filePath, path, tree);
 }
 
-function renderFile(doc) {
+// Show doc: every chunk as a placeholder, those around line focus built.
+function renderFile(doc, focus) {
   fileState.doc = doc;
   fileState.tokens = [];
   fileState.marks = [];
   fileState.matchLines = [];
-  const lines = doc.lines;
-  const n = lines.length;
-  const clipped = {};
-  (doc.clipped_lines || []).forEach((l) => { clipped[l] = true; });
+  fileState.range = null;
+  const n = doc.lines.length;
+  fileState.clipped = new Set((doc.clipped_lines || []).map(Number));
   ui.fileStatus.textContent = '';
   ui.fileMeta.textContent = num(doc.line_count | 0) + ' ' + plural(doc.line_count | 0, 'line', 'lines');
   const digits = String(Math.max(n, 1)).length;
   ui.fileBody.className = 'file-body code d' + Math.min(Math.max(digits, 2), 7);
   const frag = document.createDocumentFragment();
-  const rows = new Array(n + 1);
   const chunks = [];
-  let chunk = null;
-  // Rows are copies of one (a 20,000-line file makes 60,000 elements:
-  // cloning is the cheapest way there is).
-  const proto = h('div', 'row');
-  proto.appendChild(h('a', 'ln'));
-  proto.appendChild(h('span', 'src'));
-  for (let i = 0; i < n; i++) {
-    if (i % CHUNK === 0) {
-      chunk = h('div', 'chunk');
-      chunk.dataset.from = String(i + 1);
-      chunks.push(chunk);
-      frag.appendChild(chunk);
-    }
-    const no = i + 1;
-    const row = proto.cloneNode(true);
-    row.id = 'L' + no;
-    const a = row.firstChild, src = row.lastChild;
-    a.textContent = String(no);
-    a.setAttribute('href', '#L' + no);
-    a.setAttribute('aria-label', 'Line ' + no);
-    src.textContent = lines[i];
-    if (clipped[no]) { src.classList.add('clip-end'); row.title = 'Line cut at 63 KiB'; }
-    chunk.appendChild(row);
-    rows[no] = row;
+  for (let i = 0; i < n; i += CHUNK) {
+    const chunk = h('div', 'chunk unbuilt');
+    chunk.dataset.from = String(i + 1);
+    chunks.push(chunk);
+    frag.appendChild(chunk);
   }
   if (n === 0) frag.appendChild(h('p', 'file-empty', 'This file is empty.'));
   clear(ui.fileBody);
   ui.fileBody.appendChild(frag);
-  fileState.rows = rows;
+  fileState.rows = new Array(n + 1);
   fileState.chunks = chunks;
+  buildAround(focus);
+  buildLater(fileState.token, Math.floor((Math.min(Math.max(focus, 1), n) - 1) / CHUNK));
   ui.fileView.dataset.state = 'done';
+}
+
+/* ------------------------------------------------------------------ *
+ * Rows, a chunk at a time: near the line shown first, the rest later.
+ * ------------------------------------------------------------------ */
+
+// Rows are copies of one (cloning is the cheapest way to make many).
+let protoRow = null;
+
+// Make chunk k's rows, as its lines' text, colours, marks and the lines
+// selected say; nothing if they are made already.
+function buildChunk(k) {
+  const chunk = fileState.chunks[k];
+  if (!chunk || !chunk.classList.contains('unbuilt')) return;
+  if (!protoRow) {
+    protoRow = h('div', 'row');
+    protoRow.appendChild(h('a', 'ln'));
+    protoRow.appendChild(h('span', 'src'));
+  }
+  const lines = fileState.doc.lines, rows = fileState.rows, range = fileState.range;
+  const a = k * CHUNK, b = Math.min(a + CHUNK, lines.length);
+  const frag = document.createDocumentFragment();
+  for (let i = a; i < b; i++) {
+    const no = i + 1;
+    const row = protoRow.cloneNode(true);
+    row.id = 'L' + no;
+    const ln = row.firstChild, src = row.lastChild;
+    ln.textContent = String(no);
+    ln.setAttribute('href', '#L' + no);
+    ln.setAttribute('aria-label', 'Line ' + no);
+    const segs = fileState.tokens[no] || null, marks = fileState.marks[no] || null;
+    if (segs || marks) paint(src, lines[i], segs, marks);
+    else src.textContent = lines[i];
+    if (marks) row.classList.add('has-match');
+    if (fileState.clipped.has(no)) { src.classList.add('clip-end'); row.title = 'Line cut at 63 KiB'; }
+    if (range && no >= range.from && no <= range.to) markTarget(row, no, range);
+    frag.appendChild(row);
+    rows[no] = row;
+  }
+  chunk.appendChild(frag);
+  chunk.classList.remove('unbuilt');
+  if (fileState.builder) fileState.builder.unobserve(chunk);
+}
+
+// Build the chunks within NEAR lines of line no (what a screen shows
+// around it), so that going there shows its rows at once.
+function buildAround(no) {
+  const n = fileState.doc ? fileState.doc.lines.length : 0;
+  if (!n) return;
+  const first = Math.max(1, no - NEAR), last = Math.min(n, no + NEAR);
+  for (let k = Math.floor((first - 1) / CHUNK); k <= Math.floor((last - 1) / CHUNK); k++) buildChunk(k);
+}
+
+// After the first paint: build the placeholders that come within a screen
+// of the viewport at once, and all the others in idle moments, FRAME_MS a
+// slice, from chunk `from` to the end, then back up to the start
+// (token: the file opened; a slice for another file stops).
+function buildLater(token, from) {
+  const chunks = fileState.chunks;
+  const order = [];
+  for (let k = from; k < chunks.length; k++) order.push(k);
+  for (let k = from - 1; k >= 0; k--) order.push(k);
+  let next = 0;
+  const unbuilt = () => {
+    while (next < order.length && !chunks[order[next]].classList.contains('unbuilt')) next++;
+    return next < order.length;
+  };
+  if (!unbuilt()) return;
+  fileState.builder = new IntersectionObserver((entries) => {
+    for (const e of entries) if (e.isIntersecting) buildChunk(((e.target.dataset.from | 0) - 1) / CHUNK);
+  }, { rootMargin: '100% 0px' });
+  for (const c of chunks) if (c.classList.contains('unbuilt')) fileState.builder.observe(c);
+  const idle = window.requestIdleCallback ? (fn) => window.requestIdleCallback(fn) : (fn) => setTimeout(fn, 1);
+  const slice = () => {
+    if (token !== fileState.token) return;
+    const t0 = performance.now();
+    while (unbuilt() && performance.now() - t0 < FRAME_MS) buildChunk(order[next]);
+    if (unbuilt()) idle(slice);
+    else stopBuilding();
+  };
+  idle(slice);
+}
+
+function stopBuilding() {
+  if (fileState.builder) fileState.builder.disconnect();
+  fileState.builder = null;
 }
 
 // Draw line no again from its text, colours and matches.
@@ -271,14 +360,13 @@ function fileMatches(p, file) {
     const old = fileState.matchLines;
     fileState.marks = [];
     old.forEach((no) => {
-      if (!fileState.rows[no]) return;
+      if (!fileState.rows[no]) return;      // not built: it will be, unmarked
       fileState.rows[no].classList.remove('has-match');
       paintRow(no);
     });
     doc.results.forEach((r) => {
       if (r.path !== path || (r.tree || '') !== tree) return;
-      const row = fileState.rows[r.line];
-      if (!row) return;
+      if (!(r.line >= 1 && r.line <= fileState.doc.lines.length)) return;
       const full = fileState.doc.lines[r.line - 1];
       let ranges = r.ranges || [];
       if (r.clipped) {
@@ -289,8 +377,11 @@ function fileMatches(p, file) {
         return;
       }
       fileState.marks[r.line] = ranges;
-      paintRow(r.line);
-      row.classList.add('has-match');
+      const row = fileState.rows[r.line];
+      if (row) {                            // else buildChunk() marks it
+        paintRow(r.line);
+        row.classList.add('has-match');
+      }
       lines.push(r.line);
     });
     fileState.matchLines = lines;
@@ -300,24 +391,29 @@ function fileMatches(p, file) {
   }, () => {});
 }
 
-// Mark the lines of range (null: none); scroll: bring its start into view.
+// Mark the lines of range (null: none); scroll: bring its start into
+// view.  Rows not built yet are marked when they are (buildChunk()).
 export function applyLines(range, scroll) {
-  const rows = fileState.rows;
   const old = ui.fileBody.querySelectorAll('.row.target');
   for (let i = 0; i < old.length; i++) old[i].classList.remove('target', 'target-first', 'target-last');
   showFileLinks(range ? range.from : 1);
-  if (!range || !rows.length) { if (scroll) fileState.anchor = 0; return; }
-  const to = Math.min(range.to, rows.length - 1);
-  for (let n = range.from; n <= to; n++) {
-    if (!rows[n]) continue;
-    rows[n].classList.add('target');
-    if (n === range.from) rows[n].classList.add('target-first');
-    if (n === to) rows[n].classList.add('target-last');
-  }
+  const n = fileState.doc ? fileState.doc.lines.length : 0;
+  fileState.range = range && n ? { from: range.from, to: Math.min(range.to, n) } : null;
+  if (!fileState.range) { if (scroll) fileState.anchor = 0; return; }
+  range = fileState.range;
+  const rows = fileState.rows;
+  for (let no = range.from; no <= range.to; no++) if (rows[no]) markTarget(rows[no], no, range);
   if (scroll) {
     fileState.anchor = range.from;
+    buildAround(range.from);
     if (rows[range.from]) scrollIntoViewUnderHeader(rows[range.from], true);
   }
+}
+
+function markTarget(row, no, range) {
+  row.classList.add('target');
+  if (no === range.from) row.classList.add('target-first');
+  if (no === range.to) row.classList.add('target-last');
 }
 
 // The bar's editor and code-host links (the file's "links", doc/api.md)
