@@ -24,6 +24,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -500,6 +501,42 @@ class Server:
         params["wait_ms"] = wait_ms
         return self.get("/api/queries/" + qid, params,
                         timeout=timeout or wait_ms / 1000.0 + 30)
+
+
+def wait_for(pred, timeout, step=0.05):
+    """pred()'s first true value within timeout seconds, else None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(step)
+
+
+def raw_exchange(srv, data, timeout=10, enough=None):
+    """Sends bytes on a fresh connection; returns what came back before the
+    server closed it, the timeout passed, or enough(what came) said so
+    (b"" if nothing).  The server may close while we still send."""
+    s = socket.create_connection((HOST, srv.port), timeout=timeout)
+    got = b""
+    try:
+        try:
+            s.sendall(data)
+        except OSError:
+            pass
+        try:
+            while not (enough and enough(got)):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except OSError:
+            pass
+    finally:
+        s.close()
+    return got
 
 
 def http_get(addr, port, path="/healthz", source=None, timeout=10):

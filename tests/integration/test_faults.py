@@ -70,14 +70,7 @@ def now():
 
 def wait_for(pred, timeout, step=0.02):
     """pred()'s first true value within timeout seconds, else None."""
-    deadline = now() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if now() >= deadline:
-            return None
-        time.sleep(step)
+    return sgtest.wait_for(pred, timeout, step)
 
 
 def shard_pids(srv):

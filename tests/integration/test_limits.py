@@ -21,11 +21,10 @@ import signal
 import socket
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
-from sgtest import (HOST, LimitedServer, Server, TempDir, check, eq, expect_error,  # noqa: E402
+from sgtest import (HOST, LimitedServer, wait_for, Server, TempDir, check, eq, expect_error,  # noqa: E402
                     expect_json)
 
 R = sgtest.Runner("test_limits")
@@ -33,16 +32,6 @@ sgtest.register_common_self_checks(R)
 
 MIB = 1 << 20
 
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(step)
 
 
 def budget_tree():

@@ -33,7 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
-from sgtest import (HEAVY_Q, HOST, Lazy, Server, TempDir, check, eq, expect_error,  # noqa: E402
+from sgtest import (HEAVY_Q, HOST, Lazy, raw_exchange, wait_for, Server, TempDir, check, eq, expect_error,  # noqa: E402
                     expect_json, fail)
 
 R = sgtest.Runner("test_metrics")
@@ -45,16 +45,6 @@ TEXT_LINE = re.compile(r"^shardgrep: (\S+) (\S+) (\d{3}) (\d+|-) B (\d+\.\d) ms(
 QUERY_STATUSES = ("done", "partial", "timed_out", "cancelled", "failed")
 REFUSALS = ("connection_limit", "overloaded", "body_too_large", "bad_request")
 
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(step)
 
 
 # ---------------------------------------------------------------------------
@@ -119,28 +109,6 @@ def refused(reason):
 def code(c):
     return 'shardgrep_http_requests_total{code="%d"}' % c
 
-
-def raw_exchange(srv, data, timeout=5):
-    """Sends bytes on a new connection; returns what comes back before the
-    server closes it (or the timeout)."""
-    s = socket.create_connection((HOST, srv.port), timeout=timeout)
-    try:
-        try:
-            s.sendall(data)
-        except OSError:
-            pass
-        got = b""
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-        except OSError:
-            pass
-        return got
-    finally:
-        s.close()
 
 
 def settled(srv, before, expect_200, check_fn, what, timeout=5.0 * sgtest.SLOW):

@@ -159,29 +159,12 @@ def raw(srv, method, path, headers=None, body=None, timeout=10):
         conn.close()
 
 
+
 def raw_bytes(srv, data, timeout=10):
-    """Sends bytes on a fresh connection; returns what came back before the
-    server closed it or the timeout passed (b"" if nothing)."""
-    s = socket.create_connection((HOST, srv.port), timeout=timeout)
-    got = b""
-    try:
-        try:
-            s.sendall(data)
-        except OSError:
-            pass  # the server may close while we still send
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-                if b"\r\n\r\n" in got and len(got) > 4096:
-                    break
-        except OSError:
-            pass
-    finally:
-        s.close()
-    return got
+    """What came back for bytes sent on a fresh connection, up to its head
+    and 4 KiB (sgtest.raw_exchange)."""
+    return sgtest.raw_exchange(srv, data, timeout,
+                               enough=lambda got: b"\r\n\r\n" in got and len(got) > 4096)
 
 
 def still_serving(srv, what, within=5.0):
