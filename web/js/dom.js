@@ -40,16 +40,20 @@ export function clear(node) { while (node.firstChild) node.removeChild(node.firs
 
 export function show(node, on) { node.hidden = !on; }
 
+// A tree's name as a label before a path ("TREE/"); nothing without one.
+export function appendTreeLabel(node, tree) {
+  if (!tree) return;
+  const t = h('span', 'tree', tree);
+  t.title = 'Tree ' + tree;
+  node.appendChild(t);
+  node.appendChild(h('span', 'tree-sep', '/'));
+}
+
 // "path/to/file.c" as a dimmed folder and a bold base name; with a tree
 // (the server has several), its name first, as a label: the text reads
 // TREE/PATH, as the address and /api/files name the file.
 export function appendPath(node, path, tree) {
-  if (tree) {
-    const t = h('span', 'tree', tree);
-    t.title = 'Tree ' + tree;
-    node.appendChild(t);
-    node.appendChild(h('span', 'tree-sep', '/'));
-  }
+  appendTreeLabel(node, tree);
   const slash = path.lastIndexOf('/');
   if (slash >= 0) node.appendChild(h('span', 'dir', path.slice(0, slash + 1)));
   node.appendChild(h('span', 'base', path.slice(slash + 1)));

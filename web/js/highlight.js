@@ -10,7 +10,7 @@
  * file-name hits (ranges into the path) by appendHighlightedPath().
  */
 
-import { h } from './dom.js';
+import { appendTreeLabel, h } from './dom.js';
 
 const utf8 = new TextEncoder();
 
@@ -78,12 +78,7 @@ export function appendHighlighted(node, text, ranges) {
 // folder, a bold base name), with the byte ranges into the path marked:
 // a range that spans the last '/' is marked on both sides of it.
 export function appendHighlightedPath(node, path, tree, ranges) {
-  if (tree) {
-    const t = h('span', 'tree', tree);
-    t.title = 'Tree ' + tree;
-    node.appendChild(t);
-    node.appendChild(h('span', 'tree-sep', '/'));
-  }
+  appendTreeLabel(node, tree);
   const slash = path.lastIndexOf('/');
   const dir = path.slice(0, slash + 1), base = path.slice(slash + 1);
   const cut = utf8.encode(dir).length;
