@@ -279,6 +279,15 @@ int lang_find(const char *name, size_t n)
     return -1;
 }
 
+int lang_select(const char *name, size_t n)
+{
+    if (n == 4 && ascii_lower((unsigned char)name[0]) == 'n' &&
+        ascii_lower((unsigned char)name[1]) == 'o' && ascii_lower((unsigned char)name[2]) == 'n' &&
+        ascii_lower((unsigned char)name[3]) == 'e')
+        return (int)LANG_NONE;
+    return lang_find(name, n);
+}
+
 static unsigned prefix_find(const char *name, size_t len)
 {
     for (size_t i = 0; i < idx.nprefixes; i++) {

@@ -60,6 +60,11 @@ const char *lang_name(unsigned id);
  * needed); -1 if unknown (LANG_NONE's "" is not findable). */
 int lang_find(const char *name, size_t n);
 
+/* The id a lang= filter names: a language's name as lang_find() reads
+ * it, or "none" (any case) for LANG_NONE, the files of no language; -1
+ * for anything else. */
+int lang_select(const char *name, size_t n);
+
 /* The language of a path of n bytes (no NUL needed), decided by its last
  * component only, by the rules above; LANG_NONE when no glob matches. */
 unsigned lang_of(const char *path, size_t n);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "glob.h"
 #include "lang.h"
@@ -146,7 +145,7 @@ static int parse_langs(const char *value, char **out, struct api_error *e)
     for (const char *p = value; *value;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if (n == 0 || (lang_find(p, n) < 0 && !(n == 4 && !strncasecmp(p, "none", 4)))) {
+        if (n == 0 || lang_select(p, n) < 0) { /* "c,": an empty name after the comma */
             api_error_set(e, 400, "bad_parameter", "lang",
                           "lang: \"%.*s\" is not a language (GET /api/langs lists them)",
                           (int)(n < 64 ? n : 64), p);

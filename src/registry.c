@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -402,7 +401,7 @@ static uint32_t lang_mask(const char *langs, uint8_t *mask, size_t cap)
     for (const char *p = langs; *p;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        int id = n == 4 && !strncasecmp(p, "none", 4) ? (int)LANG_NONE : lang_find(p, n);
+        int id = lang_select(p, n);
         if (id >= 0 && (unsigned)id / 8 < len)
             mask[id / 8] |= (uint8_t)(1u << (id % 8));
         p += n + (comma != NULL);

@@ -230,6 +230,20 @@ START_TEST(test_find_unknown)
 }
 END_TEST
 
+/* lang= names a language as lang_find() does, or "none" for the files of
+ * no language. */
+START_TEST(test_select)
+{
+    ck_assert_int_eq(lang_select("none", 4), (int)LANG_NONE);
+    ck_assert_int_eq(lang_select("NoNe", 4), (int)LANG_NONE);
+    ck_assert_int_eq(lang_select("c", 1), lang_find("c", 1));
+    ck_assert_int_eq(lang_select("Go", 2), lang_find("go", 2));
+    ck_assert_int_eq(lang_select("nonex", 5), -1);
+    ck_assert_int_eq(lang_select("non", 3), -1);
+    ck_assert_int_eq(lang_select("", 0), -1);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* lang_globs                                                          */
 /* ------------------------------------------------------------------ */
@@ -563,6 +577,7 @@ Suite *suite_lang(void)
     tcase_add_test(tc, test_find_round_trip);
     tcase_add_test(tc, test_find_case_and_length);
     tcase_add_test(tc, test_find_unknown);
+    tcase_add_test(tc, test_select);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lang_globs");
