@@ -157,20 +157,6 @@ struct paging {
     uint32_t offset, limit, wait_ms;
 };
 
-static int parse_bool_arg(const struct api_request *req, const char *name, bool *out,
-                          struct api_error *e)
-{
-    const char *v = req->arg(req->arg_ctx, name);
-    if (!v || !strcmp(v, "0") || !strcmp(v, "false") || !*v)
-        return SG_OK;
-    if (!strcmp(v, "1") || !strcmp(v, "true")) {
-        *out = true;
-        return SG_OK;
-    }
-    api_error_set(e, 400, "bad_parameter", name, "%s must be 0, 1, true or false", name);
-    return SG_ERR;
-}
-
 static int parse_paging(const struct api_request *req, struct paging *p, struct api_error *e)
 {
     p->offset = 0;
@@ -396,7 +382,7 @@ static void handle_search(const struct api_context *ctx, const struct api_reques
     struct api_error e;
     struct paging p;
     bool stream = false;
-    if (parse_bool_arg(req, "stream", &stream, &e) < 0) {
+    if (query_parse_bool(req->arg(req->arg_ctx, "stream"), "stream", &stream, &e) < 0) {
         respond_error(res, &e);
         return;
     }

@@ -61,7 +61,7 @@ bad:
     return SG_ERR;
 }
 
-static int parse_bool(const char *value, const char *name, bool *out, struct api_error *e)
+int query_parse_bool(const char *value, const char *name, bool *out, struct api_error *e)
 {
     if (!value)
         return SG_OK;
@@ -197,10 +197,10 @@ int query_spec_from_args(struct query_spec *s, query_arg_fn get, void *ctx,
         return SG_ERR;
     }
     int kind = KIND_LINES, select = -1; /* -1: not given */
-    if (parse_bool(get(ctx, "literal"), "literal", &s->literal, e) < 0 ||
+    if (query_parse_bool(get(ctx, "literal"), "literal", &s->literal, e) < 0 ||
         parse_choice(get(ctx, "kind"), "kind", kind_names, 2, &kind, e) < 0 ||
         parse_choice(get(ctx, "select"), "select", select_names, 3, &select, e) < 0 ||
-        parse_bool(get(ctx, "facets"), "facets", &s->facets, e) < 0 ||
+        query_parse_bool(get(ctx, "facets"), "facets", &s->facets, e) < 0 ||
         parse_langs(get(ctx, "lang"), &s->langs, e) < 0 ||
         parse_case(get(ctx, "case"), &s->cmode, e) < 0 ||
         query_parse_uint(get(ctx, "max"), "max", 0, QUERY_MAX_LIMIT, &s->max, e) < 0 ||

@@ -84,6 +84,9 @@ const char *query_select_name(enum query_select s);
  * than lines. */
 bool query_returns_files(const struct query_spec *s);
 
+/* Parse an optional boolean parameter (0, 1, true, false; empty is
+ * false); *out keeps its value when absent.  On a bad value fills e. */
+int query_parse_bool(const char *value, const char *name, bool *out, struct api_error *e);
 /* Parse an optional unsigned parameter in [lo, hi]; *out keeps its value
  * when the parameter is absent.  On a bad value fills e (bad_parameter). */
 int query_parse_uint(const char *value, const char *name, uint32_t lo, uint32_t hi, uint32_t *out,
