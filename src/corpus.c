@@ -211,8 +211,7 @@ enum corpus_add_result corpus_add(struct corpus *c, uint32_t id, const char *pat
     f->len = n;
     f->first_line = first_line;
     f->nlines = nlines;
-    f->wide_fold =
-        memmem(c->buf + off, n, "\xe2\x84\xaa", 3) || memmem(c->buf + off, n, "\xc5\xbf", 2);
+    f->wide_fold = utf8_wide_fold(c->buf + off, n);
     c->wide_fold += f->wide_fold;
     cut_blocks(c, f);
     return CORPUS_ADDED;

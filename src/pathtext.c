@@ -34,8 +34,7 @@ static void add(struct builder *b, const struct store *s, enum store_part part, 
         p->e = xrealloc(p->e, b->cap_e * sizeof *p->e);
     }
     const char *t = p->buf + p->len;
-    bool alone =
-        memchr(t, '\n', n) || memmem(t, n, "\xe2\x84\xaa", 3) || memmem(t, n, "\xc5\xbf", 2);
+    bool alone = memchr(t, '\n', n) || utf8_wide_fold(t, n);
     p->e[p->n] = (struct pathtext_entry){.off = p->len,
                                          .len = (uint32_t)n,
                                          .fi = (uint32_t)fi,

@@ -85,3 +85,8 @@ size_t utf8_floor(const char *s, size_t n, size_t pos)
         pos--;
     return pos;
 }
+
+bool utf8_wide_fold(const char *s, size_t n)
+{
+    return memmem(s, n, "\xe2\x84\xaa", 3) || memmem(s, n, "\xc5\xbf", 2);
+}

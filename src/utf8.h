@@ -31,6 +31,11 @@ bool utf8_valid(const char *s, size_t n, size_t *first_bad);
  * overlap. */
 size_t utf8_repair(const char *in, size_t n, char *out);
 
+/* Whether s holds U+212A KELVIN SIGN or U+017F LONG S: characters a
+ * caseless search matches for k and s, which a caseless literal anchor
+ * does not see (corpus.h: wide_fold; qplan.h). */
+bool utf8_wide_fold(const char *s, size_t n);
+
 /* Largest offset <= pos that is not inside a multi-byte sequence of the
  * valid UTF-8 string s (length n). */
 size_t utf8_floor(const char *s, size_t n, size_t pos);
