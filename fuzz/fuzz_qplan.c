@@ -65,14 +65,38 @@ static bool has_trigram(const char *s, size_t n, uint32_t tri)
     return false;
 }
 
+/* Whether s[0..n) holds the shape key (six bytes of its classes, none
+ * '\n'), read byte by byte through the class table. */
+static bool has_shape(const char *s, size_t n, uint32_t key)
+{
+    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= n; i++) {
+        uint32_t k = QPLAN_SHAPE_BIT;
+        bool nl = false;
+        for (size_t j = 0; j < QPLAN_SHAPE_LEN; j++) {
+            nl = nl || s[i + j] == '\n';
+            k |= (uint32_t)qplan_shape_class[(unsigned char)s[i + j]]
+                 << (4 * (QPLAN_SHAPE_LEN - 1 - j));
+        }
+        if (!nl && k == key)
+            return true;
+    }
+    return false;
+}
+
+/* A key of either kind. */
+static bool has_key(const char *s, size_t n, uint32_t key)
+{
+    return key & QPLAN_SHAPE_BIT ? has_shape(s, n, key) : has_trigram(s, n, key);
+}
+
 /* The plan's boolean query on one line's trigrams. */
 static bool plan_holds(const struct qnode *q, const char *s, size_t n)
 {
     switch (q->kind) {
     case QN_ALL:
         return true;
-    case QN_TRI:
-        return has_trigram(s, n, q->tri);
+    case QN_KEY:
+        return has_key(s, n, q->key);
     case QN_AND:
         for (size_t i = 0; i < q->nkids; i++)
             if (!plan_holds(q->kids[i], s, n))
@@ -90,8 +114,8 @@ static bool plan_holds(const struct qnode *q, const char *s, size_t n)
 /* Every trigram an AND chain from the root requires (not under an OR). */
 static void required_trigrams_present(const struct qnode *q, const char *s, size_t n)
 {
-    if (q->kind == QN_TRI)
-        require(has_trigram(s, n, q->tri), "a required trigram is in a matching line");
+    if (q->kind == QN_KEY)
+        require(has_key(s, n, q->key), "a required key is in a matching line");
     else if (q->kind == QN_AND)
         for (size_t i = 0; i < q->nkids; i++)
             required_trigrams_present(q->kids[i], s, n);

@@ -23,6 +23,32 @@
 
 #define MAX_DEPTH 64
 
+/* clang-format off */
+#define SH_ROW_OTHER16 SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, \
+                       SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER
+#define SH_ROW_HIGH16 SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, \
+                      SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH, SH_HIGH
+#define SH_L SH_LETTER
+#define SH_H SH_HEX
+const unsigned char qplan_shape_class[256] = {
+    /* 0x00 */ SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER,
+               SH_OTHER, SH_BLANK, SH_OTHER, SH_BLANK, SH_BLANK, SH_BLANK, SH_OTHER, SH_OTHER,
+    /* 0x10 */ SH_ROW_OTHER16,
+    /* 0x20 */ SH_BLANK, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER,
+               SH_LPAREN, SH_RPAREN, SH_STAR, SH_OTHER, SH_COMMA, SH_DASH, SH_DOT, SH_SLASH,
+    /* 0x30 */ SH_DIGIT, SH_DIGIT, SH_DIGIT, SH_DIGIT, SH_DIGIT, SH_DIGIT, SH_DIGIT, SH_DIGIT,
+               SH_DIGIT, SH_DIGIT, SH_COLON, SH_SEMI, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER,
+    /* 0x40 */ SH_OTHER, SH_H, SH_H, SH_H, SH_H, SH_H, SH_H, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L,
+    /* 0x50 */ SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_UNDER,
+    /* 0x60 */ SH_OTHER, SH_H, SH_H, SH_H, SH_H, SH_H, SH_H, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L,
+    /* 0x70 */ SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_L, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER, SH_OTHER,
+    /* 0x80 */ SH_ROW_HIGH16, SH_ROW_HIGH16, SH_ROW_HIGH16, SH_ROW_HIGH16,
+               SH_ROW_HIGH16, SH_ROW_HIGH16, SH_ROW_HIGH16, SH_ROW_HIGH16,
+};
+/* clang-format on */
+#undef SH_L
+#undef SH_H
+
 /* A literal run being collected, and the AND it flushes into. */
 struct run {
     unsigned char *buf;
@@ -40,7 +66,8 @@ struct parser {
      * with no top-level alternation), for qplan_anchor(). */
     struct run anchor;
     bool no_anchor;
-    bool impure; /* saw anything but plain literal characters */
+    bool impure;    /* saw anything but plain literal characters */
+    bool no_shapes; /* a setting such as (*UCP) may change what \d \w \s match */
 };
 
 static struct qnode *node_new(enum qnode_kind kind)
@@ -113,8 +140,8 @@ static void run_flush(struct parser *ps, struct run *r, struct qnode *every)
         run_push(&ps->anchor, r->buf, r->len);
     }
     for (size_t i = 0; i + 3 <= r->len; i++) {
-        struct qnode *t = node_new(QN_TRI);
-        t->tri = (uint32_t)qplan_fold(r->buf[i]) << 16 | (uint32_t)qplan_fold(r->buf[i + 1]) << 8 |
+        struct qnode *t = node_new(QN_KEY);
+        t->key = (uint32_t)qplan_fold(r->buf[i]) << 16 | (uint32_t)qplan_fold(r->buf[i + 1]) << 8 |
                  qplan_fold(r->buf[i + 2]);
         add_kid(every, t);
     }
@@ -153,7 +180,196 @@ struct atom {
     unsigned char lit[8]; /* ATOM_LIT: one character */
     size_t len;
     struct qnode *node; /* ATOM_NODE */
+    /* For shapes: the classes (a bit each) of the one byte an ATOM_BREAK
+     * always matches, e.g. \d or [0-9a-f]; 0 when it matches more or
+     * fewer bytes, or bytes of any class. */
+    uint16_t shape;
+    bool zero; /* zero-width (an assertion, a look-around): the bytes on
+                * either side of it are adjacent */
 };
+
+/* ------------------------------------------------------------------ */
+/* Shapes                                                               */
+/* ------------------------------------------------------------------ */
+
+#define SHAPE_SEQ_MAX     64  /* positions of a sequence (then it is cut) */
+#define SHAPE_WINDOW_KEYS 64  /* keys a window may expand to */
+#define SHAPE_KEYS_MAX    256 /* keys of all windows of one sequence */
+#define SHAPE_WORDS       ((1u << (QPLAN_SHAPE_WORD + 1)) - 1) /* no indexed shape starts with one */
+#define SHAPE_ANY_ASCII   ((1u << SH_HIGH) - 1)
+
+/* A run of consecutive byte positions that every match holds, each as the
+ * set of classes its byte may be of (qplan.h). */
+struct shapes {
+    uint16_t mask[SHAPE_SEQ_MAX];
+    size_t len;
+};
+
+/* The classes of the ASCII bytes lo..hi, caseless or not (a letter's
+ * class is its other case's too). */
+static uint16_t shape_range(uint32_t lo, uint32_t hi)
+{
+    uint16_t m = 0;
+    for (uint32_t c = lo; c <= hi && c < 0x80; c++)
+        m |= (uint16_t)(1u << qplan_shape_class[c]);
+    return m;
+}
+
+/* What a class-like item (\d \w \s, in a class or not) matches, as
+ * classes; 0 for anything else (., \h, \p{..}, [:alpha:]...: they may
+ * match a character of several bytes, or are not worth reading). */
+static uint16_t shape_any(const struct parser *ps, const struct pattern_token *t)
+{
+    if (t->len != 2 || ps->rd.p[t->start] != '\\')
+        return 0;
+    switch (ps->rd.p[t->start + 1]) {
+    case 'd':
+        return 1u << SH_DIGIT;
+    case 'w':
+        return 1u << SH_DIGIT | 1u << SH_HEX | 1u << SH_LETTER | 1u << SH_UNDER;
+    case 's':
+        return 1u << SH_BLANK; /* and \n, which no line holds */
+    default:
+        return 0;
+    }
+}
+
+/* The members of a class up to its ']' (consumed), as classes; 0 when it
+ * may match a non-ASCII character (negated, or a member or range beyond
+ * ASCII) or holds what shape_any() does not read. */
+static uint16_t shape_class(struct parser *ps, const struct pattern_token *open)
+{
+    uint16_t m = 0;
+    bool ok = !open->negated;
+    uint32_t low = 0;
+    bool range = false, have_low = false;
+    const struct pattern_token *t;
+    while ((t = next(ps)) && !(t->kind == PAT_CLASS_CLOSE && t->depth == open->depth)) {
+        if (t->kind == PAT_CHAR && t->cp < 0x80) {
+            if (range)
+                m |= shape_range(low, t->cp);
+            else
+                m |= shape_range(t->cp, t->cp);
+            low = t->cp;
+            have_low = !range;
+            range = false;
+        } else if (t->kind == PAT_RANGE && have_low) {
+            range = true;
+        } else if (t->kind == PAT_ANY) {
+            uint16_t a = shape_any(ps, t);
+            ok = ok && a;
+            m |= a;
+            have_low = range = false;
+        } else {
+            ok = false;
+            if (t->kind == PAT_UNKNOWN)
+                break;
+        }
+    }
+    return ok && !range ? m : 0;
+}
+
+/* End the current sequence: the AND gets an OR of the keys of its best
+ * windows (a window is QPLAN_SHAPE_LEN positions; usable when its first
+ * position can only be punctuation, so that each of its keys is indexed,
+ * and it expands to at most SHAPE_WINDOW_KEYS keys).  The windows of
+ * fewest keys go first, up to SHAPE_KEYS_MAX keys in all. */
+static void shape_flush(struct parser *ps, struct shapes *sh, struct qnode *every)
+{
+    size_t n = sh->len;
+    sh->len = 0;
+    if (ps->no_shapes || n < QPLAN_SHAPE_LEN)
+        return;
+    struct {
+        size_t at, keys;
+    } win[SHAPE_SEQ_MAX];
+    size_t nwin = 0;
+    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= n; i++) {
+        size_t keys = 1;
+        for (size_t j = i; j < i + QPLAN_SHAPE_LEN; j++)
+            keys *= (size_t)__builtin_popcount(sh->mask[j]);
+        if (!(sh->mask[i] & SHAPE_WORDS) && keys <= SHAPE_WINDOW_KEYS)
+            win[nwin++] = (typeof(win[0])){i, keys};
+    }
+    /* fewest keys first (insertion sort: a few dozen at most) */
+    for (size_t i = 1; i < nwin; i++)
+        for (size_t j = i; j > 0 && win[j].keys < win[j - 1].keys; j--) {
+            typeof(win[0]) x = win[j];
+            win[j] = win[j - 1];
+            win[j - 1] = x;
+        }
+    size_t budget = SHAPE_KEYS_MAX;
+    for (size_t w = 0; w < nwin && win[w].keys <= budget; w++) {
+        budget -= win[w].keys;
+        const uint16_t *m = sh->mask + win[w].at;
+        struct qnode *any = node_new(QN_OR);
+        /* every combination: an odometer over the positions' classes */
+        unsigned cls[QPLAN_SHAPE_LEN];
+        for (size_t j = 0; j < QPLAN_SHAPE_LEN; j++)
+            cls[j] = (unsigned)__builtin_ctz(m[j]);
+        for (;;) {
+            struct qnode *k = node_new(QN_KEY);
+            k->key = QPLAN_SHAPE_BIT;
+            for (size_t j = 0; j < QPLAN_SHAPE_LEN; j++)
+                k->key |= (uint32_t)cls[j] << (4 * (QPLAN_SHAPE_LEN - 1 - j));
+            add_kid(any, k);
+            size_t j = QPLAN_SHAPE_LEN;
+            while (j > 0) {
+                j--;
+                unsigned rest = m[j] >> (cls[j] + 1);
+                if (rest) {
+                    cls[j] += 1 + (unsigned)__builtin_ctz(rest);
+                    break;
+                }
+                cls[j] = (unsigned)__builtin_ctz(m[j]);
+                if (j == 0)
+                    goto done;
+            }
+        }
+    done:
+        add_kid(every, simplify(any));
+    }
+}
+
+static void shape_push(struct shapes *sh, uint16_t mask, struct parser *ps, struct qnode *every)
+{
+    if (sh->len == SHAPE_SEQ_MAX)
+        shape_flush(ps, sh, every); /* cut: what follows is a new sequence */
+    sh->mask[sh->len++] = mask;
+}
+
+/* What an atom adds to the current sequence: its bytes' classes, min
+ * times (a few copies are as good as many: a window spans six bytes);
+ * when its count varies (min != max), the first copies follow what came
+ * before and the last ones precede what comes after, but nothing joins
+ * the two; an optional atom or one of unknown bytes ends the sequence. */
+static void add_shape(struct parser *ps, const struct atom *a, long min, long max,
+                      struct shapes *sh, struct qnode *every)
+{
+    uint16_t mask[8];
+    size_t n = 0;
+    if (a->zero)
+        return;
+    if (a->kind == ATOM_LIT && !(ps->caseless && a->lit[0] >= 0x80))
+        for (n = 0; n < a->len; n++)
+            mask[n] = (uint16_t)(1u << qplan_shape_class[a->lit[n]]);
+    else if (a->kind == ATOM_BREAK && a->shape)
+        mask[n++] = a->shape;
+    if (n == 0 || min == 0) {
+        shape_flush(ps, sh, every);
+        return;
+    }
+    long reps = min < 0 ? 1 : min;
+    if (reps > QPLAN_SHAPE_LEN)
+        reps = QPLAN_SHAPE_LEN;
+    for (int pass = 0; pass < (min < 0 || min == max ? 1 : 2); pass++) {
+        if (pass == 1)
+            shape_flush(ps, sh, every);
+        for (long r = 0; r < reps; r++)
+            for (size_t i = 0; i < n; i++)
+                shape_push(sh, mask[i], ps, every);
+    }
+}
 
 static struct qnode *parse_alt(struct parser *ps);
 
@@ -182,6 +398,7 @@ static void parse_group(struct parser *ps, const struct pattern_token *t, struct
     case PG_LOOKBEHIND:
     case PG_NEG_LOOKBEHIND:
         skip_to_close(ps, PAT_CLOSE, t->depth); /* look-around: no literal */
+        a->zero = true;
         break;
     default:
         ps->bail = true; /* conditions, non-atomic look-around */
@@ -197,14 +414,22 @@ static void parse_atom(struct parser *ps, struct atom *a)
     switch (t->kind) {
     case PAT_CHAR:
         /* Characters written as themselves or as \t; one given by number
-         * (\x41) ends the run. */
+         * (\x41) ends the run (but is a byte of a shape). */
         if (t->form != PAT_CODED) {
             a->kind = ATOM_LIT;
             a->len = pattern_char_bytes(t->cp, a->lit);
+        } else if (t->cp < 0x80) {
+            a->shape = (uint16_t)(1u << qplan_shape_class[t->cp]);
         }
         break;
+    case PAT_ANY:
+        a->shape = shape_any(ps, t);
+        break;
+    case PAT_ASSERT:
+        a->zero = true;
+        break;
     case PAT_CLASS_OPEN:
-        skip_to_close(ps, PAT_CLASS_CLOSE, t->depth);
+        a->shape = shape_class(ps, t);
         break;
     case PAT_OPEN:
         parse_group(ps, t, a);
@@ -213,6 +438,7 @@ static void parse_atom(struct parser *ps, struct atom *a)
         /* (*UTF), (*LIMIT_MATCH=1)...: the same bytes match, but the
          * regex must confirm what the anchor finds */
         ps->impure = true;
+        ps->no_shapes = true;
         break;
     case PAT_CALL:
     case PAT_CALLOUT:
@@ -225,13 +451,17 @@ static void parse_atom(struct parser *ps, struct atom *a)
     }
 }
 
-/* The minimum count of a quantifier if one follows, or -1. */
-static long parse_quantifier(struct parser *ps)
+/* The counts of a quantifier if one follows (*max: -1 for no limit), or
+ * -1 for none. */
+static long parse_quantifier(struct parser *ps, long *max)
 {
     const struct pattern_token *t = peek(ps);
+    *max = -1;
     if (!t || t->kind != PAT_QUANT)
         return -1;
     long min = (long)t->min;
+    if (t->max != PAT_UNLIMITED)
+        *max = (long)t->max;
     next(ps);
     return min;
 }
@@ -244,9 +474,10 @@ static bool folds_widely(const struct parser *ps, const struct atom *a)
     return a->lit[0] >= 0x80; /* k and s: see wide_fold in qplan.h */
 }
 
-static void add_atom(struct parser *ps, struct atom *a, long min, struct run *run,
-                     struct qnode *every)
+static void add_atom(struct parser *ps, struct atom *a, long min, long max, struct run *run,
+                     struct shapes *sh, struct qnode *every)
 {
+    add_shape(ps, a, min, max, sh, every);
     if (a->kind != ATOM_LIT || min >= 0 || folds_widely(ps, a))
         ps->impure = true;
     if (a->kind == ATOM_LIT && !folds_widely(ps, a)) {
@@ -272,14 +503,16 @@ static struct qnode *parse_concat(struct parser *ps)
 {
     struct qnode *every = node_new(QN_AND);
     struct run run = {0};
+    struct shapes sh = {0};
     const struct pattern_token *t;
     while (!ps->bail && (t = peek(ps)) && t->kind != PAT_ALT && t->kind != PAT_CLOSE) {
         struct atom a;
         parse_atom(ps, &a);
-        long min = parse_quantifier(ps);
-        add_atom(ps, &a, min, &run, every);
+        long max, min = parse_quantifier(ps, &max);
+        add_atom(ps, &a, min, max, &run, &sh, every);
     }
     run_flush(ps, &run, every);
+    shape_flush(ps, &sh, every);
     free(run.buf);
     return simplify(every);
 }
@@ -356,8 +589,14 @@ static void describe(const struct qnode *n, struct strbuf *b)
 {
     if (n->kind == QN_ALL) {
         strbuf_add(b, "all", 3);
-    } else if (n->kind == QN_TRI) {
-        char t[3] = {(char)(n->tri >> 16), (char)(n->tri >> 8), (char)n->tri};
+    } else if (n->kind == QN_KEY && n->key & QPLAN_SHAPE_BIT) {
+        /* "@" and a character per class: 9 a digit, a a-f, z g-z, # other ASCII, ~ non-ASCII */
+        char t[1 + QPLAN_SHAPE_LEN] = {'@'};
+        for (int j = 0; j < QPLAN_SHAPE_LEN; j++)
+            t[1 + j] = "9az_ -.,():/*;#~"[n->key >> (4 * (QPLAN_SHAPE_LEN - 1 - j)) & 15];
+        strbuf_add(b, t, sizeof t);
+    } else if (n->kind == QN_KEY) {
+        char t[3] = {(char)(n->key >> 16), (char)(n->key >> 8), (char)n->key};
         strbuf_add(b, t, 3);
     } else {
         strbuf_add(b, n->kind == QN_AND ? "and(" : "or(", n->kind == QN_AND ? 4 : 3);

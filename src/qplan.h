@@ -2,7 +2,8 @@
  * qplan.h - which trigrams a line must hold for a pattern to match it.
  *
  * From a PCRE2 pattern, qplan_build() derives a boolean query over
- * trigrams (AND / OR of trigram leaves, or ALL when nothing can be said),
+ * the index's keys (AND / OR of trigrams and shapes, below, or ALL when
+ * nothing can be said),
  * in the spirit of codesearch and zoekt: a literal run that every match
  * must contain gives its trigrams, alternatives give an OR.  A worker's
  * trigram index (tindex.h) turns the query into candidate files, and only
@@ -27,11 +28,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum qnode_kind { QN_ALL, QN_TRI, QN_AND, QN_OR };
+enum qnode_kind { QN_ALL, QN_KEY, QN_AND, QN_OR };
+
+/*
+ * The index has two kinds of key.  A trigram: three folded bytes, the
+ * first in the high byte (below QPLAN_SHAPE_BIT).  A shape: QPLAN_SHAPE_BIT
+ * and the classes (qplan_shape_class) of six bytes in a row, four bits
+ * each, the first in the high nibble.  Shapes are what a pattern without
+ * literals still says: [0-9a-f]{4}-[0-9a-f]{4} has no trigram, but every
+ * match holds the shape "-hhhh-" (h: a digit or a-f).  Only shapes whose
+ * first byte is of a class above QPLAN_SHAPE_WORD (punctuation, a
+ * non-ASCII byte) are indexed: shapes of letters, digits and blanks alone
+ * are in nearly every block, and one key per punctuation mark keeps the
+ * index small and quick to build.
+ */
+#define QPLAN_SHAPE_BIT (1u << 24)
+#define QPLAN_SHAPE_LEN 6
+enum qplan_shape {
+    SH_DIGIT,  /* 0-9 */
+    SH_HEX,    /* a-f A-F */
+    SH_LETTER, /* g-z G-Z */
+    SH_UNDER,  /* _ */
+    SH_BLANK,  /* space \t \v \f \r */
+    SH_DASH,   /* - */
+    SH_DOT,    /* . */
+    SH_COMMA,  /* , */
+    SH_LPAREN, /* ( */
+    SH_RPAREN, /* ) */
+    SH_COLON,  /* : */
+    SH_SLASH,  /* / */
+    SH_STAR,   /* * */
+    SH_SEMI,   /* ; */
+    SH_OTHER,  /* any other byte below 0x80 */
+    SH_HIGH,   /* a byte of a non-ASCII character (0x80-0xFF) */
+};
+#define QPLAN_SHAPE_WORD SH_BLANK /* classes up to it: no indexed shape starts with one */
+extern const unsigned char qplan_shape_class[256];
 
 struct qnode {
     enum qnode_kind kind;
-    uint32_t tri; /* QN_TRI: three folded bytes, first in the high byte */
+    uint32_t key; /* QN_KEY: a trigram or a shape (above) */
     struct qnode **kids;
     size_t nkids;
 };

@@ -1,16 +1,17 @@
 /*
  * snapshot.c - a shard's base on disk (see snapshot.h for the design).
  *
- * Layout: a header, then eight sections, each at the next 64-byte
+ * Layout: a header, then nine sections, each at the next 64-byte
  * boundary (the gaps zero), the file ending where the last one does:
  *   FILES    struct snap_file per file, in the arena's order
  *   PATHS    the paths, each NUL-terminated
  *   ARENA    the text, then CORPUS_PAD zero bytes
  *   LINES    u32 line starts (corpus.h)
  *   BLOCKS   struct corpus_block per block
- *   KEYS     u32 trigrams, ascending
- *   OFFSETS  u32, nkeys + 1 starts in POSTINGS
- *   POSTINGS u32 block numbers
+ *   KEYS     u32 keys (trigrams and shapes: qplan.h), ascending
+ *   COUNTS   u32 postings per key
+ *   OFFSETS  u64, nkeys + 1 starts in POSTINGS
+ *   POSTINGS the packed lists (tindex.c)
  */
 #include "snapshot.h"
 
@@ -29,10 +30,21 @@
 
 #define MAGIC "SGSNAP\r\n"
 
-enum { S_FILES, S_PATHS, S_ARENA, S_LINES, S_BLOCKS, S_KEYS, S_OFFSETS, S_POSTINGS, NSECTIONS };
-static const char *const section_name[NSECTIONS] = {"file table",    "paths",         "text",
-                                                    "line table",    "block table",   "index keys",
-                                                    "index offsets", "index postings"};
+enum {
+    S_FILES,
+    S_PATHS,
+    S_ARENA,
+    S_LINES,
+    S_BLOCKS,
+    S_KEYS,
+    S_COUNTS,
+    S_OFFSETS,
+    S_POSTINGS,
+    NSECTIONS
+};
+static const char *const section_name[NSECTIONS] = {
+    "file table", "paths",        "text",          "line table",    "block table",
+    "index keys", "index counts", "index offsets", "index postings"};
 
 struct snap_header {
     char magic[8];
@@ -40,7 +52,7 @@ struct snap_header {
     uint32_t shard, nshards;
     uint32_t file_rec, block_rec; /* sizes of the records, as this build lays them out */
     uint64_t config;
-    uint64_t nfiles, nlines, nblocks, arena_len, nkeys, npostings, wide_fold;
+    uint64_t nfiles, nlines, nblocks, arena_len, nkeys, postings_len, wide_fold;
     struct {
         uint64_t off, len, sum;
     } sec[NSECTIONS];
@@ -170,27 +182,31 @@ static void tables(const struct corpus *c, struct snap_file **files, char **path
 int snapshot_write(const char *dir, unsigned shard, unsigned nshards, uint64_t config,
                    const struct corpus *c, const atomic_bool *stop, char *err, size_t errlen)
 {
-    const uint32_t *keys, *offsets, *postings;
-    size_t nkeys = 0, npostings = 0;
     if (!tindex_ready(c->index)) {
         set_err(err, errlen, "the corpus has no index");
         return SG_ERR;
     }
-    tindex_arrays(c->index, &keys, &nkeys, &offsets, &postings, &npostings);
+    struct tindex_arrays ix;
+    tindex_arrays(c->index, &ix);
     struct snap_file *files;
     char *paths;
     size_t paths_len;
     tables(c, &files, &paths, &paths_len);
-    const void *data[NSECTIONS] = {files,     paths, c->buf,  c->line_off,
-                                   c->blocks, keys,  offsets, postings};
+    const void *data[NSECTIONS] = {files,   paths,     c->buf,     c->line_off, c->blocks,
+                                   ix.keys, ix.counts, ix.offsets, ix.data};
     /* The text with the zero pad every corpus keeps after it (corpus.h). */
-    size_t len[NSECTIONS] = {c->nfiles * sizeof *files,      paths_len,
-                             (size_t)c->len + CORPUS_PAD,    c->nlines * sizeof *c->line_off,
-                             c->nblocks * sizeof *c->blocks, nkeys * sizeof *keys,
-                             (nkeys + 1) * sizeof *offsets,  npostings * sizeof *postings};
+    size_t len[NSECTIONS] = {c->nfiles * sizeof *files,
+                             paths_len,
+                             (size_t)c->len + CORPUS_PAD,
+                             c->nlines * sizeof *c->line_off,
+                             c->nblocks * sizeof *c->blocks,
+                             ix.nkeys * sizeof *ix.keys,
+                             ix.nkeys * sizeof *ix.counts,
+                             (ix.nkeys + 1) * sizeof *ix.offsets,
+                             ix.data_len};
     /* An empty shard has no arrays: its text is the pad alone and its
      * offsets one 0, written from zeros. */
-    static const uint8_t zeros[CORPUS_PAD + sizeof *offsets];
+    static const uint8_t zeros[CORPUS_PAD + sizeof(uint64_t)];
     for (int i = 0; i < NSECTIONS; i++)
         if (!data[i] && len[i]) {
             if (len[i] > sizeof zeros) {
@@ -212,8 +228,8 @@ int snapshot_write(const char *dir, unsigned shard, unsigned nshards, uint64_t c
                             .nlines = c->nlines,
                             .nblocks = c->nblocks,
                             .arena_len = c->len,
-                            .nkeys = nkeys,
-                            .npostings = npostings,
+                            .nkeys = ix.nkeys,
+                            .postings_len = ix.data_len,
                             .wide_fold = c->wide_fold};
     memcpy(h.magic, MAGIC, 8);
     uint64_t off = align64(sizeof h), end = off;
@@ -329,8 +345,8 @@ static int check_header(const struct mapped *m, unsigned shard, unsigned nshards
         return fail(why, whylen,
                     "made for other trees or options (folders, names, --max-file-size, "
                     "--no-ignore)");
-    if (h->nfiles > UINT32_MAX || h->nblocks > UINT32_MAX || h->nkeys > (1u << 24) ||
-        h->nlines > m->len || h->npostings > m->len || h->arena_len > m->len)
+    if (h->nfiles > UINT32_MAX || h->nblocks > UINT32_MAX || h->nkeys > (1u << 25) ||
+        h->nlines > m->len || h->postings_len > m->len || h->arena_len > m->len)
         return fail(why, whylen, "its counts do not fit in the file (truncated?)");
     const uint64_t want[NSECTIONS] = {h->nfiles * sizeof(struct snap_file),
                                       0,
@@ -338,8 +354,9 @@ static int check_header(const struct mapped *m, unsigned shard, unsigned nshards
                                       h->nlines * 4,
                                       h->nblocks * sizeof(struct corpus_block),
                                       h->nkeys * 4,
-                                      (h->nkeys + 1) * 4,
-                                      h->npostings * 4};
+                                      h->nkeys * 4,
+                                      (h->nkeys + 1) * 8,
+                                      h->postings_len};
     for (int i = 0; i < NSECTIONS; i++) {
         uint64_t off = h->sec[i].off, len = h->sec[i].len;
         if (off % 8 || off > m->len || len > m->len - off || (i != S_PATHS && len != want[i]))
@@ -455,17 +472,19 @@ static int check_blocks(const struct mapped *m, char *why, size_t whylen)
 }
 
 /* The index's keys ascend and its offsets stay within its postings.
- * Postings themselves are not read: a block number is only ever compared,
+ * The packed lists themselves are not read: their reader stays within
+ * each list's bytes (tindex.h), a block number is only ever compared,
  * and a search bounds it by the block count (search.c), so a wrong one
  * costs a wrong answer, never a wrong read; the checksum stands for them. */
 static int check_index(const struct mapped *m, char *why, size_t whylen)
 {
     const struct snap_header *h = m->h;
-    const uint32_t *keys = section(m, S_KEYS), *offsets = section(m, S_OFFSETS);
+    const uint32_t *keys = section(m, S_KEYS);
+    const uint64_t *offsets = section(m, S_OFFSETS);
     for (uint64_t i = 0; i < h->nkeys; i++)
-        if ((i && keys[i] <= keys[i - 1]) || keys[i] >= 1u << 24 || offsets[i] > offsets[i + 1])
+        if ((i && keys[i] <= keys[i - 1]) || keys[i] >= 1u << 25 || offsets[i] > offsets[i + 1])
             return fail(why, whylen, "the index's keys are out of order");
-    if (offsets[0] != 0 || offsets[h->nkeys] != h->npostings)
+    if (offsets[0] != 0 || offsets[h->nkeys] != h->postings_len)
         return fail(why, whylen, "the index's offsets do not cover its postings");
     return SG_OK;
 }
@@ -536,8 +555,12 @@ int snapshot_open(const char *dir, unsigned shard, unsigned nshards, uint64_t co
     for (size_t i = 0; i < h->nfiles; i++)
         c->files[i].lang = (uint16_t)lang_of(c->files[i].path, strlen(c->files[i].path));
     c->wide_fold = (uint32_t)h->wide_fold;
-    c->index =
-        tindex_view(section(&m, S_KEYS), h->nkeys, section(&m, S_OFFSETS), section(&m, S_POSTINGS));
+    c->index = tindex_view(&(struct tindex_arrays){.keys = section(&m, S_KEYS),
+                                                   .counts = section(&m, S_COUNTS),
+                                                   .offsets = section(&m, S_OFFSETS),
+                                                   .data = section(&m, S_POSTINGS),
+                                                   .nkeys = h->nkeys,
+                                                   .data_len = h->postings_len});
     return SG_OK;
 }
 

@@ -1,23 +1,29 @@
 /*
- * tindex.h - a worker's trigram index: for each trigram of case-folded
- * bytes (qplan_fold()), the sorted list of the shard's blocks holding it
- * (a block is a file, or a 16 KiB piece of a big one: corpus.h).
+ * tindex.h - a worker's index: for each key (a trigram of case-folded
+ * bytes, or a shape of six bytes' classes: qplan.h), the sorted list of
+ * the shard's blocks holding it (a block is a file, or a 16 KiB piece of a
+ * big one: corpus.h).
  *
- * Built in two passes over the text.  While the shard loads, each file's
- * distinct trigrams (found with a 2 MiB bitmap over all 2^24 trigrams) are
- * counted; tindex_finish() lays out the posting lists from the counts and
- * reads every file again to fill them.  No list grows by reallocation,
- * and nothing but the counts (64 MiB) is held beside the final index: the
- * peak of a load is the index it leaves, not twice that.  Trigrams holding '\n' are left out: a
- * match never crosses a line.  Block granularity keeps the index small (about half the text on the
- * Linux tree) while a selective query still skips almost everything.  Below, "file" means a
- * numbered unit added with tindex_add(): the corpus adds blocks.
+ * Built in two steps.  While the shard loads, each file's distinct keys
+ * (found with a 4 MiB bitmap over all 2^25 keys) are counted;
+ * tindex_finish() then reads every file again to fill the lists and packs
+ * each where it lies (tindex.c: gaps as varints in groups of 128 behind a
+ * skip table, about 1.3 bytes a posting where a plain list takes 4).  No
+ * list grows by reallocation, and beside the text only the counts
+ * (128 MiB) and the lists unpacked are held at the peak, which the packed
+ * lists then shrink to about a third.  Keys
+ * holding '\n' are left out: a match never crosses a line.  Block
+ * granularity keeps the index small (a fifth of the text on the Linux
+ * tree, shapes included) while a selective query still skips almost
+ * everything.  Below, "file" means a numbered unit added with
+ * tindex_add(): the corpus adds blocks.
  *
  * Live mode (tindex_new_live()) is for a corpus that grows while it is
- * searched (the worker's delta, store.h): each trigram's list lives in a
- * hash table and grows as files are added, so the index answers at every
- * moment, and the numbers already given never change.  It costs more per
- * posting than the packed lists, which is why the delta stays small.
+ * searched (the worker's delta, store.h): each key's list lives in a
+ * hash table, unpacked, and grows as files are added, so the index
+ * answers at every moment, and the numbers already given never change.
+ * It costs more per posting than the packed lists, which is why the delta
+ * stays small.
  */
 #ifndef SHARDGREP_TINDEX_H
 #define SHARDGREP_TINDEX_H
@@ -33,14 +39,20 @@ struct tindex;
 struct tindex *tindex_new(void);
 /* An index that answers while it grows: no tindex_finish(). */
 struct tindex *tindex_new_live(void);
+/* A finished index's arrays: nkeys ascending keys, each one's count of
+ * postings, and nkeys + 1 offsets of their packed lists in data. */
+struct tindex_arrays {
+    const uint32_t *keys, *counts;
+    const uint64_t *offsets;
+    const uint8_t *data;
+    size_t nkeys, data_len;
+};
 /* A finished index over arrays held elsewhere (a snapshot's mapping,
- * snapshot.h): nkeys ascending keys, nkeys + 1 offsets into postings.
- * tindex_free() frees only the struct. */
-struct tindex *tindex_view(const uint32_t *keys, size_t nkeys, const uint32_t *offsets,
-                           const uint32_t *postings);
+ * snapshot.h).  tindex_free() frees only the struct.  A garbled list
+ * gives wrong block numbers, never a read outside it. */
+struct tindex *tindex_view(const struct tindex_arrays *a);
 /* The arrays of a finished index (to save it). */
-void tindex_arrays(const struct tindex *t, const uint32_t **keys, size_t *nkeys,
-                   const uint32_t **offsets, const uint32_t **postings, size_t *npostings);
+void tindex_arrays(const struct tindex *t, struct tindex_arrays *a);
 void tindex_free(struct tindex *t); /* accepts NULL */
 /* Count the next file's trigrams (files are numbered 0, 1, ... in the
  * order added).  The text need not stay where it is. */
@@ -50,6 +62,9 @@ typedef void (*tindex_text_fn)(void *ctx, uint32_t i, const char **text, size_t 
 /* Lay out and fill the posting lists, reading every file again through
  * text_of; no tindex_add() after this. */
 void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx);
+/* Fill the lists in passes over key ranges of at most this many postings
+ * (by default only past 2^31 of them): for tests of the passes. */
+void tindex_set_pass_budget(struct tindex *t, uint64_t postings);
 /* True once finished: only then can it answer queries. */
 bool tindex_ready(const struct tindex *t);
 
@@ -59,7 +74,7 @@ uint32_t *tindex_candidates(const struct tindex *t, const struct qnode *q, size_
 
 /* Memory held, in bytes. */
 size_t tindex_bytes(const struct tindex *t);
-/* Number of files in the posting list of one folded trigram. */
-size_t tindex_count(const struct tindex *t, uint32_t tri);
+/* Number of files in the posting list of one key. */
+size_t tindex_count(const struct tindex *t, uint32_t key);
 
 #endif

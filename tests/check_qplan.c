@@ -167,14 +167,38 @@ static bool has_tri(const char *s, size_t n, uint32_t tri)
     return false;
 }
 
+/* Whether s[0..n) holds the shape key (six bytes of its classes, none
+ * '\n'), read byte by byte through the class table. */
+static bool has_shape(const char *s, size_t n, uint32_t key)
+{
+    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= n; i++) {
+        uint32_t k = QPLAN_SHAPE_BIT;
+        bool nl = false;
+        for (size_t j = 0; j < QPLAN_SHAPE_LEN; j++) {
+            nl = nl || s[i + j] == '\n';
+            k |= (uint32_t)qplan_shape_class[(unsigned char)s[i + j]]
+                 << (4 * (QPLAN_SHAPE_LEN - 1 - j));
+        }
+        if (!nl && k == key)
+            return true;
+    }
+    return false;
+}
+
+/* A key of either kind. */
+static bool has_key(const char *s, size_t n, uint32_t key)
+{
+    return key & QPLAN_SHAPE_BIT ? has_shape(s, n, key) : has_tri(s, n, key);
+}
+
 /* The query evaluated against the trigram set of one string. */
 static bool plan_holds(const struct qnode *q, const char *s, size_t n)
 {
     switch (q->kind) {
     case QN_ALL:
         return true;
-    case QN_TRI:
-        return has_tri(s, n, q->tri);
+    case QN_KEY:
+        return has_key(s, n, q->key);
     case QN_AND:
         for (size_t i = 0; i < q->nkids; i++)
             if (!plan_holds(q->kids[i], s, n))
@@ -332,7 +356,7 @@ static struct qnode *mk(enum qnode_kind kind, const char *tri, size_t nkids, ...
     struct qnode *n = xcalloc(1, sizeof *n);
     n->kind = kind;
     if (tri)
-        n->tri = (uint32_t)(unsigned char)tri[0] << 16 | (uint32_t)(unsigned char)tri[1] << 8 |
+        n->key = (uint32_t)(unsigned char)tri[0] << 16 | (uint32_t)(unsigned char)tri[1] << 8 |
                  (unsigned char)tri[2];
     n->nkids = nkids;
     n->kids = xcalloc(nkids ? nkids : 1, sizeof *n->kids);
@@ -359,13 +383,13 @@ START_TEST(test_describe_trees)
         const char *want;
     } c[] = {
         {mk(QN_ALL, NULL, 0), "all"},
-        {mk(QN_TRI, "abc", 0), "abc"},
-        {mk(QN_TRI, E_ACUTE "x", 0), E_ACUTE "x"},
-        {mk(QN_AND, NULL, 2, mk(QN_TRI, "abc", 0), mk(QN_TRI, "bcd", 0)), "and(abc,bcd)"},
-        {mk(QN_AND, NULL, 2, mk(QN_TRI, "abc", 0),
-            mk(QN_OR, NULL, 2, mk(QN_TRI, "xyz", 0), mk(QN_ALL, NULL, 0))),
+        {mk(QN_KEY, "abc", 0), "abc"},
+        {mk(QN_KEY, E_ACUTE "x", 0), E_ACUTE "x"},
+        {mk(QN_AND, NULL, 2, mk(QN_KEY, "abc", 0), mk(QN_KEY, "bcd", 0)), "and(abc,bcd)"},
+        {mk(QN_AND, NULL, 2, mk(QN_KEY, "abc", 0),
+            mk(QN_OR, NULL, 2, mk(QN_KEY, "xyz", 0), mk(QN_ALL, NULL, 0))),
          "and(abc,or(xyz,all))"},
-        {mk(QN_OR, NULL, 3, mk(QN_AND, NULL, 1, mk(QN_TRI, "a,b", 0)), mk(QN_TRI, "( )", 0),
+        {mk(QN_OR, NULL, 3, mk(QN_AND, NULL, 1, mk(QN_KEY, "a,b", 0)), mk(QN_KEY, "( )", 0),
             mk(QN_OR, NULL, 0)),
          "or(and(a,b),( ),or())"},
     };
@@ -461,6 +485,85 @@ START_TEST(test_build_classes)
         {"[[:a]|]abc", 0, "all"},
     };
     check_plans("classes", c, NCASES(c));
+}
+END_TEST
+
+START_TEST(test_build_shapes)
+{
+    /* Shapes ("@" and a character per class: 9 digit, a a-f, z g-z, # other
+     * ASCII punctuation, ~ non-ASCII) from windows of six bytes that start
+     * with punctuation, when each position's classes are known. */
+    static const struct plan_case c[] = {
+        {"[0-9a-f]{4}-[0-9a-f]{4}-", 0,
+         "or(@-9999-,@-999a-,@-99a9-,@-99aa-,@-9a99-,@-9a9a-,@-9aa9-,@-9aaa-,@-a999-,@-a99a-,"
+         "@-a9a9-,@-a9aa-,@-aa99-,@-aa9a-,@-aaa9-,@-aaaa-)"},
+        {"\\d{4}-\\d{2}-\\d{2}", 0, "@-99-99"},
+        {"\\b\\d{4}-\\d{2}-\\d{2}\\b", 0, "@-99-99"}, /* \b is zero-width */
+        {"\\d+-\\d{2}-\\d{2}", 0, "@-99-99"},
+        {"\\d\\d:\\d\\d:\\d\\d", 0, "@:99:99"},
+        {"\\(\\d\\d\\d\\) ", 0, "@(999) "},
+        {"\\(\\w\\)\\s\\d\\d", 0, "or(@(9) 99,@(a) 99,@(z) 99,@(_) 99)"},
+        {"x[-/]\\d{5}", 0, "or(@-99999,@/99999)"},
+        /* the first copies of a varying count follow what precedes, the last
+         * ones precede what follows, nothing joins them */
+        {"-\\d{2,4}-\\d{5}", 0, "@-99999"},
+        {"-\\d{2,4}-\\d{3}", 0, "all"},
+        {"-\\d+-\\d{3}", 0, "all"},
+        {"-\\d*-\\d{3}", 0, "all"},
+        {"-\\d?\\d{4}x", 0, "all"},
+        /* a class of any byte, of more than one, or of non-ASCII: a cut */
+        {"-.\\d{4}x", 0, "all"},
+        {"-[^a]\\d{4}", 0, "all"},
+        {"-\\D\\d{4}", 0, "all"},
+        {"-\\h\\d{4}", 0, "all"},
+        {"-[\\x{e9}a]\\d{4}", 0, "all"},
+        {"-[[:digit:]]\\d{4}", 0, "all"},
+        {"-(\\d)\\d{4}", 0, "all"},
+        {"-\\1\\d{4}", 0, "all"},
+        /* a class holding a letter or a blank cannot start a window */
+        {"[-a]\\d{5}", 0, "all"},
+        /* too many keys: 10 classes at five places */
+        {"-[-.,():/*;a]{5}", 0, "all"},
+        /* a setting may make \d match more than ASCII digits */
+        {"(*UCP)-\\d{5}", 0, "all"},
+        {"(*UTF)-\\d{5}", 0, "all"},
+        /* caseless: a letter's class is its other case's too; a non-ASCII
+         * character may fold to other bytes */
+        {"-[A-F]{5}", F_CI, "@-aaaaa"},
+        {"-\\d{4}\xc3\xa9", F_CI, "all"},
+        {"-\\d{3}\xc3\xa9", 0, "@-999~~"},
+        /* inside a required group; none from an optional one */
+        {"x(-\\d{5})y", 0, "@-99999"},
+        {"x(-\\d{5})?y", 0, "all"},
+        {"-\\d{5}|:\\d{5}", 0, "or(@-99999,@:99999)"},
+    };
+    check_plans("shapes", c, NCASES(c));
+}
+END_TEST
+
+START_TEST(test_shape_classes)
+{
+    /* The class table, against its definition byte by byte. */
+    for (int c = 0; c < 256; c++) {
+        unsigned want = c >= '0' && c <= '9'                                ? SH_DIGIT
+                        : (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')  ? SH_HEX
+                        : (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z')  ? SH_LETTER
+                        : c == '_'                                          ? SH_UNDER
+                        : c == ' ' || c == '\t' || (c >= 0x0b && c <= 0x0d) ? SH_BLANK
+                        : c == '-'                                          ? SH_DASH
+                        : c == '.'                                          ? SH_DOT
+                        : c == ','                                          ? SH_COMMA
+                        : c == '('                                          ? SH_LPAREN
+                        : c == ')'                                          ? SH_RPAREN
+                        : c == ':'                                          ? SH_COLON
+                        : c == '/'                                          ? SH_SLASH
+                        : c == '*'                                          ? SH_STAR
+                        : c == ';'                                          ? SH_SEMI
+                        : c >= 0x80                                         ? SH_HIGH
+                                                                            : SH_OTHER;
+        ck_assert_msg(qplan_shape_class[c] == want, "class of byte 0x%02x is %u, want %u", c,
+                      qplan_shape_class[c], want);
+    }
 }
 END_TEST
 
@@ -764,7 +867,8 @@ START_TEST(test_build_caseless)
         {"ask_for", F_CI, "and(ask,sk_,k_f,_fo,for)"},
         {"ABCD", F_CI, "and(abc,bcd)"},
         /* case-sensitive: non-ASCII characters stay in the run */
-        {"caf" E_ACUTE "_bar", 0, "and(caf,af\xc3,f" E_ACUTE "," E_ACUTE "_,\xa9_b,_ba,bar)"},
+        {"caf" E_ACUTE "_bar", 0,
+         "and(caf,af\xc3,f" E_ACUTE "," E_ACUTE "_,\xa9_b,_ba,bar,@~~_aaz)"},
         {"ab" EURO "cd", 0,
          "and(ab\xe2,b\xe2\x82," EURO ",\x82\xac"
          "c,\xac"
@@ -783,7 +887,7 @@ START_TEST(test_build_literal_mode)
 {
     static const struct plan_case c[] = {
         {"a.b(c)", F_LIT, "and(a.b,.b(,b(c,(c))"},
-        {"(?x)abc", F_LIT, "and((?x,?x),x)a,)ab,abc)"},
+        {"(?x)abc", F_LIT, "and((?x,?x),x)a,)ab,abc,@(#z)aa,@#z)aaa)"},
         {"a|b*c", F_LIT, "and(a|b,|b*,b*c)"},
         {"\\d\\w", F_LIT, "and(\\d\\,d\\w)"},
         {"abc)", F_LIT, "and(abc,bc))"},
@@ -796,7 +900,7 @@ START_TEST(test_build_literal_mode)
         {"desk", F_LIT | F_CI, "and(des,esk)"},
         {"caf" E_ACUTE "x", F_LIT | F_CI, "caf"},
         {"caf" E_ACUTE "x", F_LIT, "and(caf,af\xc3,f" E_ACUTE "," E_ACUTE "x)"},
-        {"(?i)desk", F_LIT, "and((?i,?i),i)d,)de,des,esk)"},
+        {"(?i)desk", F_LIT, "and((?i,?i),i)d,)de,des,esk,@(#z)aa,@#z)aaz)"},
     };
     check_plans("literal mode", c, NCASES(c));
 }
@@ -809,7 +913,7 @@ START_TEST(test_build_utf8)
         {"caf" E_ACUTE "*_bar", 0, "and(caf,_ba,bar)"},
         {"caf" E_ACUTE "{0}_bar", 0, "and(caf,_ba,bar)"},
         {"ab" EURO "+cd", 0, "and(ab\xe2,b\xe2\x82," EURO ")"},
-        {EURO "{2}abc", 0, "and(" EURO ",abc)"},
+        {EURO "{2}abc", 0, "and(" EURO ",abc,@~~~~~~,@~~~~~a,@~~~~aa,@~~~aaa)"},
         {"x\xf0\x9f\x98\x80?yz", 0, "all"},
         {"(" E_ACUTE ")?abc", 0, "abc"},
         {E_ACUTE "t" E_ACUTE, 0, "and(" E_ACUTE "t,\xa9t\xc3,t" E_ACUTE ")"},
@@ -829,7 +933,7 @@ START_TEST(test_build_reader)
         {"(*atomic:abcd)", 0, "and(abc,bcd)"},
         {"(*sr:abcd)", 0, "and(abc,bcd)"},
         {"[(?x)]abc", 0, "abc"},
-        {"x\\Q(?x)\\Eabcd", 0, "and(x(?,(?x,?x),x)a,)ab,abc,bcd)"},
+        {"x\\Q(?x)\\Eabcd", 0, "and(x(?,(?x,?x),x)a,)ab,abc,bcd,@(#z)aa,@#z)aaa)"},
         {"[(?i)]caf" E_ACUTE "x", 0, "and(caf,af\xc3,f" E_ACUTE "," E_ACUTE "x)"},
         /* literal text to PCRE2 10.42, a quantifier from 10.43 on */
         {"abc{ 2 }def", 0, "all"},
@@ -1520,6 +1624,8 @@ Suite *suite_qplan(void)
     tcase_set_timeout(tc, 300); /* the random soundness test; no timing is asserted */
     tcase_add_test(tc, test_build_literals);
     tcase_add_test(tc, test_build_classes);
+    tcase_add_test(tc, test_build_shapes);
+    tcase_add_test(tc, test_shape_classes);
     tcase_add_test(tc, test_build_escapes);
     tcase_add_test(tc, test_build_quantifiers);
     tcase_add_test(tc, test_build_groups);

@@ -276,9 +276,9 @@ END_TEST
  * nothing. */
 START_TEST(test_padding_and_tail)
 {
-    damage(300); /* the header is 288 bytes; the first section is at 320 */
+    damage(316); /* the header is 312 bytes; the first section is at 320 */
     expect_refused(0, 2, CONFIG, "padding that is not zero");
-    damage(300);
+    damage(316);
     int fd = open(snap_file(), O_WRONLY | O_APPEND);
     ck_assert(fd >= 0);
     ck_assert(write(fd, "", 1) == 1);

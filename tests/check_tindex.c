@@ -110,7 +110,7 @@ static struct qnode *qn(enum qnode_kind kind, uint32_t tri)
 {
     struct qnode *n = xcalloc(1, sizeof *n);
     n->kind = kind;
-    n->tri = tri;
+    n->key = tri;
     return n;
 }
 
@@ -142,7 +142,7 @@ static struct qnode *parse_query_at(const char **s)
         return qn(QN_ALL, 0);
     }
     ck_assert_msg((*s)[0] && (*s)[1] && (*s)[2], "bad query text at \"%s\"", *s);
-    struct qnode *n = qn(QN_TRI, key(*s));
+    struct qnode *n = qn(QN_KEY, key(*s));
     *s += 3;
     return n;
 }
@@ -580,8 +580,8 @@ static bool eval_mask(const struct qnode *q, uint64_t mask)
     switch (q->kind) {
     case QN_ALL:
         return true;
-    case QN_TRI: {
-        int slot = tri_slot(q->tri);
+    case QN_KEY: {
+        int slot = tri_slot(q->key);
         return slot >= 0 && (mask >> slot & 1);
     }
     case QN_AND:
@@ -605,7 +605,7 @@ static bool is_all(const struct qnode *q)
     switch (q->kind) {
     case QN_ALL:
         return true;
-    case QN_TRI:
+    case QN_KEY:
         return false;
     case QN_AND:
         for (size_t i = 0; i < q->nkids; i++)
@@ -630,7 +630,7 @@ static struct qnode *random_tree(unsigned depth)
         char t[3] = {(char)('a' + rnd(4)), (char)('a' + rnd(4)), (char)('a' + rnd(4))};
         if (rnd(25) == 0)
             memcpy(t, "zzz", 3);
-        return qn(QN_TRI, key(t));
+        return qn(QN_KEY, key(t));
     }
     struct qnode *n = qn(k < 7 ? QN_AND : QN_OR, 0);
     for (unsigned i = 0, nkids = 1 + rnd(4); i < nkids; i++)
@@ -840,6 +840,187 @@ START_TEST(test_free)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Packed lists: long ones, passes, shapes, garbled views               */
+/* ------------------------------------------------------------------ */
+
+enum { PK_FILES = 20000 };
+
+/* File i: "three" when 3 divides it, "seven" when 7 does, "kilo" when
+ * 1000 does (else fillers of no shared trigram with them). */
+static void build_packed(uint64_t budget)
+{
+    ix = tindex_new();
+    if (budget)
+        tindex_set_pass_budget(ix, budget);
+    for (unsigned i = 0; i < PK_FILES; i++) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "%s %s %s", i % 3 ? "xx" : "three",
+                         i % 7 ? "yy" : "seven", i % 1000 ? "zz" : "kilo");
+        add_text(ix, buf, (size_t)n);
+    }
+    finish(ix);
+}
+
+/* The candidates of query are exactly the files i for which want(i). */
+static void check_packed(const char *query, bool (*want)(unsigned))
+{
+    struct qnode *q = parse_query(query);
+    size_t n = 0;
+    uint32_t *v = tindex_candidates(ix, q, &n);
+    tree_free(q);
+    ck_assert_msg(v != NULL, "%s: every file", query);
+    size_t k = 0;
+    for (unsigned i = 0; i < PK_FILES; i++) {
+        if (!want(i))
+            continue;
+        ck_assert_msg(k < n && v[k] == i, "%s: candidate %zu is %u, want %u", query, k,
+                      k < n ? v[k] : 0, i);
+        k++;
+    }
+    ck_assert_msg(k == n, "%s: %zu candidates, want %zu", query, n, k);
+    free(v);
+}
+
+static bool by3(unsigned i)
+{
+    return i % 3 == 0;
+}
+static bool by21(unsigned i)
+{
+    return i % 21 == 0;
+}
+static bool by3000(unsigned i)
+{
+    return i % 3000 == 0;
+}
+static bool by7or1000(unsigned i)
+{
+    return i % 7 == 0 || i % 1000 == 0;
+}
+static bool by7000(unsigned i)
+{
+    return i % 7000 == 0;
+}
+
+static void check_packed_all(void)
+{
+    ck_assert_msg(tindex_count(ix, key("thr")) == (PK_FILES + 2) / 3, "count(thr) = %zu",
+                  tindex_count(ix, key("thr")));
+    check_packed("thr", by3);
+    check_packed("and(thr,sev)", by21);       /* lists of 6667 and 2858 */
+    check_packed("and(kil,thr,ree)", by3000); /* far jumps through the skip table */
+    check_packed("and(sev,kil)", by7000);
+    check_packed("or(kil,sev)", by7or1000);
+    check_packed("and(or(kil,sev),ilo,ven)", by7000);
+}
+
+START_TEST(test_packed_long_lists)
+{
+    build_packed(0);
+    check_packed_all();
+}
+END_TEST
+
+START_TEST(test_packed_in_passes)
+{
+    /* Lists filled a few hundred postings at a time come out the same. */
+    build_packed(1000);
+    check_packed_all();
+    tindex_free(ix);
+    build_packed(1); /* one key a pass */
+    check_packed_all();
+}
+END_TEST
+
+/* A shape key from its text ("@" form of qplan_describe()). */
+static uint32_t shape_key(const char *s)
+{
+    static const char letters[] = "9az_ -.,():/*;#~";
+    uint32_t k = QPLAN_SHAPE_BIT;
+    for (int j = 0; j < QPLAN_SHAPE_LEN; j++)
+        k |= (uint32_t)(strchr(letters, s[j]) - letters) << (4 * (QPLAN_SHAPE_LEN - 1 - j));
+    return k;
+}
+
+START_TEST(test_shapes)
+{
+    static const char *const files[] = {
+        "id 1234abcd-12ab-34CD here\n",   /* 0: a GUID's head */
+        "date 2024-01-31\n",              /* 1 */
+        "1234abcd-12ab\n-34cd\n",         /* 2: cut by a line end */
+        "1234abcg-12ab-34cd\n",           /* 3: g is no hex digit */
+        "plain words only and _under_\n", /* 4 */
+        "x 0000-0000-0000 y\n",           /* 5 */
+    };
+    build(files, NULL, 6);
+    ck_assert_msg(tindex_count(ix, shape_key("-99aa-")) == 2, "count(@-99aa-) = %zu",
+                  tindex_count(ix, shape_key("-99aa-")));
+    ck_assert_msg(tindex_count(ix, shape_key("-9999-")) == 1, "count(@-9999-)");
+    /* a shape starting with a letter, digit or blank: never indexed */
+    ck_assert_msg(tindex_count(ix, shape_key("zzzzzz")) == 0 &&
+                      tindex_count(ix, shape_key("9999aa")) == 0 &&
+                      tindex_count(ix, shape_key(" 9999-")) == 0,
+                  "a shape starting with a word class is indexed");
+    static const char guid[] = "\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}\\b";
+    struct qnode *q = qplan_build(guid, strlen(guid), false, false);
+    size_t n = 0;
+    uint32_t *v = tindex_candidates(ix, q, &n);
+    char *d = qplan_describe(q);
+    qplan_free(q);
+    char msg[300];
+    snprintf(msg, sizeof msg, "%.60s...: %s", d, list_str(v, v ? n : 0));
+    free(d);
+    /* every file with "-hhhh-" on one line: 0, and 3 and 5 (the regex
+     * will say no); not 2, whose shape a line end cuts */
+    bool ok = v && n == 3 && v[0] == 0 && v[1] == 3 && v[2] == 5;
+    free(v);
+    ck_assert_msg(ok, "candidates for the GUID pattern: %s, want {0,3,5}", msg);
+}
+END_TEST
+
+START_TEST(test_view_garbled)
+{
+    /* A view over damaged arrays (as a snapshot could hold) answers
+     * something for every key, and reads nothing outside its arrays. */
+    build_packed(0);
+    struct tindex_arrays a;
+    tindex_arrays(ix, &a);
+    uint32_t *counts = xmalloc(a.nkeys * sizeof *counts);
+    uint8_t *data = xmalloc(a.data_len);
+    uint32_t seed = 12345;
+    for (int round = 0; round < 40; round++) {
+        memcpy(counts, a.counts, a.nkeys * sizeof *counts);
+        memcpy(data, a.data, a.data_len);
+        for (size_t i = 0; i < 1 + a.data_len / 50; i++) {
+            seed = seed * 1103515245u + 12345u;
+            data[(seed >> 8) % a.data_len] = (uint8_t)(seed >> 3);
+        }
+        for (size_t i = 0; i < a.nkeys; i++)
+            if (round % 2)
+                counts[i] = UINT32_MAX - (uint32_t)i; /* far more than its bytes hold */
+        struct tindex_arrays g = a;
+        g.counts = counts;
+        g.data = data;
+        struct tindex *view = tindex_view(&g);
+        for (size_t i = 0; i < a.nkeys; i++) {
+            struct qnode k = {.kind = QN_KEY, .key = a.keys[i]};
+            size_t n = 0;
+            uint32_t *v = tindex_candidates(view, &k, &n);
+            ck_assert(v != NULL && n <= a.offsets[i + 1] - a.offsets[i]);
+            free(v);
+        }
+        struct qnode *q = parse_query("and(thr,sev,or(kil,ree))");
+        size_t n = 0;
+        free(tindex_candidates(view, q, &n));
+        tree_free(q);
+        tindex_free(view);
+    }
+    free(counts);
+    free(data);
+}
+END_TEST
+
 Suite *suite_tindex(void)
 {
     Suite *s = suite_create("tindex");
@@ -871,6 +1052,15 @@ Suite *suite_tindex(void)
     tcase_add_test(tc, test_candidates_skewed);
     tcase_add_test(tc, test_candidates_random_trees);
     tcase_add_test(tc, test_candidates_random_literals);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("packed lists");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_packed_long_lists);
+    tcase_add_test(tc, test_packed_in_passes);
+    tcase_add_test(tc, test_shapes);
+    tcase_add_test(tc, test_view_garbled);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("tindex_bytes");

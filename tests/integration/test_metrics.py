@@ -280,6 +280,18 @@ def gauges_say_what_stats_says():
 
 
 @R.test
+def accepted(port, peer_port):
+    """Whether the server on port has accepted the connection from
+    peer_port: in /proc/net/tcp, a connection still in the listen queue
+    has no inode yet."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            x = line.split()
+            if int(x[1].split(":")[1], 16) == port and int(x[2].split(":")[1], 16) == peer_port:
+                return int(x[9]) != 0
+    return False
+
+
 def http_answers_and_refusals_counted():
     srv = PLAIN()
     before, _ = scrape(srv)
@@ -298,7 +310,9 @@ def http_answers_and_refusals_counted():
     # Three connections held from this address; a fourth is refused.
     held = [socket.create_connection((HOST, srv.port), timeout=5) for _ in range(3)]
     try:
-        time.sleep(0.2)
+        # the master has accepted all three (a loaded machine may take a while)
+        check(wait_for(lambda: all(accepted(srv.port, s.getsockname()[1]) for s in held), 10),
+              "the three held connections were not accepted in 10 s")
         fourth = raw_exchange(srv, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         check(not fourth.startswith(b"HTTP/1.1 200"),
               "a fourth connection from one address was served: %r" % fourth[:80])
