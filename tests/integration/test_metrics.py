@@ -279,8 +279,7 @@ def gauges_say_what_stats_says():
     check(m["shardgrep_uptime_seconds"] > 0, "uptime is 0")
 
 
-@R.test
-def accepted(port, peer_port):
+def _accepted(port, peer_port):
     """Whether the server on port has accepted the connection from
     peer_port: in /proc/net/tcp, a connection still in the listen queue
     has no inode yet."""
@@ -292,6 +291,7 @@ def accepted(port, peer_port):
     return False
 
 
+@R.test
 def http_answers_and_refusals_counted():
     srv = PLAIN()
     before, _ = scrape(srv)
@@ -311,7 +311,7 @@ def http_answers_and_refusals_counted():
     held = [socket.create_connection((HOST, srv.port), timeout=5) for _ in range(3)]
     try:
         # the master has accepted all three (a loaded machine may take a while)
-        check(wait_for(lambda: all(accepted(srv.port, s.getsockname()[1]) for s in held), 10),
+        check(wait_for(lambda: all(_accepted(srv.port, s.getsockname()[1]) for s in held), 10),
               "the three held connections were not accepted in 10 s")
         fourth = raw_exchange(srv, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         check(not fourth.startswith(b"HTTP/1.1 200"),
