@@ -66,20 +66,12 @@ static bool has_trigram(const char *s, size_t n, uint32_t tri)
 }
 
 /* Whether s[0..n) holds the shape key (six bytes of its classes, none
- * '\n'), read byte by byte through the class table. */
+ * '\n'; the class table is checked byte by byte in check_qplan.c). */
 static bool has_shape(const char *s, size_t n, uint32_t key)
 {
-    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= n; i++) {
-        uint32_t k = QPLAN_SHAPE_BIT;
-        bool nl = false;
-        for (size_t j = 0; j < QPLAN_SHAPE_LEN; j++) {
-            nl = nl || s[i + j] == '\n';
-            k |= (uint32_t)qplan_shape_class[(unsigned char)s[i + j]]
-                 << (4 * (QPLAN_SHAPE_LEN - 1 - j));
-        }
-        if (!nl && k == key)
+    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= n; i++)
+        if (qplan_shape_key((const unsigned char *)s + i) == key)
             return true;
-    }
     return false;
 }
 

@@ -65,6 +65,19 @@ enum qplan_shape {
 #define QPLAN_SHAPE_WORD SH_BLANK /* classes up to it: no indexed shape starts with one */
 extern const unsigned char qplan_shape_class[256];
 
+/* The shape key of the QPLAN_SHAPE_LEN bytes at p, or 0 (never a key)
+ * when one of them is a newline: no key spans a line end. */
+static inline uint32_t qplan_shape_key(const unsigned char *p)
+{
+    uint32_t key = QPLAN_SHAPE_BIT;
+    for (int j = 0; j < QPLAN_SHAPE_LEN; j++) {
+        if (p[j] == '\n')
+            return 0;
+        key |= (uint32_t)qplan_shape_class[p[j]] << (4 * (QPLAN_SHAPE_LEN - 1 - j));
+    }
+    return key;
+}
+
 struct qnode {
     enum qnode_kind kind;
     uint32_t key; /* QN_KEY: a trigram or a shape (above) */

@@ -235,13 +235,10 @@ static size_t distinct(struct tindex *t, const char *text, size_t len, unsigned 
     }
     size_t first = n;
     for (size_t i = 0; i + QPLAN_SHAPE_LEN <= len; i++) {
-        if (qplan_shape_class[p[i]] <= QPLAN_SHAPE_WORD || p[i] == '\n')
+        if (qplan_shape_class[p[i]] <= QPLAN_SHAPE_WORD)
             continue;
-        uint32_t key = QPLAN_SHAPE_BIT;
-        size_t j = 0;
-        for (; j < QPLAN_SHAPE_LEN && p[i + j] != '\n'; j++)
-            key |= (uint32_t)qplan_shape_class[p[i + j]] << (4 * (QPLAN_SHAPE_LEN - 1 - j));
-        if (j < QPLAN_SHAPE_LEN)
+        uint32_t key = qplan_shape_key(p + i);
+        if (!key)
             continue;
         size_t mask = t->seen_cap - 1, h = slot_of(key, t->seen_cap);
         while (t->seen[h] && t->seen[h] != key)
