@@ -36,6 +36,7 @@
 #include "fuzz_input.h"
 #include "matcher.h"
 #include "msg.h"
+#include "plan_oracle.h"
 #include "qplan.h"
 #include "search.h"
 #include "strsearch.h"
@@ -53,61 +54,11 @@ static void require(bool cond, const char *what)
     }
 }
 
-static bool has_trigram(const char *s, size_t n, uint32_t tri)
-{
-    for (size_t i = 0; i + 3 <= n; i++) {
-        uint32_t t = (uint32_t)qplan_fold((unsigned char)s[i]) << 16 |
-                     (uint32_t)qplan_fold((unsigned char)s[i + 1]) << 8 |
-                     qplan_fold((unsigned char)s[i + 2]);
-        if (t == tri)
-            return true;
-    }
-    return false;
-}
-
-/* Whether s[0..n) holds the shape key (six bytes of its classes, none
- * '\n'; the class table is checked byte by byte in check_qplan.c). */
-static bool has_shape(const char *s, size_t n, uint32_t key)
-{
-    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= n; i++)
-        if (qplan_shape_key((const unsigned char *)s + i) == key)
-            return true;
-    return false;
-}
-
-/* A key of either kind. */
-static bool has_key(const char *s, size_t n, uint32_t key)
-{
-    return key & QPLAN_SHAPE_BIT ? has_shape(s, n, key) : has_trigram(s, n, key);
-}
-
-/* The plan's boolean query on one line's trigrams. */
-static bool plan_holds(const struct qnode *q, const char *s, size_t n)
-{
-    switch (q->kind) {
-    case QN_ALL:
-        return true;
-    case QN_KEY:
-        return has_key(s, n, q->key);
-    case QN_AND:
-        for (size_t i = 0; i < q->nkids; i++)
-            if (!plan_holds(q->kids[i], s, n))
-                return false;
-        return true;
-    case QN_OR:
-        for (size_t i = 0; i < q->nkids; i++)
-            if (plan_holds(q->kids[i], s, n))
-                return true;
-        return false;
-    }
-    abort();
-}
-
 /* Every trigram an AND chain from the root requires (not under an OR). */
 static void required_trigrams_present(const struct qnode *q, const char *s, size_t n)
 {
     if (q->kind == QN_KEY)
-        require(has_key(s, n, q->key), "a required key is in a matching line");
+        require(oracle_has_key(s, n, q->key), "a required key is in a matching line");
     else if (q->kind == QN_AND)
         for (size_t i = 0; i < q->nkids; i++)
             required_trigrams_present(q->kids[i], s, n);
@@ -177,7 +128,7 @@ static int check_line(struct matcher *m, const struct qnode *plan, const char *a
     const char *hit = anchor ? find_anchor(s, n, anchor, alen, aci) : NULL;
     if (matched) {
         required_trigrams_present(plan, s, n);
-        require(plan_holds(plan, s, n), "the plan holds on a matching line");
+        require(oracle_plan_holds(plan, s, n), "the plan holds on a matching line");
         if (anchor)
             require(hit != NULL, "the anchor is in a matching line");
     }

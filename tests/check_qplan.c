@@ -28,6 +28,7 @@
 
 #include "check_suites.h"
 #include "matcher.h"
+#include "plan_oracle.h"
 #include "qplan.h"
 #include "strsearch.h"
 #include "utf8.h"
@@ -152,59 +153,6 @@ static void check_plans(const char *what, const struct plan_case *c, size_t n)
 /* Helpers: the soundness oracle                                       */
 /* ------------------------------------------------------------------ */
 
-static uint32_t tri_at(const char *s, size_t i)
-{
-    return (uint32_t)qplan_fold((unsigned char)s[i]) << 16 |
-           (uint32_t)qplan_fold((unsigned char)s[i + 1]) << 8 | qplan_fold((unsigned char)s[i + 2]);
-}
-
-/* Whether s[0..n) holds the folded trigram (none holding '\n'). */
-static bool has_tri(const char *s, size_t n, uint32_t tri)
-{
-    for (size_t i = 0; i + 3 <= n; i++)
-        if (s[i] != '\n' && s[i + 1] != '\n' && s[i + 2] != '\n' && tri_at(s, i) == tri)
-            return true;
-    return false;
-}
-
-/* Whether s[0..n) holds the shape key (six bytes of its classes, none
- * '\n'; the class table is checked byte by byte in check_qplan.c). */
-static bool has_shape(const char *s, size_t n, uint32_t key)
-{
-    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= n; i++)
-        if (qplan_shape_key((const unsigned char *)s + i) == key)
-            return true;
-    return false;
-}
-
-/* A key of either kind. */
-static bool has_key(const char *s, size_t n, uint32_t key)
-{
-    return key & QPLAN_SHAPE_BIT ? has_shape(s, n, key) : has_tri(s, n, key);
-}
-
-/* The query evaluated against the trigram set of one string. */
-static bool plan_holds(const struct qnode *q, const char *s, size_t n)
-{
-    switch (q->kind) {
-    case QN_ALL:
-        return true;
-    case QN_KEY:
-        return has_key(s, n, q->key);
-    case QN_AND:
-        for (size_t i = 0; i < q->nkids; i++)
-            if (!plan_holds(q->kids[i], s, n))
-                return false;
-        return true;
-    case QN_OR:
-        for (size_t i = 0; i < q->nkids; i++)
-            if (plan_holds(q->kids[i], s, n))
-                return true;
-        return false;
-    }
-    return false;
-}
-
 /* A pattern compiled by the real matcher, with its plan and anchor. */
 struct oracle {
     struct matcher *m;
@@ -272,7 +220,7 @@ static enum verdict oracle_line(struct oracle *o, const char *line, size_t n)
         return V_EXEMPT;
     if (o->anchor && !holds_anchor(o, line, n))
         return V_VIOLATION;
-    return plan_holds(o->plan, line, n) ? V_SOUND : V_VIOLATION;
+    return oracle_plan_holds(o->plan, line, n) ? V_SOUND : V_VIOLATION;
 }
 
 static bool violates(const char *p, size_t pn, unsigned flags, const char *l, size_t ln)
@@ -1248,10 +1196,10 @@ START_TEST(test_oracle_detects)
     ck_assert_msg(v3 == V_NOMATCH, "\"xyz\": verdict %d, want %d", v3, V_NOMATCH);
     /* the line's trigrams are folded; none crosses a newline */
     struct qnode *q = qplan_build("abc", 3, false, false);
-    bool h1 = plan_holds(q, "xABCx", 5), h2 = plan_holds(q, "ab\nc", 4);
+    bool h1 = oracle_plan_holds(q, "xABCx", 5), h2 = oracle_plan_holds(q, "ab\nc", 4);
     qplan_free(q);
-    ck_assert_msg(h1 && !h2, "plan_holds(abc): \"xABCx\" %d (want 1), \"ab\\nc\" %d (want 0)", h1,
-                  h2);
+    ck_assert_msg(h1 && !h2,
+                  "oracle_plan_holds(abc): \"xABCx\" %d (want 1), \"ab\\nc\" %d (want 0)", h1, h2);
 }
 END_TEST
 
