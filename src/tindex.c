@@ -28,9 +28,7 @@ struct tindex {
     struct plist *lists;
     size_t nlists, lists_cap;
     /* while building */
-    uint64_t *bits; /* one bit per trigram, for the file being scanned */
-    uint32_t *seen; /* its shapes, as a set: open addressing, 0 empty */
-    size_t seen_cap;
+    uint64_t *bits;    /* one bit per key, for the file being scanned */
     uint32_t *count;   /* per key, the files holding it; then a cursor */
     uint32_t *scratch; /* the distinct keys of the file being scanned */
     size_t scratch_cap;
@@ -48,7 +46,7 @@ struct tindex {
 struct tindex *tindex_new(void)
 {
     struct tindex *t = xcalloc(1, sizeof *t);
-    t->bits = xcalloc(QPLAN_SHAPE_BIT / 64, sizeof *t->bits);
+    t->bits = xcalloc(NKEYS / 64, sizeof *t->bits);
     t->count = xcalloc(NKEYS, sizeof *t->count);
     return t;
 }
@@ -57,7 +55,7 @@ struct tindex *tindex_new_live(void)
 {
     struct tindex *t = xcalloc(1, sizeof *t);
     t->live = true;
-    t->bits = xcalloc(QPLAN_SHAPE_BIT / 64, sizeof *t->bits);
+    t->bits = xcalloc(NKEYS / 64, sizeof *t->bits);
     t->hcap = 1024;
     t->hkey = xcalloc(t->hcap, sizeof *t->hkey);
     t->hval = xcalloc(t->hcap, sizeof *t->hval);
@@ -138,13 +136,10 @@ static void live_post(struct tindex *t, uint32_t key, uint32_t b)
 static void free_building(struct tindex *t)
 {
     free(t->bits);
-    free(t->seen);
     free(t->count);
     t->bits = NULL;
-    t->seen_cap = 0;
     free(t->scratch);
     free(t->present);
-    t->seen = NULL;
     t->count = t->scratch = t->present = NULL;
     t->scratch_cap = t->npresent = t->present_cap = 0;
 }
@@ -172,30 +167,21 @@ void tindex_free(struct tindex *t)
 #define WANT_TRI   1u
 #define WANT_SHAPE 2u
 
-#define SEEN_MIN 1024 /* slots of the shape set at first */
-
-/* Twice the slots, the shapes found so far (from scratch[from..n)) put
- * back. */
-static void seen_grow(struct tindex *t, size_t from, size_t n)
+/* Mark key found in the file (into t->scratch) unless it was already. */
+static inline void see(struct tindex *t, uint32_t key, size_t *n)
 {
-    free(t->seen);
-    t->seen_cap *= 2;
-    t->seen = xcalloc(t->seen_cap, sizeof *t->seen);
-    size_t mask = t->seen_cap - 1;
-    for (size_t k = from; k < n; k++) {
-        size_t i = slot_of(t->scratch[k], t->seen_cap);
-        while (t->seen[i])
-            i = (i + 1) & mask;
-        t->seen[i] = t->scratch[k];
-    }
+    uint64_t bit = 1ull << (key & 63);
+    if (t->bits[key >> 6] & bit)
+        return;
+    t->bits[key >> 6] |= bit;
+    t->scratch[(*n)++] = key;
 }
 
 /*
  * The distinct keys of text that want asks for into t->scratch; returns
- * how many.  Trigrams first, found once each with a bitmap of all 2^24
- * (2 MiB); then shapes, which start only at a byte of a class above
- * QPLAN_SHAPE_WORD (qplan.h), with a small hash set (a block has a few
- * hundred).  Both are left empty.
+ * how many, found once each with a bitmap of all 2^25 keys (4 MiB, left
+ * clear).  Trigrams in one pass; then shapes, which start only at a byte
+ * of a class above QPLAN_SHAPE_WORD (qplan.h).
  */
 static size_t distinct(struct tindex *t, const char *text, size_t len, unsigned want)
 {
@@ -216,52 +202,20 @@ static size_t distinct(struct tindex *t, const char *text, size_t len, unsigned 
                 continue;
             }
             key = ((key << 8) | qplan_fold(p[i])) & (QPLAN_SHAPE_BIT - 1);
-            if (++have < 3)
-                continue;
-            uint64_t bit = 1ull << (key & 63);
-            if (t->bits[key >> 6] & bit)
-                continue;
-            t->bits[key >> 6] |= bit;
-            t->scratch[n++] = key;
+            if (++have >= 3)
+                see(t, key, &n);
         }
-        for (size_t i = 0; i < n; i++)
-            t->bits[t->scratch[i] >> 6] &= ~(1ull << (t->scratch[i] & 63));
     }
-    if (!(want & WANT_SHAPE))
-        return n;
-    if (!t->seen) {
-        t->seen_cap = SEEN_MIN;
-        t->seen = xcalloc(t->seen_cap, sizeof *t->seen);
-    }
-    size_t first = n;
-    for (size_t i = 0; i + QPLAN_SHAPE_LEN <= len; i++) {
-        if (qplan_shape_class[p[i]] <= QPLAN_SHAPE_WORD)
-            continue;
-        uint32_t key = qplan_shape_key(p + i);
-        if (!key)
-            continue;
-        size_t mask = t->seen_cap - 1, h = slot_of(key, t->seen_cap);
-        while (t->seen[h] && t->seen[h] != key)
-            h = (h + 1) & mask;
-        if (t->seen[h])
-            continue;
-        t->seen[h] = key; /* never 0: QPLAN_SHAPE_BIT is set */
-        t->scratch[n++] = key;
-        if (2 * (n - first) > t->seen_cap)
-            seen_grow(t, first, n);
-    }
-    if (4 * (n - first) < t->seen_cap) {
-        size_t mask = t->seen_cap - 1;
-        for (size_t i = first; i < n; i++) { /* clear each key's probe run */
-            size_t h = slot_of(t->scratch[i], t->seen_cap);
-            while (t->seen[h]) {
-                t->seen[h] = 0;
-                h = (h + 1) & mask;
-            }
+    if (want & WANT_SHAPE)
+        for (size_t i = 0; i + QPLAN_SHAPE_LEN <= len; i++) {
+            if (qplan_shape_class[p[i]] <= QPLAN_SHAPE_WORD)
+                continue;
+            uint32_t key = qplan_shape_key(p + i);
+            if (key)
+                see(t, key, &n);
         }
-    } else {
-        memset(t->seen, 0, t->seen_cap * sizeof *t->seen);
-    }
+    for (size_t i = 0; i < n; i++)
+        t->bits[t->scratch[i] >> 6] &= ~(1ull << (t->scratch[i] & 63));
     return n;
 }
 
@@ -771,14 +725,14 @@ bool tindex_ready(const struct tindex *t)
 size_t tindex_bytes(const struct tindex *t)
 {
     if (t->live) {
-        size_t b = t->hcap * 2 * sizeof(uint32_t) + t->lists_cap * sizeof *t->lists +
-                   QPLAN_SHAPE_BIT / 8 + t->seen_cap * 4 + t->scratch_cap * 4;
+        size_t b = t->hcap * 2 * sizeof(uint32_t) + t->lists_cap * sizeof *t->lists + NKEYS / 8 +
+                   t->scratch_cap * 4;
         for (size_t i = 0; i < t->nlists; i++)
             b += t->lists[i].cap * sizeof(uint32_t);
         return b;
     }
-    size_t building = t->count ? QPLAN_SHAPE_BIT / 8 + t->seen_cap * 4 + NKEYS * sizeof(uint32_t) +
-                                     t->scratch_cap * 4 + t->present_cap * sizeof(uint32_t)
+    size_t building = t->count ? NKEYS / 8 + NKEYS * sizeof(uint32_t) + t->scratch_cap * 4 +
+                                     t->present_cap * sizeof(uint32_t)
                                : 0;
     return t->a.nkeys * (2 * sizeof(uint32_t) + sizeof(uint64_t)) + t->a.data_len + building;
 }
