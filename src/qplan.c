@@ -590,10 +590,10 @@ static void describe(const struct qnode *n, struct strbuf *b)
     if (n->kind == QN_ALL) {
         strbuf_add(b, "all", 3);
     } else if (n->kind == QN_KEY && n->key & QPLAN_SHAPE_BIT) {
-        /* "@" and a character per class: 9 a digit, a a-f, z g-z, # other ASCII, ~ non-ASCII */
+        /* "@" and a character per class (QPLAN_SHAPE_LETTERS) */
         char t[1 + QPLAN_SHAPE_LEN] = {'@'};
         for (int j = 0; j < QPLAN_SHAPE_LEN; j++)
-            t[1 + j] = "9az_ -.,():/*;#~"[n->key >> (4 * (QPLAN_SHAPE_LEN - 1 - j)) & 15];
+            t[1 + j] = QPLAN_SHAPE_LETTERS[n->key >> (4 * (QPLAN_SHAPE_LEN - 1 - j)) & 15];
         strbuf_add(b, t, sizeof t);
     } else if (n->kind == QN_KEY) {
         char t[3] = {(char)(n->key >> 16), (char)(n->key >> 8), (char)n->key};

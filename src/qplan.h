@@ -62,7 +62,10 @@ enum qplan_shape {
     SH_OTHER,  /* any other byte below 0x80 */
     SH_HIGH,   /* a byte of a non-ASCII character (0x80-0xFF) */
 };
-#define QPLAN_SHAPE_WORD SH_BLANK /* classes up to it: no indexed shape starts with one */
+/* How qplan_describe() writes each class of a shape, in enum order:
+ * 9 a digit, a a-f, z g-z, # other ASCII, ~ a non-ASCII byte. */
+#define QPLAN_SHAPE_LETTERS "9az_ -.,():/*;#~"
+#define QPLAN_SHAPE_WORD    SH_BLANK /* classes up to it: no indexed shape starts with one */
 extern const unsigned char qplan_shape_class[256];
 
 /* The shape key of the QPLAN_SHAPE_LEN bytes at p, or 0 (never a key)

@@ -936,7 +936,7 @@ END_TEST
 /* A shape key from its text ("@" form of qplan_describe()). */
 static uint32_t shape_key(const char *s)
 {
-    static const char letters[] = "9az_ -.,():/*;#~";
+    static const char letters[] = QPLAN_SHAPE_LETTERS;
     uint32_t k = QPLAN_SHAPE_BIT;
     for (int j = 0; j < QPLAN_SHAPE_LEN; j++)
         k |= (uint32_t)(strchr(letters, s[j]) - letters) << (4 * (QPLAN_SHAPE_LEN - 1 - j));
