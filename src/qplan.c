@@ -196,7 +196,6 @@ struct atom {
 #define SHAPE_WINDOW_KEYS 64  /* keys a window may expand to */
 #define SHAPE_KEYS_MAX    256 /* keys of all windows of one sequence */
 #define SHAPE_WORDS       ((1u << (QPLAN_SHAPE_WORD + 1)) - 1) /* no indexed shape starts with one */
-#define SHAPE_ANY_ASCII   ((1u << SH_HIGH) - 1)
 
 /* A run of consecutive byte positions that every match holds, each as the
  * set of classes its byte may be of (qplan.h). */

@@ -40,7 +40,6 @@ struct tindex {
     /* built (or, for a view, held elsewhere) */
     bool view;
     struct tindex_arrays a;
-    size_t data_cap;
 };
 
 struct tindex *tindex_new(void)
@@ -399,16 +398,16 @@ static bool cursor_seek(struct cursor *c, uint32_t x)
 }
 
 /* Pack the lists of keys [lo, hi) (their postings in raw, from the
- * starts in start[]) onto the end of the data. */
+ * starts in start[]) onto the end of the data, of *cap bytes. */
 static void pack_range(struct tindex *t, size_t lo, size_t hi, const uint32_t *raw,
-                       const uint64_t *start)
+                       const uint64_t *start, size_t *cap)
 {
     for (size_t k = lo; k < hi; k++) {
         uint32_t n = t->a.counts[k];
         size_t need = t->a.data_len + packed_max(n);
-        if (need > t->data_cap) {
-            t->data_cap = need > 2 * t->data_cap ? need : 2 * t->data_cap;
-            t->a.data = xrealloc((void *)t->a.data, t->data_cap);
+        if (need > *cap) {
+            *cap = need > 2 * *cap ? need : 2 * *cap;
+            t->a.data = xrealloc((void *)t->a.data, *cap);
         }
         ((uint64_t *)t->a.offsets)[k] = t->a.data_len;
         t->a.data_len += pack(raw + start[k - lo], n, (uint8_t *)t->a.data + t->a.data_len);
@@ -440,7 +439,7 @@ static void pack_in_place(struct tindex *t, uint32_t *raw, const uint64_t *start
     }
     free(scratch);
     t->a.data = xrealloc(raw, at ? at : 1);
-    t->a.data_len = t->data_cap = at;
+    t->a.data_len = at;
 }
 
 void tindex_set_pass_budget(struct tindex *t, uint64_t postings)
@@ -476,7 +475,7 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
     bool in_place = t->total <= budget && t->nfiles < (1u << 21);
     uint64_t *start = xmalloc((nkeys ? nkeys : 1) * sizeof *start);
     uint32_t *raw = NULL;
-    size_t raw_cap = 0;
+    size_t raw_cap = 0, data_cap = 0;
     for (size_t lo = 0; lo < nkeys;) {
         /* the range [lo, hi): at least one key, then while within budget */
         uint64_t sum = counts[lo];
@@ -511,18 +510,15 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
             pack_in_place(t, raw, start);
             raw = NULL;
         } else {
-            pack_range(t, lo, hi, raw, start);
+            pack_range(t, lo, hi, raw, start, &data_cap);
         }
         lo = hi;
     }
     free(raw);
     free(start);
     offsets[nkeys] = t->a.data_len;
-    if (!t->a.data)
-        t->a.data = xmalloc(1);
-    else if (t->data_cap > t->a.data_len)
+    if (!in_place || !t->a.data) /* to its size; never NULL, even with no key */
         t->a.data = xrealloc((void *)t->a.data, t->a.data_len ? t->a.data_len : 1);
-    t->data_cap = t->a.data_len;
     free_building(t);
 }
 
