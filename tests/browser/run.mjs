@@ -1389,7 +1389,11 @@ test('no console errors or CSP violations in any view; the CSP is really sent', 
   eq(loaded.filter(onDemand), [], 'no grammar loaded before a line of its language is shown');
   await page.goto(server.base + '/?q=kv_get&context=3');
   await waitResults(page, 'kv_get');
-  const grammars = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.includes('/languages/')));
+  // Grammars load after the rows are drawn (those near the viewport
+  // first): give the C one a moment on a slow machine.
+  const grammarsNow = () => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.includes('/languages/'));
+  await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => new URL(e.name).pathname === '/vendor/highlight/languages/c.min.js'), null, { timeout: 10000 }).catch(() => {});
+  const grammars = await page.evaluate(grammarsNow);
   assert(grammars.includes('/vendor/highlight/languages/c.min.js'), 'the C grammar is loaded for C results: ' + JSON.stringify(grammars));
   await page.keyboard.press('?');
   await page.keyboard.press('Escape');
