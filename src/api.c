@@ -227,14 +227,12 @@ static int check_pattern(const struct query_spec *spec, struct api_error *e)
 {
     char err[SG_ERRLEN];
     long off;
-    struct matcher *m = matcher_new(spec->q, strlen(spec->q), spec->literal, query_caseless(spec),
-                                    err, sizeof err, &off);
-    if (!m) {
+    if (matcher_check(spec->q, strlen(spec->q), spec->literal, query_caseless(spec), err,
+                      sizeof err, &off) < 0) {
         api_error_set(e, 400, "bad_regex", "q", "%s", err);
         e->offset = off;
         return SG_ERR;
     }
-    matcher_free(m);
     return SG_OK;
 }
 

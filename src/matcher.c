@@ -78,6 +78,12 @@ static int compile(struct matcher *m, const char *pattern, size_t len, bool lite
             *erroff = (long)off;
         return SG_ERR;
     }
+    return SG_OK;
+}
+
+/* What matching needs: the JIT code, its stack, match data and limits. */
+static void prepare(struct matcher *m)
+{
     /* JIT compiling "succeeds" without doing anything for a pattern that
      * starts with (*NO_JIT): only JIT code that exists may be run. */
     size_t jit_size = 0;
@@ -92,13 +98,13 @@ static int compile(struct matcher *m, const char *pattern, size_t len, bool lite
         m->jit_stack = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
         pcre2_jit_stack_assign(m->mctx, NULL, m->jit_stack);
     }
-    return SG_OK;
 }
 
-struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless, char *err,
-                            size_t errlen, long *erroff)
+/* The pattern as the matcher takes it: valid UTF-8 without NUL, and
+ * accepted by PCRE2 (its code in m->code). */
+static int take_pattern(struct matcher *m, const char *pattern, size_t len, bool literal,
+                        bool caseless, char *err, size_t errlen, long *erroff)
 {
-    struct matcher *m = xcalloc(1, sizeof *m);
     if (erroff)
         *erroff = -1;
     size_t bad;
@@ -111,15 +117,31 @@ struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool 
                     : "the pattern is not valid UTF-8");
         if (erroff)
             *erroff = (long)bad;
-        free(m);
-        return NULL;
+        return SG_ERR;
     }
     /* Compile even the memmem() case: it validates and keeps one code path
      * for the rare callers that need PCRE2 (none today). */
-    if (compile(m, pattern, len, literal, caseless, err, errlen, erroff) < 0) {
+    return compile(m, pattern, len, literal, caseless, err, errlen, erroff);
+}
+
+int matcher_check(const char *pattern, size_t len, bool literal, bool caseless, char *err,
+                  size_t errlen, long *erroff)
+{
+    struct matcher m = {0};
+    int rc = take_pattern(&m, pattern, len, literal, caseless, err, errlen, erroff);
+    pcre2_code_free(m.code);
+    return rc;
+}
+
+struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless, char *err,
+                            size_t errlen, long *erroff)
+{
+    struct matcher *m = xcalloc(1, sizeof *m);
+    if (take_pattern(m, pattern, len, literal, caseless, err, errlen, erroff) < 0) {
         free(m);
         return NULL;
     }
+    prepare(m);
     if (literal && !caseless) {
         m->literal = xstrndup(pattern, len);
         m->literal_len = len;

@@ -36,6 +36,11 @@ struct mrange {
 struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless, char *err,
                             size_t errlen, long *erroff);
 void matcher_free(struct matcher *m); /* accepts NULL */
+/* Whether matcher_new() would take the pattern (SG_OK; SG_ERR with err
+ * and *erroff as it gives them), without what matching needs: no JIT
+ * code, no stack (the master checks every query's pattern this way). */
+int matcher_check(const char *pattern, size_t len, bool literal, bool caseless, char *err,
+                  size_t errlen, long *erroff);
 
 bool matcher_line_mode(const struct matcher *m);
 
