@@ -43,6 +43,7 @@ void corpus_enable_index(struct corpus *c)
 {
     if (!c->index)
         c->index = tindex_new();
+    c->lasting = true;
 }
 
 void corpus_enable_live_index(struct corpus *c)
@@ -86,15 +87,32 @@ static bool try_grow(void **p, uint64_t *cap, uint64_t need, size_t size, uint64
     return true;
 }
 
+/* A base's arrays, once grown: huge pages for what is not written yet. */
+static void grown(const struct corpus *c, void *p, size_t bytes)
+{
+    if (c->lasting)
+        prefer_huge_pages(p, bytes);
+}
+
 static bool reserve_bytes(struct corpus *c, uint64_t more)
 {
-    return try_grow((void **)&c->buf, &c->cap, c->len + more, 1, 1 << 16);
+    uint64_t cap = c->cap;
+    if (!try_grow((void **)&c->buf, &c->cap, c->len + more, 1, 1 << 16))
+        return false;
+    if (c->cap != cap)
+        grown(c, c->buf, c->cap);
+    return true;
 }
 
 static bool reserve_lines(struct corpus *c, uint64_t more)
 {
-    return try_grow((void **)&c->line_off, &c->lines_cap, c->nlines + more, sizeof *c->line_off,
-                    1 << 12);
+    uint64_t cap = c->lines_cap;
+    if (!try_grow((void **)&c->line_off, &c->lines_cap, c->nlines + more, sizeof *c->line_off,
+                  1 << 12))
+        return false;
+    if (c->lines_cap != cap)
+        grown(c, c->line_off, c->lines_cap * sizeof *c->line_off);
+    return true;
 }
 
 /* Drop every CR that precedes an LF in p[0..n); returns the new length. */
@@ -138,6 +156,7 @@ static void add_block(struct corpus *c, uint64_t off, uint64_t len)
     if (c->nblocks == c->blocks_cap) {
         c->blocks_cap = c->blocks_cap ? c->blocks_cap * 2 : 256;
         c->blocks = xrealloc(c->blocks, c->blocks_cap * sizeof *c->blocks);
+        grown(c, c->blocks, c->blocks_cap * sizeof *c->blocks);
     }
     c->blocks[c->nblocks++] =
         (struct corpus_block){.off = off, .len = len, .file = (uint32_t)(c->nfiles - 1)};
@@ -348,8 +367,8 @@ void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, co
     uint64_t total = 0;
     for (size_t k = 0; k < n; k++)
         total += l->v[order[k]].stamp.size + 1;
+    corpus_enable_index(c);        /* first: the arena is a base's */
     (void)reserve_bytes(c, total); /* if it fails, the arena grows per file */
-    corpus_enable_index(c);
     struct corpus_reader rd = {0};
     for (size_t k = 0; k < n; k++) {
         const struct file_entry *e = &l->v[order[k]];

@@ -76,6 +76,8 @@ struct corpus {
     uint32_t binary, unreadable, too_large, repaired;
     uint32_t changed;   /* replaced since the walk saw them: skipped */
     uint32_t wide_fold; /* files with wide_fold set */
+    bool lasting;       /* a base (corpus_enable_index()): its arrays
+                         * prefer huge pages (prefer_huge_pages()) */
 };
 
 /* CORPUS_NOMEM: no memory for the file's text or line table; the corpus

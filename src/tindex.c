@@ -408,6 +408,7 @@ static void pack_range(struct tindex *t, size_t lo, size_t hi, const uint32_t *r
         if (need > *cap) {
             *cap = need > 2 * *cap ? need : 2 * *cap;
             t->a.data = xrealloc((void *)t->a.data, *cap);
+            prefer_huge_pages((void *)t->a.data, *cap);
         }
         ((uint64_t *)t->a.offsets)[k] = t->a.data_len;
         t->a.data_len += pack(raw + start[k - lo], n, (uint8_t *)t->a.data + t->a.data_len);
@@ -465,6 +466,8 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
     qsort(keys, nkeys, sizeof *keys, by_value);
     uint32_t *counts = xmalloc((nkeys ? nkeys : 1) * sizeof *counts);
     uint64_t *offsets = xmalloc((nkeys + 1) * sizeof *offsets);
+    prefer_huge_pages(counts, (nkeys ? nkeys : 1) * sizeof *counts); /* read by every query */
+    prefer_huge_pages(offsets, (nkeys + 1) * sizeof *offsets);
     for (size_t j = 0; j < nkeys; j++)
         counts[j] = t->count[keys[j]];
     t->a =
@@ -486,6 +489,7 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
             free(raw);
             raw_cap = sum;
             raw = xmalloc(raw_cap * sizeof *raw);
+            prefer_huge_pages(raw, raw_cap * sizeof *raw); /* packed in place: the data */
         }
         /* count[key] becomes the next free slot of its list in raw */
         uint64_t at = 0;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* What this process is busy with, for the last words of oom(). */
@@ -163,4 +164,19 @@ uint64_t now_ns(void)
 double now_ms(void)
 {
     return (double)now_ns() / 1e6;
+}
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+void prefer_huge_pages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t from = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    uintptr_t to = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
+    if (to > from)
+        (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
 }

@@ -28,6 +28,14 @@ void *xrealloc(void *p, size_t n);
  * context. */
 void oom_context(const char *doing, const char *what);
 char *xstrdup(const char *s);
+/* Ask that the 2 MiB-aligned part of the n bytes at p be backed by huge
+ * pages (transparent huge pages, which Debian enables "madvise"): for the
+ * big arrays a worker keeps and scans, before they are first written, so
+ * each page is huge when first touched.  A machine that pays for every
+ * page-table miss (a guest with shadow page tables) then answers the
+ * first query after a pause in a fraction of the time.  Advice only:
+ * nothing changes where it is not honoured. */
+void prefer_huge_pages(void *p, size_t n);
 /* Make room for need elements of size bytes in the array *p of *cap
  * (doubling, from 16); false, with the array as it was, when there is no
  * memory for it: for code that serves one request. */
