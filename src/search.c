@@ -91,10 +91,13 @@ struct search {
     size_t anchor_len;
     bool anchor_ci;
     struct finder finder; /* for the anchor */
-    /* Where counting without sending is: the file holding the last hit,
-     * found by moving forward (hits come in arena order). */
+    /* Where the scan is: the file holding the last hit, found by moving
+     * forward (hits come in arena order), and the line of it found last
+     * (line_hint of file line_file; SIZE_MAX: none this run). */
     size_t cur_file;
     uint64_t cur_file_end;
+    size_t line_file;
+    uint32_t line_hint;
     bool anchor_exact; /* the pattern is the anchor: no regex needed */
     /* the batch being filled, and the record being encoded */
     struct msg_writer batch, rec;
@@ -314,10 +317,9 @@ static void check_line(struct search *s, size_t fi, uint32_t ln, bool anchored)
         account(s, fi, ln, text, len, r, want_ranges ? nr : 0);
 }
 
-/* Count the line holding arena offset abs as a match, without sending
- * it: no binary search, the file is found by moving a cursor forward.
- * Returns where the next line starts. */
-static uint64_t count_fast(struct search *s, uint64_t abs)
+/* The file holding arena offset abs of the run's corpus, found by moving
+ * a cursor forward: no binary search. */
+static const struct corpus_file *file_at_cursor(struct search *s, uint64_t abs)
 {
     const struct corpus *c = s->c;
     if (abs < s->c->files[s->cur_file].off) { /* a new run behind us: start over */
@@ -328,9 +330,43 @@ static uint64_t count_fast(struct search *s, uint64_t abs)
         s->cur_file++;
         s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
     }
-    count_line(s, &c->files[s->cur_file]);
-    const char *nl = memchr(c->buf + abs, '\n', (size_t)(s->cur_file_end - abs));
-    return (uint64_t)(nl - c->buf) + 1;
+    return &c->files[s->cur_file];
+}
+
+/* Where the line holding abs ends: its '\n' (every file's text ends
+ * with one).  Valid right after file_at_cursor(s, abs). */
+static uint64_t line_end_at(const struct search *s, uint64_t abs)
+{
+    const char *nl = memchr(s->c->buf + abs, '\n', (size_t)(s->cur_file_end - abs));
+    return (uint64_t)(nl - s->c->buf);
+}
+
+/* Count the line holding arena offset abs as a match, without sending
+ * it.  Returns where the next line starts. */
+static uint64_t count_fast(struct search *s, uint64_t abs)
+{
+    count_line(s, file_at_cursor(s, abs));
+    return line_end_at(s, abs) + 1;
+}
+
+/* check_line() for the line holding abs once only counts matter (no line
+ * is sent): its bounds from the text around abs, which the scanner has
+ * just read, instead of two binary searches over the file and line
+ * tables, whose reads miss the cache.  Returns where the next line
+ * starts. */
+static uint64_t test_line_at(struct search *s, uint64_t abs)
+{
+    const struct corpus_file *f = file_at_cursor(s, abs);
+    const char *text = s->c->buf + f->off, *at = s->c->buf + abs;
+    const char *nl = memrchr(text, '\n', (size_t)(at - text));
+    const char *start = nl ? nl + 1 : text;
+    uint64_t end = line_end_at(s, abs);
+    int rc = matcher_test(s->m, start, (size_t)(s->c->buf + end - start));
+    if (rc == MATCHER_LIMIT)
+        s->limit_hits++;
+    else if (rc == 1)
+        count_line(s, f);
+    return end + 1;
 }
 
 static bool past_deadline(struct search *s)
@@ -356,16 +392,43 @@ static bool fast_step_over(struct search *s)
     return ++s->fast_hits % FAST_CHECK_EVERY == 0 && step_over(s);
 }
 
+/* The line of the cursor's file holding abs: found by galloping forward
+ * from the line found last in the same file (hits come in order, mostly
+ * a few lines apart), by binary search otherwise. */
+static uint32_t line_at_cursor(struct search *s, uint64_t abs)
+{
+    const struct corpus_file *f = &s->c->files[s->cur_file];
+    const uint32_t *lines = s->c->line_off + f->first_line;
+    uint32_t rel = (uint32_t)(abs - f->off), lo = 0, hi = f->nlines;
+    if (s->line_file == s->cur_file && s->line_hint < f->nlines && lines[s->line_hint] <= rel) {
+        uint32_t step = 1;
+        lo = s->line_hint;
+        while (step <= f->nlines - lo - 1 && lines[lo + step] <= rel) {
+            lo += step;
+            step *= 2;
+        }
+        hi = step <= f->nlines - lo - 1 ? lo + step : f->nlines;
+    }
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (lines[mid] <= rel)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    s->line_file = s->cur_file;
+    s->line_hint = lo;
+    return lo;
+}
+
 /* Confirm the line holding arena offset abs (check_line()); returns where
  * the next line starts. */
 static uint64_t check_line_at(struct search *s, uint64_t abs, bool anchored)
 {
-    const struct corpus *c = s->c;
-    size_t fi = corpus_file_at(c, abs);
-    const struct corpus_file *f = &c->files[fi];
-    uint32_t ln = corpus_line_at(c, f, abs);
-    check_line(s, fi, ln, anchored);
-    return corpus_line_start(c, f, ln + 1); /* just past the '\n' */
+    const struct corpus_file *f = file_at_cursor(s, abs);
+    uint32_t ln = line_at_cursor(s, abs);
+    check_line(s, s->cur_file, ln, anchored);
+    return corpus_line_start(s->c, f, ln + 1); /* just past the '\n' */
 }
 
 /* Every line of [from, to) on its own.  Returns where it stopped: to, or
@@ -406,7 +469,7 @@ static uint64_t scan_buffer(struct search *s, uint64_t from, uint64_t to)
             next = count_fast(s, abs); /* the match lies inside its line */
             yield = fast_step_over(s);
         } else {
-            next = check_line_at(s, abs, false);
+            next = lines_wanted(s) ? check_line_at(s, abs, false) : test_line_at(s, abs);
             yield = step_over(s);
         }
         start = (size_t)(next - from);
@@ -437,7 +500,7 @@ static uint64_t scan_anchor(struct search *s, uint64_t from, uint64_t to)
                 break;
             continue;
         }
-        pos = check_line_at(s, abs, true);
+        pos = lines_wanted(s) ? check_line_at(s, abs, true) : test_line_at(s, abs);
         if (step_over(s))
             break;
     }
@@ -541,6 +604,7 @@ static void start_run(struct search *s, const struct corpus *c, uint64_t from, u
     s->run_no_anchor = no_anchor;
     s->cur_file = corpus_file_at(c, from);
     s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
+    s->line_file = SIZE_MAX;
 }
 
 /* The next run of selected base blocks below block limit: consecutive ones
