@@ -10,6 +10,7 @@
 #include "matcher.h"
 
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,6 @@ struct matcher {
     pcre2_code *code;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
-    pcre2_jit_stack *jit_stack;
     bool jit;
     bool line_mode;
     bool lookahead; /* looks ahead: a match may depend on what follows the line */
@@ -81,6 +81,40 @@ static int compile(struct matcher *m, const char *pattern, size_t len, bool lite
     return SG_OK;
 }
 
+/* The JIT stack (up to 4 MiB, for deep patterns): one a thread, kept
+ * until the thread ends.  A thread runs one match at a time, and a
+ * matcher is used by the thread that made it (matcher.h).  One a matcher
+ * mapped and unmapped 4 MiB, and faulted its pages in, for every query. */
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+
+static void stack_free(void *st)
+{
+    pcre2_jit_stack_free(st);
+}
+
+static void stack_key_make(void)
+{
+    if (pthread_key_create(&stack_key, stack_free) != 0)
+        die("pthread_key_create failed");
+}
+
+/* NULL when it cannot be had: PCRE2 then uses 32 KiB of the machine
+ * stack, and a deeper pattern stops at the limit (MATCHER_LIMIT). */
+static pcre2_jit_stack *thread_stack(void)
+{
+    (void)pthread_once(&stack_once, stack_key_make);
+    pcre2_jit_stack *st = pthread_getspecific(stack_key);
+    if (!st) {
+        st = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
+        if (st && pthread_setspecific(stack_key, st) != 0) {
+            pcre2_jit_stack_free(st);
+            st = NULL;
+        }
+    }
+    return st;
+}
+
 /* What matching needs: the JIT code, its stack, match data and limits. */
 static void prepare(struct matcher *m)
 {
@@ -94,10 +128,8 @@ static void prepare(struct matcher *m)
     pcre2_set_match_limit(m->mctx, MATCH_LIMIT);
     pcre2_set_depth_limit(m->mctx, DEPTH_LIMIT);
     pcre2_set_heap_limit(m->mctx, HEAP_LIMIT_KIB);
-    if (m->jit) {
-        m->jit_stack = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
-        pcre2_jit_stack_assign(m->mctx, NULL, m->jit_stack);
-    }
+    if (m->jit)
+        pcre2_jit_stack_assign(m->mctx, NULL, thread_stack());
 }
 
 /* The pattern as the matcher takes it: valid UTF-8 without NUL, and
@@ -160,7 +192,6 @@ void matcher_free(struct matcher *m)
         return;
     pcre2_match_data_free(m->md);
     pcre2_match_context_free(m->mctx);
-    pcre2_jit_stack_free(m->jit_stack);
     pcre2_code_free(m->code);
     free(m->literal);
     free(m);

@@ -32,7 +32,9 @@ struct mrange {
 };
 
 /* Compile.  On a bad pattern returns NULL with PCRE2's message in err and
- * the byte offset of the problem in *erroff (-1 if none applies). */
+ * the byte offset of the problem in *erroff (-1 if none applies).  A
+ * matcher is used by the thread that made it (it matches with that
+ * thread's JIT stack). */
 struct matcher *matcher_new(const char *pattern, size_t len, bool literal, bool caseless, char *err,
                             size_t errlen, long *erroff);
 void matcher_free(struct matcher *m); /* accepts NULL */

@@ -458,9 +458,14 @@ void tindex_set_pass_budget(struct tindex *t, uint64_t postings)
  */
 void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
 {
-    /* the keys present, ascending (the list is taken over as keys[]) */
+    /* the keys present, ascending */
     size_t nkeys = t->npresent;
-    uint32_t *keys = xrealloc(t->present, (nkeys ? nkeys : 1) * sizeof *keys);
+    /* copied into memory that prefers huge pages: every query's lookups
+     * land all over it */
+    uint32_t *keys = xmalloc((nkeys ? nkeys : 1) * sizeof *keys);
+    prefer_huge_pages(keys, (nkeys ? nkeys : 1) * sizeof *keys);
+    memcpy(keys, t->present, nkeys * sizeof *keys);
+    free(t->present);
     t->present = NULL;
     t->npresent = t->present_cap = 0;
     qsort(keys, nkeys, sizeof *keys, by_value);
