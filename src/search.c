@@ -594,15 +594,15 @@ static void place_delta(struct search *s)
             s->dfiles[s->ndfiles++] = (struct delta_file){.fi = o[i].fi, .base_at = o[i].base_at};
 }
 
-/* A run starts: scan [from, to) of corpus c. */
-static void start_run(struct search *s, const struct corpus *c, uint64_t from, uint64_t to,
+/* A run starts: scan blocks [first, last] of corpus c. */
+static void start_run(struct search *s, const struct corpus *c, size_t first, size_t last,
                       bool no_anchor)
 {
     s->c = c;
-    s->pos = from;
-    s->run_to = to;
+    s->pos = c->blocks[first].off;
+    s->run_to = c->blocks[last].off + c->blocks[last].len;
     s->run_no_anchor = no_anchor;
-    s->cur_file = corpus_file_at(c, from);
+    s->cur_file = c->blocks[first].file; /* no search over the files */
     s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
     s->line_file = SIZE_MAX;
 }
@@ -631,7 +631,7 @@ static bool next_base_run(struct search *s, size_t limit)
                selector_take(sel, s, j))
             j++;
         s->block = j;
-        start_run(s, c, b->off, c->blocks[j - 1].off + c->blocks[j - 1].len, alone);
+        start_run(s, c, i, j - 1, alone);
         return true;
     }
     s->block = limit > s->block ? limit : s->block;
@@ -654,8 +654,7 @@ static bool next_delta_run(struct search *s)
         while (!f->wide_fold && j < end && selector_take(&s->delta_sel, s, j))
             j++;
         s->delta_block = j;
-        start_run(s, d, d->blocks[i].off, d->blocks[j - 1].off + d->blocks[j - 1].len,
-                  f->wide_fold);
+        start_run(s, d, i, j - 1, f->wide_fold);
         return true;
     }
     return false;
