@@ -464,7 +464,8 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
      * land all over it */
     uint32_t *keys = xmalloc((nkeys ? nkeys : 1) * sizeof *keys);
     prefer_huge_pages(keys, (nkeys ? nkeys : 1) * sizeof *keys);
-    memcpy(keys, t->present, nkeys * sizeof *keys);
+    if (nkeys) /* none: present may be NULL */
+        memcpy(keys, t->present, nkeys * sizeof *keys);
     free(t->present);
     t->present = NULL;
     t->npresent = t->present_cap = 0;
