@@ -415,11 +415,20 @@ long corpus_find_file(const struct corpus *c, uint32_t id)
     return -1;
 }
 
-uint32_t corpus_line_at(const struct corpus *c, const struct corpus_file *f, uint64_t off)
+uint32_t corpus_line_after(const struct corpus *c, const struct corpus_file *f, uint64_t off,
+                           uint32_t from)
 {
     const uint32_t *lines = c->line_off + f->first_line;
     uint32_t rel = (uint32_t)(off - f->off);
-    uint32_t lo = 0, hi = f->nlines;
+    uint32_t lo = from, hi = f->nlines;
+    if (from > 0) { /* steps of 1, 2, 4... from it, then a binary search */
+        uint32_t step = 1;
+        while (step <= f->nlines - lo - 1 && lines[lo + step] <= rel) {
+            lo += step;
+            step *= 2;
+        }
+        hi = step <= f->nlines - lo - 1 ? lo + step : f->nlines;
+    }
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (lines[mid] <= rel)
@@ -428,6 +437,11 @@ uint32_t corpus_line_at(const struct corpus *c, const struct corpus_file *f, uin
             hi = mid;
     }
     return lo;
+}
+
+uint32_t corpus_line_at(const struct corpus *c, const struct corpus_file *f, uint64_t off)
+{
+    return corpus_line_after(c, f, off, 0);
 }
 
 uint64_t corpus_line_start(const struct corpus *c, const struct corpus_file *f, uint32_t n)

@@ -142,6 +142,10 @@ size_t corpus_file_at(const struct corpus *c, uint64_t off);
 long corpus_find_file(const struct corpus *c, uint32_t id);
 /* 0-based line number within file f of arena offset off. */
 uint32_t corpus_line_at(const struct corpus *c, const struct corpus_file *f, uint64_t off);
+/* The same, knowing it is line from or a later one (line from starts at
+ * or before off): steps forward from there, for lines met in order. */
+uint32_t corpus_line_after(const struct corpus *c, const struct corpus_file *f, uint64_t off,
+                           uint32_t from);
 /* Line n (0-based) of file f, without its '\n'. */
 void corpus_line(const struct corpus *c, const struct corpus_file *f, uint32_t n, const char **s,
                  size_t *len);

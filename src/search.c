@@ -398,27 +398,13 @@ static bool fast_step_over(struct search *s)
 static uint32_t line_at_cursor(struct search *s, uint64_t abs)
 {
     const struct corpus_file *f = &s->c->files[s->cur_file];
-    const uint32_t *lines = s->c->line_off + f->first_line;
-    uint32_t rel = (uint32_t)(abs - f->off), lo = 0, hi = f->nlines;
-    if (s->line_file == s->cur_file && s->line_hint < f->nlines && lines[s->line_hint] <= rel) {
-        uint32_t step = 1;
-        lo = s->line_hint;
-        while (step <= f->nlines - lo - 1 && lines[lo + step] <= rel) {
-            lo += step;
-            step *= 2;
-        }
-        hi = step <= f->nlines - lo - 1 ? lo + step : f->nlines;
-    }
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (lines[mid] <= rel)
-            lo = mid;
-        else
-            hi = mid;
-    }
+    uint32_t from = 0;
+    if (s->line_file == s->cur_file && s->line_hint < f->nlines &&
+        corpus_line_start(s->c, f, s->line_hint) <= abs)
+        from = s->line_hint;
     s->line_file = s->cur_file;
-    s->line_hint = lo;
-    return lo;
+    s->line_hint = corpus_line_after(s->c, f, abs, from);
+    return s->line_hint;
 }
 
 /* Confirm the line holding arena offset abs (check_line()); returns where

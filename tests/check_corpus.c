@@ -350,6 +350,40 @@ START_TEST(test_layout_every_offset)
 }
 END_TEST
 
+/* corpus_line_after() from any line at or before the right one (as the
+ * scanner's cursor has it), over lines of many lengths, empty ones too. */
+START_TEST(test_line_after)
+{
+    struct corpus lc;
+    corpus_init(&lc);
+    char text[8192];
+    size_t n = 0;
+    uint32_t nlines = 300;
+    for (uint32_t i = 0; i < nlines; i++) {
+        for (uint32_t k = 0; k < (i * 7) % 13; k++)
+            text[n++] = (char)('a' + k);
+        text[n++] = '\n';
+    }
+    corpus_add(&lc, 1, "lines.txt", text, n);
+    const struct corpus_file *f = &lc.files[0];
+    ck_assert_uint_eq(f->nlines, nlines);
+    uint32_t line = 0;
+    for (size_t off = 0; off < n; off++) {
+        uint32_t froms[] = {0, 1, line / 3, line / 2, line > 0 ? line - 1 : 0, line};
+        for (size_t j = 0; j < NCASES(froms); j++) {
+            if (froms[j] > line)
+                continue;
+            uint32_t got = corpus_line_after(&lc, f, f->off + off, froms[j]);
+            ck_assert_msg(got == line, "corpus_line_after(off %zu, from %u) = %u, want %u", off,
+                          froms[j], got, line);
+        }
+        if (text[off] == '\n')
+            line++;
+    }
+    corpus_free(&lc);
+}
+END_TEST
+
 START_TEST(test_layout_lines)
 {
     static const struct {
@@ -759,6 +793,7 @@ Suite *suite_corpus(void)
     tcase_add_test(tc, test_layout_files);
     tcase_add_test(tc, test_layout_every_offset);
     tcase_add_test(tc, test_layout_lines);
+    tcase_add_test(tc, test_line_after);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("corpus_find_file");
