@@ -67,8 +67,9 @@ void corpus_seal(struct corpus *c)
 
 /* Grow an array to hold at least need elements of size bytes: by half
  * again, or, when that much cannot be had, to exactly need.  False when
- * even that fails (the array is left as it was). */
-static bool try_grow(void **p, uint64_t *cap, uint64_t need, size_t size, uint64_t first)
+ * even that fails (the array is left as it was).  huge: a base's array,
+ * whose part not written yet is to be backed by huge pages. */
+static bool try_grow(void **p, uint64_t *cap, uint64_t need, size_t size, uint64_t first, bool huge)
 {
     if (need <= *cap)
         return true;
@@ -84,35 +85,20 @@ static bool try_grow(void **p, uint64_t *cap, uint64_t need, size_t size, uint64
         return false;
     *p = q;
     *cap = n;
+    if (huge)
+        prefer_huge_pages(q, n * size);
     return true;
-}
-
-/* A base's arrays, once grown: huge pages for what is not written yet. */
-static void grown(const struct corpus *c, void *p, size_t bytes)
-{
-    if (c->lasting)
-        prefer_huge_pages(p, bytes);
 }
 
 static bool reserve_bytes(struct corpus *c, uint64_t more)
 {
-    uint64_t cap = c->cap;
-    if (!try_grow((void **)&c->buf, &c->cap, c->len + more, 1, 1 << 16))
-        return false;
-    if (c->cap != cap)
-        grown(c, c->buf, c->cap);
-    return true;
+    return try_grow((void **)&c->buf, &c->cap, c->len + more, 1, 1 << 16, c->lasting);
 }
 
 static bool reserve_lines(struct corpus *c, uint64_t more)
 {
-    uint64_t cap = c->lines_cap;
-    if (!try_grow((void **)&c->line_off, &c->lines_cap, c->nlines + more, sizeof *c->line_off,
-                  1 << 12))
-        return false;
-    if (c->lines_cap != cap)
-        grown(c, c->line_off, c->lines_cap * sizeof *c->line_off);
-    return true;
+    return try_grow((void **)&c->line_off, &c->lines_cap, c->nlines + more, sizeof *c->line_off,
+                    1 << 12, c->lasting);
 }
 
 /* Drop every CR that precedes an LF in p[0..n); returns the new length. */
@@ -156,7 +142,8 @@ static void add_block(struct corpus *c, uint64_t off, uint64_t len)
     if (c->nblocks == c->blocks_cap) {
         c->blocks_cap = c->blocks_cap ? c->blocks_cap * 2 : 256;
         c->blocks = xrealloc(c->blocks, c->blocks_cap * sizeof *c->blocks);
-        grown(c, c->blocks, c->blocks_cap * sizeof *c->blocks);
+        if (c->lasting)
+            prefer_huge_pages(c->blocks, c->blocks_cap * sizeof *c->blocks);
     }
     c->blocks[c->nblocks++] =
         (struct corpus_block){.off = off, .len = len, .file = (uint32_t)(c->nfiles - 1)};

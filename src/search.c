@@ -407,10 +407,13 @@ static uint32_t line_at_cursor(struct search *s, uint64_t abs)
     return s->line_hint;
 }
 
-/* Confirm the line holding arena offset abs (check_line()); returns where
- * the next line starts. */
+/* Confirm the line holding arena offset abs (check_line(); test_line_at()
+ * once only counts matter and the regex decides); returns where the next
+ * line starts. */
 static uint64_t check_line_at(struct search *s, uint64_t abs, bool anchored)
 {
+    if (!lines_wanted(s) && !(anchored && s->anchor_exact))
+        return test_line_at(s, abs);
     const struct corpus_file *f = file_at_cursor(s, abs);
     uint32_t ln = line_at_cursor(s, abs);
     check_line(s, s->cur_file, ln, anchored);
@@ -455,7 +458,7 @@ static uint64_t scan_buffer(struct search *s, uint64_t from, uint64_t to)
             next = count_fast(s, abs); /* the match lies inside its line */
             yield = fast_step_over(s);
         } else {
-            next = lines_wanted(s) ? check_line_at(s, abs, false) : test_line_at(s, abs);
+            next = check_line_at(s, abs, false);
             yield = step_over(s);
         }
         start = (size_t)(next - from);
@@ -486,7 +489,7 @@ static uint64_t scan_anchor(struct search *s, uint64_t from, uint64_t to)
                 break;
             continue;
         }
-        pos = lines_wanted(s) ? check_line_at(s, abs, true) : test_line_at(s, abs);
+        pos = check_line_at(s, abs, true);
         if (step_over(s))
             break;
     }

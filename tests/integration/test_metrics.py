@@ -279,15 +279,23 @@ def gauges_say_what_stats_says():
     check(m["shardgrep_uptime_seconds"] > 0, "uptime is 0")
 
 
+def _tcp_rows():
+    """/proc/net/tcp's rows: (local port, remote address as hex, remote
+    port, state as hex, inode)."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            x = line.split()
+            raddr, rport = x[2].split(":")
+            yield int(x[1].split(":")[1], 16), raddr, int(rport, 16), x[3], int(x[9])
+
+
 def _accepted(port, peer_port):
     """Whether the server on port has accepted the connection from
     peer_port: in /proc/net/tcp, a connection still in the listen queue
     has no inode yet."""
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            x = line.split()
-            if int(x[1].split(":")[1], 16) == port and int(x[2].split(":")[1], 16) == peer_port:
-                return int(x[9]) != 0
+    for lport, _, rport, _, inode in _tcp_rows():
+        if lport == port and rport == peer_port:
+            return inode != 0
     return False
 
 
@@ -295,15 +303,8 @@ def _held(port):
     """How many connections from 127.0.0.1 the server on port still holds
     (established, or closed by the client but not yet by the server): the
     ones its per-address limit counts."""
-    n = 0
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            x = line.split()
-            local, remote, state = x[1], x[2], x[3]
-            if (int(local.split(":")[1], 16) == port and remote.split(":")[0] == "0100007F"
-                    and state in ("01", "08")):
-                n += 1
-    return n
+    return sum(1 for lport, raddr, _, state, _ in _tcp_rows()
+               if lport == port and raddr == "0100007F" and state in ("01", "08"))
 
 
 @R.test
