@@ -249,6 +249,30 @@ PLAIN = Lazy(lambda: Server(["--workers", "2", "--max-connections-per-ip", "3"])
 R.finally_(*sgtest.stop_check(PLAIN, "plain server stops cleanly"))
 
 
+def _gauged(st):
+    """What of /api/stats the gauges show."""
+    return ([(x["shard"], x["up"], x["responsive"]) for x in st["shards"]],
+            st["files"], st["lines"], st["bytes"], st["live"]["state"], st["live"]["pending"])
+
+
+def scrape_settled(srv, timeout=30.0):
+    """A scrape and the /api/stats read on both sides of it, when both
+    say the same of what the gauges show: the live state, for one, moves
+    by itself (a rescan after loading), and a scrape can only be held to
+    a state that lasted across it. (metrics, stats), or fails."""
+    last = []
+
+    def once():
+        st = srv.stats()
+        m, _ = scrape(srv)
+        again = srv.stats()
+        last[:] = [_gauged(st), _gauged(again)]
+        return (m, st) if last[0] == last[1] else None
+    got = wait_for(once, timeout, step=0.1)
+    check(got, "/api/stats did not hold still across a scrape for %g s: %r" % (timeout, last))
+    return got
+
+
 def gauges_match_stats(m, st, what):
     shards = st["shards"]
     eq(m['shardgrep_shards{state="up"}'],
@@ -271,8 +295,7 @@ def gauges_match_stats(m, st, what):
 @R.test
 def gauges_say_what_stats_says():
     srv = PLAIN()
-    st = srv.stats()
-    m, _ = scrape(srv)
+    m, st = scrape_settled(srv)
     gauges_match_stats(m, st, "all up")
     eq(m['shardgrep_shards{state="up"}'], 2, "shards up")
     check(m["shardgrep_files"] > 0 and m["shardgrep_lines"] > 0, "nothing loaded?")
@@ -380,7 +403,7 @@ def a_killed_worker_shows_and_its_restart_counts():
             and s["shards"][0]["pid"] != pid else None
     st = wait_for(back, 30.0, step=0.1)
     check(st, "shard 0 did not come back after SIGKILL")
-    after, _ = scrape(srv)
+    after, st = scrape_settled(srv)
     eq(delta(after, before, "shardgrep_worker_restarts_total"), 1, "restarts moved by")
     gauges_match_stats(after, st, "after the restart")
 
