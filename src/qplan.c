@@ -93,7 +93,19 @@ static void add_kid(struct qnode *parent, struct qnode *kid)
     parent->kids[parent->nkids++] = kid;
 }
 
-/* AND without ALL kids; OR is ALL if any kid is; one kid stands alone. */
+/* Whether kid is a key that one of kids[0..n) is too. */
+static bool key_among(const struct qnode *kid, struct qnode *const *kids, size_t n)
+{
+    if (kid->kind != QN_KEY)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (kids[i]->kind == QN_KEY && kids[i]->key == kid->key)
+            return true;
+    return false;
+}
+
+/* AND without ALL kids or a key twice; OR is ALL if any kid is; one kid
+ * stands alone. */
 static struct qnode *simplify(struct qnode *n)
 {
     if (n->kind != QN_AND && n->kind != QN_OR)
@@ -104,6 +116,8 @@ static struct qnode *simplify(struct qnode *n)
         if (n->kids[i]->kind == QN_ALL) {
             any_all = true;
             qplan_free(n->kids[i]);
+        } else if (key_among(n->kids[i], n->kids, w)) {
+            qplan_free(n->kids[i]); /* "(abc)+abc": once is enough */
         } else {
             n->kids[w++] = n->kids[i];
         }
@@ -124,6 +138,8 @@ static struct qnode *simplify(struct qnode *n)
 
 static void run_push(struct run *r, const unsigned char *b, size_t len)
 {
+    if (len == 0)
+        return; /* b may be NULL */
     if (r->len + len > r->cap) {
         r->cap = (r->len + len) * 2 + 16;
         r->buf = xrealloc(r->buf, r->cap);
@@ -175,11 +191,23 @@ static void skip_to_close(struct parser *ps, enum pattern_kind close, unsigned d
 /* What one atom of a concatenation contributes. */
 enum atom_kind { ATOM_LIT, ATOM_NODE, ATOM_BREAK };
 
+/* What a group says of the text next to it, when each of its branches is
+ * a plain string (characters only: no class, quantifier, assertion or
+ * inner group): every match of the group begins with pre, the longest
+ * prefix the branches share, and ends with suf, the longest suffix; with
+ * one branch, both are the whole string (whole).  So a run can go on
+ * into and out of the group: "\b(kmalloc|kzalloc)\(" holds "alloc(". */
+struct affix {
+    bool known, whole;
+    struct run pre, suf;
+};
+
 struct atom {
     enum atom_kind kind;
     unsigned char lit[8]; /* ATOM_LIT: one character */
     size_t len;
     struct qnode *node; /* ATOM_NODE */
+    struct affix affix; /* ATOM_NODE */
     /* For shapes: the classes (a bit each) of the one byte an ATOM_BREAK
      * always matches, e.g. \d or [0-9a-f]; 0 when it matches more or
      * fewer bytes, or bytes of any class. */
@@ -370,13 +398,13 @@ static void add_shape(struct parser *ps, const struct atom *a, long min, long ma
     }
 }
 
-static struct qnode *parse_alt(struct parser *ps);
+static struct qnode *parse_alt(struct parser *ps, struct affix *af);
 
 /* A group's body as a node, up to its ')'. */
 static void group_node(struct parser *ps, struct atom *a)
 {
     a->kind = ATOM_NODE;
-    a->node = parse_alt(ps);
+    a->node = parse_alt(ps, &a->affix);
     if (peek(ps) && peek(ps)->kind == PAT_CLOSE)
         next(ps);
 }
@@ -489,6 +517,23 @@ static void add_atom(struct parser *ps, struct atom *a, long min, long max, stru
             run_flush(ps, run, every); /* repeated: what follows is not adjacent */
         return;
     }
+    const struct affix *af = &a->affix;
+    if (a->kind == ATOM_NODE && af->known && min != 0) {
+        /* The first copy begins with pre, the last ends with suf: the
+         * run goes on into the group, and out of it after it. */
+        run_push(run, af->pre.buf, af->pre.len);
+        if (af->whole) {
+            qplan_free(a->node); /* the run's trigrams say as much */
+            if (min < 0)
+                return; /* "(abc)": the run goes on through it */
+            run_flush(ps, run, every);
+        } else {
+            run_flush(ps, run, every);
+            add_kid(every, a->node);
+        }
+        run_push(run, af->suf.buf, af->suf.len);
+        return;
+    }
     run_flush(ps, run, every);
     if (a->kind == ATOM_NODE) {
         if (min == 0)
@@ -498,17 +543,33 @@ static void add_atom(struct parser *ps, struct atom *a, long min, long max, stru
     }
 }
 
-static struct qnode *parse_concat(struct parser *ps)
+static void affix_free(struct affix *af)
+{
+    free(af->pre.buf);
+    free(af->suf.buf);
+}
+
+/* A concatenation; *plain says whether it was characters only, and str
+ * gets them (a branch of a group: struct affix). */
+static struct qnode *parse_concat(struct parser *ps, bool *plain, struct run *str)
 {
     struct qnode *every = node_new(QN_AND);
     struct run run = {0};
     struct shapes sh = {0};
     const struct pattern_token *t;
+    *plain = true;
     while (!ps->bail && (t = peek(ps)) && t->kind != PAT_ALT && t->kind != PAT_CLOSE) {
         struct atom a;
         parse_atom(ps, &a);
         long max, min = parse_quantifier(ps, &max);
+        if (a.kind == ATOM_LIT && min < 0 && !folds_widely(ps, &a))
+            run_push(str, a.lit, a.len);
+        else if (a.kind == ATOM_NODE && min < 0 && a.affix.known && a.affix.whole)
+            run_push(str, a.affix.pre.buf, a.affix.pre.len); /* "(bc)" in "a(bc)" */
+        else
+            *plain = false;
         add_atom(ps, &a, min, max, &run, &sh, every);
+        affix_free(&a.affix);
     }
     run_flush(ps, &run, every);
     shape_flush(ps, &sh, every);
@@ -516,21 +577,56 @@ static struct qnode *parse_concat(struct parser *ps)
     return simplify(every);
 }
 
-static struct qnode *parse_alt(struct parser *ps)
+/* How many bytes a and b share at their starts (or ends: from_end). */
+static size_t shared(const struct run *a, const struct run *b, bool from_end)
+{
+    size_t n = 0, max = a->len < b->len ? a->len : b->len;
+    if (from_end)
+        while (n < max && a->buf[a->len - 1 - n] == b->buf[b->len - 1 - n])
+            n++;
+    else
+        while (n < max && a->buf[n] == b->buf[n])
+            n++;
+    return n;
+}
+
+/* Branches separated by '|', as an OR; *af (when given) says what a
+ * group of them holds at its ends (struct affix). */
+static struct qnode *parse_alt(struct parser *ps, struct affix *af)
 {
     if (++ps->depth > MAX_DEPTH) {
         ps->bail = true;
         return node_new(QN_ALL);
     }
     struct qnode *any = node_new(QN_OR);
-    add_kid(any, parse_concat(ps));
+    struct run str = {0};
+    bool plain, all_plain;
+    add_kid(any, parse_concat(ps, &plain, &str));
+    all_plain = plain;
+    if (af) {
+        run_push(&af->pre, str.buf, str.len);
+        run_push(&af->suf, str.buf, str.len);
+        af->whole = true;
+    }
     while (!ps->bail && peek(ps) && peek(ps)->kind == PAT_ALT) {
         next(ps);
-        add_kid(any, parse_concat(ps));
+        str.len = 0;
+        add_kid(any, parse_concat(ps, &plain, &str));
+        all_plain = all_plain && plain;
+        if (af) {
+            af->pre.len = shared(&af->pre, &str, false);
+            size_t n = shared(&af->suf, &str, true);
+            memmove(af->suf.buf, af->suf.buf + af->suf.len - n, n);
+            af->suf.len = n;
+            af->whole = false;
+        }
         if (ps->depth == 1)
             ps->no_anchor = true; /* a run of one branch is not required */
         ps->impure = true;
     }
+    free(str.buf);
+    if (af)
+        af->known = all_plain && !ps->bail;
     ps->depth--;
     return simplify(any);
 }
@@ -550,7 +646,7 @@ static struct qnode *build(struct parser *ps, const char *pattern, size_t len, b
     if (f & PAT_F_OPT_EXTENDED)
         ps->bail = true;
     pattern_open(&ps->rd, pattern, len, literal, opts);
-    struct qnode *root = ps->bail ? node_new(QN_ALL) : parse_alt(ps);
+    struct qnode *root = ps->bail ? node_new(QN_ALL) : parse_alt(ps, NULL);
     if (ps->bail || peek(ps)) {
         /* Gave up, or stopped at an unmatched ')': claim nothing. */
         qplan_free(root);

@@ -589,9 +589,9 @@ START_TEST(test_build_quantifiers)
         {"(abcd)?efgh", 0, "and(efg,fgh)"},
         {"(abcd)*efgh", 0, "and(efg,fgh)"},
         {"(abcd){0,2}efgh", 0, "and(efg,fgh)"},
-        {"(abcd)+efgh", 0, "and(and(abc,bcd),efg,fgh)"},
-        {"(abcd){2}efgh", 0, "and(and(abc,bcd),efg,fgh)"},
-        {"ab(cd)+ef", 0, "all"},
+        {"(abcd)+efgh", 0, "and(abc,bcd,cde,def,efg,fgh)"},
+        {"(abcd){2}efgh", 0, "and(abc,bcd,cde,def,efg,fgh)"},
+        {"ab(cd)+ef", 0, "and(abc,bcd,cde,def)"},
         /* a comment or an isolated \E between an item and its quantifier
          * is ignored: the quantifier applies to the item */
         {"abc(?#x)?", 0, "all"},
@@ -608,9 +608,9 @@ START_TEST(test_build_groups)
 {
     static const struct plan_case c[] = {
         {"(abc)", 0, "abc"},
-        {"x(abcd)y", 0, "and(abc,bcd)"},
+        {"x(abcd)y", 0, "and(xab,abc,bcd,cdy)"},
         {"((abc))", 0, "abc"},
-        {"(?:abc)def", 0, "and(abc,def)"},
+        {"(?:abc)def", 0, "and(abc,bcd,cde,def)"},
         {"(?:)abc", 0, "abc"},
         {"(?<n>abc)", 0, "abc"},
         {"(?P<n>abc)", 0, "abc"},
@@ -618,7 +618,7 @@ START_TEST(test_build_groups)
         {"(?'name'abc)", 0, "abc"},
         {"(?>abc)", 0, "abc"},
         {"(?|(abc)|(abd))", 0, "or(abc,abd)"},
-        {"(?n)(abc)def", 0, "and(abc,def)"},
+        {"(?n)(abc)def", 0, "and(abc,bcd,cde,def)"},
         {"(?m)abc", 0, "abc"},
         {"(?s:a.c)", 0, "all"},
         {"(?U)abc+", 0, "abc"},
@@ -816,7 +816,7 @@ START_TEST(test_build_caseless)
         /* (?i) anywhere makes the whole pattern caseless */
         {"caf" E_ACUTE "_bar(?i)", 0, "and(caf,_ba,bar)"},
         {"(?i)caf" E_ACUTE "_bar", 0, "and(caf,_ba,bar)"},
-        {"x(?i:y)caf" E_ACUTE "_bar", 0, "and(caf,_ba,bar)"},
+        {"x(?i:y)caf" E_ACUTE "_bar", 0, "and(xyc,yca,caf,_ba,bar)"},
         {"caf" E_ACUTE "_bar(?-i)", 0, "and(caf,_ba,bar)"},
     };
     check_plans("caseless", c, NCASES(c));
@@ -1082,6 +1082,20 @@ static const struct sound_case sound_cases[] = {
     {"(abc|)def", 0, {"def"}},
     {"(abc|d.e)fgh", 0, {"dxefgh"}},
     {"(ab|cd)|efg", 0, {"cd"}},
+    /* a group's shared ends join the runs around it */
+    {"\\b(kmalloc|kzalloc|kcalloc)\\(", 0, {"p = kzalloc(n)", "kcalloc("}},
+    {"x(ab|cab)+y", 0, {"xabcaby", "xcaby"}},
+    {"(abcd)+efgh", 0, {"abcdabcdefgh"}},
+    {"ab(cd)+ef", 0, {"abcdcdef"}},
+    {"(abc|abd)?post", 0, {"post", "abdpost"}},
+    {"(a(bc)|d(bc))e", 0, {"dbce"}},
+    {"(ab(?=c)|db)c", 0, {"abc", "dbc"}},
+    {"(x|\\x41bc)bc", 0, {"Abcbc"}},
+    {"((?i)ab|cd)ef", 0, {"ABef"}},
+    {"(foo|bar)_ops", F_CI, {"BAR_OPS"}},
+    {"(?i)(desk|task)s", 0, {"DESKS"}},
+    {"(zz|\\Qa|b\\E)cd", 0, {"a|bcd"}},
+    {"(a+|ba)bc", 0, {"aaabc"}},
     /* look-around and comments */
     {"abc(?=def)", 0, {"abcdef"}},
     {"(?!xyz)abc", 0, {"abc"}},
@@ -1174,6 +1188,46 @@ START_TEST(test_build_sound_cases)
                   "soundness over %zu hand-written patterns (%u pattern/line pairs): "
                   "%u failures:%s",
                   NCASES(sound_cases), pairs, r.n, r.text);
+}
+END_TEST
+
+START_TEST(test_anchor_groups)
+{
+    /* The anchor reaches into a group whose branches are plain strings:
+     * their shared prefix ends the run before it, their shared suffix
+     * starts the one after; anything else in a branch stops it. */
+    static const struct {
+        const char *pattern, *anchor; /* NULL: none */
+    } cases[] = {
+        {"\\b(kmalloc|kzalloc|kcalloc)\\(", "alloc("},
+        {"(?:struct|union) (foo|bar)_operations", "_operations"},
+        {"x(abcd)y", "xabcdy"},
+        {"(abcd)+efgh", "abcdefgh"},
+        {"ab(cd)*ef", NULL},
+        {"pre(abc|abd)?post", "post"},
+        {"(a(bc)|d(bc))e", "bce"},
+        {"(ab(?=c)|db)cde", "cde"},
+        {"(abx|ab\\x78)cde", "cde"},
+        {"(ab|a+b)cde", "cde"},
+        {"(xyzab|xyzcd)", "xyz"},
+        {"(abc|abc)|q", NULL},
+    };
+    struct report r = {0};
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        size_t n = 0;
+        bool ci, exact;
+        char *a =
+            qplan_anchor(cases[i].pattern, strlen(cases[i].pattern), false, false, &n, &ci, &exact);
+        bool ok = cases[i].anchor ? a && n == strlen(cases[i].anchor) &&
+                                        !memcmp(a, cases[i].anchor, n) && !exact
+                                  : !a;
+        if (!ok)
+            report_add(&r, "\"%s\": anchor \"%.*s\"%s, want \"%s\"", cases[i].pattern,
+                       a ? (int)n : 0, a ? a : "", a && exact ? " (exact)" : "",
+                       cases[i].anchor ? cases[i].anchor : "(none)");
+        free(a);
+    }
+    ck_assert_msg(r.n == 0, "%u of %zu anchors wrong:%s", r.n, NCASES(cases), r.text);
 }
 END_TEST
 
@@ -1581,6 +1635,7 @@ Suite *suite_qplan(void)
     tcase_add_test(tc, test_build_reader);
     tcase_add_test(tc, test_build_depth);
     tcase_add_test(tc, test_build_never_null);
+    tcase_add_test(tc, test_anchor_groups);
     tcase_add_test(tc, test_oracle_detects);
     tcase_add_test(tc, test_build_sound_cases);
     tcase_add_test(tc, test_build_sound_random);
