@@ -145,8 +145,12 @@ static void add_block(struct corpus *c, uint64_t off, uint64_t len)
         if (c->lasting)
             prefer_huge_pages(c->blocks, c->blocks_cap * sizeof *c->blocks);
     }
-    c->blocks[c->nblocks++] =
-        (struct corpus_block){.off = off, .len = len, .file = (uint32_t)(c->nfiles - 1)};
+    struct corpus_block *b = &c->blocks[c->nblocks++];
+    *b = (struct corpus_block){.off = off, .len = len, .file = (uint32_t)(c->nfiles - 1)};
+    for (unsigned e = 1; e < TINDEX_EIGHTHS; e++) {
+        size_t at = tindex_eighth_start(c->buf + off, (size_t)len, e);
+        b->eighth[e - 1] = at < len ? (uint16_t)at : 0; /* below 16 KiB: see cut_blocks() */
+    }
     if (c->index)
         tindex_add(c->index, c->buf + off, (size_t)len);
 }

@@ -46,12 +46,30 @@ struct corpus_file {
  * the units of the trigram index, so that one huge generated header does
  * not make a whole file a candidate for every query. */
 #define CORPUS_BLOCK_MAX (16u * 1024)
+_Static_assert(CORPUS_BLOCK_MAX < 65536, "an eighth's start fits corpus_block.eighth");
 
 struct corpus_block {
     uint64_t off, len; /* arena bytes, whole lines */
     uint32_t file;     /* index in files */
-    uint32_t pad;      /* 0: blocks are written to snapshots as they are */
+    /* Where eighths 1..7 of the block start, from off
+     * (tindex_eighth_start()); 0 when no line starts in that eighth or
+     * after it: the eighth is then empty (corpus_eighth_start()).  Kept
+     * so that a query scanning some eighths does not read the text at
+     * both ends of each to find them. */
+    uint16_t eighth[TINDEX_EIGHTHS - 1];
+    uint16_t pad; /* 0: blocks are written to snapshots as they are */
 };
+
+/* Where eighth e of block b starts, from its off (b->len past the last);
+ * within the block whatever the table says. */
+static inline uint64_t corpus_eighth_start(const struct corpus_block *b, unsigned e)
+{
+    if (e == 0)
+        return 0;
+    if (e >= TINDEX_EIGHTHS || !b->eighth[e - 1] || b->eighth[e - 1] > b->len)
+        return b->len;
+    return b->eighth[e - 1];
+}
 
 /* Zeroed bytes kept after the text: PCRE2's JIT may read a little past the
  * end of its subject, and it should find defined bytes there. */

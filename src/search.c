@@ -25,7 +25,8 @@
 struct selector {
     const struct corpus *c;
     enum store_part part;
-    uint32_t *cand; /* candidate blocks; NULL: no restriction */
+    uint32_t *cand;   /* candidate blocks; NULL: no restriction */
+    uint8_t *eighths; /* and for each, its eighths that may match (tindex.h) */
     size_t ncand, k;
     long file; /* the file whose path was judged last, and how */
     bool file_ok;
@@ -65,6 +66,10 @@ struct search {
     struct delta_file *dfiles;
     size_t ndfiles, dk, delta_block;
     size_t block;
+    /* A base block of which only some eighths are scanned: the ones left
+     * after the run being scanned (0: none). */
+    size_t part_block;
+    uint8_t part_left;
     uint64_t pos, run_to;
     bool run_no_anchor, exhausted;
     uint64_t deadline_ns;
@@ -525,7 +530,7 @@ static void selector_init(struct selector *sel, const struct search *s, enum sto
     sel->part = part;
     sel->file = -1;
     if (plan && tindex_ready(sel->c->index))
-        sel->cand = tindex_candidates(sel->c->index, plan, &sel->ncand);
+        sel->cand = tindex_candidates_eighths(sel->c->index, plan, &sel->ncand, &sel->eighths);
 }
 
 /* True when no base block at or after the current one can be selected. */
@@ -534,17 +539,27 @@ static bool selector_exhausted(const struct selector *sel)
     return sel->cand && sel->k >= sel->ncand && sel->c->wide_fold == 0;
 }
 
-/* Whether block b is a candidate: moving forward (the base's blocks are
- * asked about in order), or by binary search (the delta's are not). */
-static bool is_candidate(struct selector *sel, size_t b)
+/* Which eighths of block b may match (0: it is not a candidate): moving
+ * forward (the base's blocks are asked about in order), or by binary
+ * search (the delta's are not). */
+static uint8_t candidate_eighths(struct selector *sel, size_t b)
 {
+    size_t at;
     if (sel->part == STORE_DELTA) {
-        size_t at = lower_bound_u32(sel->cand, sel->ncand, (uint32_t)b);
-        return at < sel->ncand && sel->cand[at] == b;
+        at = lower_bound_u32(sel->cand, sel->ncand, (uint32_t)b);
+    } else {
+        while (sel->k < sel->ncand && sel->cand[sel->k] < b)
+            sel->k++;
+        at = sel->k;
     }
-    while (sel->k < sel->ncand && sel->cand[sel->k] < b)
-        sel->k++;
-    return sel->k < sel->ncand && sel->cand[sel->k] == b;
+    return at < sel->ncand && sel->cand[at] == b ? sel->eighths[at] : 0;
+}
+
+/* The eighths block b has: bit e for each that can start a line. */
+static uint8_t eighths_in(const struct corpus_block *b)
+{
+    uint64_t n = (b->len + (1u << TINDEX_EIGHTH_SHIFT) - 1) >> TINDEX_EIGHTH_SHIFT;
+    return n >= TINDEX_EIGHTHS ? 0xFF : (uint8_t)((1u << (n ? n : 1)) - 1);
 }
 
 /* Whether the query searches file fi of a part: visible at its version,
@@ -557,18 +572,25 @@ static bool file_selected(const struct search *s, enum store_part part, size_t f
            !(s->exc && glob_list_match(s->exc, f->path));
 }
 
-static bool selector_take(struct selector *sel, const struct search *s, size_t b)
+/* Whether the query scans block b, and where: the eighths to scan, all
+ * of the block's (eighths_in()) when the whole is; 0 when none. */
+static uint8_t selector_take(struct selector *sel, const struct search *s, size_t b)
 {
     const struct corpus *c = sel->c;
     size_t fi = c->blocks[b].file;
     const struct corpus_file *f = &c->files[fi];
-    if (sel->cand && !f->wide_fold && !is_candidate(sel, b))
-        return false;
+    uint8_t all = eighths_in(&c->blocks[b]), want = all;
+    if (sel->cand && !f->wide_fold && !(want &= candidate_eighths(sel, b)))
+        return 0;
+    /* A break in a run costs about what reading an eighth does: pieces
+     * only where they leave out most of the block. */
+    if (2 * __builtin_popcount(want) > __builtin_popcount(all))
+        want = all;
     if ((long)fi != sel->file) {
         sel->file = (long)fi;
         sel->file_ok = file_selected(s, sel->part, fi);
     }
-    return sel->file_ok;
+    return sel->file_ok ? want : 0;
 }
 
 /* The visible delta files in (tree, path) order, each placed among the
@@ -583,17 +605,47 @@ static void place_delta(struct search *s)
             s->dfiles[s->ndfiles++] = (struct delta_file){.fi = o[i].fi, .base_at = o[i].base_at};
 }
 
-/* A run starts: scan blocks [first, last] of corpus c. */
+/* A run starts: scan [from, to) of corpus c, whole lines from file
+ * first_file on. */
+static void start_run_at(struct search *s, const struct corpus *c, size_t first_file, uint64_t from,
+                         uint64_t to, bool no_anchor)
+{
+    s->c = c;
+    s->pos = from;
+    s->run_to = to;
+    s->run_no_anchor = no_anchor;
+    s->cur_file = first_file; /* no search over the files */
+    s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
+    s->line_file = SIZE_MAX;
+}
+
+/* A run of blocks [first, last] of corpus c. */
 static void start_run(struct search *s, const struct corpus *c, size_t first, size_t last,
                       bool no_anchor)
 {
-    s->c = c;
-    s->pos = c->blocks[first].off;
-    s->run_to = c->blocks[last].off + c->blocks[last].len;
-    s->run_no_anchor = no_anchor;
-    s->cur_file = c->blocks[first].file; /* no search over the files */
-    s->cur_file_end = c->files[s->cur_file].off + c->files[s->cur_file].len;
-    s->line_file = SIZE_MAX;
+    start_run_at(s, c, c->blocks[first].file, c->blocks[first].off,
+                 c->blocks[last].off + c->blocks[last].len, no_anchor);
+}
+
+/* The next run of the base block whose eighths s->part_left says: the
+ * lowest of them and those right after it, as one piece of whole lines
+ * (corpus_eighth_start()).  False when none is left. */
+static bool next_part_run(struct search *s)
+{
+    const struct corpus *c = &s->store->base;
+    const struct corpus_block *b = &c->blocks[s->part_block];
+    while (s->part_left) {
+        unsigned e = (unsigned)__builtin_ctz(s->part_left), end = e;
+        while (end < TINDEX_EIGHTHS && s->part_left >> end & 1)
+            end++;
+        s->part_left = end < TINDEX_EIGHTHS ? (uint8_t)(s->part_left >> end << end) : 0;
+        uint64_t from = corpus_eighth_start(b, e), to = corpus_eighth_start(b, end);
+        if (from < to) {
+            start_run_at(s, c, b->file, b->off + from, b->off + to, false);
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The next run of selected base blocks below block limit: consecutive ones
@@ -603,9 +655,12 @@ static bool next_base_run(struct search *s, size_t limit)
 {
     const struct corpus *c = &s->store->base;
     struct selector *sel = &s->base_sel;
+    if (s->part_left && next_part_run(s))
+        return true;
     size_t i = s->block;
     while (i < limit && !selector_exhausted(sel)) {
-        if (!selector_take(sel, s, i)) {
+        uint8_t want = selector_take(sel, s, i);
+        if (!want) {
             i++;
             /* Straight to the next candidate, when no file is outside
              * the index's say. */
@@ -614,10 +669,19 @@ static bool next_base_run(struct search *s, size_t limit)
             continue;
         }
         const struct corpus_block *b = &c->blocks[i];
+        if (want != eighths_in(b)) { /* some eighths of it: one run each */
+            s->block = i + 1;
+            s->part_block = i;
+            s->part_left = want;
+            if (next_part_run(s))
+                return true;
+            i++;
+            continue;
+        }
         size_t j = i + 1;
         bool alone = c->files[b->file].wide_fold;
         while (!alone && j < limit && !c->files[c->blocks[j].file].wide_fold &&
-               selector_take(sel, s, j))
+               selector_take(sel, s, j) == eighths_in(&c->blocks[j]))
             j++;
         s->block = j;
         start_run(s, c, i, j - 1, alone);
@@ -657,7 +721,7 @@ static bool next_run(struct search *s)
     for (;;) {
         size_t limit_file = s->dk < s->ndfiles ? s->dfiles[s->dk].base_at : b->nfiles;
         size_t limit = limit_file < b->nfiles ? b->files[limit_file].first_block : b->nblocks;
-        if (s->block < limit && next_base_run(s, limit))
+        if ((s->part_left || s->block < limit) && next_base_run(s, limit))
             return true;
         if (s->dk >= s->ndfiles)
             return false;
@@ -926,6 +990,8 @@ void search_free(struct search *s)
     glob_list_free(s->exc);
     free(s->base_sel.cand);
     free(s->delta_sel.cand);
+    free(s->base_sel.eighths);
+    free(s->delta_sel.eighths);
     free(s->dfiles);
     msg_writer_free(&s->batch);
     msg_writer_free(&s->rec);

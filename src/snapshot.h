@@ -36,7 +36,7 @@
 
 #include "corpus.h"
 
-#define SNAPSHOT_VERSION 2 /* 2: packed posting lists, shape keys */
+#define SNAPSHOT_VERSION 3 /* 2: packed posting lists, shape keys; 3: eighths */
 
 /* What decides a shard's content besides the files. */
 uint64_t snapshot_config_hash(const char *const *roots, const char *const *names, unsigned ntrees,

@@ -12,6 +12,16 @@
 #define NKEYS    (1u << 25) /* trigrams below QPLAN_SHAPE_BIT, shapes above */
 #define GROUP    128u       /* postings per group of a packed list */
 #define PASS_MAX (1u << 31) /* postings a pass of tindex_finish() holds unpacked, at most */
+/* While the lists are filled, a posting is its file number with its
+ * eighths mask in the top byte (files below 2^24); past that, every
+ * posting says all eighths. */
+#define MASKED_MAX (1u << 24)
+/* The lists an AND reads, at most: its smallest.  A literal's trigrams
+ * overlap, and past the rarest few each adds little but its reading (on
+ * the Linux tree, 4 takes a fifth off ^static int __init \w+\(void\)
+ * against all 20, and costs none of the bench queries). */
+#define AND_KEYS    4
+#define ALL_EIGHTHS 0xFFu
 
 /* A live index's posting list: block numbers, ascending (appended). */
 struct plist {
@@ -31,12 +41,19 @@ struct tindex {
     uint64_t *bits;    /* one bit per key, for the file being scanned */
     uint32_t *count;   /* per key, the files holding it; then a cursor */
     uint32_t *scratch; /* the distinct keys of the file being scanned */
-    size_t scratch_cap;
+    size_t scratch_cap, nscratch;
+    /* While filling with eighths: the file's keys in a small hash table
+     * (key + 1, 0: empty), each with its eighths, and the slots used. */
+    uint32_t *fkey, *fused;
+    uint8_t *feighths;
+    size_t fcap, nfused;
+    uint32_t klo, khi; /* the keys of the pass being filled */
     uint32_t *present; /* the keys counted so far, as first seen */
     size_t npresent, present_cap;
     uint64_t total; /* the sum of count: postings to come */
     uint32_t nfiles;
     uint64_t budget; /* tindex_set_pass_budget(); 0: the default */
+    bool masked;     /* postings carry their eighths while filled (MASKED_MAX) */
     /* built (or, for a view, held elsewhere) */
     bool view;
     struct tindex_arrays a;
@@ -139,8 +156,12 @@ static void free_building(struct tindex *t)
     t->bits = NULL;
     free(t->scratch);
     free(t->present);
-    t->count = t->scratch = t->present = NULL;
-    t->scratch_cap = t->npresent = t->present_cap = 0;
+    free(t->fkey);
+    free(t->fused);
+    free(t->feighths);
+    t->count = t->scratch = t->present = t->fkey = t->fused = NULL;
+    t->feighths = NULL;
+    t->scratch_cap = t->npresent = t->present_cap = t->fcap = t->nfused = 0;
 }
 
 void tindex_free(struct tindex *t)
@@ -166,22 +187,63 @@ void tindex_free(struct tindex *t)
 #define WANT_TRI   1u
 #define WANT_SHAPE 2u
 
-/* Mark key found in the file (into t->scratch) unless it was already. */
-static inline void see(struct tindex *t, uint32_t key, size_t *n)
+/*
+ * Every key of text that want asks for, with repeats, and where its line
+ * starts: trigrams in one pass (none holds a '\n'); then shapes, which
+ * start only at a byte of a class above QPLAN_SHAPE_WORD (qplan.h) and
+ * never hold a '\n' either.  fn is called as fn(ctx, key, line start).
+ * Inlined into each caller with its own fn.
+ */
+static inline __attribute__((always_inline)) void each_key(const char *text, size_t len,
+                                                           unsigned want,
+                                                           void (*fn)(void *, uint32_t, size_t),
+                                                           void *ctx)
 {
+    const unsigned char *p = (const unsigned char *)text;
+    if (want & WANT_TRI) {
+        uint32_t key = 0;
+        unsigned have = 0; /* folded bytes in key since the last newline */
+        size_t line = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (p[i] == '\n') {
+                have = 0;
+                line = i + 1;
+                continue;
+            }
+            key = ((key << 8) | qplan_fold(p[i])) & (QPLAN_SHAPE_BIT - 1);
+            if (++have >= 3)
+                fn(ctx, key, line);
+        }
+    }
+    if (want & WANT_SHAPE) {
+        size_t line = 0;
+        for (size_t i = 0; i + QPLAN_SHAPE_LEN <= len; i++) {
+            if (p[i] == '\n')
+                line = i + 1;
+            if (qplan_shape_class[p[i]] <= QPLAN_SHAPE_WORD)
+                continue;
+            uint32_t key = qplan_shape_key(p + i);
+            if (key)
+                fn(ctx, key, line);
+        }
+    }
+}
+
+/* Mark key found in the file (into t->scratch) unless it was already. */
+static void see(void *ctx, uint32_t key, size_t line)
+{
+    struct tindex *t = ctx;
+    (void)line;
     uint64_t bit = 1ull << (key & 63);
     if (t->bits[key >> 6] & bit)
         return;
     t->bits[key >> 6] |= bit;
-    t->scratch[(*n)++] = key;
+    t->scratch[t->nscratch++] = key;
 }
 
-/*
- * The distinct keys of text that want asks for into t->scratch; returns
+/* The distinct keys of text that want asks for into t->scratch; returns
  * how many, found once each with a bitmap of all 2^25 keys (4 MiB, left
- * clear).  Trigrams in one pass; then shapes, which start only at a byte
- * of a class above QPLAN_SHAPE_WORD (qplan.h).
- */
+ * clear). */
 static size_t distinct(struct tindex *t, const char *text, size_t len, unsigned want)
 {
     if (t->scratch_cap < 2 * len) {
@@ -190,29 +252,9 @@ static size_t distinct(struct tindex *t, const char *text, size_t len, unsigned 
         free(t->scratch);
         t->scratch = xmalloc(t->scratch_cap * sizeof *t->scratch);
     }
-    const unsigned char *p = (const unsigned char *)text;
-    size_t n = 0;
-    if (want & WANT_TRI) {
-        uint32_t key = 0;
-        unsigned have = 0; /* folded bytes in key since the last newline */
-        for (size_t i = 0; i < len; i++) {
-            if (p[i] == '\n') {
-                have = 0;
-                continue;
-            }
-            key = ((key << 8) | qplan_fold(p[i])) & (QPLAN_SHAPE_BIT - 1);
-            if (++have >= 3)
-                see(t, key, &n);
-        }
-    }
-    if (want & WANT_SHAPE)
-        for (size_t i = 0; i + QPLAN_SHAPE_LEN <= len; i++) {
-            if (qplan_shape_class[p[i]] <= QPLAN_SHAPE_WORD)
-                continue;
-            uint32_t key = qplan_shape_key(p + i);
-            if (key)
-                see(t, key, &n);
-        }
+    t->nscratch = 0;
+    each_key(text, len, want, see, t);
+    size_t n = t->nscratch;
     for (size_t i = 0; i < n; i++)
         t->bits[t->scratch[i] >> 6] &= ~(1ull << (t->scratch[i] & 63));
     return n;
@@ -253,16 +295,18 @@ static int by_value(const void *x, const void *y)
 /* ------------------------------------------------------------------ */
 
 /*
- * A finished list of n block numbers is packed in groups of GROUP: in
- * each, the first number and then the gaps between neighbours, each as a
- * varint (7 bits a byte, low first; the kernel's lists take 1.3 bytes a
- * posting where they took 4).  A list of more than one group starts with
- * a skip table, one entry per group (its first number and where its bytes
+ * A finished list of n postings is packed in groups of GROUP.  A posting
+ * is its block number, as the gap from the one before it (a varint: 7
+ * bits a byte, low first), then one byte: the block's eighths that hold
+ * the key (tindex.h).  A list of more than one group starts with a skip
+ * table, one entry per group (its first number and where its bytes
  * start, from the list's start, 4 + 4 bytes little-endian), so that an
  * intersection can jump to the group that may hold a number instead of
- * reading everything before it.  Every read is bounded by the list's end:
- * a list cut short or garbled (from a snapshot) yields fewer or wrong
- * numbers, never a read outside it.
+ * reading everything before it; a group's first posting is then its
+ * eighths byte alone.  The kernel's lists take about 2.3 bytes a
+ * posting.  Every read is bounded by the list's end: a list cut short or
+ * garbled (from a snapshot) yields fewer or wrong numbers, never a read
+ * outside it.
  */
 
 static void put32(uint8_t *p, uint32_t v)
@@ -294,22 +338,27 @@ static size_t ngroups(uint32_t n)
     return n > GROUP ? (n + GROUP - 1) / GROUP : 0;
 }
 
-/* The most bytes a list of n numbers packs into. */
+/* The most bytes a list of n postings packs into. */
 static size_t packed_max(uint32_t n)
 {
-    return 8 * ngroups(n) + 5 * (size_t)n;
+    return 8 * ngroups(n) + 6 * (size_t)n;
 }
 
-static size_t pack(const uint32_t *v, uint32_t n, uint8_t *out)
+/* Pack n postings as filled (masked: the eighths in the top byte). */
+static size_t pack(const uint32_t *v, uint32_t n, bool masked, uint8_t *out)
 {
     size_t ng = ngroups(n), at = 8 * ng;
+    uint32_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t prev = i % GROUP ? v[i - 1] : 0;
+        uint32_t x = masked ? v[i] & (MASKED_MAX - 1) : v[i];
         if (ng && i % GROUP == 0) {
-            put32(out + 8 * (i / GROUP), v[i]);
+            put32(out + 8 * (i / GROUP), x);
             put32(out + 8 * (i / GROUP) + 4, (uint32_t)at);
+        } else {
+            at += put_varint(out + at, x - prev);
         }
-        at += put_varint(out + at, v[i] - prev);
+        out[at++] = masked ? (uint8_t)(v[i] >> 24) : ALL_EIGHTHS;
+        prev = x;
     }
     return at;
 }
@@ -325,8 +374,9 @@ static uint32_t list_count(const struct tindex *t, size_t k)
 /* A reader of one packed list. */
 struct cursor {
     const uint8_t *list, *p, *end;
-    uint32_t n, i; /* numbers in the list; numbers read */
+    uint32_t n, i; /* postings in the list; postings read */
     uint32_t v;    /* the last number read */
+    uint8_t m;     /* and its eighths */
     size_t ng;
 };
 
@@ -343,23 +393,34 @@ static void cursor_open(struct cursor *c, const struct tindex *t, size_t k)
     c->p = c->list + 8 * c->ng;
 }
 
-/* The next number into c->v; false at the end. */
+/* The next posting into c->v and c->m; false at the end. */
 static bool cursor_next(struct cursor *c)
 {
     if (c->i >= c->n)
         return false;
-    uint32_t prev = c->i % GROUP ? c->v : 0, x = 0;
-    for (unsigned shift = 0;; shift += 7) {
-        if (c->p >= c->end || shift > 28) {
-            c->n = c->i; /* cut short */
-            return false;
+    uint32_t v;
+    if (c->ng && c->i % GROUP == 0) {
+        v = get32(c->list + 8 * (c->i / GROUP)); /* a group's first: in the table */
+    } else {
+        uint32_t x = 0;
+        for (unsigned shift = 0;; shift += 7) {
+            if (c->p >= c->end || shift > 28) {
+                c->n = c->i; /* cut short */
+                return false;
+            }
+            uint8_t b = *c->p++;
+            x |= (uint32_t)(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                break;
         }
-        uint8_t b = *c->p++;
-        x |= (uint32_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            break;
+        v = (c->i ? c->v : 0) + x;
     }
-    c->v = prev + x;
+    if (c->p >= c->end) {
+        c->n = c->i;
+        return false;
+    }
+    c->m = *c->p++;
+    c->v = v;
     c->i++;
     return true;
 }
@@ -411,15 +472,19 @@ static void pack_range(struct tindex *t, size_t lo, size_t hi, const uint32_t *r
             prefer_huge_pages((void *)t->a.data, *cap);
         }
         ((uint64_t *)t->a.offsets)[k] = t->a.data_len;
-        t->a.data_len += pack(raw + start[k - lo], n, (uint8_t *)t->a.data + t->a.data_len);
+        t->a.data_len +=
+            pack(raw + start[k - lo], n, t->masked, (uint8_t *)t->a.data + t->a.data_len);
     }
 }
 
 /* Pack every list where the unpacked lists lie (raw, all keys), each
- * through a scratch buffer: a list packs into no more bytes than it held
- * unpacked while every gap is below 2^21 (three bytes a posting, and
- * eight a group of GROUP for the skip table), so what is written never
- * reaches a list not read yet.  The buffer becomes the data. */
+ * through a scratch buffer: with fewer than 2^20 files a list packs into
+ * no more bytes than it held unpacked (4 a posting): a list of up to
+ * GROUP takes at most 3 + 1 a posting; a longer one, whose gaps within
+ * groups add up to less than 2^20 (so fewer than 64 take three bytes),
+ * at most 3 a posting plus 63, plus 6 a group (the skip table's 8, less
+ * its first posting's gap).  So what is written never reaches a list not
+ * read yet.  The buffer becomes the data. */
 static void pack_in_place(struct tindex *t, uint32_t *raw, const uint64_t *start)
 {
     uint8_t *out = (uint8_t *)raw, *scratch = NULL;
@@ -431,7 +496,7 @@ static void pack_in_place(struct tindex *t, uint32_t *raw, const uint64_t *start
             scratch_cap = packed_max(n);
             scratch = xmalloc(scratch_cap);
         }
-        size_t len = pack(raw + start[k], n, scratch);
+        size_t len = pack(raw + start[k], n, t->masked, scratch);
         if (at + len > 4 * (start[k] + n))
             die("trigram index: a list packed into more bytes than it held");
         memcpy(out + at, scratch, len);
@@ -441,6 +506,67 @@ static void pack_in_place(struct tindex *t, uint32_t *raw, const uint64_t *start
     free(scratch);
     t->a.data = xrealloc(raw, at ? at : 1);
     t->a.data_len = at;
+}
+
+/* Note key (of the pass's range) in the line starting at line: its
+ * eighth's bit joins the key's in the file's table. */
+static void note(void *ctx, uint32_t key, size_t line)
+{
+    struct tindex *t = ctx;
+    if (key < t->klo || key > t->khi)
+        return;
+    size_t e = line >> TINDEX_EIGHTH_SHIFT;
+    uint8_t bit = (uint8_t)(1u << (e < TINDEX_EIGHTHS ? e : TINDEX_EIGHTHS - 1));
+    size_t i = slot_of(key, t->fcap);
+    while (t->fkey[i] && t->fkey[i] != key + 1)
+        i = (i + 1) & (t->fcap - 1);
+    if (!t->fkey[i]) {
+        t->fkey[i] = key + 1;
+        t->feighths[i] = 0;
+        t->fused[t->nfused++] = (uint32_t)i;
+    }
+    t->feighths[i] |= bit;
+}
+
+/* Files longer than this are posted as holding their keys in every
+ * eighth (the corpus cuts files into blocks of 16 KiB, and a longer
+ * block is one line: its first eighth is all of it). */
+#define FILL_EIGHTHS_MAX (64u * 1024)
+
+/* Post file f (its text) to the lists of its keys in [klo, khi] that
+ * want asks for: raw[count[key]++], with the eighths of the key's lines
+ * in the top byte when masked (a line's eighth is where it starts:
+ * tindex_eighth_start()). */
+static void fill_file(struct tindex *t, uint32_t *raw, uint32_t f, const char *text, size_t len,
+                      unsigned want)
+{
+    if (!t->masked || len > FILL_EIGHTHS_MAX) {
+        uint32_t posting = f | (t->masked ? ALL_EIGHTHS << 24 : 0);
+        size_t n = distinct(t, text, len, want);
+        for (size_t i = 0; i < n; i++)
+            if (t->scratch[i] >= t->klo && t->scratch[i] <= t->khi)
+                raw[t->count[t->scratch[i]]++] = posting;
+        return;
+    }
+    if (t->fcap < 4 * len) { /* at most 2 len keys: the table stays half empty */
+        size_t cap = 4096;
+        while (cap < 4 * len)
+            cap *= 2;
+        free(t->fkey);
+        free(t->fused);
+        free(t->feighths);
+        t->fkey = xcalloc(cap, sizeof *t->fkey);
+        t->fused = xmalloc(cap / 2 * sizeof *t->fused);
+        t->feighths = xmalloc(cap);
+        t->fcap = cap;
+    }
+    t->nfused = 0;
+    each_key(text, len, want, note, t);
+    for (size_t j = 0; j < t->nfused; j++) {
+        uint32_t i = t->fused[j], key = t->fkey[i] - 1;
+        raw[t->count[key]++] = f | (uint32_t)t->feighths[i] << 24;
+        t->fkey[i] = 0;
+    }
 }
 
 void tindex_set_pass_budget(struct tindex *t, uint64_t postings)
@@ -481,7 +607,8 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
     uint64_t budget = t->budget ? t->budget : PASS_MAX;
     if (budget > PASS_MAX)
         budget = PASS_MAX;
-    bool in_place = t->total <= budget && t->nfiles < (1u << 21);
+    bool in_place = t->total <= budget && t->nfiles < (1u << 20);
+    t->masked = t->nfiles < MASKED_MAX;
     uint64_t *start = xmalloc((nkeys ? nkeys : 1) * sizeof *start);
     uint32_t *raw = NULL;
     size_t raw_cap = 0, data_cap = 0;
@@ -506,16 +633,18 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
         }
         unsigned want = (keys[lo] < QPLAN_SHAPE_BIT ? WANT_TRI : 0) |
                         (keys[hi - 1] >= QPLAN_SHAPE_BIT ? WANT_SHAPE : 0);
-        uint32_t klo = keys[lo], khi = keys[hi - 1];
+        t->klo = keys[lo];
+        t->khi = keys[hi - 1];
         for (uint32_t f = 0; f < t->nfiles; f++) {
             const char *text;
             size_t len;
             text_of(ctx, f, &text, &len);
-            size_t n = distinct(t, text, len, want);
-            for (size_t i = 0; i < n; i++)
-                if (t->scratch[i] >= klo && t->scratch[i] <= khi)
-                    raw[t->count[t->scratch[i]]++] = f;
+            fill_file(t, raw, f, text, len, want);
         }
+        for (size_t k = lo; k < hi; k++)
+            if (t->count[keys[k]] != start[k - lo] + counts[k])
+                die("trigram index: a list was filled with %u postings of %u",
+                    t->count[keys[k]] - (uint32_t)start[k - lo], counts[k]);
         if (in_place) {
             pack_in_place(t, raw, start);
             raw = NULL;
@@ -536,11 +665,13 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
 /* Queries                                                              */
 /* ------------------------------------------------------------------ */
 
-/* A set of file numbers: all of them, a sorted list (owned or a view into
- * a live list), or a packed list not read yet (n is then its count). */
+/* A set of file numbers, each with its eighths: all of them, a sorted
+ * list (owned or a view into a live list; m NULL: every eighth), or a
+ * packed list not read yet (n is then its count). */
 struct fset {
     bool all, owned;
     const uint32_t *v;
+    const uint8_t *m;
     size_t n;
     bool packed;
     size_t key; /* packed: the key's index */
@@ -548,9 +679,23 @@ struct fset {
 
 static void fset_release(struct fset *s)
 {
-    if (s->owned)
+    if (s->owned) {
         free((void *)s->v);
+        free((void *)s->m);
+    }
     s->owned = false;
+}
+
+/* An owned set with room for n. */
+static struct fset fset_new(size_t n)
+{
+    return (struct fset){
+        .owned = true, .v = xmalloc((n ? n : 1) * sizeof(uint32_t)), .m = xmalloc(n ? n : 1)};
+}
+
+static uint8_t eighths_of(const struct fset *s, size_t i)
+{
+    return s->m ? s->m[i] : ALL_EIGHTHS;
 }
 
 static struct fset lookup(const struct tindex *t, uint32_t key)
@@ -583,13 +728,16 @@ static struct fset unpack(const struct tindex *t, struct fset s)
 {
     if (!s.packed)
         return s;
-    uint32_t *out = xmalloc((s.n ? s.n : 1) * sizeof *out);
+    struct fset out = fset_new(s.n);
+    uint32_t *v = (uint32_t *)out.v;
+    uint8_t *m = (uint8_t *)out.m;
     struct cursor c;
     cursor_open(&c, t, s.key);
-    size_t k = 0;
-    while (k < s.n && cursor_next(&c))
-        out[k++] = c.v;
-    return (struct fset){.owned = true, .v = out, .n = k};
+    while (out.n < s.n && cursor_next(&c)) {
+        v[out.n] = c.v;
+        m[out.n++] = c.m;
+    }
+    return out;
 }
 
 /* The first index at or after lo whose value is >= x (n if none):
@@ -611,46 +759,64 @@ static size_t gallop(const uint32_t *v, size_t n, size_t lo, uint32_t x)
  * member of a is looked for in b by moving on from the last one found:
  * galloping in a list, through the skip table in a packed one.  About a
  * merge's cost for lists of like sizes, about a.n * log(b.n / a.n) when b
- * is far longer (a near-universal trigram costs little once a is small). */
+ * is far longer (a near-universal trigram costs little once a is small).
+ * A block stays when both hold it in one eighth at least: every key of a
+ * query lies on the matching line, and a line is in one eighth. */
 static struct fset intersect(const struct tindex *t, struct fset a, const struct fset *b)
 {
-    uint32_t *out = xmalloc((a.n ? a.n : 1) * sizeof *out);
-    size_t k = 0;
+    struct fset out = fset_new(a.n);
+    uint32_t *v = (uint32_t *)out.v;
+    uint8_t *m = (uint8_t *)out.m;
     if (b->packed) {
         struct cursor c;
         cursor_open(&c, t, b->key);
-        for (size_t i = 0; i < a.n && cursor_seek(&c, a.v[i]); i++)
-            if (c.v == a.v[i])
-                out[k++] = a.v[i];
+        for (size_t i = 0; i < a.n && cursor_seek(&c, a.v[i]); i++) {
+            uint8_t both = eighths_of(&a, i) & c.m;
+            if (c.v == a.v[i] && both) {
+                v[out.n] = a.v[i];
+                m[out.n++] = both;
+            }
+        }
     } else {
         size_t j = 0;
         for (size_t i = 0; i < a.n && j < b->n; i++) {
             j = gallop(b->v, b->n, j, a.v[i]);
-            if (j < b->n && b->v[j] == a.v[i])
-                out[k++] = a.v[i];
+            uint8_t both = j < b->n ? eighths_of(&a, i) & eighths_of(b, j) : 0;
+            if (j < b->n && b->v[j] == a.v[i] && both) {
+                v[out.n] = a.v[i];
+                m[out.n++] = both;
+            }
         }
     }
     fset_release(&a);
-    return (struct fset){.owned = true, .v = out, .n = k};
+    return out;
 }
 
+/* a OR b: a block either holds, in the eighths either holds it. */
 static struct fset unite(const struct tindex *t, struct fset a, struct fset b)
 {
     a = unpack(t, a);
     b = unpack(t, b);
-    uint32_t *out = xmalloc((a.n + b.n ? a.n + b.n : 1) * sizeof *out);
+    struct fset out = fset_new(a.n + b.n);
+    uint32_t *v = (uint32_t *)out.v;
+    uint8_t *m = (uint8_t *)out.m;
     size_t i = 0, j = 0, k = 0;
     while (i < a.n || j < b.n) {
-        if (j >= b.n || (i < a.n && a.v[i] < b.v[j]))
-            out[k++] = a.v[i++];
-        else if (i >= a.n || b.v[j] < a.v[i])
-            out[k++] = b.v[j++];
-        else
-            out[k++] = a.v[i++], j++;
+        if (j >= b.n || (i < a.n && a.v[i] < b.v[j])) {
+            m[k] = eighths_of(&a, i);
+            v[k++] = a.v[i++];
+        } else if (i >= a.n || b.v[j] < a.v[i]) {
+            m[k] = eighths_of(&b, j);
+            v[k++] = b.v[j++];
+        } else {
+            m[k] = eighths_of(&a, i) | eighths_of(&b, j);
+            v[k++] = a.v[i++], j++;
+        }
     }
+    out.n = k;
     fset_release(&a);
     fset_release(&b);
-    return (struct fset){.owned = true, .v = out, .n = k};
+    return out;
 }
 
 static int by_size(const void *x, const void *y)
@@ -673,11 +839,12 @@ static struct fset eval_and(const struct tindex *t, const struct qnode *q)
     }
     struct fset acc = {.all = true};
     if (n > 0) {
-        /* Smallest first: each step only shrinks the candidates. */
+        /* Smallest first: each step only shrinks the candidates, and
+         * only the AND_KEYS smallest are read. */
         qsort(kids, n, sizeof *kids, by_size);
         acc = unpack(t, kids[0]);
         for (size_t i = 1; i < n; i++) {
-            if (acc.n > 0)
+            if (acc.n > 0 && i < AND_KEYS)
                 acc = intersect(t, acc, &kids[i]);
             fset_release(&kids[i]);
         }
@@ -710,17 +877,31 @@ static struct fset eval(const struct tindex *t, const struct qnode *q)
     }
 }
 
-uint32_t *tindex_candidates(const struct tindex *t, const struct qnode *q, size_t *n)
+uint32_t *tindex_candidates_eighths(const struct tindex *t, const struct qnode *q, size_t *n,
+                                    uint8_t **eighths)
 {
     struct fset s = unpack(t, eval(t, q));
-    if (s.all)
+    if (s.all) {
+        if (eighths)
+            *eighths = NULL;
         return NULL;
+    }
     uint32_t *out = xmalloc((s.n ? s.n : 1) * sizeof *out);
     if (s.n)
         memcpy(out, s.v, s.n * sizeof *out);
+    if (eighths) {
+        *eighths = xmalloc(s.n ? s.n : 1);
+        for (size_t i = 0; i < s.n; i++)
+            (*eighths)[i] = eighths_of(&s, i);
+    }
     *n = s.n;
     fset_release(&s);
     return out;
+}
+
+uint32_t *tindex_candidates(const struct tindex *t, const struct qnode *q, size_t *n)
+{
+    return tindex_candidates_eighths(t, q, n, NULL);
 }
 
 bool tindex_ready(const struct tindex *t)
@@ -738,7 +919,7 @@ size_t tindex_bytes(const struct tindex *t)
         return b;
     }
     size_t building = t->count ? NKEYS / 8 + NKEYS * sizeof(uint32_t) + t->scratch_cap * 4 +
-                                     t->present_cap * sizeof(uint32_t)
+                                     t->present_cap * sizeof(uint32_t) + t->fcap * (4 + 2 + 1)
                                : 0;
     return t->a.nkeys * (2 * sizeof(uint32_t) + sizeof(uint64_t)) + t->a.data_len + building;
 }

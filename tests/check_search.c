@@ -1015,6 +1015,105 @@ static struct outcome outcome_of(void)
     return o;
 }
 
+/* A file of n bytes of whole lines for test_run_eighths_same: words of
+ * a small vocabulary, some lines long (past an eighth, or a block), and
+ * the marked words placed so that each is often in a block with the
+ * others but on another line. */
+static char *eighths_file(uint32_t *seed, size_t n)
+{
+    static const char *const words[] = {"alpha", "beta", "gamma", "delta", "omega",
+                                        "int",   "foo",  "(bar)", "x",     "return;"};
+    char *t = xmalloc(n + 64);
+    size_t at = 0;
+    while (at + 8 < n) { /* room for the longest word and its '\n' */
+        *seed = *seed * 1103515245u + 12345u;
+        unsigned r = *seed >> 16;
+        size_t len = r % 97 == 0 ? 2500 + r % 3000 : r % 503 == 0 ? 17000 : 10 + r % 70;
+        while (len-- > 0 && at < n) {
+            *seed = *seed * 1103515245u + 12345u;
+            const char *w = words[(*seed >> 16) % NCASES(words)];
+            size_t wl = strlen(w);
+            if (at + wl + 1 > n)
+                break;
+            if (len < wl && at > 0 && t[at - 1] == ' ')
+                break; /* the line is long enough */
+            memcpy(t + at, w, wl);
+            at += wl;
+            t[at++] = ' ';
+            len = len > wl ? len - wl : 0;
+        }
+        t[at ? at - 1 : at++] = '\n';
+    }
+    t[at] = 0;
+    return t;
+}
+
+START_TEST(test_run_eighths_same)
+{
+    /* Files of several blocks whose lines start in every eighth: the
+     * eighths the index names must hold every match (indexed and plain
+     * scans agree, and counting alone agrees). */
+    static const char *const patterns[] = {
+        "alpha omega", "omega",           "alpha.*omega", "beta\\s+gamma", "(bar) x",
+        "^delta",      "return; int$",    "foo (bar)",    "x x x x",       "(alpha|omega) beta",
+        "gamma (?=x)", "\\bint\\b alpha",
+    };
+    struct corpus plain = {0};
+    corpus_init(&plain);
+    corpus_enable_index(&corp);
+    uint32_t seed = 7;
+    char *texts[12];
+    for (size_t i = 0; i < NCASES(texts); i++) {
+        texts[i] = eighths_file(&seed, 1000 + (size_t)i * 6000);
+        char path[32];
+        snprintf(path, sizeof path, "f%02zu.txt", i);
+        corpus_add(&corp, (uint32_t)i, path, texts[i], strlen(texts[i]));
+        corpus_add(&plain, (uint32_t)i, path, texts[i], strlen(texts[i]));
+    }
+    corpus_seal(&corp);
+    size_t parts = 0;
+    for (size_t p = 0; p < NCASES(patterns); p++) {
+        for (uint32_t flags = 0; flags <= MSG_QF_CASELESS; flags += MSG_QF_CASELESS) {
+            run(patterns[p], flags, 1000, 0, "", "");
+            struct outcome indexed = outcome_of();
+            run(patterns[p], flags, 0, 0, "", "");
+            ck_assert_msg(out.done.matched_lines == indexed.lines,
+                          "/%s/ max 0: %llu lines, want %llu", patterns[p],
+                          (unsigned long long)out.done.matched_lines,
+                          (unsigned long long)indexed.lines);
+            struct corpus saved = corp;
+            corp = plain;
+            run(patterns[p], flags, 1000, 0, "", "");
+            struct outcome scanned = outcome_of();
+            plain = corp;
+            corp = saved;
+            ck_assert_msg(indexed.lines == scanned.lines && indexed.files == scanned.files &&
+                              indexed.nrecs == scanned.nrecs &&
+                              !memcmp(indexed.key, scanned.key, sizeof indexed.key),
+                          "/%s/ flags %u: indexed %llu lines %llu files, plain %llu %llu",
+                          patterns[p], flags, (unsigned long long)indexed.lines,
+                          (unsigned long long)indexed.files, (unsigned long long)scanned.lines,
+                          (unsigned long long)scanned.files);
+            ck_assert_msg(p > 0 || indexed.lines > 0, "/%s/ matches nothing", patterns[p]);
+        }
+        /* Some candidates of the plan are parts of their blocks. */
+        struct qnode *q = qplan_build(patterns[p], strlen(patterns[p]), false, false);
+        size_t n;
+        uint8_t *e;
+        uint32_t *v = tindex_candidates_eighths(corp.index, q, &n, &e);
+        for (size_t i = 0; v && i < n; i++)
+            parts += e[i] != 0xFF && corp.blocks[v[i]].len > 8 * 2048;
+        free(v);
+        free(e);
+        qplan_free(q);
+    }
+    ck_assert_msg(parts > 10, "only %zu candidates were parts of full blocks", parts);
+    for (size_t i = 0; i < NCASES(texts); i++)
+        free(texts[i]);
+    corpus_free(&plain);
+}
+END_TEST
+
 START_TEST(test_run_indexed_same)
 {
     /* The trigram index and the anchor literal only choose what to scan:
@@ -1138,6 +1237,7 @@ Suite *suite_search(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_run_basic);
     tcase_add_test(tc, test_run_indexed_same);
+    tcase_add_test(tc, test_run_eighths_same);
     tcase_add_test(tc, test_run_wide_fold);
     tcase_add_test(tc, test_run_blocks);
     tcase_add_test(tc, test_run_no_match);

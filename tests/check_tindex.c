@@ -823,6 +823,79 @@ END_TEST
 /* tindex_free                                                         */
 /* ------------------------------------------------------------------ */
 
+/* The eighths query names in ix for block b, or -1 when b is not a
+ * candidate (-2: every block is). */
+static int eighths_for(const char *query, uint32_t b)
+{
+    struct qnode *q = parse_query(query);
+    size_t n = 0;
+    uint8_t *e;
+    uint32_t *v = tindex_candidates_eighths(ix, q, &n, &e);
+    int got = v ? -1 : -2;
+    for (size_t i = 0; v && i < n; i++)
+        if (v[i] == b)
+            got = e[i];
+    free(v);
+    free(e);
+    tree_free(q);
+    return got;
+}
+
+/* A text of whole lines where "alpha" is on the first line, "omega" on a
+ * line starting in eighth 1, "kappa" at the end of a long first line of
+ * eighth 3 that runs into eighth 5, and "alpha omega" on a line in the
+ * last eighth. */
+static char *eighths_text(size_t *len)
+{
+    size_t cap = 20000, at = 0;
+    char *t = xmalloc(cap);
+    at += (size_t)sprintf(t + at, "alpha\n");
+    while (at < 2100)
+        at += (size_t)sprintf(t + at, "filler line\n");
+    at += (size_t)sprintf(t + at, "omega\n");
+    while (at < 3 * 2048 + 10)
+        at += (size_t)sprintf(t + at, "more filler\n");
+    memset(t + at, 'z', 4500);
+    at += 4500;
+    at += (size_t)sprintf(t + at, " kappa\n");
+    while (at < 15 * 1024)
+        at += (size_t)sprintf(t + at, "and filler\n");
+    at += (size_t)sprintf(t + at, "alpha omega\n");
+    *len = at;
+    return t;
+}
+
+START_TEST(test_eighths)
+{
+    /* Which eighths of a block hold a key: the one its line starts in. */
+    size_t len;
+    char *text = eighths_text(&len);
+    for (int passes = 0; passes < 2; passes++) {
+        ix = tindex_new();
+        if (passes)
+            tindex_set_pass_budget(ix, 7); /* the same in passes */
+        add_text(ix, "alpha and omega\n", 16);
+        add_text(ix, text, len);
+        finish(ix);
+        unsigned e3 = 1u << (3 * 2048 + 10 + 11) / 2048;
+        ck_assert_int_eq(eighths_for("alp", 0), 1);
+        ck_assert_int_eq(eighths_for("alp", 1), 0x01 | 0x80);
+        ck_assert_int_eq(eighths_for("ome", 1), 0x02 | 0x80);
+        ck_assert_int_eq(eighths_for("kap", 1), (int)e3);
+        ck_assert_msg(e3 >= 8 && e3 <= 16, "the kappa line starts in eighth %u", e3);
+        /* both keys in the block, on one line only in the last eighth */
+        ck_assert_int_eq(eighths_for("and(alp,ome)", 1), 0x80);
+        ck_assert_int_eq(eighths_for("and(alp,ome)", 0), 0x01);
+        ck_assert_int_eq(eighths_for("and(ome,kap)", 1), -1);
+        ck_assert_int_eq(eighths_for("or(ome,kap)", 1), (int)(0x02 | 0x80 | e3));
+        ck_assert_int_eq(eighths_for("and(or(ome,kap),alp)", 1), 0x80);
+        tindex_free(ix);
+        ix = NULL;
+    }
+    free(text);
+}
+END_TEST
+
 START_TEST(test_free)
 {
     tindex_free(NULL); /* accepted */
@@ -831,6 +904,7 @@ START_TEST(test_free)
     add_text(t, "abcdef", 6);
     add_text(t, "xyz", 3);
     tindex_free(t);
+    texts_clear(); /* they were that index's */
     t = tindex_new();
     tindex_free(t);
     /* and after */
@@ -1060,6 +1134,7 @@ Suite *suite_tindex(void)
     tcase_add_test(tc, test_packed_long_lists);
     tcase_add_test(tc, test_packed_in_passes);
     tcase_add_test(tc, test_shapes);
+    tcase_add_test(tc, test_eighths);
     tcase_add_test(tc, test_view_garbled);
     suite_add_tcase(s, tc);
 
