@@ -616,7 +616,8 @@ static struct qnode *parse_alt(struct parser *ps, struct affix *af)
         if (af) {
             af->pre.len = shared(&af->pre, &str, false);
             size_t n = shared(&af->suf, &str, true);
-            memmove(af->suf.buf, af->suf.buf + af->suf.len - n, n);
+            if (n) /* the buffer may be NULL when n is 0 */
+                memmove(af->suf.buf, af->suf.buf + af->suf.len - n, n);
             af->suf.len = n;
             af->whole = false;
         }

@@ -1211,6 +1211,8 @@ START_TEST(test_anchor_groups)
         {"(ab|a+b)cde", "cde"},
         {"(xyzab|xyzcd)", "xyz"},
         {"(abc|abc)|q", NULL},
+        {"(|abc)def", "def"},
+        {"x(|abc|)def", "def"},
     };
     struct report r = {0};
     for (size_t i = 0; i < NCASES(cases); i++) {
