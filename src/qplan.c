@@ -68,7 +68,38 @@ struct parser {
     bool no_anchor;
     bool impure;    /* saw anything but plain literal characters */
     bool no_shapes; /* a setting such as (*UCP) may change what \d \w \s match */
+    /* The best pair of neighbouring byte sets outside any group, for
+     * qplan_pair() (pair_cost 0: none yet). */
+    struct qplan_pair pair;
+    unsigned pair_cost;
 };
+
+/* A set of at most QPLAN_PAIR_MAX bytes (ok false: more, or unknown). */
+struct bset {
+    unsigned char b[QPLAN_PAIR_MAX];
+    unsigned n;
+    bool ok;
+};
+
+/* Add byte c to *set, and its other case when caseless. */
+static void bset_add(struct bset *set, unsigned char c, bool caseless)
+{
+    unsigned char both[2] = {c, c};
+    if (caseless && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+        both[1] = (unsigned char)(c ^ 0x20);
+    for (int k = 0; k < 2 && set->ok; k++) {
+        if (both[k] == '\n') { /* no line holds it */
+            set->ok = false;
+            return;
+        }
+        if (memchr(set->b, both[k], set->n))
+            continue;
+        if (set->n == QPLAN_PAIR_MAX)
+            set->ok = false;
+        else
+            set->b[set->n++] = both[k];
+    }
+}
 
 static struct qnode *node_new(enum qnode_kind kind)
 {
@@ -200,6 +231,9 @@ enum atom_kind { ATOM_LIT, ATOM_NODE, ATOM_BREAK };
 struct affix {
     bool known, whole;
     struct run pre, suf;
+    /* The branches' first and last bytes (not ok when a branch is empty
+     * or there are too many: struct bset). */
+    struct bset first, last;
 };
 
 struct atom {
@@ -551,17 +585,58 @@ static void affix_free(struct affix *af)
 
 /* A concatenation; *plain says whether it was characters only, and str
  * gets them (a branch of a group: struct affix). */
+/* The bytes an atom's text may begin and end with (struct bset). */
+static void atom_ends(const struct parser *ps, const struct atom *a, struct bset *first,
+                      struct bset *last)
+{
+    *first = *last = (struct bset){.ok = true};
+    if (a->kind == ATOM_LIT && !folds_widely(ps, a)) {
+        bset_add(first, a->lit[0], ps->caseless);
+        bset_add(last, a->lit[a->len - 1], ps->caseless);
+    } else if (a->kind == ATOM_NODE && a->affix.known) {
+        *first = a->affix.first;
+        *last = a->affix.last;
+    } else {
+        first->ok = last->ok = false;
+    }
+}
+
+/* Two atoms side by side outside any group, as their end and start
+ * bytes: kept when fewer combinations than the pair found so far. */
+static void consider_pair(struct parser *ps, const struct bset *before, const struct bset *after)
+{
+    unsigned cost = before->n * after->n;
+    if (!before->ok || !after->ok || (ps->pair_cost && cost >= ps->pair_cost))
+        return;
+    ps->pair_cost = cost;
+    memcpy(ps->pair.first, before->b, before->n);
+    memcpy(ps->pair.second, after->b, after->n);
+    ps->pair.nfirst = before->n;
+    ps->pair.nsecond = after->n;
+}
+
 static struct qnode *parse_concat(struct parser *ps, bool *plain, struct run *str)
 {
     struct qnode *every = node_new(QN_AND);
     struct run run = {0};
     struct shapes sh = {0};
     const struct pattern_token *t;
+    struct bset prev = {.ok = false}; /* the last bytes of the atom before */
     *plain = true;
     while (!ps->bail && (t = peek(ps)) && t->kind != PAT_ALT && t->kind != PAT_CLOSE) {
         struct atom a;
         parse_atom(ps, &a);
         long max, min = parse_quantifier(ps, &max);
+        if (ps->depth == 1 && !a.zero) {
+            struct bset first, last;
+            atom_ends(ps, &a, &first, &last);
+            if (min == 0) {
+                prev.ok = false; /* it may not be there: no neighbours */
+            } else {
+                consider_pair(ps, &prev, &first);
+                prev = last;
+            }
+        }
         if (a.kind == ATOM_LIT && min < 0 && !folds_widely(ps, &a))
             run_push(str, a.lit, a.len);
         else if (a.kind == ATOM_NODE && min < 0 && a.affix.known && a.affix.whole)
@@ -607,6 +682,11 @@ static struct qnode *parse_alt(struct parser *ps, struct affix *af)
         run_push(&af->pre, str.buf, str.len);
         run_push(&af->suf, str.buf, str.len);
         af->whole = true;
+        af->first = af->last = (struct bset){.ok = str.len > 0};
+        if (str.len) {
+            bset_add(&af->first, str.buf[0], ps->caseless);
+            bset_add(&af->last, str.buf[str.len - 1], ps->caseless);
+        }
     }
     while (!ps->bail && peek(ps) && peek(ps)->kind == PAT_ALT) {
         next(ps);
@@ -620,6 +700,12 @@ static struct qnode *parse_alt(struct parser *ps, struct affix *af)
                 memmove(af->suf.buf, af->suf.buf + af->suf.len - n, n);
             af->suf.len = n;
             af->whole = false;
+            af->first.ok = af->first.ok && str.len > 0;
+            af->last.ok = af->last.ok && str.len > 0;
+            if (str.len) {
+                bset_add(&af->first, str.buf[0], ps->caseless);
+                bset_add(&af->last, str.buf[str.len - 1], ps->caseless);
+            }
         }
         if (ps->depth == 1)
             ps->no_anchor = true; /* a run of one branch is not required */
@@ -679,6 +765,18 @@ char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless,
     /* A newline in it: no line holds it, let the regex say no. */
     *exact = !ps.impure && !ps.bail && !memchr(ps.anchor.buf, '\n', ps.anchor.len);
     return (char *)ps.anchor.buf;
+}
+
+bool qplan_pair(const char *pattern, size_t len, bool literal, bool caseless,
+                struct qplan_pair *out)
+{
+    struct parser ps;
+    qplan_free(build(&ps, pattern, len, literal, caseless));
+    free(ps.anchor.buf);
+    if (ps.no_anchor || ps.bail || !ps.pair_cost)
+        return false;
+    *out = ps.pair;
+    return true;
 }
 
 static void describe(const struct qnode *n, struct strbuf *b)

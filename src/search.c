@@ -96,6 +96,10 @@ struct search {
     size_t anchor_len;
     bool anchor_ci;
     struct finder finder; /* for the anchor */
+    /* Without an anchor, two neighbouring bytes every match holds
+     * (qplan_pair()), when the pattern names them. */
+    struct pair_finder pair;
+    bool have_pair;
     /* Where the scan is: the file holding the last hit, found by moving
      * forward (hits come in arena order), and the line of it found last
      * (line_hint of file line_file; SIZE_MAX: none this run). */
@@ -501,12 +505,32 @@ static uint64_t scan_anchor(struct search *s, uint64_t from, uint64_t to)
     return pos < to ? pos : to;
 }
 
+/* Candidates by the pair of neighbouring bytes (qplan_pair()) over
+ * [from, to), each confirmed on its line by the regex, as scan_anchor()
+ * does with the anchor. */
+static uint64_t scan_pair(struct search *s, uint64_t from, uint64_t to)
+{
+    const char *buf = s->c->buf;
+    uint64_t pos = from;
+    while (pos < to) {
+        const char *hit = pair_find(&s->pair, buf + pos, (size_t)(to - pos));
+        if (!hit)
+            return to;
+        pos = check_line_at(s, (uint64_t)(hit - buf), false);
+        if (step_over(s))
+            break;
+    }
+    return pos < to ? pos : to;
+}
+
 /* One piece [from, to) of a run, with the scanner that fits; returns
  * where it stopped (to, unless the step's time ran out). */
 static uint64_t scan_piece(struct search *s, uint64_t from, uint64_t to)
 {
     if (s->anchor && !s->run_no_anchor)
         return scan_anchor(s, from, to);
+    if (s->have_pair && !s->run_no_anchor)
+        return scan_pair(s, from, to);
     if (matcher_line_mode(s->m))
         return scan_lines(s, from, to);
     return scan_buffer(s, from, to);
@@ -966,8 +990,19 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
     s->anchor =
         qplan_anchor(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
                      q->flags & MSG_QF_CASELESS, &s->anchor_len, &s->anchor_ci, &s->anchor_exact);
-    if (s->anchor)
+    if (s->anchor) {
         finder_init(&s->finder, s->anchor, s->anchor_len, s->anchor_ci);
+    } else {
+        struct qplan_pair p;
+        s->have_pair = qplan_pair(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                                  q->flags & MSG_QF_CASELESS, &p);
+        if (s->have_pair) {
+            memcpy(s->pair.first, p.first, sizeof p.first);
+            memcpy(s->pair.second, p.second, sizeof p.second);
+            s->pair.nfirst = p.nfirst;
+            s->pair.nsecond = p.nsecond;
+        }
+    }
     s->inc = filter(q->path, q->path_len);
     s->exc = filter(q->exclude, q->exclude_len);
     /* A path search reads every path: the index of the text has no say. */

@@ -99,6 +99,24 @@ const char *memmem_ci(const char *hay, size_t hlen, const char *needle, size_t n
     return finder_find(&f, hay, hlen);
 }
 
+static bool in_set(const unsigned char *set, unsigned n, unsigned char c)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (set[k] == c)
+            return true;
+    return false;
+}
+
+/* pair_find() from position i on, one position at a time. */
+static const char *pair_scalar(const struct pair_finder *p, const char *hay, size_t hlen, size_t i)
+{
+    for (; i + 1 < hlen; i++)
+        if (in_set(p->first, p->nfirst, (unsigned char)hay[i]) &&
+            in_set(p->second, p->nsecond, (unsigned char)hay[i + 1]))
+            return hay + i;
+    return NULL;
+}
+
 #ifdef __SSE2__
 /* Lower-case the ASCII letters of 16 bytes (bytes >= 0x80 compare as
  * negative, so they are never taken for 'A'..'Z'). */
@@ -211,6 +229,47 @@ static bool have_avx2(void)
 }
 #endif
 
+#ifdef HAVE_AVX2_PATH
+/* Whether each of 32 bytes is one of a set's (unused slots repeat the
+ * first byte). */
+__attribute__((target("avx2"))) static inline __m256i any_of32(__m256i x, const __m256i *set)
+{
+    __m256i m = _mm256_cmpeq_epi8(x, set[0]);
+    for (int k = 1; k < 4; k++)
+        m = _mm256_or_si256(m, _mm256_cmpeq_epi8(x, set[k]));
+    return m;
+}
+
+__attribute__((target("avx2"))) static const char *pair_avx2(const struct pair_finder *p,
+                                                             const char *hay, size_t hlen)
+{
+    __m256i a[4], b[4];
+    for (unsigned k = 0; k < 4; k++) {
+        a[k] = _mm256_set1_epi8((char)p->first[k < p->nfirst ? k : 0]);
+        b[k] = _mm256_set1_epi8((char)p->second[k < p->nsecond ? k : 0]);
+    }
+    size_t i = 0;
+    for (; i + 33 <= hlen; i += 32) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(hay + i));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(hay + i + 1));
+        unsigned mask =
+            (unsigned)_mm256_movemask_epi8(_mm256_and_si256(any_of32(x, a), any_of32(y, b)));
+        if (mask)
+            return hay + i + __builtin_ctz(mask);
+    }
+    return pair_scalar(p, hay, hlen, i);
+}
+#endif
+
+const char *pair_find(const struct pair_finder *p, const char *hay, size_t hlen)
+{
+#ifdef HAVE_AVX2_PATH
+    if (have_avx2())
+        return pair_avx2(p, hay, hlen);
+#endif
+    return pair_scalar(p, hay, hlen, 0);
+}
+
 const char *finder_find(const struct finder *f, const char *hay, size_t hlen)
 {
     if (f->nlen == 0)
@@ -237,6 +296,11 @@ const char *finder_find(const struct finder *f, const char *hay, size_t hlen)
     return hit ? hit : scalar(f, hay, hlen, stop);
 }
 #else
+const char *pair_find(const struct pair_finder *p, const char *hay, size_t hlen)
+{
+    return pair_scalar(p, hay, hlen, 0);
+}
+
 const char *finder_find(const struct finder *f, const char *hay, size_t hlen)
 {
     if (f->nlen == 0)

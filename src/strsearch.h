@@ -32,4 +32,12 @@ struct finder {
 void finder_init(struct finder *f, const char *needle, size_t nlen, bool caseless);
 const char *finder_find(const struct finder *f, const char *hay, size_t hlen);
 
+/* The first i with hay[i] one of the first set's bytes and hay[i + 1]
+ * one of the second's (qplan_pair()), in hay[0..hlen); NULL if none. */
+struct pair_finder {
+    unsigned char first[4], second[4];
+    unsigned nfirst, nsecond; /* 1 to 4 each */
+};
+const char *pair_find(const struct pair_finder *p, const char *hay, size_t hlen);
+
 #endif

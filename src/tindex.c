@@ -303,10 +303,9 @@ static int by_value(const void *x, const void *y)
  * start, from the list's start, 4 + 4 bytes little-endian), so that an
  * intersection can jump to the group that may hold a number instead of
  * reading everything before it; a group's first posting is then its
- * eighths byte alone.  The kernel's lists take about 2.3 bytes a
- * posting.  Every read is bounded by the list's end: a list cut short or
- * garbled (from a snapshot) yields fewer or wrong numbers, never a read
- * outside it.
+ * eighths byte alone.  Every read is bounded by the list's end: a list
+ * cut short or garbled (from a snapshot) yields fewer or wrong numbers,
+ * never a read outside it.
  */
 
 static void put32(uint8_t *p, uint32_t v)

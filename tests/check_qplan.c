@@ -160,6 +160,8 @@ struct oracle {
     char *anchor; /* qplan_anchor(), or NULL */
     size_t anchor_len;
     bool anchor_ci, exact;
+    struct qplan_pair pair; /* qplan_pair(), when have_pair */
+    bool have_pair;
 };
 
 /* V_EXEMPT: the line matches but holds KELVIN or LONG S (see above). */
@@ -177,6 +179,7 @@ static bool oracle_open(struct oracle *o, const char *p, size_t n, unsigned flag
     o->anchor = o->m ? qplan_anchor(p, n, flags & F_LIT, flags & F_CI, &o->anchor_len,
                                     &o->anchor_ci, &o->exact)
                      : NULL;
+    o->have_pair = o->m && qplan_pair(p, n, flags & F_LIT, flags & F_CI, &o->pair);
     return o->m != NULL;
 }
 
@@ -185,6 +188,15 @@ static bool holds_anchor(const struct oracle *o, const char *line, size_t n)
 {
     return o->anchor_ci ? memmem_ci(line, n, o->anchor, o->anchor_len) != NULL
                         : memmem(line, n, o->anchor, o->anchor_len) != NULL;
+}
+
+/* Whether a line holds the oracle's pair, found as the worker finds it. */
+static bool holds_pair(const struct oracle *o, const char *line, size_t n)
+{
+    struct pair_finder f = {.nfirst = o->pair.nfirst, .nsecond = o->pair.nsecond};
+    memcpy(f.first, o->pair.first, sizeof f.first);
+    memcpy(f.second, o->pair.second, sizeof f.second);
+    return pair_find(&f, line, n) != NULL;
 }
 
 static void oracle_close(struct oracle *o)
@@ -219,6 +231,8 @@ static enum verdict oracle_line(struct oracle *o, const char *line, size_t n)
     if (wide)
         return V_EXEMPT;
     if (o->anchor && !holds_anchor(o, line, n))
+        return V_VIOLATION;
+    if (o->have_pair && !holds_pair(o, line, n))
         return V_VIOLATION;
     return oracle_plan_holds(o->plan, line, n) ? V_SOUND : V_VIOLATION;
 }
@@ -1233,6 +1247,52 @@ START_TEST(test_anchor_groups)
 }
 END_TEST
 
+START_TEST(test_pairs)
+{
+    /* Two neighbouring characters or groups of plain strings outside any
+     * group; a quantifier of 0 breaks the neighbourhood, zero-width items
+     * do not. */
+    static const struct {
+        const char *pattern;
+        unsigned flags;
+        const char *first, *second; /* NULL: no pair */
+    } cases[] = {
+        {"\\bu(8|16|32|64)\\b", 0, "u", "8136"},
+        {"u8", 0, "u", "8"},
+        {"\\bif\\b", F_CI, "iI", "fF"},
+        {"a?b", 0, NULL, NULL},
+        {"a+b", 0, "a", "b"},
+        {"a\\b\\bb", 0, "a", "b"},
+        {"(ab|cd)(ef|gh)", 0, "bd", "eg"},
+        {"(ab|c)d", 0, "bc", "d"},
+        {"(ab|)d", 0, NULL, NULL},
+        {"x|y", 0, NULL, NULL},
+        {"a.b", 0, NULL, NULL},
+        {"(a(b))c", 0, "b", "c"},
+        {"(x)(abcde|fghij|klmno|pqrst|uvwxy)", 0, NULL, NULL},
+        {"a\\nb", 0, NULL, NULL},
+    };
+    struct report r = {0};
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        struct qplan_pair p;
+        const char *pat = cases[i].pattern;
+        bool have = qplan_pair(pat, strlen(pat), false, cases[i].flags & F_CI, &p);
+        bool ok = cases[i].first ? have && p.nfirst == strlen(cases[i].first) &&
+                                       p.nsecond == strlen(cases[i].second) &&
+                                       !memcmp(p.first, cases[i].first, p.nfirst) &&
+                                       !memcmp(p.second, cases[i].second, p.nsecond)
+                                 : !have;
+        if (!ok)
+            report_add(&r, "\"%s\": %s [%.*s] [%.*s], want [%s] [%s]", pat,
+                       have ? "pair" : "no pair", have ? (int)p.nfirst : 0, (char *)p.first,
+                       have ? (int)p.nsecond : 0, (char *)p.second,
+                       cases[i].first ? cases[i].first : "-",
+                       cases[i].second ? cases[i].second : "-");
+    }
+    ck_assert_msg(r.n == 0, "%u of %zu pairs wrong:%s", r.n, NCASES(cases), r.text);
+}
+END_TEST
+
 START_TEST(test_oracle_detects)
 {
     /* The oracle itself must be able to fail: a plan stricter than its
@@ -1638,6 +1698,7 @@ Suite *suite_qplan(void)
     tcase_add_test(tc, test_build_depth);
     tcase_add_test(tc, test_build_never_null);
     tcase_add_test(tc, test_anchor_groups);
+    tcase_add_test(tc, test_pairs);
     tcase_add_test(tc, test_oracle_detects);
     tcase_add_test(tc, test_build_sound_cases);
     tcase_add_test(tc, test_build_sound_random);

@@ -1114,6 +1114,51 @@ START_TEST(test_run_eighths_same)
 }
 END_TEST
 
+START_TEST(test_run_pair_counts)
+{
+    /* Patterns with no anchor but a pair of neighbouring bytes
+     * (qplan_pair()) are scanned for the pair: the counts must be the
+     * regex's over every line. */
+    static const char *const patterns[] = {
+        "\\bx\\b",    "\\bin(t|x)\\b", "a(8|16)",     "o;$",         "\\bif\\b",
+        "(ga|om)\\w", "x\\s+x",        "(?i)\\bX\\b", "\\b(\\w)\\1",
+    };
+    uint32_t seed = 11;
+    char *texts[6];
+    corpus_enable_index(&corp);
+    for (size_t i = 0; i < NCASES(texts); i++) {
+        texts[i] = eighths_file(&seed, 500 + (size_t)i * 7000);
+        char path[32];
+        snprintf(path, sizeof path, "p%02zu.txt", i);
+        corpus_add(&corp, (uint32_t)i, path, texts[i], strlen(texts[i]));
+    }
+    corpus_seal(&corp);
+    for (size_t p = 0; p < NCASES(patterns); p++) {
+        char err[SG_ERRLEN];
+        long off;
+        struct matcher *m =
+            matcher_new(patterns[p], strlen(patterns[p]), false, false, err, sizeof err, &off);
+        ck_assert_msg(m, "/%s/: %s", patterns[p], err);
+        uint64_t want = 0;
+        for (size_t i = 0; i < NCASES(texts); i++)
+            for (const char *l = texts[i], *nl; *l; l = nl + 1) {
+                nl = strchr(l, '\n');
+                want += matcher_test(m, l, (size_t)(nl - l)) == 1;
+            }
+        matcher_free(m);
+        for (uint32_t max = 0; max <= 1000; max += 1000) {
+            run(patterns[p], 0, max, 0, "", "");
+            ck_assert_msg(out.done.matched_lines == want, "/%s/ max %u: %llu lines, want %llu",
+                          patterns[p], max, (unsigned long long)out.done.matched_lines,
+                          (unsigned long long)want);
+        }
+        ck_assert_msg(p > 0 || want > 0, "/%s/ matches nothing", patterns[p]);
+    }
+    for (size_t i = 0; i < NCASES(texts); i++)
+        free(texts[i]);
+}
+END_TEST
+
 START_TEST(test_run_indexed_same)
 {
     /* The trigram index and the anchor literal only choose what to scan:
@@ -1238,6 +1283,7 @@ Suite *suite_search(void)
     tcase_add_test(tc, test_run_basic);
     tcase_add_test(tc, test_run_indexed_same);
     tcase_add_test(tc, test_run_eighths_same);
+    tcase_add_test(tc, test_run_pair_counts);
     tcase_add_test(tc, test_run_wide_fold);
     tcase_add_test(tc, test_run_blocks);
     tcase_add_test(tc, test_run_no_match);

@@ -145,6 +145,42 @@ START_TEST(test_random)
 }
 END_TEST
 
+START_TEST(test_pair_random)
+{
+    /* pair_find() against a loop over every position, on haystacks of
+     * every length up to 300 (the vector loop and its tail), each in a
+     * heap block of its own size (a read past it is an ASan report). */
+    static const char alphabet[] = "abcu8\n1 ";
+    uint32_t seed = 777;
+    for (int round = 0; round < 20000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t hlen = (seed >> 8) % 300;
+        char *hay = malloc(hlen ? hlen : 1);
+        for (size_t i = 0; i < hlen; i++) {
+            seed = seed * 1103515245u + 12345u;
+            hay[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        struct pair_finder p = {0};
+        seed = seed * 1103515245u + 12345u;
+        p.nfirst = 1 + (seed >> 8) % 4;
+        p.nsecond = 1 + (seed >> 12) % 4;
+        for (unsigned k = 0; k < 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            p.first[k] = (unsigned char)alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+            p.second[k] = (unsigned char)alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+        }
+        const char *want = NULL;
+        for (size_t i = 0; !want && i + 1 < hlen; i++)
+            if (memchr(p.first, hay[i], p.nfirst) && memchr(p.second, hay[i + 1], p.nsecond))
+                want = hay + i;
+        const char *got = pair_find(&p, hay, hlen);
+        ck_assert_msg(got == want, "round %d: pair_find gave %td, want %td (hlen %zu)", round,
+                      got ? got - hay : -1, want ? want - hay : -1, hlen);
+        free(hay);
+    }
+}
+END_TEST
+
 Suite *suite_strsearch(void)
 {
     Suite *s = suite_create("strsearch");
@@ -153,6 +189,7 @@ Suite *suite_strsearch(void)
     tcase_add_test(tc, test_caseless_folds_letters_only);
     tcase_add_test(tc, test_no_read_past_end);
     tcase_add_test(tc, test_random);
+    tcase_add_test(tc, test_pair_random);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -878,7 +878,7 @@ def match_limit_is_partial():
     incomplete: the status says partial and why, in the documented shape
     (it used to say done, with a bare "error" string beside it)."""
     srv = SRV()
-    r = srv.search("(*LIMIT_MATCH=1)(a|b)*c+x")
+    r = srv.search("(*LIMIT_MATCH=1)(a|b)*c+.x")
     expect_json(r, 200, "a search over the limit")
     doc = r.json
     st = doc["stats"]
