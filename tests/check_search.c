@@ -1015,6 +1015,23 @@ static struct outcome outcome_of(void)
     return o;
 }
 
+/* The outcome of a search (max 1000) over *other instead of corp. */
+static struct outcome outcome_over(struct corpus *other, const char *pattern, uint32_t flags)
+{
+    struct corpus saved = corp;
+    corp = *other;
+    run(pattern, flags, 1000, 0, "", "");
+    *other = corp;
+    corp = saved;
+    return outcome_of();
+}
+
+static bool same_outcome(const struct outcome *a, const struct outcome *b)
+{
+    return a->lines == b->lines && a->files == b->files && a->nrecs == b->nrecs &&
+           !memcmp(a->key, b->key, sizeof a->key);
+}
+
 /* A file of n bytes of whole lines for test_run_eighths_same: words of
  * a small vocabulary, some lines long (past an eighth, or a block), and
  * the marked words placed so that each is often in a block with the
@@ -1081,15 +1098,8 @@ START_TEST(test_run_eighths_same)
                           "/%s/ max 0: %llu lines, want %llu", patterns[p],
                           (unsigned long long)out.done.matched_lines,
                           (unsigned long long)indexed.lines);
-            struct corpus saved = corp;
-            corp = plain;
-            run(patterns[p], flags, 1000, 0, "", "");
-            struct outcome scanned = outcome_of();
-            plain = corp;
-            corp = saved;
-            ck_assert_msg(indexed.lines == scanned.lines && indexed.files == scanned.files &&
-                              indexed.nrecs == scanned.nrecs &&
-                              !memcmp(indexed.key, scanned.key, sizeof indexed.key),
+            struct outcome scanned = outcome_over(&plain, patterns[p], flags);
+            ck_assert_msg(same_outcome(&indexed, &scanned),
                           "/%s/ flags %u: indexed %llu lines %llu files, plain %llu %llu",
                           patterns[p], flags, (unsigned long long)indexed.lines,
                           (unsigned long long)indexed.files, (unsigned long long)scanned.lines,
@@ -1196,15 +1206,8 @@ START_TEST(test_run_indexed_same)
                 patterns[p], flag_sets[f], (unsigned long long)out.done.matched_lines,
                 (unsigned long long)out.done.matched_files, out.nrecs,
                 (unsigned long long)indexed.lines, (unsigned long long)indexed.files);
-            struct corpus saved = corp;
-            corp = plain;
-            run(patterns[p], flag_sets[f], 1000, 0, "", "");
-            struct outcome scanned = outcome_of();
-            plain = corp;
-            corp = saved;
-            ck_assert_msg(indexed.lines == scanned.lines && indexed.files == scanned.files &&
-                              indexed.nrecs == scanned.nrecs &&
-                              !memcmp(indexed.key, scanned.key, sizeof indexed.key),
+            struct outcome scanned = outcome_over(&plain, patterns[p], flag_sets[f]);
+            ck_assert_msg(same_outcome(&indexed, &scanned),
                           "/%s/ flags %u: indexed %llu lines %llu files %zu records, plain %llu "
                           "%llu %zu",
                           patterns[p], flag_sets[f], (unsigned long long)indexed.lines,

@@ -1102,11 +1102,13 @@ Suite *suite_tindex(void)
 
     tc = tcase_create("tindex_ready");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60); /* an index under construction takes 132 MiB */
     tcase_add_test(tc, test_ready_states);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("tindex_finish");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60); /* an index under construction takes 132 MiB */
     tcase_add_test(tc, test_finish_empty);
     suite_add_tcase(s, tc);
 
@@ -1140,11 +1142,13 @@ Suite *suite_tindex(void)
 
     tc = tcase_create("tindex_bytes");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60); /* an index under construction takes 132 MiB */
     tcase_add_test(tc, test_bytes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("tindex_free");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60); /* an index under construction takes 132 MiB */
     tcase_add_test(tc, test_free);
     suite_add_tcase(s, tc);
 
