@@ -70,13 +70,13 @@ struct parser {
     bool no_shapes; /* a setting such as (*UCP) may change what \d \w \s match */
     /* The best pair of neighbouring byte sets outside any group, for
      * qplan_pair() (pair_cost 0: none yet). */
-    struct qplan_pair pair;
+    struct pair_finder pair;
     unsigned pair_cost;
 };
 
-/* A set of at most QPLAN_PAIR_MAX bytes (ok false: more, or unknown). */
+/* A set of at most PAIR_SET_MAX bytes (ok false: more, or unknown). */
 struct bset {
-    unsigned char b[QPLAN_PAIR_MAX];
+    unsigned char b[PAIR_SET_MAX];
     unsigned n;
     bool ok;
 };
@@ -94,7 +94,7 @@ static void bset_add(struct bset *set, unsigned char c, bool caseless)
         }
         if (memchr(set->b, both[k], set->n))
             continue;
-        if (set->n == QPLAN_PAIR_MAX)
+        if (set->n == PAIR_SET_MAX)
             set->ok = false;
         else
             set->b[set->n++] = both[k];
@@ -583,8 +583,6 @@ static void affix_free(struct affix *af)
     free(af->suf.buf);
 }
 
-/* A concatenation; *plain says whether it was characters only, and str
- * gets them (a branch of a group: struct affix). */
 /* The bytes an atom's text may begin and end with (struct bset). */
 static void atom_ends(const struct parser *ps, const struct atom *a, struct bset *first,
                       struct bset *last)
@@ -615,6 +613,8 @@ static void consider_pair(struct parser *ps, const struct bset *before, const st
     ps->pair.nsecond = after->n;
 }
 
+/* A concatenation; *plain says whether it was characters only, and str
+ * gets them (a branch of a group: struct affix). */
 static struct qnode *parse_concat(struct parser *ps, bool *plain, struct run *str)
 {
     struct qnode *every = node_new(QN_AND);
@@ -768,7 +768,7 @@ char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless,
 }
 
 bool qplan_pair(const char *pattern, size_t len, bool literal, bool caseless,
-                struct qplan_pair *out)
+                struct pair_finder *out)
 {
     struct parser ps;
     qplan_free(build(&ps, pattern, len, literal, caseless));

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strsearch.h"
+
 enum qnode_kind { QN_ALL, QN_KEY, QN_AND, QN_OR };
 
 /*
@@ -104,7 +106,7 @@ void qplan_free(struct qnode *n); /* accepts NULL */
 char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless, size_t *alen,
                    bool *anchor_caseless, bool *exact);
 
-/* Two sets of at most QPLAN_PAIR_MAX bytes such that every match holds a
+/* Two sets of at most PAIR_SET_MAX bytes such that every match holds a
  * byte of the first right before a byte of the second: a filter ahead of
  * the regex where no literal of QPLAN_ANCHOR_MIN bytes is there to search
  * for ("\\bu(8|16|32|64)\\b": u, then 1 3 6 or 8).  Read from two
@@ -112,13 +114,8 @@ char *qplan_anchor(const char *pattern, size_t len, bool literal, bool caseless,
  * pattern outside any group (zero-width items between them do not
  * count); a letter brings its other case when the search ignores case.
  * False when there is no such pair. */
-#define QPLAN_PAIR_MAX 4
-struct qplan_pair {
-    unsigned char first[QPLAN_PAIR_MAX], second[QPLAN_PAIR_MAX];
-    unsigned nfirst, nsecond;
-};
 bool qplan_pair(const char *pattern, size_t len, bool literal, bool caseless,
-                struct qplan_pair *out);
+                struct pair_finder *out);
 
 /* A readable form for tests and logs: "and(abc,bcd,or(xyz,all))". */
 char *qplan_describe(const struct qnode *n);

@@ -579,6 +579,8 @@ static uint8_t candidate_eighths(struct selector *sel, size_t b)
     return at < sel->ncand && sel->cand[at] == b ? sel->eighths[at] : 0;
 }
 
+#define WHOLE_BLOCK 0xFF /* selector_take(): every eighth */
+
 /* The eighths block b has: bit e for each that can start a line. */
 static uint8_t eighths_in(const struct corpus_block *b)
 {
@@ -596,8 +598,8 @@ static bool file_selected(const struct search *s, enum store_part part, size_t f
            !(s->exc && glob_list_match(s->exc, f->path));
 }
 
-/* Whether the query scans block b, and where: the eighths to scan, all
- * of the block's (eighths_in()) when the whole is; 0 when none. */
+/* Whether the query scans block b, and where: the eighths to scan,
+ * WHOLE_BLOCK when it is all of the block's (eighths_in()); 0 when none. */
 static uint8_t selector_take(struct selector *sel, const struct search *s, size_t b)
 {
     const struct corpus *c = sel->c;
@@ -608,8 +610,8 @@ static uint8_t selector_take(struct selector *sel, const struct search *s, size_
         return 0;
     /* A break in a run costs about what reading an eighth does: pieces
      * only where they leave out most of the block. */
-    if (2 * __builtin_popcount(want) > __builtin_popcount(all))
-        want = all;
+    if (want == all || 2 * __builtin_popcount(want) > __builtin_popcount(all))
+        want = WHOLE_BLOCK;
     if ((long)fi != sel->file) {
         sel->file = (long)fi;
         sel->file_ok = file_selected(s, sel->part, fi);
@@ -693,7 +695,7 @@ static bool next_base_run(struct search *s, size_t limit)
             continue;
         }
         const struct corpus_block *b = &c->blocks[i];
-        if (want != eighths_in(b)) { /* some eighths of it: one run each */
+        if (want != WHOLE_BLOCK) { /* some eighths of it: one run each */
             s->block = i + 1;
             s->part_block = i;
             s->part_left = want;
@@ -705,7 +707,7 @@ static bool next_base_run(struct search *s, size_t limit)
         size_t j = i + 1;
         bool alone = c->files[b->file].wide_fold;
         while (!alone && j < limit && !c->files[c->blocks[j].file].wide_fold &&
-               selector_take(sel, s, j) == eighths_in(&c->blocks[j]))
+               selector_take(sel, s, j) == WHOLE_BLOCK)
             j++;
         s->block = j;
         start_run(s, c, i, j - 1, alone);
@@ -993,15 +995,8 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
     if (s->anchor) {
         finder_init(&s->finder, s->anchor, s->anchor_len, s->anchor_ci);
     } else {
-        struct qplan_pair p;
         s->have_pair = qplan_pair(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
-                                  q->flags & MSG_QF_CASELESS, &p);
-        if (s->have_pair) {
-            memcpy(s->pair.first, p.first, sizeof p.first);
-            memcpy(s->pair.second, p.second, sizeof p.second);
-            s->pair.nfirst = p.nfirst;
-            s->pair.nsecond = p.nsecond;
-        }
+                                  q->flags & MSG_QF_CASELESS, &s->pair);
     }
     s->inc = filter(q->path, q->path_len);
     s->exc = filter(q->exclude, q->exclude_len);

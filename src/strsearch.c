@@ -235,7 +235,7 @@ static bool have_avx2(void)
 __attribute__((target("avx2"))) static inline __m256i any_of32(__m256i x, const __m256i *set)
 {
     __m256i m = _mm256_cmpeq_epi8(x, set[0]);
-    for (int k = 1; k < 4; k++)
+    for (int k = 1; k < PAIR_SET_MAX; k++)
         m = _mm256_or_si256(m, _mm256_cmpeq_epi8(x, set[k]));
     return m;
 }
@@ -243,8 +243,8 @@ __attribute__((target("avx2"))) static inline __m256i any_of32(__m256i x, const 
 __attribute__((target("avx2"))) static const char *pair_avx2(const struct pair_finder *p,
                                                              const char *hay, size_t hlen)
 {
-    __m256i a[4], b[4];
-    for (unsigned k = 0; k < 4; k++) {
+    __m256i a[PAIR_SET_MAX], b[PAIR_SET_MAX];
+    for (unsigned k = 0; k < PAIR_SET_MAX; k++) {
         a[k] = _mm256_set1_epi8((char)p->first[k < p->nfirst ? k : 0]);
         b[k] = _mm256_set1_epi8((char)p->second[k < p->nsecond ? k : 0]);
     }

@@ -33,10 +33,12 @@ void finder_init(struct finder *f, const char *needle, size_t nlen, bool caseles
 const char *finder_find(const struct finder *f, const char *hay, size_t hlen);
 
 /* The first i with hay[i] one of the first set's bytes and hay[i + 1]
- * one of the second's (qplan_pair()), in hay[0..hlen); NULL if none. */
+ * one of the second's (qplan_pair() fills one), in hay[0..hlen); NULL if
+ * none. */
+#define PAIR_SET_MAX 4
 struct pair_finder {
-    unsigned char first[4], second[4];
-    unsigned nfirst, nsecond; /* 1 to 4 each */
+    unsigned char first[PAIR_SET_MAX], second[PAIR_SET_MAX];
+    unsigned nfirst, nsecond; /* 1 to PAIR_SET_MAX each */
 };
 const char *pair_find(const struct pair_finder *p, const char *hay, size_t hlen);
 

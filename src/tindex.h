@@ -15,8 +15,9 @@
  * lists unpacked are held at the peak.  Keys holding '\n' are left out: a
  * match never crosses a line.  Block granularity keeps the index small
  * (about a third of the text on the Linux tree, shapes and eighths
- * included) while a selective query still skips almost everything.  Below, "file" means a numbered unit added with
- * tindex_add(): the corpus adds blocks.
+ * included) while a selective query still skips almost everything.
+ * Below, "file" means a numbered unit added with tindex_add(): the
+ * corpus adds blocks.
  *
  * Each posting also says which eighths of its block hold the key: a
  * block is cut at line starts into up to eight pieces of about 2 KiB

@@ -160,7 +160,7 @@ struct oracle {
     char *anchor; /* qplan_anchor(), or NULL */
     size_t anchor_len;
     bool anchor_ci, exact;
-    struct qplan_pair pair; /* qplan_pair(), when have_pair */
+    struct pair_finder pair; /* qplan_pair(), when have_pair */
     bool have_pair;
 };
 
@@ -193,10 +193,7 @@ static bool holds_anchor(const struct oracle *o, const char *line, size_t n)
 /* Whether a line holds the oracle's pair, found as the worker finds it. */
 static bool holds_pair(const struct oracle *o, const char *line, size_t n)
 {
-    struct pair_finder f = {.nfirst = o->pair.nfirst, .nsecond = o->pair.nsecond};
-    memcpy(f.first, o->pair.first, sizeof f.first);
-    memcpy(f.second, o->pair.second, sizeof f.second);
-    return pair_find(&f, line, n) != NULL;
+    return pair_find(&o->pair, line, n) != NULL;
 }
 
 static void oracle_close(struct oracle *o)
@@ -1274,7 +1271,7 @@ START_TEST(test_pairs)
     };
     struct report r = {0};
     for (size_t i = 0; i < NCASES(cases); i++) {
-        struct qplan_pair p;
+        struct pair_finder p;
         const char *pat = cases[i].pattern;
         bool have = qplan_pair(pat, strlen(pat), false, cases[i].flags & F_CI, &p);
         bool ok = cases[i].first ? have && p.nfirst == strlen(cases[i].first) &&
