@@ -7,38 +7,47 @@
  * DIR/shard-0.snap in a temporary folder and opened as the worker opens it
  * at start-up (snapshot_open(), shard 0 of 1, a fixed configuration), and
  * as the master reads it (snapshot_files()).  Then a second time,
- * "resealed": every section's checksum recomputed over what the header
- * says the section holds, so that the structural checks behind the
- * checksums are reached too (a fuzzer cannot forge a 64-bit sum by
- * chance; a writer bug, or anyone who means to, can).  To reseal with the
- * loader's own layout and checksum, never a copy that could drift, this
- * file includes snapshot.c (fuzz/run does not link it a second time).
+ * "resealed": every checksum recomputed over what it covers (each
+ * section's, as its segment's header places it; each segment header's;
+ * the shard header's, over it and the segment table), so that the
+ * structural checks behind the checksums are reached too (a fuzzer cannot
+ * forge a 64-bit sum by chance; a writer bug, or anyone who means to,
+ * can).  To reseal with the loader's own layout and checksum, never a
+ * copy that could drift, this file includes snapshot.c (fuzz/run does not
+ * link it a second time).
  *
  * Checked, with abort() on a violation:
  *   1. Whatever the bytes, no crash and no read out of bounds (ASan).
- *   2. A refusal says why.  An accepted snapshot is a consistent corpus:
- *      everything lies inside the mapping; files tile the text in (tree,
- *      path) order, each ending in '\n'; each file's line table starts at
- *      0, ascends, and has one entry per line ('\n'); blocks tile the text
- *      in order, each inside its file and ending at a line end, and each
- *      file's first_block is its first block; paths are NUL-terminated
- *      inside the mapping; the wide-fold count is the files'; the zero pad
- *      follows the text; the index's keys ascend below 2^25 and its
- *      offsets ascend from 0 to the postings' bytes.  Then the tables are
- *      copied to heap blocks of exactly their sizes (in the mapping, a
- *      read past one section lands silently in the next; on the heap it
- *      is an ASan report), every posting list is read whole, a few trigram
- *      plans go through tindex_candidates(), and a few searches run
- *      (search_run(), with context lines) to their DONE.  Postings are
+ *   2. A refusal says why, and leaves nothing allocated (ASan's leak
+ *      check).  An accepted snapshot is at least one segment, each a
+ *      consistent corpus over a mapping of its own no larger than the
+ *      file: everything lies inside that mapping; files tile the text in
+ *      (tree, path) order, within and across segments, ids counting on
+ *      from one segment to the next, each ending in '\n'; each file's
+ *      line table starts at 0, ascends, and has one entry per line ('\n');
+ *      blocks tile the text in order, each inside its file and ending at
+ *      a line end, and each file's first_block is its first block; paths
+ *      are NUL-terminated inside the mapping; the wide-fold count is the
+ *      files'; the zero pad follows the text; the index's keys ascend
+ *      below 2^25 and its offsets ascend from 0 to the postings' bytes.
+ *      Then each segment's tables are copied to heap blocks of exactly
+ *      their sizes (in the mapping, a read past one section lands
+ *      silently in the next; on the heap it is an ASan report), every
+ *      posting list is read whole, a few trigram plans go through
+ *      tindex_candidates(), and a few searches run (search_run(), with
+ *      context lines) to their DONE.  Postings are
  *      not required to lie below the block count: snapshot.h documents
  *      that a search bounds them where it uses them, which the searches
  *      here put to the test.  snapshot_files() agrees with the open.
  *   3. A valid snapshot (made in LLVMFuzzerInitialize() by the real writer
- *      from three small corpora, the seeds under fuzz/corpus/) with one
- *      byte changed anywhere, or with any bytes changed past its header
- *      while the header stays as it was, is refused: the header's fields
- *      are checked exactly, the sections are checksummed, and the padding
- *      between sections must be zero.  No byte of the file goes unchecked.
+ *      from small corpora, the seeds under fuzz/corpus/: one segment, an
+ *      empty shard, two trees, and four segments one of them empty) with
+ *      one byte changed anywhere, or with any bytes changed past its
+ *      64-byte header while the header stays as it was, is refused: the
+ *      header's fields are checked exactly, its checksum covers it and the
+ *      segment table, each segment's header and sections are checksummed,
+ *      and the padding after the table, between sections and between
+ *      segments must be zero.  No byte of the file goes unchecked.
  *
  * Set FUZZ_SNAPSHOT_SEEDS=DIR to have the initialisation write its valid
  * snapshots into DIR (how the committed seeds were made).
@@ -62,7 +71,7 @@
 
 #define CONFIG  0x5eed5eedull
 #define NSHARDS 1
-#define NREFS   3
+#define NREFS   4
 
 static char dir[64];
 static char snap_path[128];
@@ -108,30 +117,54 @@ static uint8_t *read_whole(const char *path, size_t *len)
     return p;
 }
 
-/* Corpus k (0: a few files, an empty one and a wide fold among them; 1:
- * no file; 2: two trees), written by the real writer and read back. */
+#define MAX_PARTS 4
+
+/* Snapshot k's segments (0: one, a few files, an empty one and a wide
+ * fold among them; 1: one with no file; 2: one, two trees; 3: four, the
+ * third empty, the last in another tree), in c; their number. */
+static size_t fill_ref(int k, struct corpus *c)
+{
+    size_t n = k == 3 ? 4 : 1;
+    for (size_t i = 0; i < n; i++) {
+        corpus_init(&c[i]);
+        corpus_enable_index(&c[i]);
+    }
+    if (k == 0) {
+        add(&c[0], 0, 0, "a.c", "int alpha;\nint beta;\n");
+        add(&c[0], 1, 0, "b/empty.txt", "");
+        add(&c[0], 2, 0, "b/kelvin.txt", "273 \xe2\x84\xaa\nStill\n");
+        add(&c[0], 3, 0, "z.md", "needle\nhay\r\nno newline at the end");
+    } else if (k == 2) {
+        add(&c[0], 0, 0, "x", "one\n");
+        add(&c[0], 1, 1, "caf\xc3\xa9.py", "def f():\n    return 'caf\xc3\xa9'\n");
+        add(&c[0], 2, 1, "last-empty", "");
+    } else if (k == 3) {
+        add(&c[0], 0, 0, "a.c", "int alpha;\n");
+        add(&c[0], 1, 0, "b/empty.txt", "");
+        add(&c[1], 2, 0, "b/kelvin.txt", "273 \xe2\x84\xaa\nneedle\n");
+        add(&c[1], 3, 0, "x", "hay\n");
+        add(&c[3], 4, 1, "a.c", "return alpha;\n");
+    }
+    for (size_t i = 0; i < n; i++)
+        corpus_seal(&c[i]);
+    return n;
+}
+
+/* Snapshot k, written by the real writer and read back. */
 static void make_ref(int k)
 {
-    struct corpus c;
-    corpus_init(&c);
-    corpus_enable_index(&c);
-    if (k == 0) {
-        add(&c, 0, 0, "a.c", "int alpha;\nint beta;\n");
-        add(&c, 1, 0, "b/empty.txt", "");
-        add(&c, 2, 0, "b/kelvin.txt", "273 \xe2\x84\xaa\nStill\n");
-        add(&c, 3, 0, "z.md", "needle\nhay\r\nno newline at the end");
-    } else if (k == 2) {
-        add(&c, 0, 0, "x", "one\n");
-        add(&c, 1, 1, "caf\xc3\xa9.py", "def f():\n    return 'caf\xc3\xa9'\n");
-        add(&c, 2, 1, "last-empty", "");
-    }
-    corpus_seal(&c);
+    struct corpus c[MAX_PARTS];
+    size_t n = fill_ref(k, c);
+    struct corpus *segs[MAX_PARTS];
+    for (size_t i = 0; i < n; i++)
+        segs[i] = &c[i];
     char err[SG_ERRLEN];
-    if (snapshot_write(dir, 0, NSHARDS, CONFIG, &c, NULL, err, sizeof err) != SG_OK) {
+    if (snapshot_write(dir, 0, NSHARDS, CONFIG, segs, n, NULL, err, sizeof err) != SG_OK) {
         fprintf(stderr, "fuzz_snapshot: init: %s\n", err);
         abort();
     }
-    corpus_free(&c);
+    for (size_t i = 0; i < n; i++)
+        corpus_free(&c[i]);
     refs[k].p = read_whole(snap_path, &refs[k].len);
 }
 
@@ -143,6 +176,7 @@ static void remove_dir(void)
     rmdir(dir);
 }
 
+static bool try_open(const uint8_t *p, size_t n);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -156,9 +190,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     atexit(remove_dir);
     for (int k = 0; k < NREFS; k++)
         make_ref(k);
+    for (int k = 0; k < NREFS; k++) /* else property 3 would hold of nothing */
+        require(try_open(refs[k].p, refs[k].len), "init: a valid snapshot is accepted");
     const char *out = getenv("FUZZ_SNAPSHOT_SEEDS");
     for (int k = 0; out && k < NREFS; k++) {
-        static const char *const names[NREFS] = {"valid", "empty-shard", "two-trees"};
+        static const char *const names[NREFS] = {"valid", "empty-shard", "two-trees", "segments"};
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", out, names[k]);
         FILE *fp = fopen(path, "wb");
@@ -204,7 +240,9 @@ static void ok_lines(const struct corpus *c, const struct corpus_file *f)
     }
 }
 
-static void ok_files(const struct corpus *c)
+/* last: the last file of the segments before (NULL: none); first: the
+ * id of this segment's first file. */
+static void ok_files(const struct corpus *c, const struct corpus_file *last, uint32_t first)
 {
     uint64_t at = 0, wide = 0;
     for (size_t i = 0; i < c->nfiles; i++) {
@@ -213,8 +251,10 @@ static void ok_files(const struct corpus *c)
         require(memchr(f->path, '\0', (size_t)(map_hi - (const uint8_t *)f->path)) != NULL,
                 "a path ends inside the mapping");
         require(f->path[0] != '\0', "a path is not empty");
-        require(f->id == i, "a file's id is its index");
+        require(f->id == first + i, "a file's id is its index across the segments");
         require(i == 0 || store_file_cmp(&c->files[i - 1], f) < 0, "files in (tree, path) order");
+        require(i > 0 || !last || store_file_cmp(last, f) < 0,
+                "files in (tree, path) order across segments");
         require(f->off == at && f->len <= c->len - at, "files tile the text");
         require(!f->len || c->buf[f->off + f->len - 1] == '\n', "a file ends with a newline");
         ok_lines(c, f);
@@ -260,9 +300,10 @@ static void ok_index(const struct tindex_arrays *a)
                 "keys ascend, offsets ascend");
 }
 
-static void ok_corpus(const struct corpus *c, size_t size)
+static void ok_corpus(const struct corpus *c, size_t size, const struct corpus_file *last,
+                      uint32_t first)
 {
-    require(c->map != NULL && c->map_len == size, "the corpus is the mapping of the file");
+    require(c->map != NULL && c->map_len <= size, "the corpus is a mapping of part of the file");
     map_lo = c->map;
     map_hi = map_lo + c->map_len;
     inside(c->buf, c->len + CORPUS_PAD, "the text and its pad lie in the mapping");
@@ -271,7 +312,7 @@ static void ok_corpus(const struct corpus *c, size_t size)
     inside(c->line_off, c->nlines * 4, "the line table lies in the mapping");
     inside(c->blocks, (uint64_t)c->nblocks * sizeof *c->blocks, "the blocks lie in the mapping");
     require(c->nfiles == 0 || c->nblocks > 0, "files have blocks");
-    ok_files(c);
+    ok_files(c, last, first);
     ok_blocks(c);
     require(tindex_ready(c->index), "the index is ready");
 }
@@ -374,8 +415,13 @@ static int collect(void *ctx, const void *msg, size_t len)
         for (uint32_t i = 0; i < count; i++) {
             struct msg_record rec;
             require(msg_record_decode(&r, &rec) == 0, "search_run() sends well-formed records");
-            require(rec.file_id < got->c->nfiles, "a record's file is in the shard");
-            require(rec.line >= 1 && rec.line <= got->c->files[rec.file_id].nlines,
+            /* Ids count on across the segments: this one's start at its
+             * first file's. */
+            const struct corpus *c = got->c;
+            uint32_t fi = c->nfiles ? rec.file_id - c->files[0].id : 0;
+            require(c->nfiles && rec.file_id >= c->files[0].id && fi < c->nfiles,
+                    "a record's file is in the segment");
+            require(rec.line >= 1 && rec.line <= c->files[fi].nlines,
                     "a record's line is in its file");
         }
     } else if (h.type == MT_DONE) {
@@ -417,7 +463,9 @@ static void searches(const struct corpus *h)
 /* ------------------------------------------------------------------ */
 
 struct listed {
-    const struct corpus *c;
+    struct corpus **segs; /* what snapshot_open() opened, or NULL */
+    size_t nseg;
+    size_t seg, i; /* the next file expected: segs[seg]->files[i] */
     size_t n;
     bool differs;
 };
@@ -425,10 +473,17 @@ struct listed {
 static void on_file(void *ctx, uint32_t tree, const char *path)
 {
     struct listed *l = ctx;
-    if (l->c && (l->n >= l->c->nfiles || l->c->files[l->n].tree != tree ||
-                 strcmp(l->c->files[l->n].path, path)))
-        l->differs = true;
     l->n++;
+    if (!l->segs)
+        return;
+    while (l->seg < l->nseg && l->i >= l->segs[l->seg]->nfiles) {
+        l->seg++;
+        l->i = 0;
+    }
+    if (l->seg >= l->nseg || l->segs[l->seg]->files[l->i].tree != tree ||
+        strcmp(l->segs[l->seg]->files[l->i].path, path))
+        l->differs = true;
+    l->i++;
 }
 
 static void write_snapshot(const uint8_t *p, size_t n)
@@ -437,45 +492,90 @@ static void write_snapshot(const uint8_t *p, size_t n)
     require(fp && (n == 0 || fwrite(p, 1, n, fp) == n) && !fclose(fp), "write the input");
 }
 
+/* Segment c of an accepted snapshot of size bytes: consistent, and safe
+ * to search. */
+static void try_segment(const struct corpus *c, size_t size, const struct corpus_file *last,
+                        uint32_t first)
+{
+    ok_corpus(c, size, last, first);
+    struct corpus h;
+    struct heap_copy hc;
+    copy_to_heap(c, &h, &hc);
+    candidates(&h);
+    searches(&h);
+    free_heap(&h, &hc);
+}
+
 /* Open p[0..n) as the worker would; true if accepted. */
 static bool try_open(const uint8_t *p, size_t n)
 {
     write_snapshot(p, n);
-    struct corpus c;
+    struct corpus **segs = NULL;
+    size_t nseg = 0;
     char why[SG_ERRLEN] = "";
-    int rc = snapshot_open(dir, 0, NSHARDS, CONFIG, &c, why, sizeof why);
-    struct listed l = {.c = rc == SG_OK ? &c : NULL};
+    int rc = snapshot_open(dir, 0, NSHARDS, CONFIG, &segs, &nseg, why, sizeof why);
+    struct listed l = {.segs = rc == SG_OK ? segs : NULL, .nseg = nseg};
     int frc = snapshot_files(dir, 0, NSHARDS, CONFIG, on_file, &l);
     if (rc != SG_OK) {
         require(rc == SG_ERR && why[0] != '\0', "a refusal says why");
         require(frc == SG_OK || l.n == 0, "snapshot_files() calls nothing when it refuses");
         return false;
     }
-    require(frc == SG_OK && l.n == c.nfiles && !l.differs,
+    require(nseg >= 1 && nseg <= SNAPSHOT_MAX_SEGMENTS, "an accepted snapshot has segments");
+    size_t total = 0;
+    const struct corpus_file *last = NULL;
+    for (size_t k = 0; k < nseg; k++) {
+        require(k == 0 || segs[k]->map != segs[k - 1]->map, "each segment has its own mapping");
+        try_segment(segs[k], n, last, (uint32_t)total);
+        total += segs[k]->nfiles;
+        if (segs[k]->nfiles)
+            last = &segs[k]->files[segs[k]->nfiles - 1];
+    }
+    require(frc == SG_OK && l.n == total && !l.differs,
             "snapshot_files() lists what snapshot_open() opened");
-    ok_corpus(&c, n);
-    struct corpus h;
-    struct heap_copy hc;
-    copy_to_heap(&c, &h, &hc);
-    candidates(&h);
-    searches(&h);
-    free_heap(&h, &hc);
-    corpus_free(&c);
+    for (size_t k = 0; k < nseg; k++) {
+        corpus_free(segs[k]);
+        free(segs[k]);
+    }
+    free(segs);
     return true;
 }
 
-/* p with every section's checksum made to match what it covers. */
+/* The segment of len bytes at p (within the input) with its sections'
+ * checksums and its header's made to match what they cover. */
+static void reseal_segment(uint8_t *p, size_t len)
+{
+    struct snap_seg s;
+    if (len < sizeof s)
+        return;
+    memcpy(&s, p, sizeof s);
+    for (int i = 0; i < NSECTIONS; i++)
+        if (s.sec[i].off <= len && s.sec[i].len <= len - s.sec[i].off)
+            s.sec[i].sum = checksum(p + s.sec[i].off, (size_t)s.sec[i].len);
+    s.sum = seg_sum(&s);
+    memcpy(p, &s, sizeof s);
+}
+
+/* p with every checksum made to match what it covers: each segment's
+ * (those the table places inside the input), then the header's. */
 static bool reseal(uint8_t *p, size_t n)
 {
-    if (n < sizeof(struct snap_header))
-        return false;
     struct snap_header h;
+    if (n < sizeof h)
+        return false;
     memcpy(&h, p, sizeof h);
-    for (int i = 0; i < NSECTIONS; i++)
-        if (h.sec[i].off <= n && h.sec[i].len <= n - h.sec[i].off)
-            h.sec[i].sum = checksum(p + h.sec[i].off, (size_t)h.sec[i].len);
-    bool changed = memcmp(&h, p, sizeof h) != 0;
+    if (h.nseg > SNAPSHOT_MAX_SEGMENTS || table_end(h.nseg) > n)
+        return false;
+    uint8_t *before = dup_exact(p, n);
+    struct snap_extent *ext = dup_exact(p + sizeof h, (size_t)h.nseg * sizeof *ext);
+    for (size_t k = 0; k < h.nseg; k++)
+        if (ext[k].off <= n && ext[k].len <= n - ext[k].off)
+            reseal_segment(p + ext[k].off, (size_t)ext[k].len);
+    h.sum = head_sum(&h, ext);
     memcpy(p, &h, sizeof h);
+    bool changed = memcmp(before, p, n) != 0;
+    free(ext);
+    free(before);
     return changed;
 }
 

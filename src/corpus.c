@@ -350,28 +350,59 @@ size_t corpus_shard_order(const struct file_list *l, unsigned shard, size_t **ou
     return n;
 }
 
-void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, const int *root_fds,
-                 uint64_t max_file_size, const struct corpus_progress *progress)
+size_t corpus_load(struct corpus ***segs, const struct file_list *l, unsigned shard,
+                   const int *root_fds, uint64_t max_file_size, uint64_t segment_bytes,
+                   const struct corpus_progress *progress)
 {
     size_t *order;
-    size_t n = corpus_shard_order(l, shard, &order);
-    uint64_t total = 0;
-    for (size_t k = 0; k < n; k++)
-        total += l->v[order[k]].stamp.size + 1;
-    corpus_enable_index(c);        /* first: the arena is a base's */
-    (void)reserve_bytes(c, total); /* if it fails, the arena grows per file */
+    size_t n = corpus_shard_order(l, shard, &order), nseg = 0, cap = 0;
+    uint64_t before = 0; /* bytes read into the segments sealed */
+    struct corpus **v = NULL;
     struct corpus_reader rd = {0};
-    for (size_t k = 0; k < n; k++) {
-        const struct file_entry *e = &l->v[order[k]];
-        if (progress && (k + 1) % 64 == 0)
-            progress->fn(progress->ctx, k + 1, c->raw_bytes);
-        (void)corpus_read_add(c, root_fds[e->tree], e, (uint32_t)order[k], max_file_size, &rd);
+    if (!segment_bytes)
+        segment_bytes = UINT64_MAX; /* one segment */
+    for (size_t k = 0; k < n || nseg == 0;) {
+        /* The next segment: files from k on until it holds segment_bytes
+         * (room made for what the walk saw of their sizes). */
+        uint64_t expect = 0;
+        for (size_t e = k; e < n && expect < segment_bytes; e++)
+            expect += l->v[order[e]].stamp.size + 1;
+        if (nseg == cap) {
+            cap = cap ? 2 * cap : 8;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        struct corpus *c = v[nseg++] = xmalloc(sizeof *c);
+        corpus_init(c);
+        corpus_enable_index(c);         /* first: the arena is a base's */
+        (void)reserve_bytes(c, expect); /* if it fails, the arena grows per file */
+        for (; k < n && (c->nfiles == 0 || c->len < segment_bytes); k++) {
+            const struct file_entry *e = &l->v[order[k]];
+            if (progress && (k + 1) % 64 == 0)
+                progress->fn(progress->ctx, k + 1, before + c->raw_bytes);
+            (void)corpus_read_add(c, root_fds[e->tree], e, (uint32_t)order[k], max_file_size, &rd);
+        }
+        before += c->raw_bytes;
+        if (c->nfiles == 0 && nseg > 1) { /* the last files could not be read */
+            struct corpus *prev = v[nseg - 2];
+            prev->binary += c->binary;
+            prev->unreadable += c->unreadable;
+            prev->too_large += c->too_large;
+            prev->changed += c->changed;
+            prev->repaired += c->repaired;
+            prev->raw_bytes += c->raw_bytes;
+            corpus_free(c);
+            free(c);
+            nseg--;
+            continue;
+        }
+        oom_context("building the trigram index", NULL);
+        corpus_seal(c);
+        oom_context(NULL, NULL);
     }
     free(rd.buf);
     free(order);
-    oom_context("building the trigram index", NULL);
-    corpus_seal(c);
-    oom_context(NULL, NULL);
+    *segs = v;
+    return nseg;
 }
 
 size_t corpus_file_at(const struct corpus *c, uint64_t off)

@@ -118,18 +118,21 @@ void corpus_enable_live_index(struct corpus *c);
 /* No more files: finish the index. */
 void corpus_seal(struct corpus *c);
 
-/* Read and add every file of the list assigned to shard, in (tree, path)
- * order (ids are the list's indexes, in whatever order), indexed, and
- * seal.  Each is opened beneath root_fd without following a link, and
- * must be the file the walk saw (fsopen.h).  Problems with single files
- * are counted and logged; the rest still loads. */
+/* Read every file of the list assigned to shard, in (tree, path) order
+ * (ids are the list's indexes, in whatever order), into segments of about
+ * segment_bytes of text each (store.h), each indexed and sealed; *segs
+ * gets the array (of at least one corpus, maybe empty), and the count is
+ * returned.  Each file is opened beneath root_fd without following a
+ * link, and must be the file the walk saw (fsopen.h).  Problems with
+ * single files are counted and logged; the rest still loads. */
 struct corpus_progress {
     /* Called every few files with the files and bytes read so far. */
     void (*fn)(void *ctx, size_t files, uint64_t bytes);
     void *ctx;
 };
-void corpus_load(struct corpus *c, const struct file_list *l, unsigned shard, const int *root_fds,
-                 uint64_t max_file_size, const struct corpus_progress *progress);
+size_t corpus_load(struct corpus ***segs, const struct file_list *l, unsigned shard,
+                   const int *root_fds, uint64_t max_file_size, uint64_t segment_bytes,
+                   const struct corpus_progress *progress);
 
 /* The shard's entries of l, as indexes, in (tree, path) order: the order
  * the arena must have (store.h), whatever order the ids are in.  The

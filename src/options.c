@@ -43,6 +43,7 @@ enum {
     OPT_LOG_QUERIES,
     OPT_EDITOR_URL,
     OPT_LINK_URL,
+    OPT_SEGMENT_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +51,7 @@ static const struct option long_options[] = {
     {"bind", required_argument, NULL, 'b'},
     {"workers", required_argument, NULL, 'w'},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+    {"segment-size", required_argument, NULL, OPT_SEGMENT_SIZE},
     {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
     {"web-root", required_argument, NULL, OPT_WEB_ROOT},
     {"keep-queries", required_argument, NULL, OPT_KEEP_QUERIES},
@@ -91,6 +93,9 @@ const char *options_help(void)
            "      --max-file-size S   skip files larger than S bytes; K, M, G suffixes\n"
            "                          (default 16M, at most 1G)\n"
            "      --no-ignore         index what .gitignore and .ignore files exclude\n"
+           "      --segment-size S    hold each shard in segments of about S of text, each\n"
+           "                          with its own index: a change rebuilds only the one\n"
+           "                          it falls in (default 64M, at least 4K)\n"
            "      --index-dir DIR     keep each shard's index in DIR, so that a restart\n"
            "                          reads only the files changed since (made if missing)\n"
            "      --no-watch          do not follow changes to the tree as they happen\n"
@@ -246,6 +251,7 @@ static void defaults(struct options *o)
     o->port = 8080;
     o->workers = online_cpus();
     o->max_file_size = 16 * 1024 * 1024;
+    o->segment_bytes = OPT_SEGMENT_DEFAULT;
     o->keep_queries = 1000;
     o->keep_seconds = 600;
     /* A query of max=100000 with context=10 over Linux holds about 120 MB
@@ -326,6 +332,16 @@ static int apply(struct options *o, int c, const char *arg, char *err, size_t er
             set_err(err, errlen,
                     "invalid value '%s' for --max-file-size: expected a size such as 512K or 16M, "
                     "at most 1G",
+                    arg);
+            return SG_ERR;
+        }
+        return SG_OK;
+    case OPT_SEGMENT_SIZE:
+        if (options_parse_size(arg, OPT_MEMORY_MAX, &o->segment_bytes) < 0 ||
+            o->segment_bytes < OPT_SEGMENT_MIN) {
+            set_err(err, errlen,
+                    "invalid value '%s' for --segment-size: expected a size such as 16M or 1G, "
+                    "at least 4K",
                     arg);
             return SG_ERR;
         }

@@ -14,12 +14,14 @@
 
 #include "links.h"
 
-#define OPT_WORKERS_MAX   256
-#define OPT_FILE_SIZE_MAX (1024ull * 1024 * 1024)
-#define OPT_MEMORY_MIN    (1ull << 20)
-#define OPT_MEMORY_MAX    (1ull << 40)
-#define OPT_TREES_MAX     64
-#define OPT_TREE_NAME_MAX 63
+#define OPT_WORKERS_MAX     256
+#define OPT_FILE_SIZE_MAX   (1024ull * 1024 * 1024)
+#define OPT_SEGMENT_MIN     (4ull << 10)
+#define OPT_SEGMENT_DEFAULT (64ull << 20)
+#define OPT_MEMORY_MIN      (1ull << 20)
+#define OPT_MEMORY_MAX      (1ull << 40)
+#define OPT_TREES_MAX       64
+#define OPT_TREE_NAME_MAX   63
 
 struct options {
     /* The trees served: shardgrep [NAME=]DIR...  None: the bundled
@@ -32,6 +34,7 @@ struct options {
     unsigned port;
     unsigned workers;
     uint64_t max_file_size;
+    uint64_t segment_bytes; /* --segment-size (store.h) */
     bool no_ignore;
     const char *web_root; /* NULL: the bundled web/ */
     unsigned keep_queries;

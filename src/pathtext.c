@@ -18,7 +18,7 @@ struct builder {
 static void add(struct builder *b, const struct store *s, enum store_part part, size_t fi)
 {
     struct pathtext *p = b->p;
-    const char *path = store_corpus(s, part)->files[fi].path;
+    const char *path = store_file(s, part, fi)->path;
     size_t n = strlen(path);
     size_t room = utf8_valid(path, n, NULL) ? n : UTF8_REPAIR_MAX(n);
     if (p->len + room + 1 + CORPUS_PAD > b->cap) {
@@ -60,7 +60,7 @@ struct pathtext *pathtext_build(const struct store *s)
     p->layout = s->layout;
     size_t nd;
     const struct store_pos *order = store_delta_order(s, &nd);
-    size_t nb = s->base.nfiles, bi = 0;
+    size_t nb = s->base_files, bi = 0;
     for (size_t k = 0; k <= nd; k++) {
         size_t until = k < nd ? order[k].base_at : nb;
         for (; bi < until && bi < nb; bi++)

@@ -25,6 +25,7 @@
 struct selector {
     const struct corpus *c;
     enum store_part part;
+    size_t first;     /* the number its part gives c's first file (store.h) */
     uint32_t *cand;   /* candidate blocks; NULL: no restriction */
     uint8_t *eighths; /* and for each, its eighths that may match (tindex.h) */
     size_t ncand, k;
@@ -62,10 +63,12 @@ struct search {
      * delta file, and whether this run is a file the anchor cannot speak
      * for (wide_fold). */
     struct glob_list *inc, *exc;
+    struct qnode *plan; /* for each base segment's selector, as it comes */
+    size_t seg;         /* the base segment being walked */
     struct selector base_sel, delta_sel;
     struct delta_file *dfiles;
     size_t ndfiles, dk, delta_block;
-    size_t block;
+    size_t block; /* in the segment */
     /* A base block of which only some eighths are scanned: the ones left
      * after the run being scanned (0: none). */
     size_t part_block;
@@ -546,15 +549,19 @@ static struct glob_list *filter(const char *spec, uint32_t len)
     return gl;
 }
 
+/* The selector of corpus c: the delta, or base segment seg. */
 static void selector_init(struct selector *sel, const struct search *s, enum store_part part,
-                          const struct qnode *plan)
+                          size_t seg)
 {
+    free(sel->cand);
+    free(sel->eighths);
     memset(sel, 0, sizeof *sel);
-    sel->c = store_corpus(s->store, part);
+    sel->c = part == STORE_DELTA ? &s->store->delta : s->store->seg[seg];
     sel->part = part;
+    sel->first = part == STORE_DELTA ? 0 : s->store->seg_first[seg];
     sel->file = -1;
-    if (plan && tindex_ready(sel->c->index))
-        sel->cand = tindex_candidates_eighths(sel->c->index, plan, &sel->ncand, &sel->eighths);
+    if (s->plan && tindex_ready(sel->c->index))
+        sel->cand = tindex_candidates_eighths(sel->c->index, s->plan, &sel->ncand, &sel->eighths);
 }
 
 /* True when no base block at or after the current one can be selected. */
@@ -588,11 +595,11 @@ static uint8_t eighths_in(const struct corpus_block *b)
     return n >= TINDEX_EIGHTHS ? 0xFF : (uint8_t)((1u << (n ? n : 1)) - 1);
 }
 
-/* Whether the query searches file fi of a part: visible at its version,
- * and in the trees, languages and paths it asks for. */
-static bool file_selected(const struct search *s, enum store_part part, size_t fi)
+/* Whether the query searches file fi of a part (f): visible at its
+ * version, and in the trees, languages and paths it asks for. */
+static bool file_selected(const struct search *s, enum store_part part, size_t fi,
+                          const struct corpus_file *f)
 {
-    const struct corpus_file *f = &store_corpus(s->store, part)->files[fi];
     return store_visible(s->store, part, fi, s->version) && msg_query_tree(s->q, f->tree) &&
            msg_query_lang(s->q, f->lang) && (!s->inc || glob_list_match(s->inc, f->path)) &&
            !(s->exc && glob_list_match(s->exc, f->path));
@@ -614,7 +621,7 @@ static uint8_t selector_take(struct selector *sel, const struct search *s, size_
         want = WHOLE_BLOCK;
     if ((long)fi != sel->file) {
         sel->file = (long)fi;
-        sel->file_ok = file_selected(s, sel->part, fi);
+        sel->file_ok = file_selected(s, sel->part, sel->first + fi, f);
     }
     return sel->file_ok ? want : 0;
 }
@@ -658,7 +665,7 @@ static void start_run(struct search *s, const struct corpus *c, size_t first, si
  * (corpus_eighth_start()).  False when none is left. */
 static bool next_part_run(struct search *s)
 {
-    const struct corpus *c = &s->store->base;
+    const struct corpus *c = s->store->seg[s->seg];
     const struct corpus_block *b = &c->blocks[s->part_block];
     while (s->part_left) {
         unsigned e = (unsigned)__builtin_ctz(s->part_left), end = e;
@@ -679,7 +686,7 @@ static bool next_part_run(struct search *s)
  * nor the anchor speaks for it). */
 static bool next_base_run(struct search *s, size_t limit)
 {
-    const struct corpus *c = &s->store->base;
+    const struct corpus *c = s->store->seg[s->seg];
     struct selector *sel = &s->base_sel;
     if (s->part_left && next_part_run(s))
         return true;
@@ -739,16 +746,26 @@ static bool next_delta_run(struct search *s)
     return false;
 }
 
-/* Move to the next run, base and delta interleaved in (tree, path) order.
- * False when none is left. */
+/* Move to the next run, base segments and delta interleaved in (tree,
+ * path) order.  False when none is left. */
 static bool next_run(struct search *s)
 {
-    const struct corpus *b = &s->store->base;
+    const struct store *st = s->store;
     for (;;) {
-        size_t limit_file = s->dk < s->ndfiles ? s->dfiles[s->dk].base_at : b->nfiles;
+        /* The base blocks of this segment before the next delta file. */
+        const struct corpus *b = st->seg[s->seg];
+        size_t first = st->seg_first[s->seg];
+        size_t at = s->dk < s->ndfiles ? s->dfiles[s->dk].base_at : SIZE_MAX;
+        size_t limit_file = at < first + b->nfiles ? (at > first ? at - first : 0) : b->nfiles;
         size_t limit = limit_file < b->nfiles ? b->files[limit_file].first_block : b->nblocks;
         if ((s->part_left || s->block < limit) && next_base_run(s, limit))
             return true;
+        if (limit_file == b->nfiles && s->seg + 1 < st->nseg) {
+            s->seg++; /* the segment is done: the next one's candidates */
+            s->block = 0;
+            selector_init(&s->base_sel, s, STORE_BASE, s->seg);
+            continue;
+        }
         if (s->dk >= s->ndfiles)
             return false;
         if (next_delta_run(s))
@@ -792,7 +809,8 @@ static void scan_segment(struct search *s)
 static void check_path(struct search *s, size_t i)
 {
     const struct pathtext_entry *e = &s->pt->e[i];
-    if (!file_selected(s, (enum store_part)e->part, e->fi))
+    const struct corpus_file *f = store_file(s->store, (enum store_part)e->part, e->fi);
+    if (!file_selected(s, (enum store_part)e->part, e->fi, f))
         return;
     const char *path = s->pt->buf + e->off;
     struct mrange r[MAX_LINE_RANGES];
@@ -804,7 +822,6 @@ static void check_path(struct search *s, size_t i)
     }
     if (!matched)
         return;
-    const struct corpus_file *f = &store_corpus(s->store, (enum store_part)e->part)->files[e->fi];
     s->matched_files++;
     if (s->tally)
         facet_tally_file(s->tally, f->tree, f->path, strlen(f->path), f->lang, 0);
@@ -960,7 +977,7 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
     struct search *s = xcalloc(1, sizeof *s);
     s->store = store;
     s->version = version;
-    s->c = &store->base;
+    s->c = store->seg[0];
     s->shard = shard;
     s->seq = seq;
     s->io_copy = *io;
@@ -1001,13 +1018,12 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
     s->inc = filter(q->path, q->path_len);
     s->exc = filter(q->exclude, q->exclude_len);
     /* A path search reads every path: the index of the text has no say. */
-    struct qnode *plan = q->flags & MSG_QF_PATHS
-                             ? NULL
-                             : qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
-                                           q->flags & MSG_QF_CASELESS);
-    selector_init(&s->base_sel, s, STORE_BASE, plan);
-    selector_init(&s->delta_sel, s, STORE_DELTA, plan);
-    qplan_free(plan);
+    s->plan = q->flags & MSG_QF_PATHS
+                  ? NULL
+                  : qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
+                                q->flags & MSG_QF_CASELESS);
+    selector_init(&s->base_sel, s, STORE_BASE, 0);
+    selector_init(&s->delta_sel, s, STORE_DELTA, 0);
     place_delta(s);
     return s;
 }
@@ -1022,6 +1038,7 @@ void search_free(struct search *s)
     free(s->delta_sel.cand);
     free(s->base_sel.eighths);
     free(s->delta_sel.eighths);
+    qplan_free(s->plan);
     free(s->dfiles);
     msg_writer_free(&s->batch);
     msg_writer_free(&s->rec);

@@ -117,6 +117,7 @@ static void fork_workers(struct server *s, const struct file_list *files)
     struct worker_config cfg = {.roots = s->roots,
                                 .ntrees = s->ntrees,
                                 .max_file_size = s->opt->max_file_size,
+                                .segment_bytes = s->opt->segment_bytes,
                                 .master_pid = getpid(),
                                 .index_dir = s->opt->index_dir,
                                 .nshards = s->opt->workers,
@@ -188,7 +189,7 @@ static void retry_restart(struct server *s, unsigned i, const char *why)
 
 static void restart_worker(struct server *s, unsigned i)
 {
-    char err[SG_ERRLEN], shard[16], size[32], master[16];
+    char err[SG_ERRLEN], shard[16], size[32], segment[32], master[16];
     s->restart_at[i] = 0;
     if (queue_reset_shard(s->queue, i, err, sizeof err) < 0) {
         retry_restart(s, i, err);
@@ -196,20 +197,17 @@ static void restart_worker(struct server *s, unsigned i)
     }
     snprintf(shard, sizeof shard, "%u", i);
     snprintf(size, sizeof size, "%llu", (unsigned long long)s->opt->max_file_size);
+    snprintf(segment, sizeof segment, "%llu", (unsigned long long)s->opt->segment_bytes);
     snprintf(master, sizeof master, "%d", (int)getpid());
     char nshards[16], config[24];
     snprintf(nshards, sizeof nshards, "%u", s->opt->workers);
     snprintf(config, sizeof config, "%llx", (unsigned long long)s->snap_config);
-    char *argv[9 + OPT_TREES_MAX] = {"shardgrep",
-                                     WORKER_EXEC_ARG,
-                                     shard,
-                                     size,
-                                     master,
-                                     nshards,
-                                     s->opt->index_dir ? (char *)s->opt->index_dir : "-",
-                                     config};
+    char *argv[10 + OPT_TREES_MAX] = {
+        "shardgrep", WORKER_EXEC_ARG, shard,   size,
+        segment,     master,          nshards, s->opt->index_dir ? (char *)s->opt->index_dir : "-",
+        config};
     for (unsigned t = 0; t < s->ntrees; t++)
-        argv[8 + t] = (char *)s->roots[t];
+        argv[9 + t] = (char *)s->roots[t];
     int req_fd, res_fd;
     queue_worker_fds(s->queue, i, &req_fd, &res_fd);
     const char *exe = worker_exe(s);

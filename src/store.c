@@ -16,19 +16,28 @@
 #include "snapshot.h"
 #include "util.h"
 
+/* A base file for the fold thread: its segment and index there. */
+struct fold_src {
+    const struct corpus *c;
+    size_t fi;
+};
+
 struct store_fold {
     pthread_t thread;
     atomic_bool built;
-    atomic_bool stop;          /* the worker is exiting: give up */
-    uint32_t version;          /* of the snapshot */
-    const struct corpus *base; /* the store's base: never written meanwhile */
-    size_t *base_live;         /* its files live at the snapshot, in order */
+    atomic_bool stop;      /* the worker is exiting: give up */
+    uint32_t version;      /* of the snapshot */
+    size_t first, nsegs;   /* the segments it replaces */
+    struct fold_src *base; /* their files live at the snapshot, in order */
     size_t nbase;
-    struct corpus delta; /* copies of the delta's live files, in order */
+    struct corpus delta; /* copies of the delta's live files among them, in order */
+    uint32_t *delta_fi;  /* and each one's index in the delta */
     size_t copied;       /* of them, those whose text is copied yet */
     bool started;        /* all copied: the thread runs (or ran) */
     bool joinable;       /* the thread is to be joined */
-    struct corpus out;   /* the new base, built by the thread */
+    uint64_t cut;        /* the new segments' size (about) */
+    struct corpus **out; /* the new segments, built by the thread */
+    size_t nout;
 };
 
 /* Snapshots being kept: the base is written in a thread, which must be
@@ -39,8 +48,9 @@ struct store_save {
     uint64_t config;
     pthread_t thread;
     bool running;
-    atomic_bool stop; /* the worker is exiting: give up */
-    const struct corpus *base;
+    atomic_bool stop;           /* the worker is exiting: give up */
+    struct corpus *const *segs; /* the base */
+    size_t nseg;
 };
 
 /* The id map: open addressing; where = index << 1 | part. */
@@ -113,9 +123,36 @@ bool store_find(const struct store *s, uint32_t id, enum store_part *part, size_
     return true;
 }
 
-const struct corpus *store_corpus(const struct store *s, enum store_part part)
+size_t store_segment_of(const struct store *s, size_t fi)
 {
-    return part == STORE_BASE ? &s->base : &s->delta;
+    size_t lo = 0, hi = s->nseg; /* the last segment starting at or before fi */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->seg_first[mid] <= fi)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const struct corpus *store_locate(const struct store *s, enum store_part part, size_t fi,
+                                  size_t *local)
+{
+    if (part == STORE_DELTA) {
+        *local = fi;
+        return &s->delta;
+    }
+    size_t k = store_segment_of(s, fi);
+    *local = fi - s->seg_first[k];
+    return s->seg[k];
+}
+
+const struct corpus_file *store_file(const struct store *s, enum store_part part, size_t fi)
+{
+    size_t local;
+    const struct corpus *c = store_locate(s, part, fi, &local);
+    return &c->files[local];
 }
 
 bool store_visible(const struct store *s, enum store_part part, size_t fi, uint32_t v)
@@ -142,24 +179,46 @@ static void count_live(struct store *s, const struct corpus_file *f, int sign)
 /* Index the ids of the live files of both parts, and count them. */
 static void reindex(struct store *s)
 {
-    map_reset(s, s->base.nfiles + s->delta.nfiles);
+    map_reset(s, s->base_files + s->delta.nfiles);
     s->live_files = s->live_lines = s->live_bytes = 0;
-    for (int part = STORE_BASE; part <= STORE_DELTA; part++) {
-        const struct corpus *c = store_corpus(s, (enum store_part)part);
+    for (size_t k = 0; k < s->nseg; k++) {
+        const struct corpus *c = s->seg[k];
         for (size_t i = 0; i < c->nfiles; i++) {
-            if (!store_visible(s, (enum store_part)part, i, s->version))
+            size_t fi = s->seg_first[k] + i;
+            if (!store_visible(s, STORE_BASE, fi, s->version))
                 continue;
-            map_put(s, c->files[i].id, (enum store_part)part, i);
+            map_put(s, c->files[i].id, STORE_BASE, fi);
             count_live(s, &c->files[i], 1);
         }
     }
+    for (size_t i = 0; i < s->delta.nfiles; i++) {
+        if (!store_visible(s, STORE_DELTA, i, s->version))
+            continue;
+        map_put(s, s->delta.files[i].id, STORE_DELTA, i);
+        count_live(s, &s->delta.files[i], 1);
+    }
 }
 
-/* A new base: every file alive. */
-static void new_base_marks(struct store *s)
+/* Number the base's files across its segments. */
+static void number_segments(struct store *s)
 {
-    free(s->base_dead);
-    s->base_dead = xcalloc(s->base.nfiles ? s->base.nfiles : 1, sizeof *s->base_dead);
+    s->seg_first = xrealloc(s->seg_first, (s->nseg + 1) * sizeof *s->seg_first);
+    size_t n = 0;
+    for (size_t k = 0; k < s->nseg; k++) {
+        s->seg_first[k] = n;
+        n += s->seg[k]->nfiles;
+    }
+    s->seg_first[s->nseg] = s->base_files = n;
+}
+
+/* The text of the base's dead files. */
+static void count_base_dead(struct store *s)
+{
+    s->base_dead_bytes = 0;
+    for (size_t k = 0; k < s->nseg; k++)
+        for (size_t i = 0; i < s->seg[k]->nfiles; i++)
+            if (s->base_dead[s->seg_first[k] + i])
+                s->base_dead_bytes += s->seg[k]->files[i].len;
 }
 
 static void delta_init(struct store *s)
@@ -177,13 +236,40 @@ static int by_order(const void *a, const void *b)
                           &order_corpus->files[((const struct store_pos *)b)->fi]);
 }
 
+/* The number of base files that sort before f: the segment first (by its
+ * last file), then within it. */
+static size_t base_below(const struct store *s, const struct corpus_file *f)
+{
+    size_t lo = 0, hi = s->nseg; /* the first segment whose last file is not below f */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct corpus *c = s->seg[mid];
+        if (c->nfiles == 0 || store_file_cmp(&c->files[c->nfiles - 1], f) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == s->nseg)
+        return s->base_files;
+    const struct corpus *c = s->seg[lo];
+    size_t a = 0, b = c->nfiles;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (store_file_cmp(&c->files[mid], f) < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return s->seg_first[lo] + a;
+}
+
 /* The delta files added since the order was last brought up to date:
  * placed among the base's files, sorted, and merged in.  A search then
  * pays a pass over the delta, not a sort of it (an insertion sort per
  * search took 25 million comparisons after a 10,000-file burst). */
 static void order_update(struct store *s)
 {
-    const struct corpus *d = &s->delta, *b = &s->base;
+    const struct corpus *d = &s->delta;
     size_t old = s->order_covers, add = d->nfiles - old;
     if (!add)
         return;
@@ -192,18 +278,9 @@ static void order_update(struct store *s)
         s->order = xrealloc(s->order, s->order_cap * sizeof *s->order);
     }
     struct store_pos *fresh = xmalloc(add * sizeof *fresh);
-    for (size_t k = 0; k < add; k++) {
-        const struct corpus_file *f = &d->files[old + k];
-        size_t lo = 0, hi = b->nfiles;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (store_file_cmp(&b->files[mid], f) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        fresh[k] = (struct store_pos){.fi = (uint32_t)(old + k), .base_at = (uint32_t)lo};
-    }
+    for (size_t k = 0; k < add; k++)
+        fresh[k] = (struct store_pos){.fi = (uint32_t)(old + k),
+                                      .base_at = (uint32_t)base_below(s, &d->files[old + k])};
     order_corpus = d;
     qsort(fresh, add, sizeof *fresh, by_order);
     /* Merge from the back, in place: the old entries move up at most
@@ -225,23 +302,50 @@ const struct store_pos *store_delta_order(const struct store *s, size_t *n)
     return s->order;
 }
 
-void store_init(struct store *s, struct corpus *base, const int *root_fds, unsigned ntrees,
-                uint64_t max_file_size)
+/* The segment a delta file placed before base file base_at falls in: the
+ * one holding that file (the last one past them all). */
+static size_t pos_segment(const struct store *s, size_t base_at)
+{
+    return base_at >= s->base_files ? s->nseg - 1 : store_segment_of(s, base_at);
+}
+
+/* A sealed corpus with no files: the base of an empty shard. */
+static struct corpus *empty_segment(void)
+{
+    struct corpus *c = xmalloc(sizeof *c);
+    corpus_init(c);
+    corpus_enable_index(c);
+    corpus_seal(c);
+    return c;
+}
+
+void store_init(struct store *s, struct corpus **segs, size_t nseg, const int *root_fds,
+                unsigned ntrees, uint64_t max_file_size, uint64_t segment_bytes)
 {
     memset(s, 0, sizeof *s);
-    s->base = *base;
-    corpus_init(base);
-    for (size_t i = 0; i < s->base.nfiles; i++)
-        s->base.files[i].path = xstrdup(s->base.files[i].path);
+    s->seg = segs;
+    s->nseg = nseg;
+    if (!nseg) {
+        s->seg = xrealloc(s->seg, sizeof *s->seg);
+        s->seg[0] = empty_segment();
+        s->nseg = 1;
+    }
+    for (size_t k = 0; k < s->nseg; k++) {
+        struct corpus *c = s->seg[k];
+        for (size_t i = 0; i < c->nfiles; i++)
+            c->files[i].path = xstrdup(c->files[i].path);
+        s->binary += c->binary;
+        s->unreadable += c->unreadable;
+        s->too_large += c->too_large;
+        s->changed += c->changed;
+    }
     s->root_fds = root_fds;
     s->ntrees = ntrees;
     s->max_file_size = max_file_size;
-    s->binary = s->base.binary;
-    s->unreadable = s->base.unreadable;
-    s->too_large = s->base.too_large;
-    s->changed = s->base.changed;
+    s->segment_bytes = segment_bytes ? segment_bytes : STORE_SEGMENT_BYTES;
+    number_segments(s);
+    s->base_dead = xcalloc(s->base_files ? s->base_files : 1, sizeof *s->base_dead);
     delta_init(s);
-    new_base_marks(s);
     reindex(s);
 }
 
@@ -251,13 +355,24 @@ static void free_paths(struct corpus *c)
         free((char *)c->files[i].path);
 }
 
+static void free_segment(struct corpus *c)
+{
+    free_paths(c);
+    corpus_free(c);
+    free(c);
+}
+
 void store_view(struct store *s, const struct corpus *c)
 {
     memset(s, 0, sizeof *s);
-    s->base = *c; /* shared, not owned */
+    s->seg = xmalloc(sizeof *s->seg);
+    s->seg[0] = (struct corpus *)c; /* shared, not owned: never written */
+    s->nseg = 1;
     s->borrowed = true;
+    s->segment_bytes = STORE_SEGMENT_BYTES;
+    number_segments(s);
+    s->base_dead = xcalloc(s->base_files ? s->base_files : 1, sizeof *s->base_dead);
     delta_init(s);
-    new_base_marks(s);
     reindex(s);
 }
 
@@ -276,7 +391,7 @@ static void *save_run(void *arg)
     struct store_save *v = arg;
     char err[SG_ERRLEN];
     double t0 = now_ms();
-    if (snapshot_write(v->dir, v->shard, v->nshards, v->config, v->base, &v->stop, err,
+    if (snapshot_write(v->dir, v->shard, v->nshards, v->config, v->segs, v->nseg, &v->stop, err,
                        sizeof err) < 0) {
         if (!atomic_load(&v->stop))
             log_info("shard %u: %s (the next start reads the tree)", v->shard, err);
@@ -305,7 +420,7 @@ static void save_cancel(struct store *s)
     }
 }
 
-/* Freed memory goes back to the system: a fold frees a whole base, and
+/* Freed memory goes back to the system: a fold frees whole segments, and
  * the delta's many small allocations leave holes the allocator keeps. */
 static void give_back(void)
 {
@@ -317,7 +432,8 @@ static void save_begin(struct store *s)
     if (!s->save)
         return;
     save_wait(s);
-    s->save->base = &s->base;
+    s->save->segs = s->seg;
+    s->save->nseg = s->nseg;
     s->save->running = pthread_create(&s->save->thread, NULL, save_run, s->save) == 0;
     if (!s->save->running)
         log_info("shard %u: cannot start a thread to write its snapshot", s->save->shard);
@@ -337,6 +453,20 @@ void store_keep_snapshots(struct store *s, const char *dir, unsigned shard, unsi
         save_begin(s);
 }
 
+static void free_fold(struct store_fold *f)
+{
+    for (size_t k = 0; k < f->nout; k++)
+        if (f->out[k]) {
+            corpus_free(f->out[k]); /* paths borrowed */
+            free(f->out[k]);
+        }
+    free(f->out);
+    corpus_free(&f->delta);
+    free(f->delta_fi);
+    free(f->base);
+    free(f);
+}
+
 /* A fold under way is given up: its thread told to stop and joined, what
  * it built freed. */
 static void drop_fold(struct store *s)
@@ -347,10 +477,7 @@ static void drop_fold(struct store *s)
     atomic_store(&f->stop, true);
     if (f->joinable)
         pthread_join(f->thread, NULL);
-    corpus_free(&f->out);
-    corpus_free(&f->delta);
-    free(f->base_live);
-    free(f);
+    free_fold(f);
     s->fold = NULL;
 }
 
@@ -371,10 +498,11 @@ void store_free(struct store *s)
         free(s->save);
     }
     drop_fold(s); /* its thread reads the base: ended first */
-    if (!s->borrowed) {
-        free_paths(&s->base);
-        corpus_free(&s->base);
-    }
+    if (!s->borrowed)
+        for (size_t k = 0; k < s->nseg; k++)
+            free_segment(s->seg[k]);
+    free(s->seg);
+    free(s->seg_first);
     free_paths(&s->delta);
     corpus_free(&s->delta);
     free(s->base_dead);
@@ -392,10 +520,11 @@ static void kill_live(struct store *s, uint32_t id, uint32_t v)
     size_t fi;
     if (!store_find(s, id, &part, &fi))
         return;
-    const struct corpus_file *f = &store_corpus(s, part)->files[fi];
+    const struct corpus_file *f = store_file(s, part, fi);
     count_live(s, f, -1);
     if (part == STORE_BASE) {
         s->base_dead[fi] = v;
+        s->base_dead_bytes += f->len;
     } else {
         s->delta_dead[fi] = v;
         s->delta_dead_bytes += f->len;
@@ -466,26 +595,39 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
     s->changed += s->delta.changed - chg0;
 }
 
-static bool fold_worth_it(const struct store *s)
+/* ------------------------------------------------------------------ */
+/* When to fold                                                         */
+/* ------------------------------------------------------------------ */
+
+static uint64_t live_delta_bytes(const struct store *s)
 {
-    uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
-    uint64_t fold_at = s->base.len / STORE_DELTA_FRACTION;
-    if (fold_at < STORE_DELTA_MIN)
-        fold_at = STORE_DELTA_MIN;
-    return live_delta > fold_at;
+    return s->delta.len - s->delta_dead_bytes;
+}
+
+/* What folds take away: the delta's live text and the base's dead text. */
+static uint64_t changes(const struct store *s)
+{
+    return live_delta_bytes(s) + s->base_dead_bytes;
+}
+
+static uint64_t fold_threshold(const struct store *s)
+{
+    uint64_t at = s->live_bytes / STORE_DELTA_FRACTION;
+    return at < STORE_DELTA_MIN ? STORE_DELTA_MIN : at;
 }
 
 bool store_rebuild_due(const struct store *s)
 {
     /* Mostly garbage: the delta alone is worth rebuilding. */
-    uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
     return !s->fold && s->delta_dead_bytes > STORE_DELTA_MIN / 8 &&
-           s->delta_dead_bytes > live_delta;
+           s->delta_dead_bytes > live_delta_bytes(s);
 }
 
 bool store_fold_due(const struct store *s)
 {
-    return !s->fold && fold_worth_it(s);
+    if (s->fold || changes(s) == 0)
+        return false;
+    return changes(s) > (s->sweeping ? fold_threshold(s) / 4 : fold_threshold(s));
 }
 
 bool store_compact_due(const struct store *s)
@@ -493,21 +635,46 @@ bool store_compact_due(const struct store *s)
     return store_fold_due(s) || store_rebuild_due(s);
 }
 
-/* The live files of one part, in (tree, path) order: the base's are in
- * that order, the delta's in the order the store keeps (order_update()). */
-static size_t live_in_order(const struct store *s, enum store_part part, size_t **out)
+/* Which segments to fold next: the one with the most changes (of the
+ * delta's live text alone, when draining the delta), and a small one
+ * with its smaller neighbour.  False when none has any. */
+static bool fold_range(const struct store *s, bool delta_only, size_t *first, size_t *n)
 {
-    const struct corpus *c = store_corpus(s, part);
-    size_t n = 0;
-    size_t *v = xmalloc((c->nfiles ? c->nfiles : 1) * sizeof *v);
-    for (size_t i = 0; i < c->nfiles; i++) {
-        size_t fi = part == STORE_BASE ? i : s->order[i].fi;
-        if (store_visible(s, part, fi, s->version))
-            v[n++] = fi;
+    uint64_t *dead = xcalloc(s->nseg, sizeof *dead), *fresh = xcalloc(s->nseg, sizeof *fresh);
+    uint64_t *live = xcalloc(s->nseg, sizeof *live);
+    for (size_t k = 0; k < s->nseg; k++)
+        for (size_t i = 0; i < s->seg[k]->nfiles; i++)
+            *(s->base_dead[s->seg_first[k] + i] ? &dead[k] : &live[k]) += s->seg[k]->files[i].len;
+    for (size_t i = 0; i < s->order_covers; i++)
+        if (store_visible(s, STORE_DELTA, s->order[i].fi, s->version))
+            fresh[pos_segment(s, s->order[i].base_at)] += s->delta.files[s->order[i].fi].len;
+    size_t best = 0;
+    uint64_t gain = 0;
+    for (size_t k = 0; k < s->nseg; k++) {
+        uint64_t g = fresh[k] + (delta_only ? 0 : dead[k]);
+        if (g > gain)
+            gain = g, best = k;
     }
-    *out = v;
-    return n;
+    *first = best;
+    *n = 1;
+    if (gain && s->nseg > 1 && live[best] + fresh[best] < s->segment_bytes / 4) {
+        size_t l = best > 0 ? best - 1 : SIZE_MAX, r = best + 1 < s->nseg ? best + 1 : SIZE_MAX;
+        size_t with = l == SIZE_MAX                              ? r
+                      : r == SIZE_MAX                            ? l
+                      : live[l] + fresh[l] <= live[r] + fresh[r] ? l
+                                                                 : r;
+        *first = with < best ? with : best;
+        *n = 2;
+    }
+    free(dead);
+    free(fresh);
+    free(live);
+    return gain > 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Rebuilding the delta alone                                           */
+/* ------------------------------------------------------------------ */
 
 /* Copy file fi of from into to (its text is already normalized), and its
  * path, tree and id. */
@@ -524,145 +691,152 @@ static void copy_file(struct corpus *to, const struct corpus *from, size_t fi)
 }
 
 /* Rebuild the delta with its live files only (the base stays). */
-static void compact_delta(struct store *s, const size_t *live, size_t n)
+static void compact_delta(struct store *s)
 {
     s->layout++;
     struct corpus old = s->delta;
+    const struct store_pos *o = s->order;
+    size_t n = s->order_covers;
+    uint32_t *born = s->delta_born, *dead = s->delta_dead;
+    s->delta_born = s->delta_dead = NULL;
+    s->delta_cap = 0;
+    s->order = NULL;
+    s->order_cap = 0;
     delta_init(s);
     for (size_t k = 0; k < n; k++) {
-        copy_file(&s->delta, &old, live[k]);
+        size_t fi = o[k].fi;
+        if (born[fi] > s->version || (dead[fi] && dead[fi] <= s->version))
+            continue;
+        copy_file(&s->delta, &old, fi);
         grow_delta_tables(s);
-        size_t fi = s->delta.nfiles - 1;
-        s->delta_born[fi] = 0;
-        s->delta_dead[fi] = 0;
-        old.files[live[k]].path = NULL; /* moved */
+        size_t at = s->delta.nfiles - 1;
+        s->delta_born[at] = 0;
+        s->delta_dead[at] = 0;
+        old.files[fi].path = NULL; /* moved */
     }
+    free((void *)o);
+    free(born);
+    free(dead);
     free_paths(&old);
     corpus_free(&old);
     order_update(s);
-}
-
-/* Fold the live files of base and delta into a new base, in order. */
-static void compact_all(struct store *s, const size_t *lb, size_t nb, const size_t *ld, size_t nd)
-{
-    struct corpus nb_c;
-    corpus_init(&nb_c);
-    corpus_enable_index(&nb_c);
-    size_t i = 0, j = 0;
-    while (i < nb || j < nd) {
-        bool from_base = j >= nd || (i < nb && store_file_cmp(&s->base.files[lb[i]],
-                                                              &s->delta.files[ld[j]]) < 0);
-        struct corpus *from = from_base ? &s->base : &s->delta;
-        size_t fi = from_base ? lb[i++] : ld[j++];
-        copy_file(&nb_c, from, fi);
-        from->files[fi].path = NULL; /* moved */
-    }
-    oom_context("building the trigram index", NULL);
-    corpus_seal(&nb_c);
-    oom_context(NULL, NULL);
-    free_paths(&s->base);
-    free_paths(&s->delta);
-    corpus_free(&s->base);
-    corpus_free(&s->delta);
-    s->base = nb_c;
-    delta_init(s);
-}
-
-void store_compact(struct store *s)
-{
-    s->layout++;
-    size_t *lb, *ld;
-    size_t nb = live_in_order(s, STORE_BASE, &lb);
-    size_t nd = live_in_order(s, STORE_DELTA, &ld);
-    if (!fold_worth_it(s)) {
-        compact_delta(s, ld, nd);
-    } else {
-        save_cancel(s);
-        compact_all(s, lb, nb, ld, nd);
-        new_base_marks(s);
-        save_begin(s);
-    }
-    free(lb);
-    free(ld);
     reindex(s); /* renumbered: index the ids again */
-    give_back();
-}
-
-void store_hello(const struct store *s, struct msg_hello *h)
-{
-    h->files = (uint32_t)s->live_files;
-    h->lines = s->live_lines;
-    h->bytes = s->live_bytes;
-    h->binary = s->binary;
-    h->unreadable = s->unreadable;
-    h->too_large = s->too_large;
-    h->changed = s->changed;
 }
 
 /* ------------------------------------------------------------------ */
 /* Folding in a thread                                                  */
 /* ------------------------------------------------------------------ */
 
-/* The thread: merge the base's live files and the delta's copies, in
- * order, into a new corpus, and index it.  It reads only what the worker
- * does not write while it runs. */
-static void *fold_run(void *arg)
+/* The thread: merge the segments' live files and the delta's copies, in
+ * order, into new segments of about f->cut bytes, and index them.  It
+ * reads only what the worker does not write while it runs. */
+static void fold_run(struct store_fold *f)
 {
-    struct store_fold *f = arg;
-    corpus_init(&f->out);
-    corpus_enable_index(&f->out);
+    uint64_t total = 0;
+    for (size_t i = 0; i < f->nbase; i++)
+        total += f->base[i].c->files[f->base[i].fi].len;
+    total += f->delta.len;
+    size_t m = (size_t)((total + f->cut / 2) / f->cut);
+    m = m < f->nbase + f->delta.nfiles ? m : f->nbase + f->delta.nfiles;
+    m = m ? m : 1;
+    uint64_t each = total / m + 1;
+    f->out = xcalloc(m, sizeof *f->out);
+    struct corpus *cur = NULL;
     size_t i = 0, j = 0;
     while ((i < f->nbase || j < f->delta.nfiles) && !atomic_load(&f->stop)) {
+        if (!cur || (cur->len >= each && f->nout < m)) {
+            if (cur) {
+                oom_context("building the trigram index", NULL);
+                corpus_seal(cur);
+                oom_context(NULL, NULL);
+            }
+            cur = f->out[f->nout++] = xmalloc(sizeof *cur);
+            corpus_init(cur);
+            corpus_enable_index(cur);
+        }
         bool from_base = j >= f->delta.nfiles ||
-                         (i < f->nbase &&
-                          store_file_cmp(&f->base->files[f->base_live[i]], &f->delta.files[j]) < 0);
-        if (from_base)
-            copy_file(&f->out, f->base, f->base_live[i++]);
-        else
-            copy_file(&f->out, &f->delta, j++);
+                         (i < f->nbase && store_file_cmp(&f->base[i].c->files[f->base[i].fi],
+                                                         &f->delta.files[j]) < 0);
+        if (from_base) {
+            copy_file(cur, f->base[i].c, f->base[i].fi);
+            i++;
+        } else
+            copy_file(cur, &f->delta, j++);
     }
     if (atomic_load(&f->stop))
-        return NULL; /* never swapped in */
+        return; /* never swapped in */
+    if (!cur) { /* nothing lives there any more */
+        cur = f->out[f->nout++] = xmalloc(sizeof *cur);
+        corpus_init(cur);
+        corpus_enable_index(cur);
+    }
     oom_context("building the trigram index", NULL);
-    corpus_seal(&f->out);
+    corpus_seal(cur);
     oom_context(NULL, NULL);
     atomic_store(&f->built, true);
-    return NULL;
 }
 
 static void *fold_thread(void *arg)
 {
     run_in_background();
-    return fold_run(arg);
+    fold_run(arg);
+    return NULL;
 }
 
-void store_fold_begin(struct store *s)
+/* Begin folding segments [first, first + n): their live files and the
+ * delta's that fall among them, as of now. */
+static void fold_begin(struct store *s, size_t first, size_t n)
 {
+    s->layout++;
     struct store_fold *f = xcalloc(1, sizeof *f);
     f->version = s->version;
-    f->base = &s->base;
-    f->nbase = live_in_order(s, STORE_BASE, &f->base_live);
-    /* The delta's live files at this version, in order (live_in_order()):
-     * their entries now, their text copied out in steps (store_fold_step()),
-     * as the worker goes on adding to the delta, which may move it.  The
-     * text of a version stays in the delta until a rebuild, and none runs
-     * while a fold is under way.  Paths borrowed: the delta keeps them past
-     * the swap. */
-    size_t *ld;
-    size_t nd = live_in_order(s, STORE_DELTA, &ld);
+    f->first = first;
+    f->nsegs = n;
+    f->cut = s->segment_bytes;
+    size_t from = s->seg_first[first], to = s->seg_first[first + n];
+    f->base = xmalloc((to - from ? to - from : 1) * sizeof *f->base);
+    for (size_t k = first; k < first + n; k++)
+        for (size_t i = 0; i < s->seg[k]->nfiles; i++)
+            if (store_visible(s, STORE_BASE, s->seg_first[k] + i, s->version))
+                f->base[f->nbase++] = (struct fold_src){.c = s->seg[k], .fi = i};
+    /* The delta's live files among them, in order: their entries now,
+     * their text copied out in steps (store_fold_step()), as the worker
+     * goes on adding to the delta, which may move it.  The text of a
+     * version stays in the delta until a rebuild, and none runs while a
+     * fold is under way.  Paths borrowed: the delta keeps them past the
+     * swap. */
+    size_t nd = 0;
+    for (size_t i = 0; i < s->order_covers; i++) {
+        const struct store_pos *p = &s->order[i];
+        size_t k = pos_segment(s, p->base_at);
+        nd += k >= first && k < first + n && store_visible(s, STORE_DELTA, p->fi, s->version);
+    }
     corpus_init(&f->delta);
     f->delta.files = xmalloc((nd ? nd : 1) * sizeof *f->delta.files);
+    f->delta_fi = xmalloc((nd ? nd : 1) * sizeof *f->delta_fi);
     f->delta.files_cap = nd;
-    for (size_t k = 0; k < nd; k++) {
-        f->delta.files[f->delta.nfiles++] = s->delta.files[ld[k]]; /* off: the delta's */
-        f->delta.cap += s->delta.files[ld[k]].len;
+    for (size_t i = 0; i < s->order_covers; i++) {
+        const struct store_pos *p = &s->order[i];
+        size_t k = pos_segment(s, p->base_at);
+        if (k < first || k >= first + n || !store_visible(s, STORE_DELTA, p->fi, s->version))
+            continue;
+        f->delta_fi[f->delta.nfiles] = p->fi;
+        f->delta.files[f->delta.nfiles++] = s->delta.files[p->fi]; /* off: the delta's */
+        f->delta.cap += s->delta.files[p->fi].len;
     }
-    free(ld);
     f->delta.buf = xmalloc(f->delta.cap ? f->delta.cap : 1);
     atomic_init(&f->built, false);
     atomic_init(&f->stop, false);
     s->fold = f;
+    s->sweeping = true;
     store_fold_step(s);
+}
+
+void store_fold_begin(struct store *s)
+{
+    size_t first, n;
+    (void)fold_range(s, false, &first, &n);
+    fold_begin(s, first, n);
 }
 
 bool store_fold_copying(const struct store *s)
@@ -701,8 +875,8 @@ bool store_fold_ready(const struct store *s)
     return s->fold && atomic_load(&s->fold->built);
 }
 
-/* Whether the new base's file (its version as of the snapshot) is still
- * the live one. */
+/* Whether the new segments' file (its version as of the snapshot) is
+ * still the live one. */
 static bool still_live(const struct store *s, uint32_t id, uint32_t snapshot)
 {
     enum store_part part;
@@ -718,47 +892,117 @@ void store_fold_finish(struct store *s)
     struct store_fold *f = s->fold;
     if (f->joinable)
         pthread_join(f->thread, NULL);
-    struct corpus nb = f->out;
-    uint32_t *dead = xcalloc(nb.nfiles ? nb.nfiles : 1, sizeof *dead);
-    for (size_t i = 0; i < nb.nfiles; i++) {
-        nb.files[i].path = xstrdup(nb.files[i].path); /* the new base owns its paths */
-        if (!still_live(s, nb.files[i].id, f->version))
-            dead[i] = 1; /* dead for every search from now on */
-    }
-    /* The delta's versions as of the snapshot are in the new base: they
-     * leave the delta (never visible again; their text is garbage until
-     * the delta is rebuilt).  Those born since stay where they are: the
-     * swap copies nothing (copying them took 10 s, with the worker held,
-     * when every file had changed again during the fold). */
-    for (size_t i = 0; i < s->delta.nfiles; i++) {
-        if (s->delta_born[i] > f->version)
+    /* The new segments in place of the old, empty ones left out (but
+     * one, when nothing else is left). */
+    size_t others = s->nseg - f->nsegs, keep = 0, files = 0;
+    for (size_t o = 0; o < f->nout; o++) {
+        if (f->out[o]->nfiles == 0 && (others > 0 || keep > 0 || o + 1 < f->nout)) {
+            corpus_free(f->out[o]);
+            free(f->out[o]);
+            f->out[o] = NULL;
             continue;
+        }
+        keep++;
+        files += f->out[o]->nfiles;
+    }
+    for (size_t k = 0; k < s->nseg; k++)
+        if (k < f->first || k >= f->first + f->nsegs)
+            files += s->seg[k]->nfiles;
+    struct corpus **seg = xmalloc((others + keep) * sizeof *seg);
+    uint32_t *dead = xcalloc(files ? files : 1, sizeof *dead);
+    size_t at = 0, nf = 0;
+    for (size_t k = 0; k < s->nseg; k++) {
+        if (k == f->first)
+            for (size_t o = 0; o < f->nout; o++) {
+                struct corpus *c = f->out[o];
+                if (!c)
+                    continue;
+                for (size_t i = 0; i < c->nfiles; i++) {
+                    c->files[i].path = xstrdup(c->files[i].path); /* its own paths */
+                    if (!still_live(s, c->files[i].id, f->version))
+                        dead[nf + i] = 1; /* dead for every search from now on */
+                }
+                nf += c->nfiles;
+                seg[at++] = c;
+                f->out[o] = NULL; /* the store's now */
+            }
+        if (k >= f->first && k < f->first + f->nsegs)
+            continue;
+        memcpy(dead + nf, s->base_dead + s->seg_first[k], s->seg[k]->nfiles * sizeof *dead);
+        nf += s->seg[k]->nfiles;
+        seg[at++] = s->seg[k];
+    }
+    /* The delta's versions the fold took are in the new segments: they
+     * leave the delta (never visible again; their text is garbage until
+     * the delta is rebuilt).  The others stay where they are: the swap
+     * copies nothing (copying them took 10 s, with the worker held, when
+     * every file had changed again during a fold). */
+    for (size_t k = 0; k < f->delta.nfiles; k++) {
+        size_t i = f->delta_fi[k];
         if (!s->delta_dead[i])
             s->delta_dead_bytes += s->delta.files[i].len;
         s->delta_born[i] = s->delta_dead[i] = UINT32_MAX;
     }
     save_cancel(s); /* it may still be writing the old base */
-    free_paths(&s->base);
-    corpus_free(&s->base);
-    s->base = nb;
+    for (size_t k = f->first; k < f->first + f->nsegs; k++)
+        free_segment(s->seg[k]);
+    free(s->seg);
+    s->seg = seg;
+    s->nseg = at;
     free(s->base_dead);
     s->base_dead = dead;
-    corpus_free(&f->delta);
-    free(f->base_live);
-    free(f);
+    number_segments(s);
+    count_base_dead(s);
+    free_fold(f);
     s->fold = NULL;
     reindex(s);
-    s->order_covers = 0; /* placed among the old base's files */
+    s->order_covers = 0; /* placed among the old segments' files */
     order_update(s);
+    if (changes(s) <= fold_threshold(s) / 4)
+        s->sweeping = false;
     save_begin(s); /* the new base, for the next start */
     give_back();
 }
 
 void store_rebuild(struct store *s)
 {
-    uint64_t live_delta = s->delta.len - s->delta_dead_bytes;
-    if (live_delta > STORE_REBUILD_NOW)
-        store_fold_begin(s);
+    size_t first, n;
+    if (live_delta_bytes(s) > STORE_REBUILD_NOW && fold_range(s, true, &first, &n))
+        fold_begin(s, first, n); /* its live files go into the base */
     else
-        store_compact(s); /* a delta this small is rebuilt alone */
+        compact_delta(s); /* a delta this small is rebuilt alone */
+    give_back();
+}
+
+/* Fold segments [first, first + n) at once. */
+static void fold_now(struct store *s, size_t first, size_t n)
+{
+    fold_begin(s, first, n);
+    while (store_fold_copying(s))
+        store_fold_step(s);
+    while (!store_fold_ready(s))
+        usleep(1000);
+    store_fold_finish(s);
+}
+
+void store_compact(struct store *s)
+{
+    size_t first, n;
+    while (fold_range(s, false, &first, &n))
+        fold_now(s, first, n);
+    s->sweeping = false;
+    if (s->delta_dead_bytes)
+        compact_delta(s);
+    give_back();
+}
+
+void store_hello(const struct store *s, struct msg_hello *h)
+{
+    h->files = (uint32_t)s->live_files;
+    h->lines = s->live_lines;
+    h->bytes = s->live_bytes;
+    h->binary = s->binary;
+    h->unreadable = s->unreadable;
+    h->too_large = s->too_large;
+    h->changed = s->changed;
 }

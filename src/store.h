@@ -1,35 +1,43 @@
 /*
- * store.h - a worker's files as they change: a base corpus, a delta
+ * store.h - a worker's files as they change: a base in segments, a delta
  * corpus, and versions.
  *
- * The base is the corpus loaded at start-up (or rebuilt by the last
- * compaction): one arena in (tree, path) order with a trigram index, never
- * changed in place.  A change (store_apply(): a batch of files to load,
- * each replacing any earlier version of the same file id, and of files to
- * drop) appends the new text to the delta, a second corpus whose trigram
- * index grows as files are added (tindex.h, live mode), and marks the old
- * versions dead.  Each batch is one version step: a file carries the
- * version it was born at (base files: 0) and the version it died at (0:
- * alive), and a search started at version V sees exactly the files born at
- * or before V and not dead at V.  So a query sees one version of the
- * shard, each file wholly before or after a change, however changes and
- * search steps interleave; and since the delta only grows between
- * compactions (its files, blocks and postings keep their numbers), a
- * running search's view stays valid while batches are applied.
+ * The base is the corpus loaded at start-up (or rebuilt by folds), in
+ * segments: sealed corpora of about --segment-size of text each (64 MiB
+ * by default), each with its own arena and trigram index, never changed
+ * in place, in (tree, path) order, so that one after the other they are
+ * the shard's files in order.  Base files are numbered across the
+ * segments (segment k's file i is seg_first[k] + i).  A change
+ * (store_apply(): a batch of files to load, each replacing any earlier
+ * version of the same file id, and of files to drop) appends the new
+ * text to the delta, a corpus whose trigram index grows as files are
+ * added (tindex.h, live mode), and marks the old versions dead.  Each
+ * batch is one version step: a file carries the version it was born at
+ * (base files: 0) and the version it died at (0: alive), and a search
+ * started at version V sees exactly the files born at or before V and not
+ * dead at V.  So a query sees one version of the shard, each file wholly
+ * before or after a change, however changes and search steps interleave;
+ * and since the delta only grows between compactions (its files, blocks
+ * and postings keep their numbers), a running search's view stays valid
+ * while batches are applied.
  *
- * Folding: once the delta holds more than STORE_DELTA_FRACTION of the base
- * (and at least STORE_DELTA_MIN bytes), its live files and the base's are
- * folded into a new base.  Building it takes seconds on a big shard, so it
- * is built in a thread (store_fold_begin()) from a snapshot: the base's
+ * Folding: once the changes (the delta's live text and the base's dead
+ * text) pass an eighth of the live text (and STORE_DELTA_MIN), segments
+ * are folded one at a time, the one with the most changes first (its
+ * live files and the delta's live files that fall among them, in order,
+ * cut into new segments near --segment-size; a small segment takes a
+ * neighbour along), until the changes are down to a quarter of that.  So
+ * a fold holds one segment twice, never the whole base, and an edit in
+ * one folder rebuilds the segment it falls in, not the shard.  A fold is
+ * built in a thread (store_fold_begin()) from a snapshot: the segments'
  * live files at that version (the base is never written) and a copy of
- * the delta's.  Searches and changes go on meanwhile; once it is built and
- * no search is active, store_fold_finish() swaps it in: a file changed or
- * removed since the snapshot is marked dead in the new base, and the
- * delta keeps only the versions born since.  So garbage stays bounded
- * (about an eighth of the text) and the worker stalls only for the swap.
- * When the delta holds mostly dead text, it is rebuilt alone, at once
- * (it is small).  Both renumber files, so neither happens while a search
- * is active.
+ * the delta's.  Searches and changes go on meanwhile; once it is built
+ * and no search is active, store_fold_finish() swaps it in: a file
+ * changed or removed since the snapshot is marked dead in the new
+ * segments, and the delta keeps the versions the fold did not take.  When
+ * the delta holds mostly dead text, it is rebuilt alone, at once if what
+ * lives in it is small, else by folding the segments its live files fall
+ * in.  Both renumber files, so neither happens while a search is active.
  *
  * Order: results go to the master in (tree, path) order, the order the
  * master merges shards in.  The base is in that order; the delta is not
@@ -52,7 +60,8 @@
 #include "walk.h"
 
 #define STORE_DELTA_MIN      (8u << 20)
-#define STORE_DELTA_FRACTION 8 /* the delta is folded in past base/8 */
+#define STORE_DELTA_FRACTION 8           /* folding starts past live/8 of changes */
+#define STORE_SEGMENT_BYTES  (64u << 20) /* --segment-size's default */
 
 /* Which corpus a file is in. */
 enum store_part { STORE_BASE, STORE_DELTA };
@@ -64,7 +73,13 @@ struct store_pos {
 };
 
 struct store {
-    struct corpus base, delta;
+    /* The base: nseg segments (nseg >= 1, maybe one empty), and each
+     * one's first file's number; seg_first[nseg] = base_files. */
+    struct corpus **seg;
+    size_t nseg;
+    size_t *seg_first;
+    size_t base_files;
+    struct corpus delta;
     uint32_t *base_dead; /* per base file: the version it died at; 0 alive */
     uint32_t *delta_born, *delta_dead;
     char **delta_paths; /* owned copies (base paths belong to the loader) */
@@ -76,6 +91,9 @@ struct store {
     /* Totals of the live files, for the master's stats. */
     uint64_t live_files, live_lines, live_bytes;
     uint64_t delta_dead_bytes; /* text of dead delta files (garbage) */
+    uint64_t base_dead_bytes;  /* text of dead base files (garbage) */
+    uint64_t segment_bytes;    /* folds cut segments near this size */
+    bool sweeping;             /* folding until the changes are few */
     uint32_t unreadable, binary, too_large, changed;
     bool borrowed;           /* a view: the base is the caller's (store_view()) */
     struct store_fold *fold; /* the fold being built; NULL: none */
@@ -93,11 +111,12 @@ struct store {
     uint64_t layout;
 };
 
-/* Start from the base loaded by corpus_load() (taken over), for trees
- * whose open folders are root_fds.  The file list's paths must outlive the
- * store (base paths point into it). */
-void store_init(struct store *s, struct corpus *base, const int *root_fds, unsigned ntrees,
-                uint64_t max_file_size);
+/* Start from the base segments loaded by corpus_load() or
+ * snapshot_open() (the array and the corpora taken over), for trees
+ * whose open folders are root_fds; folds cut segments near segment_bytes
+ * (0: STORE_SEGMENT_BYTES).  Base paths are copied. */
+void store_init(struct store *s, struct corpus **segs, size_t nseg, const int *root_fds,
+                unsigned ntrees, uint64_t max_file_size, uint64_t segment_bytes);
 void store_free(struct store *s);
 /* The worker is exiting: the snapshot being written and the fold being
  * built are given up (no partial file stays) and their threads joined;
@@ -132,15 +151,22 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
 
 /* Visibility at version v. */
 bool store_visible(const struct store *s, enum store_part part, size_t fi, uint32_t v);
-const struct corpus *store_corpus(const struct store *s, enum store_part part);
+/* The corpus holding file fi of part (a base segment, or the delta), and
+ * the file's index in it. */
+const struct corpus *store_locate(const struct store *s, enum store_part part, size_t fi,
+                                  size_t *local);
+const struct corpus_file *store_file(const struct store *s, enum store_part part, size_t fi);
+/* The segment holding base file fi. */
+size_t store_segment_of(const struct store *s, size_t fi);
 
 /* The live version of file id: its part and index; false if none. */
 bool store_find(const struct store *s, uint32_t id, enum store_part *part, size_t *fi);
 
 /* Whether folding (or rebuilding the delta) would be worth it now. */
 bool store_compact_due(const struct store *s);
-/* Fold the live files into a new base (and an empty delta), or rebuild the
- * delta alone when that is enough, at once.  Only with no search active. */
+/* Fold every change in at once: each segment with changes folded, then
+ * the delta rebuilt.  Only with no search active (for tests and tools: a
+ * worker folds in a thread, a segment at a time). */
 void store_compact(struct store *s);
 
 /* The worker's way (see "Folding" above): */
@@ -157,8 +183,9 @@ bool store_fold_ready(const struct store *s);  /* built: finish when idle */
 void store_fold_finish(struct store *s);       /* swap in; no search active */
 bool store_rebuild_due(const struct store *s); /* the delta is mostly dead */
 /* The delta is mostly dead: rebuilt at once when what lives in it is
- * small (STORE_REBUILD_NOW bytes), else folded in a thread, so that the
- * worker is never held for long. */
+ * small (STORE_REBUILD_NOW bytes), else the segment most of its live text
+ * falls in is folded (in a thread), and so on, so that the worker is never
+ * held for long. */
 void store_rebuild(struct store *s);
 #define STORE_REBUILD_NOW (2u << 20)
 

@@ -108,8 +108,9 @@ static void serve_file(struct sched *w, uint64_t seq, uint32_t id)
         send_done(w, seq, MSG_ST_NOT_FOUND, "file not in this shard");
         return;
     }
-    const struct corpus *c = store_corpus(w->st, part);
-    const struct corpus_file *f = &c->files[fi];
+    size_t local;
+    const struct corpus *c = store_locate(w->st, part, fi, &local);
+    const struct corpus_file *f = &c->files[local];
     struct msg_writer mw;
     msg_writer_init(&mw);
     uint32_t line = 0;
@@ -458,15 +459,33 @@ static struct store_change load_change(const struct file_list *l, size_t i)
                                  .path_len = (uint32_t)strlen(e->path)};
 }
 
-static void diff_snapshot(struct corpus *snap, const struct file_list *l, unsigned shard,
+/* A snapshot: its segments, whose files are in (tree, path) order one
+ * segment after the other. */
+struct snap {
+    struct corpus **seg;
+    size_t nseg;
+};
+
+/* File j of the snapshot, counting across its segments from segment *k
+ * on (moved forward as j grows); NULL past the last. */
+static struct corpus_file *snap_file(const struct snap *sn, size_t *k, size_t *base, size_t j)
+{
+    while (*k < sn->nseg && j - *base >= sn->seg[*k]->nfiles)
+        *base += sn->seg[(*k)++]->nfiles;
+    return *k < sn->nseg ? &sn->seg[*k]->files[j - *base] : NULL;
+}
+
+static void diff_snapshot(const struct snap *sn, const struct file_list *l, unsigned shard,
                           struct reuse *r)
 {
     size_t *order;
-    size_t n = corpus_shard_order(l, shard, &order), i = 0, j = 0;
+    size_t n = corpus_shard_order(l, shard, &order), i = 0, j = 0, k = 0, base = 0;
     uint32_t gone = UINT32_MAX;
-    while (i < n || j < snap->nfiles) {
-        struct corpus_file *f = j < snap->nfiles ? &snap->files[j] : NULL;
+    for (;;) {
+        struct corpus_file *f = snap_file(sn, &k, &base, j);
         const struct file_entry *e = i < n ? &l->v[order[i]] : NULL;
+        if (!e && !f)
+            break;
         int c = !e ? 1 : !f ? -1 : cmp_entry_file(e, f);
         if (c < 0) { /* new since */
             add_change(r, load_change(l, order[i++]));
@@ -492,15 +511,15 @@ static void diff_snapshot(struct corpus *snap, const struct file_list *l, unsign
 
 /* Open the shard's snapshot, if one is kept: done first, while the
  * master walks the tree.  False (logged) when there is none to use. */
-static bool open_snapshot(struct corpus *snap, unsigned shard, const struct worker_config *cfg,
+static bool open_snapshot(struct snap *sn, unsigned shard, const struct worker_config *cfg,
                           double *took_ms)
 {
     char why[SG_ERRLEN];
     double t0 = now_ms();
     if (!cfg->index_dir)
         return false;
-    if (snapshot_open(cfg->index_dir, shard, cfg->nshards, cfg->config, snap, why, sizeof why) <
-        0) {
+    if (snapshot_open(cfg->index_dir, shard, cfg->nshards, cfg->config, &sn->seg, &sn->nseg, why,
+                      sizeof why) < 0) {
         log_info("shard %u: snapshot in %s: %s; reading the tree", shard, cfg->index_dir, why);
         return false;
     }
@@ -509,14 +528,15 @@ static bool open_snapshot(struct corpus *snap, unsigned shard, const struct work
 }
 
 /* Start from the snapshot: the files that changed since are read again. */
-static void load_snapshot(struct store *st, struct corpus *snap, double checked_ms,
-                          const int *root_fds, unsigned shard, const struct file_list *files,
+static void load_snapshot(struct store *st, struct snap *sn, double checked_ms, const int *root_fds,
+                          unsigned shard, const struct file_list *files,
                           const struct worker_config *cfg)
 {
     double t1 = now_ms();
     struct reuse r = {0};
-    diff_snapshot(snap, files, shard, &r);
-    store_init(st, snap, root_fds, cfg->ntrees, cfg->max_file_size);
+    diff_snapshot(sn, files, shard, &r);
+    store_init(st, sn->seg, sn->nseg, root_fds, cfg->ntrees, cfg->max_file_size,
+               cfg->segment_bytes);
     double t2 = now_ms();
     struct store_applied done;
     store_apply(st, r.ch, r.n, &done);
@@ -534,12 +554,12 @@ static void load_tree(struct store *st, const int *root_fds, const struct transp
                       unsigned shard, const struct file_list *files,
                       const struct worker_config *cfg)
 {
-    struct corpus c;
-    corpus_init(&c);
+    struct corpus **segs;
     struct progress p = {.end = end, .shard = shard, .last_ns = now_ns()};
     const struct corpus_progress cp = {.fn = send_progress, .ctx = &p};
-    corpus_load(&c, files, shard, root_fds, cfg->max_file_size, &cp);
-    store_init(st, &c, root_fds, cfg->ntrees, cfg->max_file_size);
+    size_t nseg =
+        corpus_load(&segs, files, shard, root_fds, cfg->max_file_size, cfg->segment_bytes, &cp);
+    store_init(st, segs, nseg, root_fds, cfg->ntrees, cfg->max_file_size, cfg->segment_bytes);
     if (cfg->index_dir)
         store_keep_snapshots(st, cfg->index_dir, shard, cfg->nshards, cfg->config, true);
 }
@@ -600,7 +620,7 @@ static void run(struct queue *q, unsigned shard, const struct file_list *files,
     struct transport_end end;
     queue_transport_end(q, &end);
     int *root_fds = open_roots(cfg, shard);
-    struct corpus snap;
+    struct snap snap;
     double checked_ms = 0;
     bool have_snap = open_snapshot(&snap, shard, cfg, &checked_ms);
     struct file_list received;
@@ -713,16 +733,17 @@ static int receive_files(struct queue *q, unsigned shard, struct file_list *file
 
 int worker_exec_main(int argc, char **argv)
 {
-    if (argc < 9)
+    if (argc < 10)
         return 2;
     unsigned shard = (unsigned)strtoul(argv[2], NULL, 10);
     struct worker_config cfg = {.max_file_size = strtoull(argv[3], NULL, 10),
-                                .master_pid = (pid_t)strtol(argv[4], NULL, 10),
-                                .nshards = (unsigned)strtoul(argv[5], NULL, 10),
-                                .index_dir = strcmp(argv[6], "-") ? argv[6] : NULL,
-                                .config = strtoull(argv[7], NULL, 16),
-                                .roots = (const char *const *)argv + 8,
-                                .ntrees = (unsigned)(argc - 8)};
+                                .segment_bytes = strtoull(argv[4], NULL, 10),
+                                .master_pid = (pid_t)strtol(argv[5], NULL, 10),
+                                .nshards = (unsigned)strtoul(argv[6], NULL, 10),
+                                .index_dir = strcmp(argv[7], "-") ? argv[7] : NULL,
+                                .config = strtoull(argv[8], NULL, 16),
+                                .roots = (const char *const *)argv + 9,
+                                .ntrees = (unsigned)(argc - 9)};
     become_worker(&cfg);
     struct queue *q = queue_attach(WORKER_REQ_FD, WORKER_RES_FD, shard);
     run(q, shard, NULL, &cfg);

@@ -57,6 +57,7 @@ struct worker_config {
     const char *const *roots; /* one folder per tree */
     unsigned ntrees;
     uint64_t max_file_size;
+    uint64_t segment_bytes; /* --segment-size (store.h) */
     pid_t master_pid;
     /* --index-dir: where the shard's snapshot is kept (snapshot.h); NULL:
      * none.  config: what the snapshot must have been made for. */
@@ -77,7 +78,7 @@ void worker_main(struct queue *q, unsigned shard, const struct file_list *files,
                  const struct worker_config *cfg) __attribute__((noreturn));
 
 /* argv[1] of an exec'd worker: "shardgrep --internal-worker SHARD
- * MAX_FILE_SIZE MASTER_PID NSHARDS INDEX_DIR CONFIG ROOT..." (INDEX_DIR
+ * MAX_FILE_SIZE SEGMENT_SIZE MASTER_PID NSHARDS INDEX_DIR CONFIG ROOT..." (INDEX_DIR
  * "-" for none), request queue on WORKER_REQ_FD, result queue on
  * WORKER_RES_FD. */
 #define WORKER_EXEC_ARG "--internal-worker"

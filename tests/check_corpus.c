@@ -24,6 +24,7 @@
 #include "check_suites.h"
 #include "check_util.h"
 #include "corpus.h"
+#include "tindex.h"
 #include "utf8.h"
 #include "util.h"
 #include "walk.h"
@@ -562,9 +563,21 @@ static void setup_load(void)
     ck_assert_msg(tmpdir[0] && !tree_err[0], "the test tree could not be built: %s", tree_err);
 }
 
+/* Load shard into c, as one segment. */
+static void load_one(unsigned shard, uint64_t max)
+{
+    struct corpus **segs;
+    size_t n = corpus_load(&segs, &list, shard, &root_fd, max, 0, NULL);
+    ck_assert_msg(n == 1, "no segment size: %zu segments, want 1", n);
+    corpus_free(&c);
+    c = *segs[0];
+    free(segs[0]);
+    free(segs);
+}
+
 START_TEST(test_load_shard0)
 {
-    corpus_load(&c, &list, 0, &root_fd, 100, NULL);
+    load_one(0, 100);
     ck_assert_msg(c.nfiles == 2, "shard 0 loaded %zu files, want 2 (a.txt, sub/c.txt)", c.nfiles);
     ck_assert_msg(c.files[0].id == 0 && strcmp(c.files[0].path, "a.txt") == 0,
                   "first file: id %u %s", c.files[0].id, c.files[0].path);
@@ -581,7 +594,7 @@ END_TEST
 
 START_TEST(test_load_shard1)
 {
-    corpus_load(&c, &list, 1, &root_fd, 100, NULL);
+    load_one(1, 100);
     ck_assert_msg(c.nfiles == 2, "shard 1 loaded %zu files, want 2", c.nfiles);
     ck_assert_msg(c.files[0].id == 1 && c.files[1].id == 8, "ids %u %u, want 1 8", c.files[0].id,
                   c.files[1].id);
@@ -597,7 +610,7 @@ START_TEST(test_load_size_limit)
 {
     /* With room for big.txt it loads; the limit is the load's, not the
      * size the walk recorded. */
-    corpus_load(&c, &list, 0, &root_fd, 200, NULL);
+    load_one(0, 200);
     ck_assert_msg(c.nfiles == 3 && c.too_large == 0, "max 200: %zu files, too_large %u", c.nfiles,
                   c.too_large);
     ck_assert_msg(c.files[1].id == 2 && c.files[1].len == 201, "big.txt: id %u len %llu",
@@ -607,10 +620,42 @@ END_TEST
 
 START_TEST(test_load_empty_shard)
 {
-    corpus_load(&c, &list, 5, &root_fd, 100, NULL);
+    load_one(5, 100);
     ck_assert_msg(c.nfiles == 0 && c.len == 0 && c.unreadable == 0,
                   "a shard with no files: nfiles %zu len %llu", c.nfiles,
                   (unsigned long long)c.len);
+}
+END_TEST
+
+/* A segment of at most one byte: each file its own, in order, sealed,
+ * what was skipped counted in the segment it would have been in. */
+START_TEST(test_load_segments)
+{
+    struct corpus **segs;
+    size_t n = corpus_load(&segs, &list, 0, &root_fd, 100, 1, NULL);
+    uint32_t binary = 0, unreadable = 0, too_large = 0;
+    size_t files = 0;
+    for (size_t k = 0; k < n; k++) {
+        ck_assert_msg(tindex_ready(segs[k]->index), "segment %zu is not sealed", k);
+        files += segs[k]->nfiles;
+        binary += segs[k]->binary;
+        unreadable += segs[k]->unreadable;
+        too_large += segs[k]->too_large;
+    }
+    ck_assert_msg(n == 2 && files == 2, "%zu segments, %zu files: want one file each", n, files);
+    ck_assert_msg(binary == 1 && too_large == 1 && unreadable == 3,
+                  "binary %u too_large %u unreadable %u across the segments", binary, too_large,
+                  unreadable);
+    const char *want[] = {"a.txt", "sub/c.txt"};
+    size_t at = 0;
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < segs[k]->nfiles; i++, at++)
+            ck_assert_str_eq(segs[k]->files[i].path, want[at]);
+    for (size_t k = 0; k < n; k++) {
+        corpus_free(segs[k]);
+        free(segs[k]);
+    }
+    free(segs);
 }
 END_TEST
 
@@ -671,7 +716,7 @@ START_TEST(test_load_folder_became_link)
     snprintf(keep, sizeof keep, "%s/keep", tmpdir);
     check_rm_tree(keep);
     ck_assert_msg(symlink(outside, keep) == 0, "symlink %s -> %s", keep, outside);
-    corpus_load(&c, &list, 0, &root_fd, 100, NULL);
+    load_one(0, 100);
     ck_assert_msg(c.nfiles == 1 && strcmp(c.files[0].path, "top.txt") == 0,
                   "%zu files loaded, want top.txt alone", c.nfiles);
     ck_assert_msg(!memmem(c.buf, (size_t)c.len, "SECRET", 6),
@@ -689,7 +734,7 @@ START_TEST(test_load_file_replaced)
     snprintf(from, sizeof from, "%s/top.new", tmpdir);
     snprintf(to, sizeof to, "%s/top.txt", tmpdir);
     ck_assert_msg(rename(from, to) == 0, "rename %s %s", from, to);
-    corpus_load(&c, &list, 0, &root_fd, 100, NULL);
+    load_one(0, 100);
     ck_assert_msg(c.nfiles == 2, "%zu files loaded, want 2 (keep/a.txt, keep/b.txt)", c.nfiles);
     ck_assert_msg(c.changed == 1, "changed %u, want 1 (top.txt)", c.changed);
     ck_assert_msg(!memmem(c.buf, (size_t)c.len, "top", 3), "the replaced file was loaded");
@@ -809,6 +854,7 @@ Suite *suite_corpus(void)
     tcase_add_test(tc, test_load_shard1);
     tcase_add_test(tc, test_load_size_limit);
     tcase_add_test(tc, test_load_empty_shard);
+    tcase_add_test(tc, test_load_segments);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("corpus_load_changed");

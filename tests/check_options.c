@@ -88,6 +88,8 @@ START_TEST(test_parse_defaults)
     ck_assert_msg(o.max_file_size == 16u * 1024 * 1024, "max_file_size %llu, want 16M",
                   (unsigned long long)o.max_file_size);
     ck_assert_msg(!o.no_ignore, "no_ignore set by default");
+    ck_assert_msg(o.segment_bytes == 64ull << 20, "segment_bytes %llu, want 64M",
+                  (unsigned long long)o.segment_bytes);
     ck_assert_msg(o.keep_queries == 1000 && o.keep_seconds == 600 && o.timeout_ms == 10000,
                   "keep_queries %u keep_seconds %u timeout_ms %u", o.keep_queries, o.keep_seconds,
                   o.timeout_ms);
@@ -231,6 +233,25 @@ START_TEST(test_parse_max_file_size)
                       (unsigned long long)o.max_file_size);
         ck_assert_msg(strstr(err, "--max-file-size") != NULL && strstr(err, bad[i]) != NULL,
                       "--max-file-size '%s': message \"%s\"", bad[i], err);
+    }
+}
+END_TEST
+
+START_TEST(test_parse_segment_size)
+{
+    enum options_result r = PARSE("--segment-size", "4K");
+    ck_assert_msg(r == OPTIONS_RUN && o.segment_bytes == 4096, "--segment-size 4K: %d %llu (%s)", r,
+                  (unsigned long long)o.segment_bytes, err);
+    r = PARSE("--segment-size=2G");
+    ck_assert_msg(r == OPTIONS_RUN && o.segment_bytes == 2ull << 30, "--segment-size=2G: %d %llu",
+                  r, (unsigned long long)o.segment_bytes);
+    static const char *const bad[] = {"x", "0", "4095", "", "1.5M", "-1", "2T"};
+    for (size_t i = 0; i < NCASES(bad); i++) {
+        r = PARSE("--segment-size", bad[i]);
+        ck_assert_msg(r == OPTIONS_ERROR, "--segment-size '%s' accepted (%llu)", bad[i],
+                      (unsigned long long)o.segment_bytes);
+        ck_assert_msg(strstr(err, "--segment-size") != NULL && strstr(err, "at least 4K") != NULL,
+                      "--segment-size '%s': message \"%s\"", bad[i], err);
     }
 }
 END_TEST
@@ -481,6 +502,7 @@ Suite *suite_options(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_parse_defaults);
     tcase_add_test(tc, test_parse_memory);
+    tcase_add_test(tc, test_parse_segment_size);
     tcase_add_test(tc, test_parse_long_options);
     tcase_add_test(tc, test_parse_short_and_equals);
     tcase_add_test(tc, test_parse_trees);

@@ -93,7 +93,7 @@ static const char *path_of(uint32_t id)
     enum store_part part;
     size_t fi;
     if (store_find(&st, id, &part, &fi))
-        return store_corpus(&st, part)->files[fi].path;
+        return store_file(&st, part, fi)->path;
     return id < list.n ? list.v[id].path : "?";
 }
 
@@ -123,6 +123,10 @@ static void list_add(const char *rel)
     list.v[list.n++] = (struct file_entry){.path = xstrdup(rel), .stamp = stamp_of(&sb)};
 }
 
+/* The base's segments: of at most load_bytes each as loaded (0: one),
+ * of about fold_bytes as folds cut them. */
+static uint64_t load_bytes, fold_bytes;
+
 /* b.txt, d.txt, f.txt in the base (ids 0, 1, 2). */
 static void setup(void)
 {
@@ -137,10 +141,25 @@ static void setup(void)
     list_add("f.txt");
     root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ck_assert(root_fd >= 0);
-    struct corpus c;
-    corpus_init(&c);
-    corpus_load(&c, &list, 0, &root_fd, 1 << 20, NULL);
-    store_init(&st, &c, &root_fd, 1, 1 << 20);
+    struct corpus **segs;
+    size_t nseg = corpus_load(&segs, &list, 0, &root_fd, 1 << 20, load_bytes, NULL);
+    store_init(&st, segs, nseg, &root_fd, 1, 1 << 20, fold_bytes);
+}
+
+static void setup_one_segment(void)
+{
+    load_bytes = fold_bytes = 0;
+    setup();
+    ck_assert_msg(st.nseg == 1, "%zu segments", st.nseg);
+}
+
+/* Each base file its own segment; folds cut at 64 KiB. */
+static void setup_segments(void)
+{
+    load_bytes = 1;
+    fold_bytes = 64 << 10;
+    setup();
+    ck_assert_msg(st.nseg == 3, "%zu segments, want one a file", st.nseg);
 }
 
 static void teardown(void)
@@ -286,14 +305,14 @@ START_TEST(test_full_compaction)
     search("needle");
     size_t hits_before = found.n;
     store_compact(&st);
-    ck_assert_msg(st.delta.nfiles == 0 && st.base.nfiles == 3 + n, "base %zu delta %zu files",
-                  st.base.nfiles, st.delta.nfiles);
+    ck_assert_msg(st.delta.nfiles == 0 && st.base_files == 3 + n, "base %zu delta %zu files",
+                  st.base_files, st.delta.nfiles);
     search("needle");
     ck_assert_msg(found.n == hits_before, "%zu hits after, %zu before", found.n, hits_before);
     enum store_part part;
     size_t fi;
     ck_assert(store_find(&st, 100, &part, &fi) && part == STORE_BASE);
-    ck_assert_str_eq(st.base.files[fi].path, "z/00000.txt");
+    ck_assert_str_eq(store_file(&st, STORE_BASE, fi)->path, "z/00000.txt");
 }
 END_TEST
 
@@ -324,8 +343,8 @@ START_TEST(test_delta_order_kept)
             ck_assert_msg(store_file_cmp(&st.delta.files[o[i - 1].fi], f) <= 0, "%s before %s",
                           st.delta.files[o[i - 1].fi].path, f->path);
         size_t below = 0;
-        for (size_t k = 0; k < st.base.nfiles; k++)
-            below += store_file_cmp(&st.base.files[k], f) < 0;
+        for (size_t k = 0; k < st.base_files; k++)
+            below += store_file_cmp(store_file(&st, STORE_BASE, k), f) < 0;
         ck_assert_msg(o[i].base_at == below, "%s placed after %u base files, not %zu", f->path,
                       o[i].base_at, below);
     }
@@ -381,10 +400,10 @@ START_TEST(test_fold_in_a_thread)
     size_t visible = 0;
     for (size_t i = 0; i < st.delta.nfiles; i++)
         visible += store_visible(&st, STORE_DELTA, i, st.version);
-    ck_assert_msg(st.base.nfiles == 3 + n && visible == 3,
+    ck_assert_msg(st.base_files == 3 + n && visible == 3,
                   "after the swap: base %zu files, delta %zu visible (the three loaded "
                   "meanwhile)",
-                  st.base.nfiles, visible);
+                  st.base_files, visible);
     search("needle|changed|rewritten");
     ck_assert_str_eq(hits(), before);
     /* The swap copied nothing: what it folded is garbage in the delta,
@@ -422,12 +441,104 @@ START_TEST(test_unreadable_changes)
 }
 END_TEST
 
-Suite *suite_store(void)
+/* The segments in (tree, path) order, each one's files too, and
+ * numbered one after the other. */
+static void check_segments(void)
 {
-    Suite *s = suite_create("store");
-    TCase *tc = tcase_create("store_apply");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    const struct corpus_file *prev = NULL;
+    for (size_t k = 0; k < st.nseg; k++) {
+        ck_assert_msg(st.seg_first[k] + st.seg[k]->nfiles == st.seg_first[k + 1],
+                      "segment %zu numbered from %zu, %zu files, the next from %zu", k,
+                      st.seg_first[k], st.seg[k]->nfiles, st.seg_first[k + 1]);
+        for (size_t i = 0; i < st.seg[k]->nfiles; i++) {
+            const struct corpus_file *f = &st.seg[k]->files[i];
+            ck_assert_msg(!prev || store_file_cmp(prev, f) < 0, "%s before %s (segment %zu)",
+                          prev->path, f->path, k);
+            prev = f;
+        }
+    }
+}
+
+/* A change in one segment folds that one (with a small neighbour), and
+ * leaves the others as they are. */
+START_TEST(test_fold_one_segment)
+{
+    struct store_applied a;
+    write_file("f.txt", "needle f, changed\n");
+    apply1(load(2, "f.txt"), &a);
+    write_file("g.txt", "needle g\n");
+    apply1(load(9, "g.txt"), &a);
+    search("needle");
+    char *before = xstrdup(hits());
+    struct corpus *b_seg = st.seg[0];
+    store_fold_begin(&st);
+    while (store_fold_copying(&st))
+        store_fold_step(&st);
+    while (!store_fold_ready(&st))
+        usleep(1000);
+    store_fold_finish(&st);
+    /* f.txt's segment is small: folded with d.txt's, b.txt's untouched. */
+    ck_assert_msg(st.nseg == 2 && st.seg[0] == b_seg, "%zu segments; b.txt's %s", st.nseg,
+                  st.seg[0] == b_seg ? "kept" : "rebuilt");
+    ck_assert_msg(st.seg[1]->nfiles == 3 && st.base_dead_bytes == 0,
+                  "the new segment: %zu files (d, f, g), %llu dead bytes", st.seg[1]->nfiles,
+                  (unsigned long long)st.base_dead_bytes);
+    check_segments();
+    search("needle");
+    ck_assert_str_eq(hits(), before);
+    free(before);
+    ck_assert_msg(store_rebuild_due(&st) || st.delta_dead_bytes < STORE_DELTA_MIN / 8,
+                  "garbage left unaccounted");
+}
+END_TEST
+
+/* A fold that takes more than a segment's worth cuts it into segments
+ * near the size; a sweep goes on until the changes are few. */
+START_TEST(test_fold_cuts_and_sweeps)
+{
+    struct store_applied a;
+    size_t n = STORE_DELTA_MIN / 4096 + 8;
+    char *big = xmalloc(4096);
+    memset(big, 'q', 4095);
+    big[4095] = '\n';
+    for (size_t i = 0; i < n; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "%c/%05zu.txt", i % 2 ? 'c' : 'e', i);
+        snprintf(big, 32, "needle %05zu", i);
+        big[strlen(big)] = ' ';
+        ck_assert(check_write_file(root, rel, big, 4096) == 0);
+        apply1(load((uint32_t)(100 + i), rel), &a);
+    }
+    free(big);
+    search("needle");
+    uint64_t hits_before = found.done.matched_lines;
+    ck_assert_msg(hits_before == n + 3, "%llu lines before", (unsigned long long)hits_before);
+    int folds = 0;
+    while (store_fold_due(&st)) {
+        store_fold_begin(&st);
+        while (store_fold_copying(&st))
+            store_fold_step(&st);
+        while (!store_fold_ready(&st))
+            usleep(1000);
+        store_fold_finish(&st);
+        ck_assert_msg(++folds < 100, "a sweep that does not end");
+        check_segments();
+    }
+    ck_assert_msg(folds >= 2 && !st.sweeping, "%d folds, sweeping %d", folds, st.sweeping);
+    for (size_t k = 0; k < st.nseg; k++)
+        ck_assert_msg(st.seg[k]->len <= 2 * fold_bytes + 4096,
+                      "segment %zu holds %llu bytes (cut at %llu)", k,
+                      (unsigned long long)st.seg[k]->len, (unsigned long long)fold_bytes);
+    ck_assert_msg(st.nseg >= n * 4096 / (2 * fold_bytes), "%zu segments for %zu files", st.nseg, n);
+    search("needle");
+    ck_assert_msg(found.done.matched_lines == hits_before, "%llu lines after, %llu before",
+                  (unsigned long long)found.done.matched_lines, (unsigned long long)hits_before);
+    ck_assert_str_eq(path_of(100), "e/00000.txt");
+}
+END_TEST
+
+static void add_store_tests(TCase *tc)
+{
     tcase_add_test(tc, test_base_only);
     tcase_add_test(tc, test_modified_file);
     tcase_add_test(tc, test_new_file_in_path_order);
@@ -438,6 +549,22 @@ Suite *suite_store(void)
     tcase_add_test(tc, test_delta_order_kept);
     tcase_add_test(tc, test_fold_in_a_thread);
     tcase_add_test(tc, test_unreadable_changes);
+}
+
+Suite *suite_store(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store_apply");
+    tcase_add_checked_fixture(tc, setup_one_segment, teardown);
+    tcase_set_timeout(tc, 60);
+    add_store_tests(tc);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("store_segments");
+    tcase_add_checked_fixture(tc, setup_segments, teardown);
+    tcase_set_timeout(tc, 60);
+    add_store_tests(tc);
+    tcase_add_test(tc, test_fold_one_segment);
+    tcase_add_test(tc, test_fold_cuts_and_sweeps);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -91,7 +91,10 @@ static void setup(void)
     /* Defined bytes past the text (PCRE2's JIT reads a little beyond). */
     if (corp.cap > corp.len)
         memset(corp.buf + corp.len, 0, (size_t)(corp.cap - corp.len));
-    store_init(&st, &corp, &root_fd, 1, 1 << 20);
+    struct corpus **segs = xmalloc(sizeof *segs);
+    segs[0] = xmalloc(sizeof **segs);
+    *segs[0] = corp; /* the store's now */
+    store_init(&st, segs, 1, &root_fd, 1, 1 << 20, 0);
 }
 
 static void teardown(void)

@@ -535,8 +535,10 @@ def bad_snapshots_are_rebuilt():
         srv.kill()
     snap0 = os.path.join(idx, "shard-0.snap")
     size = os.path.getsize(snap0)
+    # The last byte of the file is the last byte of its last segment's
+    # index postings (the middle can be padding between segments).
     cases = [
-        ("a byte flipped", lambda: flip(snap0, size // 2), "does not match its checksum"),
+        ("a byte flipped", lambda: flip(snap0, size - 1), "does not match its checksum"),
         ("cut short", lambda: os.truncate(snap0, size - 100), "outside the file"),
         ("not a snapshot", lambda: open(snap0, "w").write("hello"), "not a snapshot"),
     ]
@@ -557,6 +559,54 @@ def bad_snapshots_are_rebuilt():
     try:
         wait_log(srv, "made for other trees or options")
         converge(srv, root, "after another --max-file-size")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+
+
+@R.test(timeout=600)
+def segments_follow_a_rewrite():
+    """A shard held in many small segments (--segment-size 256K, one
+    worker): rewriting every file passes the fold threshold, so segments
+    are folded one at a time as the changes come; the answers stay the
+    tree's, and a restart maps the segments back from --index-dir."""
+    tmp = TempDir("sglivesegs-")
+    root = tmp.path
+    rng = random.Random(11)
+    words = ["alpha", "beta", "zeta", "marker", "line", "gamma", "delta"]
+
+    def body(i, round_):
+        lines = ["line %d" % n if n % 7 == 0 else
+                 " ".join(rng.choice(words) for _ in range(8)) for n in range(1400)]
+        lines[i % 1400] = "marker %d round %d" % (i, round_)
+        return "\n".join(lines) + "\n"
+    nfiles = 150  # about 64 KB each: 9.6 MB, past the 8 MB a fold waits for
+    for i in range(nfiles):
+        write(root, "s%02d/f%03d.txt" % (i % 12, i), body(i, 0))
+    idx = os.path.join(TempDir("sgsegidx-").path, "index")
+    queries = ["marker \\d+ round 1", "zeta gamma", "^line \\d+$"]
+    srv = start(root, "--workers", "1", "--segment-size", "256K", "--index-dir", idx)
+    try:
+        wait_log(srv, "snapshot written")
+        converge(srv, root, "start", queries=queries)
+        for i in range(nfiles):
+            write(root, "s%02d/f%03d.txt" % (i % 12, i), body(i, 1))
+        converge(srv, root, "every file rewritten", queries=queries)
+        # Each fold writes the snapshot again: a second one means folds ran.
+        deadline = time.monotonic() + 120 * sgtest.SLOW
+        while srv.stderr_text().count("snapshot written") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(srv.stderr_text().count("snapshot written") >= 2,
+              "no fold after every file was rewritten: %r" % srv.stderr_text()[-800:])
+        converge(srv, root, "after the folds", queries=queries)
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
+        srv.kill()
+    write(root, "s00/f000.txt", body(0, 1) + "zeta gamma while stopped\n")
+    srv = start(root, "--workers", "1", "--segment-size", "256K", "--index-dir", idx)
+    try:
+        wait_log(srv, "from its snapshot")
+        converge(srv, root, "restart from the segments", queries=queries)
         sgtest.assert_stops_clean(srv, signal.SIGTERM)
     finally:
         srv.kill()
