@@ -65,7 +65,9 @@ struct search {
     struct glob_list *inc, *exc;
     struct qnode *plan; /* for each base segment's selector, as it comes */
     size_t seg;         /* the base segment being walked */
-    struct selector base_sel, delta_sel;
+    struct selector base_sel;
+    struct selector *chunk_sel; /* one for each of the delta's chunks */
+    size_t nchunk_sel;
     struct delta_file *dfiles;
     size_t ndfiles, dk, delta_block;
     size_t block; /* in the segment */
@@ -549,16 +551,16 @@ static struct glob_list *filter(const char *spec, uint32_t len)
     return gl;
 }
 
-/* The selector of corpus c: the delta, or base segment seg. */
+/* The selector of base segment k, or of the delta's chunk k. */
 static void selector_init(struct selector *sel, const struct search *s, enum store_part part,
-                          size_t seg)
+                          size_t k)
 {
     free(sel->cand);
     free(sel->eighths);
     memset(sel, 0, sizeof *sel);
-    sel->c = part == STORE_DELTA ? &s->store->delta : s->store->seg[seg];
+    sel->c = part == STORE_DELTA ? s->store->chunk[k] : s->store->seg[k];
     sel->part = part;
-    sel->first = part == STORE_DELTA ? 0 : s->store->seg_first[seg];
+    sel->first = part == STORE_DELTA ? s->store->chunk_first[k] : s->store->seg_first[k];
     sel->file = -1;
     if (s->plan && tindex_ready(sel->c->index))
         sel->cand = tindex_candidates_eighths(sel->c->index, s->plan, &sel->ncand, &sel->eighths);
@@ -727,17 +729,20 @@ static bool next_base_run(struct search *s, size_t limit)
 /* The next run of selected blocks of the delta file dfiles[dk]. */
 static bool next_delta_run(struct search *s)
 {
-    const struct corpus *d = &s->store->delta;
-    const struct corpus_file *f = &d->files[s->dfiles[s->dk].fi];
+    size_t k = store_chunk_of(s->store, s->dfiles[s->dk].fi);
+    size_t fi = s->dfiles[s->dk].fi - s->store->chunk_first[k];
+    const struct corpus *d = s->store->chunk[k];
+    struct selector *sel = &s->chunk_sel[k];
+    const struct corpus_file *f = &d->files[fi];
     size_t end = f->first_block;
-    while (end < d->nblocks && d->blocks[end].file == s->dfiles[s->dk].fi)
+    while (end < d->nblocks && d->blocks[end].file == fi)
         end++;
     for (size_t i = s->delta_block > f->first_block ? s->delta_block : f->first_block; i < end;
          i++) {
-        if (!selector_take(&s->delta_sel, s, i))
+        if (!selector_take(sel, s, i))
             continue;
         size_t j = i + 1;
-        while (!f->wide_fold && j < end && selector_take(&s->delta_sel, s, j))
+        while (!f->wide_fold && j < end && selector_take(sel, s, j))
             j++;
         s->delta_block = j;
         start_run(s, d, i, j - 1, f->wide_fold);
@@ -1023,7 +1028,12 @@ struct search *search_start(const struct store *store, uint32_t version, uint32_
                   : qplan_build(q->pattern, q->pattern_len, q->flags & MSG_QF_LITERAL,
                                 q->flags & MSG_QF_CASELESS);
     selector_init(&s->base_sel, s, STORE_BASE, 0);
-    selector_init(&s->delta_sel, s, STORE_DELTA, 0);
+    /* The chunks there are now: a chunk opened later holds only files
+     * born after the search's version. */
+    s->nchunk_sel = store->nchunk;
+    s->chunk_sel = xcalloc(s->nchunk_sel, sizeof *s->chunk_sel);
+    for (size_t k = 0; k < s->nchunk_sel; k++)
+        selector_init(&s->chunk_sel[k], s, STORE_DELTA, k);
     place_delta(s);
     return s;
 }
@@ -1035,9 +1045,12 @@ void search_free(struct search *s)
     glob_list_free(s->inc);
     glob_list_free(s->exc);
     free(s->base_sel.cand);
-    free(s->delta_sel.cand);
+    for (size_t k = 0; k < s->nchunk_sel; k++) {
+        free(s->chunk_sel[k].cand);
+        free(s->chunk_sel[k].eighths);
+    }
+    free(s->chunk_sel);
     free(s->base_sel.eighths);
-    free(s->delta_sel.eighths);
     qplan_free(s->plan);
     free(s->dfiles);
     msg_writer_free(&s->batch);

@@ -31,7 +31,8 @@ struct store_fold {
     struct fold_src *base; /* their files live at the snapshot, in order */
     size_t nbase;
     struct corpus delta; /* copies of the delta's live files among them, in order */
-    uint32_t *delta_fi;  /* and each one's index in the delta */
+    uint32_t *delta_fi;  /* and each one's number in the delta */
+    const struct corpus **delta_src; /* and its chunk */
     size_t copied;       /* of them, those whose text is copied yet */
     bool started;        /* all copied: the thread runs (or ran) */
     bool joinable;       /* the thread is to be joined */
@@ -123,12 +124,13 @@ bool store_find(const struct store *s, uint32_t id, enum store_part *part, size_
     return true;
 }
 
-size_t store_segment_of(const struct store *s, size_t fi)
+/* The last of n parts (numbered from first[]) starting at or before fi. */
+static size_t part_of(const size_t *first, size_t n, size_t fi)
 {
-    size_t lo = 0, hi = s->nseg; /* the last segment starting at or before fi */
+    size_t lo = 0, hi = n;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->seg_first[mid] <= fi)
+        if (first[mid] <= fi)
             lo = mid;
         else
             hi = mid;
@@ -136,12 +138,23 @@ size_t store_segment_of(const struct store *s, size_t fi)
     return lo;
 }
 
+size_t store_segment_of(const struct store *s, size_t fi)
+{
+    return part_of(s->seg_first, s->nseg, fi);
+}
+
+size_t store_chunk_of(const struct store *s, size_t fi)
+{
+    return part_of(s->chunk_first, s->nchunk, fi);
+}
+
 const struct corpus *store_locate(const struct store *s, enum store_part part, size_t fi,
                                   size_t *local)
 {
     if (part == STORE_DELTA) {
-        *local = fi;
-        return &s->delta;
+        size_t k = store_chunk_of(s, fi);
+        *local = fi - s->chunk_first[k];
+        return s->chunk[k];
     }
     size_t k = store_segment_of(s, fi);
     *local = fi - s->seg_first[k];
@@ -179,7 +192,7 @@ static void count_live(struct store *s, const struct corpus_file *f, int sign)
 /* Index the ids of the live files of both parts, and count them. */
 static void reindex(struct store *s)
 {
-    map_reset(s, s->base_files + s->delta.nfiles);
+    map_reset(s, s->base_files + s->delta_files);
     s->live_files = s->live_lines = s->live_bytes = 0;
     for (size_t k = 0; k < s->nseg; k++) {
         const struct corpus *c = s->seg[k];
@@ -191,11 +204,12 @@ static void reindex(struct store *s)
             count_live(s, &c->files[i], 1);
         }
     }
-    for (size_t i = 0; i < s->delta.nfiles; i++) {
+    for (size_t i = 0; i < s->delta_files; i++) {
         if (!store_visible(s, STORE_DELTA, i, s->version))
             continue;
-        map_put(s, s->delta.files[i].id, STORE_DELTA, i);
-        count_live(s, &s->delta.files[i], 1);
+        const struct corpus_file *f = store_file(s, STORE_DELTA, i);
+        map_put(s, f->id, STORE_DELTA, i);
+        count_live(s, f, 1);
     }
 }
 
@@ -221,19 +235,48 @@ static void count_base_dead(struct store *s)
                 s->base_dead_bytes += s->seg[k]->files[i].len;
 }
 
+/* Number the delta's files across its chunks. */
+static void number_chunks(struct store *s)
+{
+    s->chunk_first = xrealloc(s->chunk_first, (s->nchunk + 1) * sizeof *s->chunk_first);
+    size_t n = 0;
+    uint64_t bytes = 0;
+    for (size_t k = 0; k < s->nchunk; k++) {
+        s->chunk_first[k] = n;
+        n += s->chunk[k]->nfiles;
+        bytes += s->chunk[k]->len;
+    }
+    s->chunk_first[s->nchunk] = s->delta_files = n;
+    s->delta_bytes = bytes;
+}
+
+/* A new open chunk, after the others. */
+static void open_chunk(struct store *s)
+{
+    struct corpus *c = xmalloc(sizeof *c);
+    corpus_init(c);
+    corpus_enable_live_index(c);
+    s->chunk = xrealloc(s->chunk, (s->nchunk + 1) * sizeof *s->chunk);
+    s->chunk_dead = xrealloc(s->chunk_dead, (s->nchunk + 1) * sizeof *s->chunk_dead);
+    s->chunk_dead[s->nchunk] = 0;
+    s->chunk[s->nchunk++] = c;
+    number_chunks(s);
+}
+
 static void delta_init(struct store *s)
 {
-    corpus_init(&s->delta);
-    corpus_enable_live_index(&s->delta);
+    s->chunk = NULL;
+    s->nchunk = 0;
+    open_chunk(s);
     s->delta_dead_bytes = 0;
     s->order_covers = 0;
 }
 
-static const struct corpus *order_corpus; /* for the qsort below (one thread) */
+static const struct store *order_store; /* for the qsort below (one thread) */
 static int by_order(const void *a, const void *b)
 {
-    return store_file_cmp(&order_corpus->files[((const struct store_pos *)a)->fi],
-                          &order_corpus->files[((const struct store_pos *)b)->fi]);
+    return store_file_cmp(store_file(order_store, STORE_DELTA, ((const struct store_pos *)a)->fi),
+                          store_file(order_store, STORE_DELTA, ((const struct store_pos *)b)->fi));
 }
 
 /* The number of base files that sort before f: the segment first (by its
@@ -269,31 +312,32 @@ static size_t base_below(const struct store *s, const struct corpus_file *f)
  * search took 25 million comparisons after a 10,000-file burst). */
 static void order_update(struct store *s)
 {
-    const struct corpus *d = &s->delta;
-    size_t old = s->order_covers, add = d->nfiles - old;
+    size_t old = s->order_covers, add = s->delta_files - old;
     if (!add)
         return;
-    if (d->nfiles > s->order_cap) {
-        s->order_cap = d->nfiles > 2 * s->order_cap ? d->nfiles : 2 * s->order_cap;
+    if (s->delta_files > s->order_cap) {
+        s->order_cap = s->delta_files > 2 * s->order_cap ? s->delta_files : 2 * s->order_cap;
         s->order = xrealloc(s->order, s->order_cap * sizeof *s->order);
     }
     struct store_pos *fresh = xmalloc(add * sizeof *fresh);
     for (size_t k = 0; k < add; k++)
-        fresh[k] = (struct store_pos){.fi = (uint32_t)(old + k),
-                                      .base_at = (uint32_t)base_below(s, &d->files[old + k])};
-    order_corpus = d;
+        fresh[k] = (struct store_pos){
+            .fi = (uint32_t)(old + k),
+            .base_at = (uint32_t)base_below(s, store_file(s, STORE_DELTA, old + k))};
+    order_store = s;
     qsort(fresh, add, sizeof *fresh, by_order);
     /* Merge from the back, in place: the old entries move up at most
      * add places. */
     size_t i = old, j = add, out = old + add;
     while (j > 0) {
-        if (i > 0 && store_file_cmp(&d->files[s->order[i - 1].fi], &d->files[fresh[j - 1].fi]) > 0)
+        if (i > 0 && store_file_cmp(store_file(s, STORE_DELTA, s->order[i - 1].fi),
+                                    store_file(s, STORE_DELTA, fresh[j - 1].fi)) > 0)
             s->order[--out] = s->order[--i];
         else
             s->order[--out] = fresh[--j];
     }
     free(fresh);
-    s->order_covers = d->nfiles;
+    s->order_covers = s->delta_files;
 }
 
 const struct store_pos *store_delta_order(const struct store *s, size_t *n)
@@ -463,6 +507,7 @@ static void free_fold(struct store_fold *f)
     free(f->out);
     corpus_free(&f->delta);
     free(f->delta_fi);
+    free(f->delta_src);
     free(f->base);
     free(f);
 }
@@ -503,8 +548,11 @@ void store_free(struct store *s)
             free_segment(s->seg[k]);
     free(s->seg);
     free(s->seg_first);
-    free_paths(&s->delta);
-    corpus_free(&s->delta);
+    for (size_t k = 0; k < s->nchunk; k++)
+        free_segment(s->chunk[k]);
+    free(s->chunk);
+    free(s->chunk_first);
+    free(s->chunk_dead);
     free(s->base_dead);
     free(s->delta_born);
     free(s->delta_dead);
@@ -528,16 +576,17 @@ static void kill_live(struct store *s, uint32_t id, uint32_t v)
     } else {
         s->delta_dead[fi] = v;
         s->delta_dead_bytes += f->len;
+        s->chunk_dead[store_chunk_of(s, fi)] += f->len;
     }
     map_remove(s, id);
 }
 
 static void grow_delta_tables(struct store *s)
 {
-    if (s->delta.nfiles <= s->delta_cap)
+    if (s->delta_files <= s->delta_cap)
         return;
     size_t cap = s->delta_cap ? s->delta_cap : 64;
-    while (cap < s->delta.nfiles)
+    while (cap < s->delta_files)
         cap *= 2;
     s->delta_born = xrealloc(s->delta_born, cap * sizeof *s->delta_born);
     s->delta_dead = xrealloc(s->delta_dead, cap * sizeof *s->delta_dead);
@@ -554,20 +603,24 @@ static void load_changed(struct store *s, const struct store_change *ch, uint32_
     }
     char *path = xstrndup(ch->path, ch->path_len);
     struct file_entry e = {.path = path, .tree = ch->tree, .stamp = ch->stamp};
-    size_t before = s->delta.nfiles;
+    struct corpus *open = s->chunk[s->nchunk - 1];
+    size_t before = open->nfiles;
+    uint64_t len0 = open->len;
     enum corpus_read_result r =
-        corpus_read_add(&s->delta, s->root_fds[ch->tree], &e, ch->id, s->max_file_size, rd);
-    if (r != CORPUS_READ_ADDED || s->delta.nfiles == before) {
+        corpus_read_add(open, s->root_fds[ch->tree], &e, ch->id, s->max_file_size, rd);
+    if (r != CORPUS_READ_ADDED || open->nfiles == before) {
         free(path);
         out->failed += r != CORPUS_READ_BINARY && r != CORPUS_READ_TOO_LARGE;
         return;
     }
-    size_t fi = s->delta.nfiles - 1;
+    size_t fi = s->delta_files++;
+    s->chunk_first[s->nchunk] = s->delta_files;
+    s->delta_bytes += open->len - len0;
     grow_delta_tables(s);
     s->delta_born[fi] = v;
     s->delta_dead[fi] = 0;
     map_put(s, ch->id, STORE_DELTA, fi);
-    count_live(s, &s->delta.files[fi], 1);
+    count_live(s, &open->files[before], 1);
     out->loaded++;
 }
 
@@ -578,8 +631,11 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
     uint32_t v = ++s->version;
     s->layout++;
     struct corpus_reader rd = {0};
-    uint32_t bin0 = s->delta.binary, big0 = s->delta.too_large, unr0 = s->delta.unreadable;
-    uint32_t chg0 = s->delta.changed;
+    if (s->chunk[s->nchunk - 1]->len >= STORE_CHUNK_BYTES)
+        open_chunk(s); /* the batch goes to a new chunk */
+    const struct corpus *open = s->chunk[s->nchunk - 1];
+    uint32_t bin0 = open->binary, big0 = open->too_large, unr0 = open->unreadable;
+    uint32_t chg0 = open->changed;
     for (size_t i = 0; i < n; i++) {
         kill_live(s, ch[i].id, v);
         if (ch[i].remove)
@@ -589,10 +645,10 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
     }
     free(rd.buf);
     order_update(s);
-    s->binary += s->delta.binary - bin0;
-    s->too_large += s->delta.too_large - big0;
-    s->unreadable += s->delta.unreadable - unr0;
-    s->changed += s->delta.changed - chg0;
+    s->binary += open->binary - bin0;
+    s->too_large += open->too_large - big0;
+    s->unreadable += open->unreadable - unr0;
+    s->changed += open->changed - chg0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -601,7 +657,7 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
 
 static uint64_t live_delta_bytes(const struct store *s)
 {
-    return s->delta.len - s->delta_dead_bytes;
+    return s->delta_bytes - s->delta_dead_bytes;
 }
 
 /* What folds take away: the delta's live text and the base's dead text. */
@@ -616,11 +672,10 @@ static uint64_t fold_threshold(const struct store *s)
     return at < STORE_DELTA_MIN ? STORE_DELTA_MIN : at;
 }
 
-bool store_rebuild_due(const struct store *s)
+bool store_hold_changes(const struct store *s)
 {
-    /* Mostly garbage: the delta alone is worth rebuilding. */
-    return !s->fold && s->delta_dead_bytes > STORE_DELTA_MIN / 8 &&
-           s->delta_dead_bytes > live_delta_bytes(s);
+    uint64_t at = s->live_bytes / STORE_HOLD_FRACTION;
+    return live_delta_bytes(s) > (at < 2 * STORE_DELTA_MIN ? 2 * STORE_DELTA_MIN : at);
 }
 
 bool store_fold_due(const struct store *s)
@@ -632,13 +687,12 @@ bool store_fold_due(const struct store *s)
 
 bool store_compact_due(const struct store *s)
 {
-    return store_fold_due(s) || store_rebuild_due(s);
+    return store_fold_due(s) || store_tidy_due(s);
 }
 
-/* Which segments to fold next: the one with the most changes (of the
- * delta's live text alone, when draining the delta), and a small one
- * with its smaller neighbour.  False when none has any. */
-static bool fold_range(const struct store *s, bool delta_only, size_t *first, size_t *n)
+/* Which segments to fold next: the one with the most changes, and a
+ * small one with its smaller neighbour.  False when none has any. */
+static bool fold_range(const struct store *s, size_t *first, size_t *n)
 {
     uint64_t *dead = xcalloc(s->nseg, sizeof *dead), *fresh = xcalloc(s->nseg, sizeof *fresh);
     uint64_t *live = xcalloc(s->nseg, sizeof *live);
@@ -647,11 +701,12 @@ static bool fold_range(const struct store *s, bool delta_only, size_t *first, si
             *(s->base_dead[s->seg_first[k] + i] ? &dead[k] : &live[k]) += s->seg[k]->files[i].len;
     for (size_t i = 0; i < s->order_covers; i++)
         if (store_visible(s, STORE_DELTA, s->order[i].fi, s->version))
-            fresh[pos_segment(s, s->order[i].base_at)] += s->delta.files[s->order[i].fi].len;
+            fresh[pos_segment(s, s->order[i].base_at)] +=
+                store_file(s, STORE_DELTA, s->order[i].fi)->len;
     size_t best = 0;
     uint64_t gain = 0;
     for (size_t k = 0; k < s->nseg; k++) {
-        uint64_t g = fresh[k] + (delta_only ? 0 : dead[k]);
+        uint64_t g = fresh[k] + dead[k];
         if (g > gain)
             gain = g, best = k;
     }
@@ -690,37 +745,123 @@ static void copy_file(struct corpus *to, const struct corpus *from, size_t fi)
     t->stamp = f->stamp;
 }
 
-/* Rebuild the delta with its live files only (the base stays). */
-static void compact_delta(struct store *s)
+/* ------------------------------------------------------------------ */
+/* Tidying the delta's chunks                                           */
+/* ------------------------------------------------------------------ */
+
+/* The text of chunk k's dead files. */
+static uint64_t chunk_dead(const struct store *s, size_t k)
 {
-    s->layout++;
-    struct corpus old = s->delta;
-    const struct store_pos *o = s->order;
-    size_t n = s->order_covers;
-    uint32_t *born = s->delta_born, *dead = s->delta_dead;
-    s->delta_born = s->delta_dead = NULL;
-    s->delta_cap = 0;
-    s->order = NULL;
-    s->order_cap = 0;
-    delta_init(s);
-    for (size_t k = 0; k < n; k++) {
-        size_t fi = o[k].fi;
-        if (born[fi] > s->version || (dead[fi] && dead[fi] <= s->version))
-            continue;
-        copy_file(&s->delta, &old, fi);
-        grow_delta_tables(s);
-        size_t at = s->delta.nfiles - 1;
-        s->delta_born[at] = 0;
-        s->delta_dead[at] = 0;
-        old.files[fi].path = NULL; /* moved */
+    uint64_t dead = 0;
+    const struct corpus *c = s->chunk[k];
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (!store_visible(s, STORE_DELTA, s->chunk_first[k] + i, s->version))
+            dead += c->files[i].len;
+    return dead;
+}
+
+/* Whether chunk k is worth tidying: closed and mostly dead, or (the open
+ * one) holding only dead files. */
+static bool chunk_tidy(const struct store *s, size_t k)
+{
+    const struct corpus *c = s->chunk[k];
+    if (!c->nfiles)
+        return false;
+    uint64_t dead = s->chunk_dead[k];
+    return k + 1 < s->nchunk ? 2 * dead >= c->len : dead == c->len && c->len > 0;
+}
+
+bool store_tidy_due(const struct store *s)
+{
+    if (s->fold)
+        return false;
+    for (size_t k = 0; k < s->nchunk; k++)
+        if (chunk_tidy(s, k))
+            return true;
+    return false;
+}
+
+/* Each chunk's dead text, counted again (after a renumbering). */
+static void count_chunk_dead(struct store *s)
+{
+    s->chunk_dead = xrealloc(s->chunk_dead, s->nchunk * sizeof *s->chunk_dead);
+    s->delta_dead_bytes = 0;
+    for (size_t k = 0; k < s->nchunk; k++)
+        s->delta_dead_bytes += s->chunk_dead[k] = chunk_dead(s, k);
+}
+
+/* Tidy the chunks worth it, copying at most STORE_TIDY_STEP bytes of
+ * live files to the open chunk; the delta renumbered (the caller indexes
+ * the ids and orders the delta again).  False when nothing changed. */
+static bool tidy_chunks(struct store *s)
+{
+    bool *drop = xcalloc(s->nchunk + 1, sizeof *drop);
+    bool any = false;
+    if (chunk_tidy(s, s->nchunk - 1)) { /* the open one, all dead: a new one */
+        drop[s->nchunk - 1] = any = true;
+        open_chunk(s);
     }
-    free((void *)o);
-    free(born);
-    free(dead);
-    free_paths(&old);
-    corpus_free(&old);
-    order_update(s);
+    uint64_t copied = 0;
+    for (size_t k = 0; k + 1 < s->nchunk && copied < STORE_TIDY_STEP; k++) {
+        if (drop[k] || !chunk_tidy(s, k))
+            continue;
+        drop[k] = any = true;
+        struct corpus *c = s->chunk[k], *open = s->chunk[s->nchunk - 1];
+        for (size_t i = 0; i < c->nfiles; i++) {
+            size_t fi = s->chunk_first[k] + i;
+            if (!store_visible(s, STORE_DELTA, fi, s->version))
+                continue;
+            copy_file(open, c, i); /* numbered after every chunk, for now */
+            c->files[i].path = NULL; /* moved */
+            size_t to = s->delta_files++;
+            s->chunk_first[s->nchunk] = s->delta_files;
+            grow_delta_tables(s);
+            s->delta_born[to] = s->delta_born[fi];
+            s->delta_dead[to] = 0;
+            copied += c->files[i].len;
+        }
+    }
+    if (any) {
+        /* The chunks kept, and their files' marks, in order. */
+        uint32_t *born = xmalloc((s->delta_files ? s->delta_files : 1) * sizeof *born);
+        uint32_t *dead = xmalloc((s->delta_files ? s->delta_files : 1) * sizeof *dead);
+        size_t nk = 0, nf = 0;
+        for (size_t k = 0; k < s->nchunk; k++) {
+            size_t from = s->chunk_first[k], to = k + 1 < s->nchunk ? s->chunk_first[k + 1]
+                                                                     : s->delta_files;
+            if (drop[k]) {
+                free_segment(s->chunk[k]);
+                continue;
+            }
+            memcpy(born + nf, s->delta_born + from, (to - from) * sizeof *born);
+            memcpy(dead + nf, s->delta_dead + from, (to - from) * sizeof *dead);
+            nf += to - from;
+            s->chunk[nk++] = s->chunk[k];
+        }
+        free(s->delta_born);
+        free(s->delta_dead);
+        s->delta_born = born;
+        s->delta_dead = dead;
+        s->delta_cap = s->delta_files ? s->delta_files : 1;
+        s->nchunk = nk;
+        number_chunks(s);
+        if (!s->nchunk)
+            open_chunk(s);
+        count_chunk_dead(s);
+        s->order_covers = 0;
+    }
+    free(drop);
+    return any;
+}
+
+void store_tidy(struct store *s)
+{
+    if (!tidy_chunks(s))
+        return;
+    s->layout++;
     reindex(s); /* renumbered: index the ids again */
+    order_update(s);
+    give_back();
 }
 
 /* ------------------------------------------------------------------ */
@@ -814,6 +955,7 @@ static void fold_begin(struct store *s, size_t first, size_t n)
     corpus_init(&f->delta);
     f->delta.files = xmalloc((nd ? nd : 1) * sizeof *f->delta.files);
     f->delta_fi = xmalloc((nd ? nd : 1) * sizeof *f->delta_fi);
+    f->delta_src = xmalloc((nd ? nd : 1) * sizeof *f->delta_src);
     f->delta.files_cap = nd;
     for (size_t i = 0; i < s->order_covers; i++) {
         const struct store_pos *p = &s->order[i];
@@ -821,8 +963,10 @@ static void fold_begin(struct store *s, size_t first, size_t n)
         if (k < first || k >= first + n || !store_visible(s, STORE_DELTA, p->fi, s->version))
             continue;
         f->delta_fi[f->delta.nfiles] = p->fi;
-        f->delta.files[f->delta.nfiles++] = s->delta.files[p->fi]; /* off: the delta's */
-        f->delta.cap += s->delta.files[p->fi].len;
+        size_t local;
+        f->delta_src[f->delta.nfiles] = store_locate(s, STORE_DELTA, p->fi, &local);
+        f->delta.files[f->delta.nfiles] = f->delta_src[f->delta.nfiles]->files[local];
+        f->delta.cap += f->delta.files[f->delta.nfiles++].len; /* off: its chunk's */
     }
     f->delta.buf = xmalloc(f->delta.cap ? f->delta.cap : 1);
     atomic_init(&f->built, false);
@@ -835,7 +979,7 @@ static void fold_begin(struct store *s, size_t first, size_t n)
 void store_fold_begin(struct store *s)
 {
     size_t first, n;
-    (void)fold_range(s, false, &first, &n);
+    (void)fold_range(s, &first, &n);
     fold_begin(s, first, n);
 }
 
@@ -850,7 +994,8 @@ void store_fold_step(struct store *s)
     uint64_t moved = 0;
     while (f->copied < f->delta.nfiles && moved < STORE_FOLD_STEP) {
         struct corpus_file *cf = &f->delta.files[f->copied++];
-        memcpy(f->delta.buf + f->delta.len, s->delta.buf + cf->off, (size_t)cf->len);
+        memcpy(f->delta.buf + f->delta.len, f->delta_src[f->copied - 1]->buf + cf->off,
+               (size_t)cf->len);
         cf->off = f->delta.len;
         f->delta.len += cf->len;
         moved += cf->len;
@@ -939,8 +1084,11 @@ void store_fold_finish(struct store *s)
      * every file had changed again during a fold). */
     for (size_t k = 0; k < f->delta.nfiles; k++) {
         size_t i = f->delta_fi[k];
-        if (!s->delta_dead[i])
-            s->delta_dead_bytes += s->delta.files[i].len;
+        if (!s->delta_dead[i]) {
+            uint64_t len = store_file(s, STORE_DELTA, i)->len;
+            s->delta_dead_bytes += len;
+            s->chunk_dead[store_chunk_of(s, i)] += len;
+        }
         s->delta_born[i] = s->delta_dead[i] = UINT32_MAX;
     }
     save_cancel(s); /* it may still be writing the old base */
@@ -955,22 +1103,13 @@ void store_fold_finish(struct store *s)
     count_base_dead(s);
     free_fold(f);
     s->fold = NULL;
+    (void)tidy_chunks(s); /* what the fold took may leave chunks mostly dead */
     reindex(s);
     s->order_covers = 0; /* placed among the old segments' files */
     order_update(s);
     if (changes(s) <= fold_threshold(s) / 4)
         s->sweeping = false;
     save_begin(s); /* the new base, for the next start */
-    give_back();
-}
-
-void store_rebuild(struct store *s)
-{
-    size_t first, n;
-    if (live_delta_bytes(s) > STORE_REBUILD_NOW && fold_range(s, true, &first, &n))
-        fold_begin(s, first, n); /* its live files go into the base */
-    else
-        compact_delta(s); /* a delta this small is rebuilt alone */
     give_back();
 }
 
@@ -988,11 +1127,11 @@ static void fold_now(struct store *s, size_t first, size_t n)
 void store_compact(struct store *s)
 {
     size_t first, n;
-    while (fold_range(s, false, &first, &n))
+    while (fold_range(s, &first, &n))
         fold_now(s, first, n);
     s->sweeping = false;
-    if (s->delta_dead_bytes)
-        compact_delta(s);
+    while (store_tidy_due(s))
+        store_tidy(s);
     give_back();
 }
 

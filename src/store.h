@@ -1,28 +1,30 @@
 /*
  * store.h - a worker's files as they change: a base in segments, a delta
- * corpus, and versions.
+ * in chunks, and versions.
  *
  * The base is the corpus loaded at start-up (or rebuilt by folds), in
  * segments: sealed corpora of about --segment-size of text each (64 MiB
  * by default), each with its own arena and trigram index, never changed
  * in place, in (tree, path) order, so that one after the other they are
- * the shard's files in order.  Base files are numbered across the
- * segments (segment k's file i is seg_first[k] + i).  A change
- * (store_apply(): a batch of files to load, each replacing any earlier
- * version of the same file id, and of files to drop) appends the new
- * text to the delta, a corpus whose trigram index grows as files are
- * added (tindex.h, live mode), and marks the old versions dead.  Each
- * batch is one version step: a file carries the version it was born at
- * (base files: 0) and the version it died at (0: alive), and a search
- * started at version V sees exactly the files born at or before V and not
- * dead at V.  So a query sees one version of the shard, each file wholly
- * before or after a change, however changes and search steps interleave;
- * and since the delta only grows between compactions (its files, blocks
- * and postings keep their numbers), a running search's view stays valid
- * while batches are applied.
+ * the shard's files in order.  A change (store_apply(): a batch of files
+ * to load, each replacing any earlier version of the same file id, and of
+ * files to drop) appends the new text to the delta and marks the old
+ * versions dead.  The delta is a few chunks, corpora whose trigram index
+ * grows as files are added (tindex.h, live mode), the last one open:
+ * once it holds STORE_CHUNK_BYTES, a new one is opened.  Files are
+ * numbered across the base's segments (segment k's file i is
+ * seg_first[k] + i), and across the delta's chunks.  Each batch is one
+ * version step: a file carries the version it was born at (base files: 0)
+ * and the version it died at (0: alive), and a search started at version
+ * V sees exactly the files born at or before V and not dead at V.  So a
+ * query sees one version of the shard, each file wholly before or after a
+ * change, however changes and search steps interleave; and since the
+ * delta only grows between compactions (its files, blocks and postings
+ * keep their numbers), a running search's view stays valid while batches
+ * are applied.
  *
  * Folding: once the changes (the delta's live text and the base's dead
- * text) pass an eighth of the live text (and STORE_DELTA_MIN), segments
+ * text) pass a sixteenth of the live text (and STORE_DELTA_MIN), segments
  * are folded one at a time, the one with the most changes first (its
  * live files and the delta's live files that fall among them, in order,
  * cut into new segments near --segment-size; a small segment takes a
@@ -34,15 +36,25 @@
  * the delta's.  Searches and changes go on meanwhile; once it is built
  * and no search is active, store_fold_finish() swaps it in: a file
  * changed or removed since the snapshot is marked dead in the new
- * segments, and the delta keeps the versions the fold did not take.  When
- * the delta holds mostly dead text, it is rebuilt alone, at once if what
- * lives in it is small, else by folding the segments its live files fall
- * in.  Both renumber files, so neither happens while a search is active.
+ * segments, the delta's versions it took die, and the delta's chunks are
+ * tidied: one with nothing alive is freed, one mostly dead gives its live
+ * files to the open chunk (copied: little) and is freed.  Both renumber
+ * files, so neither happens while a search is active.
+ *
+ * Memory: a delta file costs about twice its text (its index grows by
+ * appending) and a fold holds a segment twice while it builds.  When
+ * changes come faster than folds take them (a checkout of another branch,
+ * every file rewritten), the delta would hold them all: once its live
+ * text passes a tenth of the live text (and twice STORE_DELTA_MIN),
+ * changes wait (store_hold_changes()) until folds have taken some; and a
+ * chunk's dead text goes once the chunk is mostly dead.  So the worker
+ * stays within about twice its text, and a burst is followed at the speed
+ * folds go.
  *
  * Order: results go to the master in (tree, path) order, the order the
  * master merges shards in.  The base is in that order; the delta is not
  * (files come as they change), so a search interleaves the two: it visits
- * the visible delta files in order (sorted when it starts), and runs of
+ * the visible delta files in order (kept sorted as they come), and runs of
  * base blocks between them.
  *
  * Files are found by id through a hash map (file ids are the master's,
@@ -60,15 +72,17 @@
 #include "walk.h"
 
 #define STORE_DELTA_MIN      (8u << 20)
-#define STORE_DELTA_FRACTION 8           /* folding starts past live/8 of changes */
+#define STORE_DELTA_FRACTION 16 /* folding starts past live/16 of changes */
+#define STORE_HOLD_FRACTION  10 /* changes wait past live/10 in the delta */
 #define STORE_SEGMENT_BYTES  (64u << 20) /* --segment-size's default */
+#define STORE_CHUNK_BYTES    (8u << 20)  /* a delta chunk is closed past this */
 
 /* Which corpus a file is in. */
 enum store_part { STORE_BASE, STORE_DELTA };
 
 /* A delta file and where it falls among the base's files. */
 struct store_pos {
-    uint32_t fi;      /* index in the delta */
+    uint32_t fi;      /* its number in the delta */
     uint32_t base_at; /* the number of base files that sort before it */
 };
 
@@ -79,10 +93,16 @@ struct store {
     size_t nseg;
     size_t *seg_first;
     size_t base_files;
-    struct corpus delta;
-    uint32_t *base_dead; /* per base file: the version it died at; 0 alive */
-    uint32_t *delta_born, *delta_dead;
-    char **delta_paths; /* owned copies (base paths belong to the loader) */
+    /* The delta: nchunk chunks (at least one), the last one open, and
+     * each one's first file's number; chunk_first[nchunk] = delta_files. */
+    struct corpus **chunk;
+    size_t nchunk;
+    size_t *chunk_first;
+    uint64_t *chunk_dead; /* each one's dead text */
+    size_t delta_files;
+    uint64_t delta_bytes; /* text in the chunks */
+    uint32_t *base_dead;  /* per base file: the version it died at; 0 alive */
+    uint32_t *delta_born, *delta_dead; /* per delta file */
     size_t delta_cap;
     uint32_t version;
     /* id -> (part, file index) of the file's live version */
@@ -149,23 +169,28 @@ struct store_applied {
 void store_apply(struct store *s, const struct store_change *ch, size_t n,
                  struct store_applied *out);
 
+/* The delta is full: changes wait until folds take some (a fold is then
+ * running or due). */
+bool store_hold_changes(const struct store *s);
+
 /* Visibility at version v. */
 bool store_visible(const struct store *s, enum store_part part, size_t fi, uint32_t v);
-/* The corpus holding file fi of part (a base segment, or the delta), and
- * the file's index in it. */
+/* The corpus holding file fi of part (a base segment, or a delta chunk),
+ * and the file's index in it. */
 const struct corpus *store_locate(const struct store *s, enum store_part part, size_t fi,
                                   size_t *local);
 const struct corpus_file *store_file(const struct store *s, enum store_part part, size_t fi);
-/* The segment holding base file fi. */
+/* The segment holding base file fi; the chunk holding delta file fi. */
 size_t store_segment_of(const struct store *s, size_t fi);
+size_t store_chunk_of(const struct store *s, size_t fi);
 
 /* The live version of file id: its part and index; false if none. */
 bool store_find(const struct store *s, uint32_t id, enum store_part *part, size_t *fi);
 
-/* Whether folding (or rebuilding the delta) would be worth it now. */
+/* Whether folding (or tidying the delta) would be worth it now. */
 bool store_compact_due(const struct store *s);
 /* Fold every change in at once: each segment with changes folded, then
- * the delta rebuilt.  Only with no search active (for tests and tools: a
+ * the delta tidied.  Only with no search active (for tests and tools: a
  * worker folds in a thread, a segment at a time). */
 void store_compact(struct store *s);
 
@@ -181,13 +206,13 @@ void store_fold_step(struct store *s);
 bool store_fold_running(const struct store *s);
 bool store_fold_ready(const struct store *s);  /* built: finish when idle */
 void store_fold_finish(struct store *s);       /* swap in; no search active */
-bool store_rebuild_due(const struct store *s); /* the delta is mostly dead */
-/* The delta is mostly dead: rebuilt at once when what lives in it is
- * small (STORE_REBUILD_NOW bytes), else the segment most of its live text
- * falls in is folded (in a thread), and so on, so that the worker is never
- * held for long. */
-void store_rebuild(struct store *s);
-#define STORE_REBUILD_NOW (2u << 20)
+/* A chunk of the delta (not the open one) is mostly dead: tidied
+ * (store_tidy(): freed, its live files, if any, copied to the open chunk;
+ * at most STORE_TIDY_STEP bytes copied a call, so the worker is never
+ * held for long).  Only with no search active and no fold running. */
+bool store_tidy_due(const struct store *s);
+void store_tidy(struct store *s);
+#define STORE_TIDY_STEP (4u << 20)
 
 /* The delta's files, dead ones too, in (tree, path) order, each placed
  * among the base's: kept in order as changes are applied, so a search

@@ -324,8 +324,10 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
     for (size_t i = 0; held && i < held->n && !w.gone; i++)
         take(&w, held->v[i].data, held->v[i].len);
     while (!w.gone) {
-        /* Every request that has arrived; wait for one only when idle. */
-        int wait = w.nactive || w.njobs || paths_stale(&w) ? 0 : idle_wait(st);
+        /* Every request that has arrived; wait for one only when idle
+         * (changes waiting for room in the delta wait with the fold). */
+        bool waiting = w.njobs && store_hold_changes(st);
+        int wait = w.nactive || (w.njobs && !waiting) || paths_stale(&w) ? 0 : idle_wait(st);
         for (; !w.gone; wait = 0) {
             ssize_t n = transport_end_recv(end, w.buf, MSG_MAX, wait);
             if (n == 0)
@@ -350,7 +352,8 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
          * running).  By turns instead, a search of many short steps waited
          * a whole apply step after each: 0.5-0.8 s for a 2 ms query during
          * a burst. */
-        if (w.njobs && (!w.nactive || searched_ms >= SEARCH_STEP_NS / 1e6)) {
+        if (w.njobs && !store_hold_changes(st) &&
+            (!w.nactive || searched_ms >= SEARCH_STEP_NS / 1e6)) {
             t = now_ms();
             apply_step(&w);
             slow_step(shard, "a step of applying changes", t);
@@ -364,9 +367,9 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
         } else if (store_fold_ready(st)) {
             store_fold_finish(st); /* nothing running holds the old numbering */
             slow_step(shard, "swapping a fold in", t);
-        } else if (store_rebuild_due(st)) {
-            store_rebuild(st); /* at once if small, else in a thread */
-            slow_step(shard, "rebuilding the delta", t);
+        } else if (store_tidy_due(st)) {
+            store_tidy(st); /* a step: little is copied */
+            slow_step(shard, "tidying the delta", t);
         } else if (!w.njobs && paths_stale(&w)) {
             pathtext_unref(pathtext_current(&w.paths, st));
             slow_step(shard, "building the paths' text", t);

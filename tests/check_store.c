@@ -301,12 +301,12 @@ START_TEST(test_full_compaction)
     }
     free(big);
     ck_assert_msg(store_compact_due(&st), "a delta of %llu bytes is not due",
-                  (unsigned long long)st.delta.len);
+                  (unsigned long long)st.delta_bytes);
     search("needle");
     size_t hits_before = found.n;
     store_compact(&st);
-    ck_assert_msg(st.delta.nfiles == 0 && st.base_files == 3 + n, "base %zu delta %zu files",
-                  st.base_files, st.delta.nfiles);
+    ck_assert_msg(st.delta_files == 0 && st.base_files == 3 + n, "base %zu delta %zu files",
+                  st.base_files, st.delta_files);
     search("needle");
     ck_assert_msg(found.n == hits_before, "%zu hits after, %zu before", found.n, hits_before);
     enum store_part part;
@@ -335,13 +335,14 @@ START_TEST(test_delta_order_kept)
     store_apply(&st, ch, 2, &a);
     size_t n;
     const struct store_pos *o = store_delta_order(&st, &n);
-    ck_assert_msg(n == st.delta.nfiles, "the order covers %zu of %zu delta files", n,
-                  st.delta.nfiles);
+    ck_assert_msg(n == st.delta_files, "the order covers %zu of %zu delta files", n,
+                  st.delta_files);
     for (size_t i = 0; i < n; i++) {
-        const struct corpus_file *f = &st.delta.files[o[i].fi];
+        const struct corpus_file *f = store_file(&st, STORE_DELTA, o[i].fi);
         if (i > 0)
-            ck_assert_msg(store_file_cmp(&st.delta.files[o[i - 1].fi], f) <= 0, "%s before %s",
-                          st.delta.files[o[i - 1].fi].path, f->path);
+            ck_assert_msg(store_file_cmp(store_file(&st, STORE_DELTA, o[i - 1].fi), f) <= 0,
+                          "%s before %s", store_file(&st, STORE_DELTA, o[i - 1].fi)->path,
+                          f->path);
         size_t below = 0;
         for (size_t k = 0; k < st.base_files; k++)
             below += store_file_cmp(store_file(&st, STORE_BASE, k), f) < 0;
@@ -372,13 +373,13 @@ START_TEST(test_fold_in_a_thread)
     }
     free(big);
     ck_assert_msg(store_fold_due(&st), "no fold due with %llu delta bytes",
-                  (unsigned long long)st.delta.len);
+                  (unsigned long long)st.delta_bytes);
     store_fold_begin(&st);
     ck_assert(store_fold_running(&st) && !store_fold_due(&st) && !store_compact_due(&st));
     /* The delta (over STORE_FOLD_STEP) is copied out in steps, the thread
      * starting after the last. */
     ck_assert_msg(store_fold_copying(&st), "%llu delta bytes copied in one step",
-                  (unsigned long long)st.delta.len);
+                  (unsigned long long)st.delta_bytes);
     /* Meanwhile: a base file changed, a delta file removed (while its
      * text is being copied), a file added, a folded file changed. */
     write_file("d.txt", "changed during the fold\n");
@@ -398,7 +399,7 @@ START_TEST(test_fold_in_a_thread)
     store_fold_finish(&st);
     ck_assert_msg(!store_fold_running(&st), "still folding after the swap");
     size_t visible = 0;
-    for (size_t i = 0; i < st.delta.nfiles; i++)
+    for (size_t i = 0; i < st.delta_files; i++)
         visible += store_visible(&st, STORE_DELTA, i, st.version);
     ck_assert_msg(st.base_files == 3 + n && visible == 3,
                   "after the swap: base %zu files, delta %zu visible (the three loaded "
@@ -406,14 +407,17 @@ START_TEST(test_fold_in_a_thread)
                   st.base_files, visible);
     search("needle|changed|rewritten");
     ck_assert_str_eq(hits(), before);
-    /* The swap copied nothing: what it folded is garbage in the delta,
-     * which a rebuild (small: at once) drops. */
-    ck_assert_msg(store_rebuild_due(&st), "no rebuild due with %llu of %llu delta bytes dead",
-                  (unsigned long long)st.delta_dead_bytes, (unsigned long long)st.delta.len);
-    store_rebuild(&st);
-    ck_assert_msg(!store_fold_running(&st) && st.delta.nfiles == 3,
-                  "after the rebuild: delta %zu files, folding %d", st.delta.nfiles,
-                  store_fold_running(&st));
+    /* The swap copied nothing: what the fold took is dead in the delta,
+     * and the chunk it left all dead was freed. */
+    ck_assert_msg(!store_tidy_due(&st) && st.nchunk == 1 &&
+                      st.delta_dead_bytes <= STORE_CHUNK_BYTES,
+                  "after the swap: %zu chunks, %llu of %llu delta bytes dead, tidying due %d",
+                  st.nchunk, (unsigned long long)st.delta_dead_bytes,
+                  (unsigned long long)st.delta_bytes, store_tidy_due(&st));
+    store_compact(&st);
+    ck_assert_msg(!store_fold_running(&st) && st.delta_files == 0 && st.delta_dead_bytes == 0,
+                  "after compacting: delta %zu files, %llu bytes dead", st.delta_files,
+                  (unsigned long long)st.delta_dead_bytes);
     search("needle|changed|rewritten");
     ck_assert_str_eq(hits(), before);
     free(before);
@@ -487,8 +491,9 @@ START_TEST(test_fold_one_segment)
     search("needle");
     ck_assert_str_eq(hits(), before);
     free(before);
-    ck_assert_msg(store_rebuild_due(&st) || st.delta_dead_bytes < STORE_DELTA_MIN / 8,
-                  "garbage left unaccounted");
+    ck_assert_msg(st.delta_files == 0 && st.delta_dead_bytes == 0,
+                  "the delta still holds %zu files, %llu bytes dead, after its files were taken",
+                  st.delta_files, (unsigned long long)st.delta_dead_bytes);
 }
 END_TEST
 
@@ -537,6 +542,95 @@ START_TEST(test_fold_cuts_and_sweeps)
 }
 END_TEST
 
+/* Past a tenth of the live text (and twice STORE_DELTA_MIN) in the
+ * delta, changes wait, with a fold due to make room; once folds took the
+ * changes in, they go on. */
+START_TEST(test_full_delta_holds_changes)
+{
+    struct store_applied a;
+    size_t n = 0, most = 2 * STORE_DELTA_MIN / 4096 + 8;
+    char *big = xmalloc(4096);
+    memset(big, 'q', 4095);
+    big[4095] = '\n';
+    memcpy(big, "needle z\n", 9);
+    for (; n < most && !store_hold_changes(&st); n++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "z/%05zu.txt", n);
+        ck_assert(check_write_file(root, rel, big, 4096) == 0);
+        apply1(load((uint32_t)(100 + n), rel), &a);
+    }
+    free(big);
+    ck_assert_msg(n == 2 * STORE_DELTA_MIN / 4096 + 1, "held after %zu files of 4 KiB", n);
+    ck_assert_msg(store_hold_changes(&st) && store_fold_due(&st),
+                  "%llu delta bytes of %llu: held %d, fold due %d",
+                  (unsigned long long)st.delta_bytes, (unsigned long long)st.live_bytes,
+                  store_hold_changes(&st), store_fold_due(&st));
+    while (store_fold_due(&st) && store_hold_changes(&st)) {
+        store_fold_begin(&st);
+        ck_assert_msg(store_hold_changes(&st), "a fold begun made room before it was done");
+        while (store_fold_copying(&st))
+            store_fold_step(&st);
+        while (!store_fold_ready(&st))
+            usleep(1000);
+        store_fold_finish(&st);
+    }
+    ck_assert_msg(!store_hold_changes(&st), "still held after the folds");
+    search("needle");
+    ck_assert_msg(found.done.matched_lines == n + 3, "%llu lines",
+                  (unsigned long long)found.done.matched_lines);
+}
+END_TEST
+
+/* A closed chunk left mostly dead gives its live files to the open one
+ * and goes: the same answers, the ids still found, the garbage gone. */
+START_TEST(test_mostly_dead_chunk_is_tidied)
+{
+    struct store_applied a;
+    size_t n = STORE_CHUNK_BYTES / 4096 + 50;
+    char *big = xmalloc(4096);
+    memset(big, 'q', 4095);
+    big[4095] = '\n';
+    for (size_t round = 0; round < 2; round++)
+        for (size_t i = 0; i < (round ? n / 2 + 100 : n); i++) {
+            char rel[32];
+            snprintf(rel, sizeof rel, "c/%05zu.txt", i);
+            snprintf(big, 40, "needle %05zu round %zu", i, round);
+            big[strlen(big)] = ' ';
+            ck_assert(check_write_file(root, rel, big, 4096) == 0);
+            apply1(load((uint32_t)(100 + i), rel), &a);
+        }
+    free(big);
+    ck_assert_msg(st.nchunk >= 2 && store_tidy_due(&st), "%zu chunks, tidying due %d", st.nchunk,
+                  store_tidy_due(&st));
+    search("needle \\d+ round 1");
+    uint64_t round1 = found.done.matched_lines;
+    search("needle \\d+ round 0");
+    uint64_t round0 = found.done.matched_lines;
+    uint64_t dead = st.delta_dead_bytes, live = st.live_files;
+    while (store_tidy_due(&st))
+        store_tidy(&st);
+    ck_assert_msg(st.delta_dead_bytes < dead && st.live_files == live,
+                  "dead %llu -> %llu bytes, live files %llu -> %llu", (unsigned long long)dead,
+                  (unsigned long long)st.delta_dead_bytes, (unsigned long long)live,
+                  (unsigned long long)st.live_files);
+    search("needle \\d+ round 1");
+    ck_assert_msg(found.done.matched_lines == round1 && round1 == n / 2 + 100, "round 1: %llu",
+                  (unsigned long long)found.done.matched_lines);
+    search("needle \\d+ round 0");
+    ck_assert_msg(found.done.matched_lines == round0 && round0 == n - (n / 2 + 100),
+                  "round 0: %llu", (unsigned long long)found.done.matched_lines);
+    ck_assert_str_eq(path_of(100), "c/00000.txt");
+    ck_assert_str_eq(path_of((uint32_t)(100 + n - 1)), "c/02097.txt");
+    /* The order the searches walk stays whole and sorted. */
+    size_t no;
+    const struct store_pos *o = store_delta_order(&st, &no);
+    ck_assert_msg(no == st.delta_files, "the order covers %zu of %zu", no, st.delta_files);
+    for (size_t i = 1; i < no; i++)
+        ck_assert(store_file_cmp(store_file(&st, STORE_DELTA, o[i - 1].fi),
+                                 store_file(&st, STORE_DELTA, o[i].fi)) <= 0);
+}
+END_TEST
+
 static void add_store_tests(TCase *tc)
 {
     tcase_add_test(tc, test_base_only);
@@ -549,6 +643,8 @@ static void add_store_tests(TCase *tc)
     tcase_add_test(tc, test_delta_order_kept);
     tcase_add_test(tc, test_fold_in_a_thread);
     tcase_add_test(tc, test_unreadable_changes);
+    tcase_add_test(tc, test_full_delta_holds_changes);
+    tcase_add_test(tc, test_mostly_dead_chunk_is_tidied);
 }
 
 Suite *suite_store(void)
