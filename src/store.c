@@ -30,14 +30,14 @@ struct store_fold {
     size_t first, nsegs;   /* the segments it replaces */
     struct fold_src *base; /* their files live at the snapshot, in order */
     size_t nbase;
-    struct corpus delta; /* copies of the delta's live files among them, in order */
-    uint32_t *delta_fi;  /* and each one's number in the delta */
+    struct corpus delta;             /* copies of the delta's live files among them, in order */
+    uint32_t *delta_fi;              /* and each one's number in the delta */
     const struct corpus **delta_src; /* and its chunk */
-    size_t copied;       /* of them, those whose text is copied yet */
-    bool started;        /* all copied: the thread runs (or ran) */
-    bool joinable;       /* the thread is to be joined */
-    uint64_t cut;        /* the new segments' size (about) */
-    struct corpus **out; /* the new segments, built by the thread */
+    size_t copied;                   /* of them, those whose text is copied yet */
+    bool started;                    /* all copied: the thread runs (or ran) */
+    bool joinable;                   /* the thread is to be joined */
+    uint64_t cut;                    /* the new segments' size (about) */
+    struct corpus **out;             /* the new segments, built by the thread */
     size_t nout;
 };
 
@@ -660,10 +660,12 @@ static uint64_t live_delta_bytes(const struct store *s)
     return s->delta_bytes - s->delta_dead_bytes;
 }
 
-/* What folds take away: the delta's live text and the base's dead text. */
+/* How much has changed, for folds to take in: the delta's live text or
+ * the base's dead text, the larger (a file rewritten is in both). */
 static uint64_t changes(const struct store *s)
 {
-    return live_delta_bytes(s) + s->base_dead_bytes;
+    uint64_t live = live_delta_bytes(s);
+    return live > s->base_dead_bytes ? live : s->base_dead_bytes;
 }
 
 static uint64_t fold_threshold(const struct store *s)
@@ -760,15 +762,17 @@ static uint64_t chunk_dead(const struct store *s, size_t k)
     return dead;
 }
 
-/* Whether chunk k is worth tidying: closed and mostly dead, or (the open
- * one) holding only dead files. */
+/* Whether chunk k is worth tidying: closed and a third dead, or (the
+ * open one) holding only dead files.  So the closed chunks' garbage stays
+ * within half their live text, and a tidy copies at most two thirds of a
+ * chunk. */
 static bool chunk_tidy(const struct store *s, size_t k)
 {
     const struct corpus *c = s->chunk[k];
     if (!c->nfiles)
         return false;
     uint64_t dead = s->chunk_dead[k];
-    return k + 1 < s->nchunk ? 2 * dead >= c->len : dead == c->len && c->len > 0;
+    return k + 1 < s->nchunk ? 3 * dead >= c->len : dead == c->len && c->len > 0;
 }
 
 bool store_tidy_due(const struct store *s)
@@ -811,7 +815,7 @@ static bool tidy_chunks(struct store *s)
             size_t fi = s->chunk_first[k] + i;
             if (!store_visible(s, STORE_DELTA, fi, s->version))
                 continue;
-            copy_file(open, c, i); /* numbered after every chunk, for now */
+            copy_file(open, c, i);   /* numbered after every chunk, for now */
             c->files[i].path = NULL; /* moved */
             size_t to = s->delta_files++;
             s->chunk_first[s->nchunk] = s->delta_files;
@@ -827,8 +831,8 @@ static bool tidy_chunks(struct store *s)
         uint32_t *dead = xmalloc((s->delta_files ? s->delta_files : 1) * sizeof *dead);
         size_t nk = 0, nf = 0;
         for (size_t k = 0; k < s->nchunk; k++) {
-            size_t from = s->chunk_first[k], to = k + 1 < s->nchunk ? s->chunk_first[k + 1]
-                                                                     : s->delta_files;
+            size_t from = s->chunk_first[k],
+                   to = k + 1 < s->nchunk ? s->chunk_first[k + 1] : s->delta_files;
             if (drop[k]) {
                 free_segment(s->chunk[k]);
                 continue;

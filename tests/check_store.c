@@ -341,8 +341,7 @@ START_TEST(test_delta_order_kept)
         const struct corpus_file *f = store_file(&st, STORE_DELTA, o[i].fi);
         if (i > 0)
             ck_assert_msg(store_file_cmp(store_file(&st, STORE_DELTA, o[i - 1].fi), f) <= 0,
-                          "%s before %s", store_file(&st, STORE_DELTA, o[i - 1].fi)->path,
-                          f->path);
+                          "%s before %s", store_file(&st, STORE_DELTA, o[i - 1].fi)->path, f->path);
         size_t below = 0;
         for (size_t k = 0; k < st.base_files; k++)
             below += store_file_cmp(store_file(&st, STORE_BASE, k), f) < 0;
