@@ -186,6 +186,23 @@ static void apply1(struct store_change ch, struct store_applied *out)
     store_apply(&st, &ch, 1, out);
 }
 
+/* Write rel as 4 KiB: first (a line), then a line of 'q's; load it as
+ * file id, a batch of its own. */
+static void apply_big(const char *rel, uint32_t id, const char *first)
+{
+    static char big[4096];
+    size_t n = strlen(first);
+    ck_assert(n < sizeof big - 2);
+    memcpy(big, first, n);
+    big[n] = '\n';
+    memset(big + n + 1, 'q', sizeof big - n - 2);
+    big[sizeof big - 1] = '\n';
+    ck_assert_msg(check_write_file(root, rel, big, sizeof big) == 0, "write %s", rel);
+    struct store_applied a;
+    apply1(load(id, rel), &a);
+    ck_assert_msg(a.loaded == 1, "%s not loaded", rel);
+}
+
 START_TEST(test_base_only)
 {
     search("needle");
@@ -287,19 +304,12 @@ START_TEST(test_full_compaction)
 {
     /* A delta over STORE_DELTA_MIN folds into the base: the same results,
      * an empty delta, the ids still found. */
-    struct store_applied a;
     size_t n = STORE_DELTA_MIN / 4096 + 8;
-    char *big = xmalloc(4096);
     for (size_t i = 0; i < n; i++) {
         char rel[32];
         snprintf(rel, sizeof rel, "z/%05zu.txt", i);
-        memset(big, 'q', 4095);
-        big[4095] = '\n';
-        memcpy(big, "needle z\n", 9);
-        ck_assert(check_write_file(root, rel, big, 4096) == 0);
-        apply1(load((uint32_t)(100 + i), rel), &a);
+        apply_big(rel, (uint32_t)(100 + i), "needle z");
     }
-    free(big);
     ck_assert_msg(store_compact_due(&st), "a delta of %llu bytes is not due",
                   (unsigned long long)st.delta_bytes);
     search("needle");
@@ -360,17 +370,11 @@ START_TEST(test_fold_in_a_thread)
      * meanwhile survive the swap, in the new delta or as dead marks. */
     struct store_applied a;
     size_t n = STORE_DELTA_MIN / 4096 + 8;
-    char *big = xmalloc(4096);
-    memset(big, 'q', 4095);
-    big[4095] = '\n';
-    memcpy(big, "needle z\n", 9);
     for (size_t i = 0; i < n; i++) {
         char rel[32];
         snprintf(rel, sizeof rel, "z/%05zu.txt", i);
-        ck_assert(check_write_file(root, rel, big, 4096) == 0);
-        apply1(load((uint32_t)(100 + i), rel), &a);
+        apply_big(rel, (uint32_t)(100 + i), "needle z");
     }
-    free(big);
     ck_assert_msg(store_fold_due(&st), "no fold due with %llu delta bytes",
                   (unsigned long long)st.delta_bytes);
     store_fold_begin(&st);
@@ -500,20 +504,13 @@ END_TEST
  * near the size; a sweep goes on until the changes are few. */
 START_TEST(test_fold_cuts_and_sweeps)
 {
-    struct store_applied a;
     size_t n = STORE_DELTA_MIN / 4096 + 8;
-    char *big = xmalloc(4096);
-    memset(big, 'q', 4095);
-    big[4095] = '\n';
     for (size_t i = 0; i < n; i++) {
-        char rel[32];
+        char rel[32], first[32];
         snprintf(rel, sizeof rel, "%c/%05zu.txt", i % 2 ? 'c' : 'e', i);
-        snprintf(big, 32, "needle %05zu", i);
-        big[strlen(big)] = ' ';
-        ck_assert(check_write_file(root, rel, big, 4096) == 0);
-        apply1(load((uint32_t)(100 + i), rel), &a);
+        snprintf(first, sizeof first, "needle %05zu", i);
+        apply_big(rel, (uint32_t)(100 + i), first);
     }
-    free(big);
     search("needle");
     uint64_t hits_before = found.done.matched_lines;
     ck_assert_msg(hits_before == n + 3, "%llu lines before", (unsigned long long)hits_before);
@@ -546,19 +543,12 @@ END_TEST
  * changes in, they go on. */
 START_TEST(test_full_delta_holds_changes)
 {
-    struct store_applied a;
     size_t n = 0, most = 2 * STORE_DELTA_MIN / 4096 + 8;
-    char *big = xmalloc(4096);
-    memset(big, 'q', 4095);
-    big[4095] = '\n';
-    memcpy(big, "needle z\n", 9);
     for (; n < most && !store_hold_changes(&st); n++) {
         char rel[32];
         snprintf(rel, sizeof rel, "z/%05zu.txt", n);
-        ck_assert(check_write_file(root, rel, big, 4096) == 0);
-        apply1(load((uint32_t)(100 + n), rel), &a);
+        apply_big(rel, (uint32_t)(100 + n), "needle z");
     }
-    free(big);
     ck_assert_msg(n == 2 * STORE_DELTA_MIN / 4096 + 1, "held after %zu files of 4 KiB", n);
     ck_assert_msg(store_hold_changes(&st) && store_fold_due(&st),
                   "%llu delta bytes of %llu: held %d, fold due %d",
@@ -584,21 +574,14 @@ END_TEST
  * and goes: the same answers, the ids still found, the garbage gone. */
 START_TEST(test_mostly_dead_chunk_is_tidied)
 {
-    struct store_applied a;
     size_t n = STORE_CHUNK_BYTES / 4096 + 50;
-    char *big = xmalloc(4096);
-    memset(big, 'q', 4095);
-    big[4095] = '\n';
     for (size_t round = 0; round < 2; round++)
         for (size_t i = 0; i < (round ? n / 2 + 100 : n); i++) {
-            char rel[32];
+            char rel[32], first[40];
             snprintf(rel, sizeof rel, "c/%05zu.txt", i);
-            snprintf(big, 40, "needle %05zu round %zu", i, round);
-            big[strlen(big)] = ' ';
-            ck_assert(check_write_file(root, rel, big, 4096) == 0);
-            apply1(load((uint32_t)(100 + i), rel), &a);
+            snprintf(first, sizeof first, "needle %05zu round %zu", i, round);
+            apply_big(rel, (uint32_t)(100 + i), first);
         }
-    free(big);
     ck_assert_msg(st.nchunk >= 2 && store_tidy_due(&st), "%zu chunks, tidying due %d", st.nchunk,
                   store_tidy_due(&st));
     search("needle \\d+ round 1");
