@@ -77,7 +77,7 @@
 #define STORE_DELTA_FRACTION 8           /* folding starts past live/8 of changes */
 #define STORE_HOLD_FRACTION  8           /* changes wait past live/8 in the delta */
 #define STORE_SEGMENT_BYTES  (64u << 20) /* --segment-size's default */
-#define STORE_CHUNK_BYTES    (8u << 20)  /* a delta chunk is closed past this */
+#define STORE_CHUNK_BYTES    (16u << 20) /* a delta chunk is closed past this */
 
 /* Which corpus a file is in. */
 enum store_part { STORE_BASE, STORE_DELTA };
