@@ -342,8 +342,9 @@ def http_answers_and_refusals_counted():
     expect_error(r, 400, "bad_parameter", "GET /metrics?x=1", param="x")
     # Connections of earlier tests the server has not closed yet count
     # against the limit of 3: wait until only this test's is left.
-    check(wait_for(lambda: _held(srv.port) <= 1, 10),
-          "the server still holds %d connections from 127.0.0.1 after 10 s" % _held(srv.port))
+    check(wait_for(lambda: _held(srv.port) <= 1, 10 * sgtest.SLOW),
+          "the server still holds %d connections from 127.0.0.1 after %.0f s"
+          % (_held(srv.port), 10 * sgtest.SLOW))
     got = raw_exchange(srv, b"POST /api/queries HTTP/1.1\r\nHost: x\r\n"
                             b"Content-Type: application/json\r\nContent-Length: 70000\r\n\r\n")
     check(got.startswith(b"HTTP/1.1 413"), "declared 70000-byte body: %r" % got[:80])
@@ -354,8 +355,9 @@ def http_answers_and_refusals_counted():
     held = [socket.create_connection((HOST, srv.port), timeout=5) for _ in range(3)]
     try:
         # the master has accepted all three (a loaded machine may take a while)
-        check(wait_for(lambda: all(_accepted(srv.port, s.getsockname()[1]) for s in held), 10),
-              "the three held connections were not accepted in 10 s")
+        check(wait_for(lambda: all(_accepted(srv.port, s.getsockname()[1]) for s in held),
+                       10 * sgtest.SLOW),
+              "the three held connections were not accepted in %.0f s" % (10 * sgtest.SLOW))
         fourth = raw_exchange(srv, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         check(not fourth.startswith(b"HTTP/1.1 200"),
               "a fourth connection from one address was served: %r" % fourth[:80])
