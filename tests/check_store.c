@@ -186,6 +186,17 @@ static void apply1(struct store_change ch, struct store_applied *out)
     store_apply(&st, &ch, 1, out);
 }
 
+/* Take the fold begun through to its swap, as a worker does: the delta
+ * copied out in steps, the thread waited for, the swap. */
+static void fold_through(void)
+{
+    while (store_fold_copying(&st))
+        store_fold_step(&st);
+    while (!store_fold_ready(&st))
+        usleep(1000);
+    store_fold_finish(&st);
+}
+
 /* Write rel as 4 KiB: first (a line), then a line of 'q's; load it as
  * file id, a batch of its own. */
 static void apply_big(const char *rel, uint32_t id, const char *first)
@@ -479,11 +490,7 @@ START_TEST(test_fold_one_segment)
     char *before = xstrdup(hits());
     struct corpus *b_seg = st.seg[0];
     store_fold_begin(&st);
-    while (store_fold_copying(&st))
-        store_fold_step(&st);
-    while (!store_fold_ready(&st))
-        usleep(1000);
-    store_fold_finish(&st);
+    fold_through();
     /* f.txt's segment is small: folded with d.txt's, b.txt's untouched. */
     ck_assert_msg(st.nseg == 2 && st.seg[0] == b_seg, "%zu segments; b.txt's %s", st.nseg,
                   st.seg[0] == b_seg ? "kept" : "rebuilt");
@@ -517,11 +524,7 @@ START_TEST(test_fold_cuts_and_sweeps)
     int folds = 0;
     while (store_fold_due(&st)) {
         store_fold_begin(&st);
-        while (store_fold_copying(&st))
-            store_fold_step(&st);
-        while (!store_fold_ready(&st))
-            usleep(1000);
-        store_fold_finish(&st);
+        fold_through();
         ck_assert_msg(++folds < 100, "a sweep that does not end");
         check_segments();
     }
@@ -557,11 +560,7 @@ START_TEST(test_full_delta_holds_changes)
     while (store_fold_due(&st) && store_hold_changes(&st)) {
         store_fold_begin(&st);
         ck_assert_msg(store_hold_changes(&st), "a fold begun made room before it was done");
-        while (store_fold_copying(&st))
-            store_fold_step(&st);
-        while (!store_fold_ready(&st))
-            usleep(1000);
-        store_fold_finish(&st);
+        fold_through();
     }
     ck_assert_msg(!store_hold_changes(&st), "still held after the folds");
     search("needle");
