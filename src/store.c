@@ -932,7 +932,6 @@ static void *fold_thread(void *arg)
  * delta's that fall among them, as of now. */
 static void fold_begin(struct store *s, size_t first, size_t n)
 {
-    s->layout++;
     struct store_fold *f = xcalloc(1, sizeof *f);
     f->version = s->version;
     f->first = first;
@@ -946,21 +945,16 @@ static void fold_begin(struct store *s, size_t first, size_t n)
                 f->base[f->nbase++] = (struct fold_src){.c = s->seg[k], .fi = i};
     /* The delta's live files among them, in order: their entries now,
      * their text copied out in steps (store_fold_step()), as the worker
-     * goes on adding to the delta, which may move it.  The text of a
-     * version stays in the delta until a rebuild, and none runs while a
-     * fold is under way.  Paths borrowed: the delta keeps them past the
+     * goes on adding to the open chunk, which may move it.  A version's
+     * text stays in its chunk until the chunk is tidied, and none is while
+     * a fold is under way.  Paths borrowed: the delta keeps them past the
      * swap. */
-    size_t nd = 0;
-    for (size_t i = 0; i < s->order_covers; i++) {
-        const struct store_pos *p = &s->order[i];
-        size_t k = pos_segment(s, p->base_at);
-        nd += k >= first && k < first + n && store_visible(s, STORE_DELTA, p->fi, s->version);
-    }
+    size_t most = s->order_covers ? s->order_covers : 1;
     corpus_init(&f->delta);
-    f->delta.files = xmalloc((nd ? nd : 1) * sizeof *f->delta.files);
-    f->delta_fi = xmalloc((nd ? nd : 1) * sizeof *f->delta_fi);
-    f->delta_src = xmalloc((nd ? nd : 1) * sizeof *f->delta_src);
-    f->delta.files_cap = nd;
+    f->delta.files = xmalloc(most * sizeof *f->delta.files);
+    f->delta_fi = xmalloc(most * sizeof *f->delta_fi);
+    f->delta_src = xmalloc(most * sizeof *f->delta_src);
+    f->delta.files_cap = most;
     for (size_t i = 0; i < s->order_covers; i++) {
         const struct store_pos *p = &s->order[i];
         size_t k = pos_segment(s, p->base_at);
