@@ -101,6 +101,12 @@ static bool reserve_lines(struct corpus *c, uint64_t more)
                     1 << 12, c->lasting);
 }
 
+void corpus_reserve(struct corpus *c, uint64_t bytes)
+{
+    (void)reserve_bytes(c, bytes);
+    (void)reserve_lines(c, bytes / CORPUS_BYTES_PER_LINE + 1);
+}
+
 /* Drop every CR that precedes an LF in p[0..n); returns the new length. */
 static size_t strip_crlf(char *p, size_t n)
 {

@@ -115,6 +115,12 @@ void corpus_enable_index(struct corpus *c);
 /* The same, growing as files are added: ready at every moment (for a
  * corpus that changes; tindex.h, live mode).  No corpus_seal() needed. */
 void corpus_enable_live_index(struct corpus *c);
+/* Make room for about bytes more of text, and its lines, so that the
+ * arena is not moved (copied into fresh pages) while it fills; only what
+ * is written is backed by memory.  If the room cannot be had, the arrays
+ * grow as files come, as without it. */
+#define CORPUS_BYTES_PER_LINE 24 /* fewer than most code has (the kernel: 36) */
+void corpus_reserve(struct corpus *c, uint64_t bytes);
 /* No more files: finish the index. */
 void corpus_seal(struct corpus *c);
 

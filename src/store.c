@@ -256,6 +256,9 @@ static void open_chunk(struct store *s)
     struct corpus *c = xmalloc(sizeof *c);
     corpus_init(c);
     corpus_enable_live_index(c);
+    /* Its arena filled by moving from one copy to the next cost up to
+     * 50 ms a step of applying changes during a burst. */
+    corpus_reserve(c, STORE_CHUNK_ROOM);
     s->chunk = xrealloc(s->chunk, (s->nchunk + 1) * sizeof *s->chunk);
     s->chunk_dead = xrealloc(s->chunk_dead, (s->nchunk + 1) * sizeof *s->chunk_dead);
     s->chunk_dead[s->nchunk] = 0;
@@ -627,6 +630,12 @@ static void load_changed(struct store *s, const struct store_change *ch, uint32_
 void store_apply(struct store *s, const struct store_change *ch, size_t n,
                  struct store_applied *out)
 {
+    (void)store_apply_some(s, ch, n, NULL, NULL, out);
+}
+
+size_t store_apply_some(struct store *s, const struct store_change *ch, size_t n,
+                        bool (*enough)(void *ctx), void *ctx, struct store_applied *out)
+{
     memset(out, 0, sizeof *out);
     uint32_t v = ++s->version;
     s->layout++;
@@ -636,12 +645,15 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
     const struct corpus *open = s->chunk[s->nchunk - 1];
     uint32_t bin0 = open->binary, big0 = open->too_large, unr0 = open->unreadable;
     uint32_t chg0 = open->changed;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    while (i < n) {
         kill_live(s, ch[i].id, v);
         if (ch[i].remove)
             out->removed++;
         else
             load_changed(s, &ch[i], v, &rd, out);
+        if (++i < n && enough && enough(ctx))
+            break;
     }
     free(rd.buf);
     order_update(s);
@@ -649,6 +661,7 @@ void store_apply(struct store *s, const struct store_change *ch, size_t n,
     s->too_large += open->too_large - big0;
     s->unreadable += open->unreadable - unr0;
     s->changed += open->changed - chg0;
+    return i;
 }
 
 /* ------------------------------------------------------------------ */

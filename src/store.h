@@ -78,6 +78,9 @@
 #define STORE_HOLD_FRACTION  8           /* changes wait past live/8 in the delta */
 #define STORE_SEGMENT_BYTES  (64u << 20) /* --segment-size's default */
 #define STORE_CHUNK_BYTES    (16u << 20) /* a delta chunk is closed past this */
+/* The room made in a new chunk (corpus_reserve()): the step of changes that
+ * passes STORE_CHUNK_BYTES mostly fits. */
+#define STORE_CHUNK_ROOM (18u << 20)
 
 /* Which corpus a file is in. */
 enum store_part { STORE_BASE, STORE_DELTA };
@@ -170,6 +173,10 @@ struct store_applied {
  * dropped. */
 void store_apply(struct store *s, const struct store_change *ch, size_t n,
                  struct store_applied *out);
+/* The same for the first of them, until enough(ctx), asked after each,
+ * says so (at least one is applied); returns how many were. */
+size_t store_apply_some(struct store *s, const struct store_change *ch, size_t n,
+                        bool (*enough)(void *ctx), void *ctx, struct store_applied *out);
 
 /* The delta is full: changes wait until folds take some (a fold is then
  * running or due). */

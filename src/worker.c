@@ -25,11 +25,13 @@
 /* A step of applying changes is short: a query that comes during one
  * waits for its end (at 20 ms and 32 files, queries during a burst took
  * 15x their time; at 5 ms, 2.0-2.2x at p50 in bench/live's 10,000-file
- * burst; at 2 ms, 1.7-1.8x, the burst applied in 3.9-4.2 s). */
+ * burst).  It is one version, ended after the file that passes the time
+ * (in slices of 8 files, a quarter of the steps took 4-50 ms), or, when
+ * no search was running as it began, after the file during which a
+ * request came. */
 #define APPLY_STEP_MS 2
-#define APPLY_SLICE   8 /* changes applied as one version within a step */
 
-/* A CHANGES batch being applied, a slice at a time (worker.h). */
+/* A CHANGES batch being applied, a step at a time (worker.h). */
 struct apply_job {
     uint64_t seq;
     struct store_change *ch; /* paths owned */
@@ -60,6 +62,8 @@ struct sched {
     unsigned ncancelled;
     bool gone; /* the master is gone: stop */
     uint8_t *buf;
+    uint8_t *early; /* a request that ended a step of applying changes */
+    size_t early_len;
     struct pathtext *paths; /* the store's paths, for path searches (pathtext.h) */
 };
 
@@ -205,22 +209,45 @@ static void free_job(struct apply_job *j)
     free(j->ch);
 }
 
-/* Apply the oldest batch for up to APPLY_STEP_MS, APPLY_SLICE changes per
- * version (each file is still seen wholly before or after its change);
- * when the batch is done, acknowledge it with the shard's counts. */
-static void apply_step(struct sched *w)
+/* Whether a step of applying changes has had its time, or (yield) a
+ * request has come, kept in w->early for after the step. */
+struct apply_clock {
+    struct sched *w;
+    double until;
+    bool yield;
+};
+
+static bool step_done(void *ctx)
+{
+    struct apply_clock *c = ctx;
+    if (now_ms() >= c->until)
+        return true;
+    if (!c->yield)
+        return false;
+    struct sched *w = c->w;
+    if (!w->early)
+        w->early = xmalloc(MSG_MAX);
+    ssize_t n = transport_end_recv(w->end, w->early, MSG_MAX, 0);
+    if (n < 0)
+        w->gone = true; /* EOF: the master is gone */
+    else
+        w->early_len = (size_t)n;
+    return n != 0;
+}
+
+/* Apply the oldest batch for up to APPLY_STEP_MS (or, yield, until a
+ * request comes), as one version (each file is still seen wholly before
+ * or after its change); when the batch is done, acknowledge it with the
+ * shard's counts. */
+static void apply_step(struct sched *w, bool yield)
 {
     struct apply_job *j = &w->jobs[w->jhead];
-    double start = now_ms();
-    do {
-        size_t k = j->n - j->next < APPLY_SLICE ? j->n - j->next : APPLY_SLICE;
-        struct store_applied d;
-        store_apply(w->st, j->ch + j->next, k, &d);
-        j->done.loaded += d.loaded;
-        j->done.removed += d.removed;
-        j->done.failed += d.failed;
-        j->next += k;
-    } while (j->next < j->n && now_ms() - start < APPLY_STEP_MS);
+    struct apply_clock clock = {.w = w, .until = now_ms() + APPLY_STEP_MS, .yield = yield};
+    struct store_applied d;
+    j->next += store_apply_some(w->st, j->ch + j->next, j->n - j->next, step_done, &clock, &d);
+    j->done.loaded += d.loaded;
+    j->done.removed += d.removed;
+    j->done.failed += d.failed;
     if (j->next < j->n)
         return;
     struct msg_applied a = {.loaded = j->done.loaded,
@@ -355,9 +382,15 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
         if (w.njobs && !store_hold_changes(st) &&
             (!w.nactive || searched_ms >= SEARCH_STEP_NS / 1e6)) {
             t = now_ms();
-            apply_step(&w);
+            apply_step(&w, !w.nactive); /* one owed to the changes runs whole */
             slow_step(shard, "a step of applying changes", t);
             searched_ms = 0;
+            if (w.early_len) {
+                take(&w, w.early, w.early_len);
+                w.early_len = 0;
+            }
+            if (w.gone)
+                break;
         }
         t = now_ms();
         if (w.nactive) {
@@ -381,6 +414,7 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
         free_job(&w.jobs[w.jhead + i]);
     free(w.jobs);
     free(w.active);
+    free(w.early);
     pathtext_unref(w.paths);
     free(w.buf);
 }

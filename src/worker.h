@@ -15,16 +15,17 @@
  * step (or is remembered, when it overtook its query), a FILE view is
  * answered at once (it is quick, and the page waits for it), a PING gets
  * its PONG, and a CHANGES batch is queued.  Batches are applied in steps
- * too, sharing the time with the searches: a step applies slices of
- * APPLY_SLICE changes, each as one version of the store (store.h), for
- * APPLY_STEP_MS at most, and comes when no search is active or once the
+ * too, sharing the time with the searches: a step applies changes as one
+ * version of the store (store.h) for APPLY_STEP_MS, and comes when no
+ * search is active (then it ends early, after the file during which a
+ * request came: the request is kept and taken after it) or once the
  * searches have run a search step's time (SEARCH_STEP_NS) since the last
- * one, so a burst of thousands of files neither stalls the queries nor
+ * one (then it runs its time), so a burst of thousands of files neither stalls the queries nor
  * leaves the queue unread (the watcher keeps a few batches in flight);
  * searches running keep the version they started with, the next ones see
  * the changes so far.  A batch is acknowledged (APPLIED) when all of it is
  * in.  Folds (store.h) are copied out in steps and built in a thread, and
- * swapped in, or the delta rebuilt, when no search is active.  A step that
+ * swapped in, and the delta's chunks tidied, when no search is active.  A step that
  * holds the worker 250 ms or more is logged.  So a quick query is not
  * stuck behind a slow one: with k searches active, each gets a step in k,
  * and one that needs few steps ends first (check_worker.c shows it).  With

@@ -60,10 +60,11 @@ static int collect(void *ctx, const void *msg, size_t len)
     return 0;
 }
 
-static struct search *start(const char *pattern, uint32_t version)
+static struct search *start_flags(const char *pattern, uint32_t flags, uint32_t version)
 {
     memset(&found, 0, sizeof found);
-    struct msg_query q = {.max = 1000,
+    struct msg_query q = {.flags = flags,
+                          .max = 1000,
                           .timeout_ms = 60000,
                           .pattern = pattern,
                           .pattern_len = (uint32_t)strlen(pattern),
@@ -71,6 +72,11 @@ static struct search *start(const char *pattern, uint32_t version)
                           .exclude = ""};
     const struct search_io io = {.send = collect};
     return search_start(&st, version, 0, 1, &q, &io, NULL);
+}
+
+static struct search *start(const char *pattern, uint32_t version)
+{
+    return start_flags(pattern, 0, version);
 }
 
 static void finish(struct search *s)
@@ -248,6 +254,34 @@ START_TEST(test_new_file_in_path_order)
     ck_assert_msg(found.done.matched_files == 6 && found.done.matched_lines == 6,
                   "counts %llu files %llu lines", (unsigned long long)found.done.matched_files,
                   (unsigned long long)found.done.matched_lines);
+}
+END_TEST
+
+START_TEST(test_delta_files_the_index_leaves)
+{
+    /* A search walks only the delta files its plan leaves in, and those
+     * with a wide fold (U+212A KELVIN SIGN matches k caselessly, though
+     * its trigrams differ): each still found in its place among the
+     * base's files. */
+    struct store_applied a;
+    write_file("a.txt", "p = kmalloc(n);\nneedle a\n");
+    write_file("c.txt", "p = \xe2\x84\xaamalloc(n);\n");
+    write_file("e.txt", "nothing of it\n");
+    write_file("g.txt", "q = kmalloc(m);\n");
+    struct store_change ch[] = {load(10, "a.txt"), load(11, "c.txt"), load(12, "e.txt"),
+                                load(13, "g.txt")};
+    store_apply(&st, ch, 4, &a);
+    ck_assert_msg(a.loaded == 4, "%u loaded", a.loaded);
+    finish(start_flags("kmalloc\\(", MSG_QF_CASELESS, st.version));
+    ck_assert_str_eq(hits(), "a.txt:1 c.txt:1 g.txt:1");
+    finish(start_flags("kmalloc\\(", 0, st.version));
+    ck_assert_str_eq(hits(), "a.txt:1 g.txt:1");
+    search("needle");
+    ck_assert_str_eq(hits(), "a.txt:2 b.txt:2 d.txt:2 f.txt:1");
+    search("of it");
+    ck_assert_str_eq(hits(), "e.txt:1");
+    search("absent_everywhere");
+    ck_assert_str_eq(hits(), "");
 }
 END_TEST
 
@@ -619,6 +653,7 @@ static void add_store_tests(TCase *tc)
     tcase_add_test(tc, test_base_only);
     tcase_add_test(tc, test_modified_file);
     tcase_add_test(tc, test_new_file_in_path_order);
+    tcase_add_test(tc, test_delta_files_the_index_leaves);
     tcase_add_test(tc, test_removed_file);
     tcase_add_test(tc, test_search_keeps_its_version);
     tcase_add_test(tc, test_changed_twice_and_compacted);

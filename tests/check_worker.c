@@ -9,9 +9,10 @@
  * quick one's DONE comes first.  Also: a CANCEL stops a running search,
  * or one whose QUERY it overtook; a file view and a PING are answered
  * while a search runs; a burst of CHANGES is applied in steps that take
- * turns with the searches.
+ * turns with the searches, and a request that comes during one ends it.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,10 +32,13 @@
 
 #define SHARD 0
 
-/* The script: requests, and what was sent back. */
+/* The script: requests (each arriving once recv has been called at least
+ * at[i] times before: 0, at once), and what was sent back. */
 static struct {
     struct msg_writer in[16];
+    unsigned at[16];
     size_t nin, next;
+    unsigned recvs;
     struct {
         uint8_t *data;
         size_t len;
@@ -45,7 +49,7 @@ static struct {
 static ssize_t fake_recv(void *impl, void *buf, size_t cap, int timeout_ms)
 {
     (void)impl;
-    if (io.next < io.nin) {
+    if (io.next < io.nin && io.recvs++ >= io.at[io.next]) {
         struct msg_writer *w = &io.in[io.next++];
         ck_assert(w->len <= cap);
         memcpy(buf, w->data, w->len);
@@ -229,12 +233,15 @@ END_TEST
  * it is answered before the burst is applied, every batch is acknowledged
  * in order, and the burst went in as many versions (slices), not one per
  * batch. */
-START_TEST(test_changes_take_turns_with_searches)
+#define CHANGED_FILES 100
+
+/* CHANGED_FILES files f000.txt... in a new folder, the worker's root,
+ * each holding "changed text". */
+static void make_changed_files(char *dir)
 {
-    char dir[] = "/tmp/check_worker.XXXXXX";
     ck_assert(mkdtemp(dir) != NULL);
-    char path[64], full[128];
-    for (int i = 0; i < 100; i++) {
+    char full[128];
+    for (int i = 0; i < CHANGED_FILES; i++) {
         snprintf(full, sizeof full, "%s/f%03d.txt", dir, i);
         FILE *f = fopen(full, "w");
         ck_assert(f != NULL);
@@ -243,25 +250,45 @@ START_TEST(test_changes_take_turns_with_searches)
     }
     root_fd = open(dir, O_RDONLY | O_DIRECTORY);
     ck_assert(root_fd >= 0);
-    enum { BATCHES = 5, PER_BATCH = 1000 };
-    for (int b = 0; b < BATCHES; b++) {
-        struct msg_writer *w = &io.in[io.nin++];
-        msg_writer_init(w);
-        msg_changes_begin(w, SHARD, 100 + (uint64_t)b);
-        for (int k = 0; k < PER_BATCH; k++) {
-            int i = (b * PER_BATCH + k) % 100;
-            snprintf(path, sizeof path, "f%03d.txt", i);
-            struct stat sb;
-            snprintf(full, sizeof full, "%s/%s", dir, path);
-            ck_assert(lstat(full, &sb) == 0);
-            struct msg_file_entry e = {.id = 10 + (uint32_t)i,
-                                       .stamp = stamp_of(&sb),
-                                       .path = path,
-                                       .path_len = (uint32_t)strlen(path)};
-            ck_assert_msg(msg_changes_add(w, MSG_CH_LOAD, &e), "entry %d did not fit", k);
-        }
-        msg_changes_finish(w);
+}
+
+/* A CHANGES batch seq of n loads, the files of make_changed_files() in
+ * turn from the first'th on. */
+static void script_changes(const char *dir, uint64_t seq, int first, int n)
+{
+    char path[64], full[128];
+    struct msg_writer *w = &io.in[io.nin++];
+    msg_writer_init(w);
+    msg_changes_begin(w, SHARD, seq);
+    for (int k = 0; k < n; k++) {
+        int i = (first + k) % CHANGED_FILES;
+        snprintf(path, sizeof path, "f%03d.txt", i);
+        struct stat sb;
+        snprintf(full, sizeof full, "%s/%s", dir, path);
+        ck_assert(lstat(full, &sb) == 0);
+        struct msg_file_entry e = {.id = 10 + (uint32_t)i,
+                                   .stamp = stamp_of(&sb),
+                                   .path = path,
+                                   .path_len = (uint32_t)strlen(path)};
+        ck_assert_msg(msg_changes_add(w, MSG_CH_LOAD, &e), "entry %d did not fit", k);
     }
+    msg_changes_finish(w);
+}
+
+static void remove_changed_files(char *dir)
+{
+    close(root_fd);
+    root_fd = -1;
+    check_rm_tree(dir);
+}
+
+START_TEST(test_changes_take_turns_with_searches)
+{
+    char dir[] = "/tmp/check_worker.XXXXXX";
+    make_changed_files(dir);
+    enum { BATCHES = 5, PER_BATCH = 1000 };
+    for (int b = 0; b < BATCHES; b++)
+        script_changes(dir, 100 + (uint64_t)b, b * PER_BATCH, PER_BATCH);
     script_query(9, "needle", MSG_QF_LITERAL);
     serve();
     long quick = find(MT_DONE, 9, NULL), last = find(MT_APPLIED, 100 + BATCHES - 1, NULL);
@@ -287,10 +314,34 @@ START_TEST(test_changes_take_turns_with_searches)
     ck_assert_msg(version > BATCHES, "version %u: applied a batch at a time", version);
     struct msg_hello counts;
     store_hello(&st, &counts);
-    ck_assert_msg(counts.files == 2 + 100, "%u files live", counts.files);
-    close(root_fd);
-    root_fd = -1;
-    check_rm_tree(dir);
+    ck_assert_msg(counts.files == 2 + CHANGED_FILES, "%u files live", counts.files);
+    remove_changed_files(dir);
+}
+END_TEST
+
+/* A query that comes while changes are applied and no search runs ends
+ * the step after the file being read: it waits for one file, not for a
+ * step's time.  The query arrives at the fifth receive: the first brings
+ * the batch, the second finds nothing, and each file applied asks again,
+ * so at most three files are in when the query starts. */
+START_TEST(test_request_ends_a_step_of_changes)
+{
+    char dir[] = "/tmp/check_worker.XXXXXX";
+    make_changed_files(dir);
+    script_changes(dir, 100, 0, CHANGED_FILES);
+    script_query(9, "changed", MSG_QF_LITERAL);
+    io.at[1] = 4;
+    serve();
+    struct msg_done d;
+    long done = find(MT_DONE, 9, &d), applied = find(MT_APPLIED, 100, NULL);
+    ck_assert_msg(done >= 0 && applied > done, "DONE at %ld, APPLIED at %ld", done, applied);
+    ck_assert_msg(d.matched_files >= 1 && d.matched_files <= 3,
+                  "the query saw %" PRIu64 " changed files (a whole step's, not one's)",
+                  d.matched_files);
+    struct msg_hello counts;
+    store_hello(&st, &counts);
+    ck_assert_msg(counts.files == 2 + CHANGED_FILES, "%u files live", counts.files);
+    remove_changed_files(dir);
 }
 END_TEST
 
@@ -315,6 +366,7 @@ Suite *suite_worker(void)
     tcase_add_test(tc, test_file_and_ping_during_search);
     tcase_add_test(tc, test_file_not_in_shard);
     tcase_add_test(tc, test_changes_take_turns_with_searches);
+    tcase_add_test(tc, test_request_ends_a_step_of_changes);
     suite_add_tcase(s, tc);
     return s;
 }
