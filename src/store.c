@@ -818,25 +818,37 @@ static bool tidy_chunks(struct store *s)
         drop[s->nchunk - 1] = any = true;
         open_chunk(s);
     }
+    /* A file at a time, so that a call copies about STORE_TIDY_STEP (a
+     * chunk's live files at once held the worker up to 400 ms): a copy
+     * moved is never visible again, as after a fold, and the chunk is
+     * freed once none is left. */
     uint64_t copied = 0;
     for (size_t k = 0; k + 1 < s->nchunk && copied < STORE_TIDY_STEP; k++) {
         if (drop[k] || !chunk_tidy(s, k))
             continue;
-        drop[k] = any = true;
         struct corpus *c = s->chunk[k], *open = s->chunk[s->nchunk - 1];
-        for (size_t i = 0; i < c->nfiles; i++) {
+        bool left = false;
+        for (size_t i = 0; i < c->nfiles && !left; i++) {
             size_t fi = s->chunk_first[k] + i;
             if (!store_visible(s, STORE_DELTA, fi, s->version))
                 continue;
-            copy_file(open, c, i);   /* numbered after every chunk, for now */
-            c->files[i].path = NULL; /* moved */
+            if (copied >= STORE_TIDY_STEP) {
+                left = true;
+                break;
+            }
+            copy_file(open, c, i); /* numbered after every chunk, for now */
+            open->files[open->nfiles - 1].path = xstrdup(c->files[i].path);
             size_t to = s->delta_files++;
             s->chunk_first[s->nchunk] = s->delta_files;
             grow_delta_tables(s);
             s->delta_born[to] = s->delta_born[fi];
             s->delta_dead[to] = 0;
+            s->delta_born[fi] = s->delta_dead[fi] = UINT32_MAX;
             copied += c->files[i].len;
+            any = true;
         }
+        if (!left)
+            drop[k] = any = true;
     }
     if (any) {
         /* The chunks kept, and their files' marks, in order. */

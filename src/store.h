@@ -216,12 +216,13 @@ bool store_fold_running(const struct store *s);
 bool store_fold_ready(const struct store *s); /* built: finish when idle */
 void store_fold_finish(struct store *s);      /* swap in; no search active */
 /* A chunk of the delta (not the open one) is a third dead: tidied
- * (store_tidy(): freed, its live files, if any, copied to the open chunk;
- * at most STORE_TIDY_STEP bytes copied a call, so the worker is never
- * held for long).  Only with no search active and no fold running. */
+ * (store_tidy(): its live files, if any, copied to the open chunk, and
+ * then it is freed; about STORE_TIDY_STEP bytes copied a call, so the
+ * worker is never held for long: 20-40 ms).  Only with no search active
+ * and no fold running. */
 bool store_tidy_due(const struct store *s);
 void store_tidy(struct store *s);
-#define STORE_TIDY_STEP (4u << 20)
+#define STORE_TIDY_STEP (1u << 20)
 
 /* The delta's files, dead ones too, in (tree, path) order, each placed
  * among the base's: kept in order as changes are applied, so a search

@@ -367,7 +367,9 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
         if (w.gone)
             break;
         double t = now_ms();
-        if (store_fold_due(st)) {
+        /* The chunks are tidied (in steps, when idle) before the next
+         * fold, which would keep them as they are until it is swapped in. */
+        if (store_fold_due(st) && !store_tidy_due(st)) {
             store_fold_begin(st); /* built in a thread; searches go on */
             slow_step(shard, "starting a fold", t);
         } else if (store_fold_copying(st)) {

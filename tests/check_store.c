@@ -622,8 +622,23 @@ START_TEST(test_mostly_dead_chunk_is_tidied)
     search("needle \\d+ round 0");
     uint64_t round0 = found.done.matched_lines;
     uint64_t dead = st.delta_dead_bytes, live = st.live_files;
-    while (store_tidy_due(&st))
+    /* In steps of about STORE_TIDY_STEP copied (a chunk holds more live
+     * text than that), each leaving the answers as they were. */
+    size_t steps = 0;
+    while (store_tidy_due(&st)) {
+        uint64_t open = st.chunk[st.nchunk - 1]->len;
+        size_t chunks = st.nchunk;
         store_tidy(&st);
+        steps++;
+        if (st.nchunk == chunks)
+            ck_assert_msg(st.chunk[st.nchunk - 1]->len - open <= STORE_TIDY_STEP + 4096,
+                          "one step copied %llu bytes",
+                          (unsigned long long)(st.chunk[st.nchunk - 1]->len - open));
+        search("needle \\d+ round 1");
+        ck_assert_msg(found.done.matched_lines == round1, "round 1 after step %zu: %llu", steps,
+                      (unsigned long long)found.done.matched_lines);
+    }
+    ck_assert_msg(steps > 1, "tidied in %zu step", steps);
     ck_assert_msg(st.delta_dead_bytes < dead && st.live_files == live,
                   "dead %llu -> %llu bytes, live files %llu -> %llu", (unsigned long long)dead,
                   (unsigned long long)st.delta_dead_bytes, (unsigned long long)live,
