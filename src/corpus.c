@@ -52,6 +52,11 @@ void corpus_enable_live_index(struct corpus *c)
         c->index = tindex_new_live();
 }
 
+void corpus_trim(struct corpus *c)
+{
+    tindex_live_trim(c->index);
+}
+
 static void block_text(void *ctx, uint32_t i, const char **text, size_t *len)
 {
     const struct corpus *c = ctx;

@@ -121,6 +121,9 @@ void corpus_enable_live_index(struct corpus *c);
  * grow as files come, as without it. */
 #define CORPUS_BYTES_PER_LINE 24 /* fewer than most code has (the kernel: 36) */
 void corpus_reserve(struct corpus *c, uint64_t bytes);
+/* No more files for a while (a delta chunk closed, store.h): a live
+ * index gives back its room to grow (tindex_live_trim()). */
+void corpus_trim(struct corpus *c);
 /* No more files: finish the index. */
 void corpus_seal(struct corpus *c);
 

@@ -250,9 +250,11 @@ static void number_chunks(struct store *s)
     s->delta_bytes = bytes;
 }
 
-/* A new open chunk, after the others. */
+/* A new open chunk, after the others (the last one closed). */
 static void open_chunk(struct store *s)
 {
+    if (s->nchunk)
+        corpus_trim(s->chunk[s->nchunk - 1]);
     struct corpus *c = xmalloc(sizeof *c);
     corpus_init(c);
     corpus_enable_live_index(c);

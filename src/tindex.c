@@ -78,6 +78,28 @@ struct tindex *tindex_new_live(void)
     return t;
 }
 
+void tindex_live_trim(struct tindex *t)
+{
+    if (!t || !t->live)
+        return;
+    free(t->bits);
+    free(t->scratch);
+    t->bits = NULL;
+    t->scratch = NULL;
+    t->scratch_cap = 0;
+    for (size_t i = 0; i < t->nlists; i++) {
+        struct plist *l = &t->lists[i];
+        if (l->cap > l->n) {
+            l->v = xrealloc(l->v, (l->n ? l->n : 1) * sizeof *l->v);
+            l->cap = l->n ? l->n : 1;
+        }
+    }
+    if (t->lists_cap > t->nlists) {
+        t->lists = xrealloc(t->lists, (t->nlists ? t->nlists : 1) * sizeof *t->lists);
+        t->lists_cap = t->nlists ? t->nlists : 1;
+    }
+}
+
 struct tindex *tindex_view(const struct tindex_arrays *a)
 {
     struct tindex *t = xcalloc(1, sizeof *t);
@@ -262,6 +284,8 @@ static size_t distinct(struct tindex *t, const char *text, size_t len, unsigned 
 
 void tindex_add(struct tindex *t, const char *text, size_t len)
 {
+    if (t->live && !t->bits)
+        t->bits = xcalloc(NKEYS / 64, sizeof *t->bits); /* trimmed (tindex_live_trim()) */
     size_t n = distinct(t, text, len, WANT_TRI | WANT_SHAPE);
     if (t->live) {
         for (size_t i = 0; i < n; i++)

@@ -69,6 +69,11 @@ static inline size_t tindex_eighth_start(const char *text, size_t len, unsigned 
 struct tindex *tindex_new(void);
 /* An index that answers while it grows: no tindex_finish(). */
 struct tindex *tindex_new_live(void);
+/* A live index that will not grow for a while (a delta chunk closed,
+ * store.h) gives back what growing needed: its lists' room to grow and
+ * the tables that find a file's distinct keys (4 MiB).  Adding to it
+ * again still works. */
+void tindex_live_trim(struct tindex *t);
 /* A finished index's arrays: nkeys ascending keys, each one's count of
  * postings, and nkeys + 1 offsets of their packed lists in data. */
 struct tindex_arrays {

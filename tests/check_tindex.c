@@ -457,6 +457,36 @@ START_TEST(test_candidates_small)
 }
 END_TEST
 
+START_TEST(test_live_trimmed)
+{
+    /* A live index answers as it grows; trimmed (its room to grow given
+     * back), it answers the same, and takes more files as before. */
+    ix = tindex_new_live();
+    for (size_t i = 0; i < NCASES(small_files); i++)
+        add_text(ix, small_files[i], small_lens[i]);
+    ck_assert(tindex_ready(ix));
+    check_cands("abc", WANT(3, 4, 6, 7));
+    check_cands("or(abc,xyz)", WANT(3, 4, 6, 7, 9));
+    size_t before = tindex_bytes(ix);
+    tindex_live_trim(ix);
+    ck_assert_msg(tindex_bytes(ix) < before, "trimmed: %zu bytes, %zu before", tindex_bytes(ix),
+                  before);
+    check_cands("abc", WANT(3, 4, 6, 7));
+    check_cands("and(abc,xyz)", WANT(4));
+    check_cands("or(abc,xyz)", WANT(3, 4, 6, 7, 9));
+    check_cands("and(caf,f\xc3\xa9)", WANT(11));
+    add_text(ix, "xyzabc", 6); /* 13 */
+    add_text(ix, "qqq", 3);    /* 14 */
+    tindex_live_trim(ix);
+    tindex_live_trim(ix);
+    add_text(ix, "abc", 3); /* 15 */
+    check_cands("abc", WANT(3, 4, 6, 7, 13, 15));
+    check_cands("and(abc,xyz)", WANT(4, 13));
+    check_cands("qqq", WANT(7, 14));
+    tindex_live_trim(NULL);
+}
+END_TEST
+
 START_TEST(test_candidates_from_plans)
 {
     /* Queries as the server builds them. */
@@ -1124,6 +1154,7 @@ Suite *suite_tindex(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_candidates_small);
+    tcase_add_test(tc, test_live_trimmed);
     tcase_add_test(tc, test_candidates_from_plans);
     tcase_add_test(tc, test_candidates_skewed);
     tcase_add_test(tc, test_candidates_random_trees);
