@@ -23,10 +23,17 @@
 #define AND_KEYS    4
 #define ALL_EIGHTHS 0xFFu
 
-/* A live index's posting list: block numbers, ascending (appended). */
+#define VARINT_MAX 5 /* bytes: a 32-bit number, 7 bits a byte */
+static size_t put_varint(uint8_t *p, uint32_t v);
+
+/* A live index's posting list: block numbers, ascending (appended), as
+ * varint gaps from the one before (put_varint()): a byte or two each, a
+ * quarter of what they took as 4-byte numbers with room to double. */
 struct plist {
-    uint32_t *v;
-    uint32_t n, cap;
+    uint8_t *v;
+    uint32_t n;        /* postings */
+    uint32_t len, cap; /* bytes */
+    uint32_t last;     /* the last block number appended */
 };
 
 struct tindex {
@@ -89,9 +96,9 @@ void tindex_live_trim(struct tindex *t)
     t->scratch_cap = 0;
     for (size_t i = 0; i < t->nlists; i++) {
         struct plist *l = &t->lists[i];
-        if (l->cap > l->n) {
-            l->v = xrealloc(l->v, (l->n ? l->n : 1) * sizeof *l->v);
-            l->cap = l->n ? l->n : 1;
+        if (l->cap > l->len + VARINT_MAX) { /* the next posting still fits */
+            l->cap = l->len + VARINT_MAX;
+            l->v = xrealloc(l->v, l->cap);
         }
     }
     if (t->lists_cap > t->nlists) {
@@ -164,11 +171,13 @@ static void live_post(struct tindex *t, uint32_t key, uint32_t b)
         t->hused++;
     }
     struct plist *l = &t->lists[t->hval[i]];
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 4;
-        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    if (l->cap - l->len < VARINT_MAX) {
+        l->cap = l->cap ? 2 * l->cap : 8;
+        l->v = xrealloc(l->v, l->cap);
     }
-    l->v[l->n++] = b;
+    l->len += (uint32_t)put_varint(l->v + l->len, l->n ? b - l->last : b);
+    l->last = b;
+    l->n++;
 }
 
 static void free_building(struct tindex *t)
@@ -689,15 +698,15 @@ void tindex_finish(struct tindex *t, tindex_text_fn text_of, void *ctx)
 /* ------------------------------------------------------------------ */
 
 /* A set of file numbers, each with its eighths: all of them, a sorted
- * list (owned or a view into a live list; m NULL: every eighth), or a
- * packed list not read yet (n is then its count). */
+ * list (owned or not; m NULL: every eighth), or a packed or live list not
+ * read yet (n is then its count). */
 struct fset {
     bool all, owned;
     const uint32_t *v;
     const uint8_t *m;
     size_t n;
-    bool packed;
-    size_t key; /* packed: the key's index */
+    bool packed, live;
+    size_t key; /* packed: the key's index; live: its list's */
 };
 
 static void fset_release(struct fset *s)
@@ -727,8 +736,9 @@ static struct fset lookup(const struct tindex *t, uint32_t key)
     if (t->live) {
         size_t i = hash_slot(t, key);
         if (t->hkey[i]) {
-            s.v = t->lists[t->hval[i]].v;
-            s.n = t->lists[t->hval[i]].n;
+            s.live = true;
+            s.key = t->hval[i];
+            s.n = t->lists[s.key].n;
         }
         return s;
     }
@@ -746,9 +756,31 @@ size_t tindex_count(const struct tindex *t, uint32_t key)
     return lookup(t, key).n;
 }
 
-/* A packed set read into a list. */
+/* A live list read into a set (every eighth). */
+static struct fset unpack_live(const struct tindex *t, size_t k)
+{
+    const struct plist *l = &t->lists[k];
+    uint32_t *v = xmalloc((l->n ? l->n : 1) * sizeof *v);
+    const uint8_t *p = l->v;
+    uint32_t x = 0;
+    for (uint32_t i = 0; i < l->n; i++) {
+        uint32_t gap = 0;
+        for (unsigned shift = 0;; shift += 7) {
+            uint8_t b = *p++;
+            gap |= (uint32_t)(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                break;
+        }
+        v[i] = x += gap;
+    }
+    return (struct fset){.owned = true, .v = v, .n = l->n};
+}
+
+/* A packed or live set read into a list. */
 static struct fset unpack(const struct tindex *t, struct fset s)
 {
+    if (s.live)
+        return unpack_live(t, s.key);
     if (!s.packed)
         return s;
     struct fset out = fset_new(s.n);
@@ -801,15 +833,18 @@ static struct fset intersect(const struct tindex *t, struct fset a, const struct
             }
         }
     } else {
+        struct fset bl = unpack(t, *b); /* a live list read */
         size_t j = 0;
-        for (size_t i = 0; i < a.n && j < b->n; i++) {
-            j = gallop(b->v, b->n, j, a.v[i]);
-            uint8_t both = j < b->n ? eighths_of(&a, i) & eighths_of(b, j) : 0;
-            if (j < b->n && b->v[j] == a.v[i] && both) {
+        for (size_t i = 0; i < a.n && j < bl.n; i++) {
+            j = gallop(bl.v, bl.n, j, a.v[i]);
+            uint8_t both = j < bl.n ? eighths_of(&a, i) & eighths_of(&bl, j) : 0;
+            if (j < bl.n && bl.v[j] == a.v[i] && both) {
                 v[out.n] = a.v[i];
                 m[out.n++] = both;
             }
         }
+        if (b->live)
+            fset_release(&bl);
     }
     fset_release(&a);
     return out;
@@ -935,10 +970,10 @@ bool tindex_ready(const struct tindex *t)
 size_t tindex_bytes(const struct tindex *t)
 {
     if (t->live) {
-        size_t b = t->hcap * 2 * sizeof(uint32_t) + t->lists_cap * sizeof *t->lists + NKEYS / 8 +
-                   t->scratch_cap * 4;
+        size_t b = t->hcap * 2 * sizeof(uint32_t) + t->lists_cap * sizeof *t->lists +
+                   (t->bits ? NKEYS / 8 : 0) + t->scratch_cap * 4;
         for (size_t i = 0; i < t->nlists; i++)
-            b += t->lists[i].cap * sizeof(uint32_t);
+            b += t->lists[i].cap;
         return b;
     }
     size_t building = t->count ? NKEYS / 8 + NKEYS * sizeof(uint32_t) + t->scratch_cap * 4 +

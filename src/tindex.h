@@ -31,10 +31,12 @@
  *
  * Live mode (tindex_new_live()) is for a corpus that grows while it is
  * searched (the worker's delta, store.h): each key's list lives in a
- * hash table, unpacked, and grows as files are added, so the index
- * answers at every moment, and the numbers already given never change.
- * It costs more per posting than the packed lists, which is why the delta
- * stays small.
+ * hash table, as varint gaps without skip table or eighths, and grows as
+ * files are added, so the index answers at every moment, and the numbers
+ * already given never change.  It answers less finely than the packed
+ * lists (whole blocks), which is one reason the delta stays small.  On
+ * the Linux tree a 16 MiB chunk's live index takes 0.66x its text (it
+ * was 1.42x with lists of 4-byte numbers).
  */
 #ifndef SHARDGREP_TINDEX_H
 #define SHARDGREP_TINDEX_H

@@ -483,6 +483,24 @@ START_TEST(test_live_trimmed)
     check_cands("abc", WANT(3, 4, 6, 7, 13, 15));
     check_cands("and(abc,xyz)", WANT(4, 13));
     check_cands("qqq", WANT(7, 14));
+    /* Gaps of one, two and three bytes (lists are stored as gaps). */
+    for (uint32_t i = 16; i < 200; i++)
+        tindex_add(ix, "", 0);
+    tindex_add(ix, "abc", 3); /* 200 */
+    for (uint32_t i = 201; i < 40000; i++)
+        tindex_add(ix, i % 1000 ? "" : "qqq", i % 1000 ? 0 : 3);
+    tindex_add(ix, "xyz abc", 7); /* 40000 */
+    check_cands("abc", WANT(3, 4, 6, 7, 13, 15, 200, 40000));
+    check_cands("and(abc,xyz)", WANT(4, 13, 40000));
+    check_cands("and(qqq,abc)", WANT(7));
+    struct qnode *q = parse_query("qqq");
+    size_t n = 0;
+    uint32_t *got = tindex_candidates(ix, q, &n);
+    ck_assert_msg(n == 2 + 39 && got[0] == 7 && got[1] == 14 && got[2] == 1000 &&
+                      got[n - 1] == 39000,
+                  "qqq: %zu candidates", n);
+    free(got);
+    tree_free(q);
     tindex_live_trim(NULL);
 }
 END_TEST
