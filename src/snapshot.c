@@ -781,28 +781,34 @@ static int check_seg_header(const struct seg_view *v, char *why, size_t whylen)
     return check_layout(v, why, whylen);
 }
 
-/* Sections first..last match their checksums: the text against the
- * others, two at a time (checksum_two()). */
+/* Sections first..last match their checksums, computed two at a time
+ * (checksum_two()) in two runs of about the same length: each section in
+ * turn, longest first, to the shorter run. */
 static int check_sums(const struct seg_view *v, int first, int last, char *why, size_t whylen)
 {
-    struct iovec text[1], rest[NSECTIONS];
-    int at[NSECTIONS];
-    size_t nt = 0, nr = 0;
+    int order[NSECTIONS], n = 0;
     for (int i = first; i <= last; i++) {
-        struct iovec x = {(void *)(v->p + v->h->sec[i].off), (size_t)v->h->sec[i].len};
-        if (i == S_ARENA) {
-            text[nt++] = x;
-        } else {
-            at[nr] = i;
-            rest[nr++] = x;
-        }
+        int k = n++;
+        for (; k > 0 && v->h->sec[order[k - 1]].len < v->h->sec[i].len; k--)
+            order[k] = order[k - 1];
+        order[k] = i;
     }
-    uint64_t ts[1], rs[NSECTIONS], sum[NSECTIONS];
-    checksum_two(text, nt, ts, rest, nr, rs);
-    if (nt)
-        sum[S_ARENA] = ts[0];
-    for (size_t r = 0; r < nr; r++)
-        sum[at[r]] = rs[r];
+    struct iovec run[2][NSECTIONS];
+    int at[2][NSECTIONS];
+    size_t nrun[2] = {0, 0};
+    uint64_t len[2] = {0, 0};
+    for (int k = 0; k < n; k++) {
+        int r = len[1] < len[0], i = order[k];
+        at[r][nrun[r]] = i;
+        run[r][nrun[r]++] =
+            (struct iovec){(void *)(v->p + v->h->sec[i].off), (size_t)v->h->sec[i].len};
+        len[r] += v->h->sec[i].len;
+    }
+    uint64_t got[2][NSECTIONS], sum[NSECTIONS];
+    checksum_two(run[0], nrun[0], got[0], run[1], nrun[1], got[1]);
+    for (int r = 0; r < 2; r++)
+        for (size_t k = 0; k < nrun[r]; k++)
+            sum[at[r][k]] = got[r][k];
     for (int i = first; i <= last; i++)
         if (sum[i] != v->h->sec[i].sum)
             return fail_in(why, whylen, i, "does not match its checksum");
