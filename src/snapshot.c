@@ -828,23 +828,48 @@ static bool before(uint32_t tree_a, const char *path_a, uint32_t tree_b, const c
     return tree_a < tree_b || (tree_a == tree_b && strcmp(path_a, path_b) < 0);
 }
 
+/* How many '\n' in p[0..n): eight bytes at a time, each byte of t 0x80
+ * where the byte was a newline (no carry crosses a byte), summed in
+ * bytes of acc for up to 255 words, then in halves of 16 bits. */
+static uint64_t count_newlines(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7F * ones, nl = '\n' * ones;
+    const uint64_t halves = 0x00FF00FF00FF00FFull;
+    uint64_t count = 0;
+    size_t i = 0;
+    while (i + 8 <= n) {
+        uint64_t acc = 0;
+        for (unsigned k = 0; k < 255 && i + 8 <= n; k++, i += 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            uint64_t x = w ^ nl;
+            acc += ~(((x & low7) + low7) | x | low7) >> 7;
+        }
+        acc = (acc & halves) + (acc >> 8 & halves);
+        count += (acc * 0x0001000100010001ull) >> 48;
+    }
+    for (; i < n; i++)
+        count += p[i] == '\n';
+    return count;
+}
+
 /* File x's line table (its first entry at lines) starts at 0 and has one
  * entry per line, each line ending at the first '\n' after its start
  * (corpus.h): a search takes a line's length from the table, so a file
  * with text but no line, or a line start past the file, would make it
- * read outside the text.  This reads the text once more, at memchr()'s
- * speed (a fraction of the checksum's). */
+ * read outside the text.  The starts rise, each line's last byte is a
+ * '\n', and the text holds no other: as many as the lines.  (A memchr()
+ * a line took 0.3 s of a restart on the Linux tree.) */
 static int check_lines(const char *text, const uint32_t *lines, const struct snap_file *x)
 {
     if ((x->nlines == 0) != (x->len == 0) || (x->nlines && lines[0] != 0))
         return SG_ERR;
     for (uint32_t k = 0; k < x->nlines; k++) {
         uint64_t start = lines[k], next = k + 1 < x->nlines ? lines[k + 1] : x->len;
-        if (next <= start || next > x->len ||
-            memchr(text + start, '\n', (size_t)(next - start)) != text + next - 1)
+        if (next <= start || next > x->len || text[next - 1] != '\n')
             return SG_ERR;
     }
-    return SG_OK;
+    return count_newlines(text, (size_t)x->len) == x->nlines ? SG_OK : SG_ERR;
 }
 
 /* File x's path lies inside the paths, NUL-terminated, and is not empty. */

@@ -650,6 +650,16 @@ START_TEST(test_line_table_wrong)
 }
 END_TEST
 
+/* A line that runs past a '\n' (its file one line short): every start
+ * rises and every line ends in one, but the text holds one more. */
+START_TEST(test_newline_inside_a_line)
+{
+    ck_assert(orig.files[0].nlines >= 2);
+    orig.files[0].nlines--;
+    rewritten_refused("line table does not match");
+}
+END_TEST
+
 /* The header's count of files with a wide fold was covered by no
  * checksum and checked against nothing: a wrong one made searches skip
  * such files. */
@@ -751,6 +761,7 @@ Suite *suite_snapshot(void)
     tcase_add_test(tc, test_block_tables_wrong);
     tcase_add_test(tc, test_file_without_lines);
     tcase_add_test(tc, test_line_table_wrong);
+    tcase_add_test(tc, test_newline_inside_a_line);
     tcase_add_test(tc, test_wide_fold_count);
     tcase_add_test(tc, test_files_out_of_order);
     tcase_add_test(tc, test_order_across_segments);
