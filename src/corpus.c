@@ -106,6 +106,8 @@ static bool reserve_lines(struct corpus *c, uint64_t more)
                     1 << 12, c->lasting);
 }
 
+#define CORPUS_BYTES_PER_LINE 24 /* fewer than most code has (the kernel: 36) */
+
 void corpus_reserve(struct corpus *c, uint64_t bytes)
 {
     (void)reserve_bytes(c, bytes);

@@ -119,7 +119,6 @@ void corpus_enable_live_index(struct corpus *c);
  * arena is not moved (copied into fresh pages) while it fills; only what
  * is written is backed by memory.  If the room cannot be had, the arrays
  * grow as files come, as without it. */
-#define CORPUS_BYTES_PER_LINE 24 /* fewer than most code has (the kernel: 36) */
 void corpus_reserve(struct corpus *c, uint64_t bytes);
 /* No more files for a while (a delta chunk closed, store.h): a live
  * index gives back its room to grow (tindex_live_trim()). */

@@ -168,6 +168,31 @@ static uint64_t checksum(const void *p, size_t n)
     return sum_end(&s);
 }
 
+/* One run of byte strings being checksummed: v[i] under way in s, each
+ * one's checksum into out. */
+struct sum_run {
+    const struct iovec *v;
+    size_t n, i;
+    uint64_t *out;
+    struct sum s;
+};
+
+static void run_begin(struct sum_run *r, const struct iovec *v, size_t n, uint64_t *out)
+{
+    *r = (struct sum_run){.v = v, .n = n, .out = out};
+    if (n)
+        sum_begin(&r->s, v[0].iov_base, v[0].iov_len);
+}
+
+/* The string under way done; on to the next.  False when none is left. */
+static bool run_next(struct sum_run *r)
+{
+    r->out[r->i] = sum_end(&r->s);
+    if (++r->i < r->n)
+        sum_begin(&r->s, r->v[r->i].iov_base, r->v[r->i].iov_len);
+    return r->i < r->n;
+}
+
 /* The checksums of two runs of byte strings, a[0..na) and b[0..nb), into
  * sa and sb: a group of each in turn, so that the two chains of
  * multiplications overlap (one checksum at a time waits on its own: about
@@ -175,39 +200,25 @@ static uint64_t checksum(const void *p, size_t n)
 static void checksum_two(const struct iovec *a, size_t na, uint64_t *sa, const struct iovec *b,
                          size_t nb, uint64_t *sb)
 {
-    struct sum x, y;
-    size_t i = 0, j = 0;
-    if (na)
-        sum_begin(&x, a[0].iov_base, a[0].iov_len);
-    if (nb)
-        sum_begin(&y, b[0].iov_base, b[0].iov_len);
-    while (i < na && j < nb) {
-        size_t g = sum_groups(&x) < sum_groups(&y) ? sum_groups(&x) : sum_groups(&y);
+    struct sum_run x, y;
+    run_begin(&x, a, na, sa);
+    run_begin(&y, b, nb, sb);
+    bool more_x = na > 0, more_y = nb > 0;
+    while (more_x && more_y) {
+        size_t g = sum_groups(&x.s) < sum_groups(&y.s) ? sum_groups(&x.s) : sum_groups(&y.s);
         for (size_t k = 0; k < g; k++) {
-            sum_group(&x);
-            sum_group(&y);
+            sum_group(&x.s);
+            sum_group(&y.s);
         }
-        if (!sum_groups(&x)) {
-            sa[i] = sum_end(&x);
-            if (++i < na)
-                sum_begin(&x, a[i].iov_base, a[i].iov_len);
-        }
-        if (!sum_groups(&y)) {
-            sb[j] = sum_end(&y);
-            if (++j < nb)
-                sum_begin(&y, b[j].iov_base, b[j].iov_len);
-        }
+        if (!sum_groups(&x.s))
+            more_x = run_next(&x);
+        if (!sum_groups(&y.s))
+            more_y = run_next(&y);
     }
-    for (; i < na; i++) {
-        sa[i] = sum_end(&x);
-        if (i + 1 < na)
-            sum_begin(&x, a[i + 1].iov_base, a[i + 1].iov_len);
-    }
-    for (; j < nb; j++) {
-        sb[j] = sum_end(&y);
-        if (j + 1 < nb)
-            sum_begin(&y, b[j + 1].iov_base, b[j + 1].iov_len);
-    }
+    while (more_x)
+        more_x = run_next(&x);
+    while (more_y)
+        more_y = run_next(&y);
 }
 
 static uint64_t mix(uint64_t h, const void *p, size_t n)

@@ -833,7 +833,7 @@ static enum tidied tidy_chunks(struct store *s)
             continue;
         struct corpus *c = s->chunk[k], *open = s->chunk[s->nchunk - 1];
         bool left = false;
-        for (size_t i = 0; i < c->nfiles && !left; i++) {
+        for (size_t i = 0; i < c->nfiles; i++) {
             size_t fi = s->chunk_first[k] + i;
             if (!store_visible(s, STORE_DELTA, fi, s->version))
                 continue;

@@ -365,6 +365,22 @@ static size_t put_varint(uint8_t *p, uint32_t v)
     return n;
 }
 
+/* The varint at *p, not past end, into *v, and *p past it; false when
+ * it is cut short or longer than 32 bits take. */
+static inline bool get_varint(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+    uint32_t x = 0;
+    for (unsigned shift = 0; *p < end && shift <= 28; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint32_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
 static size_t ngroups(uint32_t n)
 {
     return n > GROUP ? (n + GROUP - 1) / GROUP : 0;
@@ -434,16 +450,10 @@ static bool cursor_next(struct cursor *c)
     if (c->ng && c->i % GROUP == 0) {
         v = get32(c->list + 8 * (c->i / GROUP)); /* a group's first: in the table */
     } else {
-        uint32_t x = 0;
-        for (unsigned shift = 0;; shift += 7) {
-            if (c->p >= c->end || shift > 28) {
-                c->n = c->i; /* cut short */
-                return false;
-            }
-            uint8_t b = *c->p++;
-            x |= (uint32_t)(b & 0x7f) << shift;
-            if (!(b & 0x80))
-                break;
+        uint32_t x;
+        if (!get_varint(&c->p, c->end, &x)) {
+            c->n = c->i; /* cut short */
+            return false;
         }
         v = (c->i ? c->v : 0) + x;
     }
@@ -762,17 +772,9 @@ static struct fset unpack_live(const struct tindex *t, size_t k)
     const struct plist *l = &t->lists[k];
     uint32_t *v = xmalloc((l->n ? l->n : 1) * sizeof *v);
     const uint8_t *p = l->v;
-    uint32_t x = 0;
-    for (uint32_t i = 0; i < l->n; i++) {
-        uint32_t gap = 0;
-        for (unsigned shift = 0;; shift += 7) {
-            uint8_t b = *p++;
-            gap |= (uint32_t)(b & 0x7f) << shift;
-            if (!(b & 0x80))
-                break;
-        }
-        v[i] = x += gap;
-    }
+    uint32_t x = 0, gap = 0;
+    for (uint32_t i = 0; i < l->n && get_varint(&p, l->v + l->len, &gap); i++)
+        v[i] = x += gap; /* the list was written here: never cut short */
     return (struct fset){.owned = true, .v = v, .n = l->n};
 }
 

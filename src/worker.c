@@ -60,10 +60,9 @@ struct sched {
     /* CANCELs that arrived before their QUERY (it was still in flight). */
     uint64_t cancelled[CANCELLED_MEMORY];
     unsigned ncancelled;
-    bool gone; /* the master is gone: stop */
-    uint8_t *buf;
-    uint8_t *early; /* a request that ended a step of applying changes */
-    size_t early_len;
+    bool gone;              /* the master is gone: stop */
+    uint8_t *buf;           /* the request received last */
+    size_t early_len;       /* in buf: a request that ended a step of applying changes */
     struct pathtext *paths; /* the store's paths, for path searches (pathtext.h) */
 };
 
@@ -210,7 +209,7 @@ static void free_job(struct apply_job *j)
 }
 
 /* Whether a step of applying changes has had its time, or (yield) a
- * request has come, kept in w->early for after the step. */
+ * request has come, kept in w->buf for after the step. */
 struct apply_clock {
     struct sched *w;
     double until;
@@ -225,9 +224,7 @@ static bool step_done(void *ctx)
     if (!c->yield)
         return false;
     struct sched *w = c->w;
-    if (!w->early)
-        w->early = xmalloc(MSG_MAX);
-    ssize_t n = transport_end_recv(w->end, w->early, MSG_MAX, 0);
+    ssize_t n = transport_end_recv(w->end, w->buf, MSG_MAX, 0);
     if (n < 0)
         w->gone = true; /* EOF: the master is gone */
     else
@@ -388,7 +385,7 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
             slow_step(shard, "a step of applying changes", t);
             searched_ms = 0;
             if (w.early_len) {
-                take(&w, w.early, w.early_len);
+                take(&w, w.buf, w.early_len);
                 w.early_len = 0;
             }
             if (w.gone)
@@ -416,7 +413,6 @@ static void serve(const struct transport_end *end, unsigned shard, struct store 
         free_job(&w.jobs[w.jhead + i]);
     free(w.jobs);
     free(w.active);
-    free(w.early);
     pathtext_unref(w.paths);
     free(w.buf);
 }
