@@ -135,6 +135,11 @@ struct ftable *ftable_new(const struct file_list *l, unsigned nshards, const cha
     t->nshards = nshards ? nshards : 1;
     t->shard_bytes = xcalloc(t->nshards, sizeof *t->shard_bytes);
     t->shard_files = xcalloc(t->nshards, sizeof *t->shard_files);
+    /* Room for the walk's files from the start: growing on the way hashed
+     * every path again at each doubling. */
+    for (t->nslots = 4096; t->nslots < 2 * (l->n + 1);)
+        t->nslots *= 2;
+    t->slots = xcalloc(t->nslots, sizeof *t->slots);
     for (size_t i = 0; i < l->n; i++) {
         const struct file_entry *f = &l->v[i];
         struct entry *e = at(t, append(t, f->tree, f->path));

@@ -564,60 +564,37 @@ static void walk_trees(struct server *s)
     }
 }
 
-/* Files by (tree, path), and the shard whose snapshot holds each. */
+/* The shard whose snapshot holds each file of the table (-1: none), found
+ * by merging each snapshot's listing, in (tree, path) order as the table
+ * is, with the table.  A listing out of that order (snapshot.c's reader
+ * refuses such a snapshot) only misses files: they are read again. */
 struct snap_owner {
-    char **key; /* owner_key(); open addressing */
-    long *shard;
-    size_t cap;
+    const struct file_list *files;
+    long *shard; /* one per file */
+    long shard_now;
+    size_t at;
 };
 
-static size_t owner_slot(const struct snap_owner *o, const char *key)
+static int tree_path_cmp(uint32_t tree_a, const char *path_a, uint32_t tree_b, const char *path_b)
 {
-    size_t h = 1469598103934665603ull;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    size_t i = h & (o->cap - 1);
-    while (o->key[i] && strcmp(o->key[i], key))
-        i = (i + 1) & (o->cap - 1);
-    return i;
+    return tree_a != tree_b ? (tree_a < tree_b ? -1 : 1) : strcmp(path_a, path_b);
 }
-
-/* "tree/path" as one key (a tree index has no '/'). */
-static char *owner_key(uint32_t tree, const char *path)
-{
-    size_t n = strlen(path) + 16;
-    char *k = xmalloc(n);
-    snprintf(k, n, "%u/%s", tree, path);
-    return k;
-}
-
-struct owner_add {
-    struct snap_owner *o;
-    long shard;
-    size_t n;
-};
 
 static void owner_add(void *ctx, uint32_t tree, const char *path)
 {
-    struct owner_add *a = ctx;
-    char *k = owner_key(tree, path);
-    size_t i = owner_slot(a->o, k);
-    if (a->o->key[i] || 2 * (a->n + 1) > a->o->cap) {
-        free(k); /* already claimed (or no room: it goes to the lightest shard) */
-        return;
-    }
-    a->o->key[i] = k;
-    a->o->shard[i] = a->shard;
-    a->n++;
+    struct snap_owner *o = ctx;
+    const struct file_entry *v = o->files->v;
+    int c = 1;
+    while (o->at < o->files->n && (c = tree_path_cmp(v[o->at].tree, v[o->at].path, tree, path)) < 0)
+        o->at++;
+    if (o->at < o->files->n && c == 0 && o->shard[o->at] < 0) /* the first shard claims it */
+        o->shard[o->at] = o->shard_now;
 }
 
 static long owner_of(void *ctx, const struct file_entry *e)
 {
     const struct snap_owner *o = ctx;
-    char *k = owner_key(e->tree, e->path);
-    size_t i = owner_slot(o, k);
-    free(k);
-    return o->key[i] ? o->shard[i] : -1;
+    return o->shard[e - o->files->v];
 }
 
 /* Shards for the files: with --index-dir, a file goes to the shard whose
@@ -629,21 +606,15 @@ static void assign_shards(struct server *s, const struct options *o)
         shard_assign(&s->files, o->workers);
         return;
     }
-    struct snap_owner own = {0};
-    own.cap = 1024;
-    while (own.cap < 4 * s->files.n + 16)
-        own.cap *= 2;
-    own.key = xcalloc(own.cap, sizeof *own.key);
-    own.shard = xcalloc(own.cap, sizeof *own.shard);
-    struct owner_add add = {.o = &own};
+    struct snap_owner own = {.files = &s->files, .shard = xmalloc((s->files.n + 1) * sizeof(long))};
+    for (size_t i = 0; i < s->files.n; i++)
+        own.shard[i] = -1;
     for (unsigned i = 0; i < o->workers; i++) {
-        add.shard = i;
-        (void)snapshot_files(o->index_dir, i, o->workers, s->snap_config, owner_add, &add);
+        own.shard_now = i;
+        own.at = 0;
+        (void)snapshot_files(o->index_dir, i, o->workers, s->snap_config, owner_add, &own);
     }
     shard_assign_prefer(&s->files, o->workers, owner_of, &own);
-    for (size_t i = 0; i < own.cap; i++)
-        free(own.key[i]);
-    free(own.key);
     free(own.shard);
 }
 

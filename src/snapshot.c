@@ -1,7 +1,7 @@
 /*
  * snapshot.c - a shard's base on disk (see snapshot.h for the design).
  *
- * Layout (format 4), every number in the host's byte order:
+ * Layout (format 5), every number in the host's byte order:
  *   0      struct snap_header: magic, version, the sizes of the header and
  *          of the records, shard, shard count, configuration hash, nseg,
  *          and a checksum of the header (that field 0) and the table
@@ -45,9 +45,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "lang.h"
 #include "util.h"
 
@@ -105,120 +105,9 @@ struct snap_file {
     uint32_t wide_fold, pad;
 };
 
-/* 64-bit checksum, four words at a time in four independent lanes (so it
- * runs at memory speed over a shard); it finds corruption, it is not a
- * signature. */
-static uint64_t lane(uint64_t h, uint64_t w)
-{
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    return h ^ (h >> 29);
-}
-
-/* A checksum under way: begun over n bytes at b, the 32-byte groups below
- * i read. */
-struct sum {
-    uint64_t h[4];
-    const unsigned char *b;
-    size_t n, i;
-};
-
-static void sum_begin(struct sum *s, const void *p, size_t n)
-{
-    *s = (struct sum){.h = {0x9E3779B97F4A7C15ull ^ n, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull,
-                            0x27D4EB2F165667C5ull},
-                      .b = p,
-                      .n = n};
-}
-
-/* The 32-byte groups left of s, as many as there are. */
-static size_t sum_groups(const struct sum *s)
-{
-    return (s->n - s->i) / 32;
-}
-
-static inline void sum_group(struct sum *s)
-{
-    uint64_t w[4];
-    memcpy(w, s->b + s->i, 32);
-    for (int k = 0; k < 4; k++)
-        s->h[k] = lane(s->h[k], w[k]);
-    s->i += 32;
-}
-
-static uint64_t sum_end(struct sum *s)
-{
-    while (sum_groups(s))
-        sum_group(s);
-    size_t i = s->i;
-    for (; i + 8 <= s->n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s->b + i, 8);
-        s->h[0] = lane(s->h[0], w);
-    }
-    for (; i < s->n; i++)
-        s->h[1] = (s->h[1] ^ s->b[i]) * 0x100000001b3ull;
-    uint64_t x = lane(lane(lane(s->h[0], s->h[1]), s->h[2]), s->h[3]);
-    return x ^ (x >> 32);
-}
-
 static uint64_t checksum(const void *p, size_t n)
 {
-    struct sum s;
-    sum_begin(&s, p, n);
-    return sum_end(&s);
-}
-
-/* One run of byte strings being checksummed: v[i] under way in s, each
- * one's checksum into out. */
-struct sum_run {
-    const struct iovec *v;
-    size_t n, i;
-    uint64_t *out;
-    struct sum s;
-};
-
-static void run_begin(struct sum_run *r, const struct iovec *v, size_t n, uint64_t *out)
-{
-    *r = (struct sum_run){.v = v, .n = n, .out = out};
-    if (n)
-        sum_begin(&r->s, v[0].iov_base, v[0].iov_len);
-}
-
-/* The string under way done; on to the next.  False when none is left. */
-static bool run_next(struct sum_run *r)
-{
-    r->out[r->i] = sum_end(&r->s);
-    if (++r->i < r->n)
-        sum_begin(&r->s, r->v[r->i].iov_base, r->v[r->i].iov_len);
-    return r->i < r->n;
-}
-
-/* The checksums of two runs of byte strings, a[0..na) and b[0..nb), into
- * sa and sb: a group of each in turn, so that the two chains of
- * multiplications overlap (one checksum at a time waits on its own: about
- * half the speed, and a restart with --index-dir is mostly this). */
-static void checksum_two(const struct iovec *a, size_t na, uint64_t *sa, const struct iovec *b,
-                         size_t nb, uint64_t *sb)
-{
-    struct sum_run x, y;
-    run_begin(&x, a, na, sa);
-    run_begin(&y, b, nb, sb);
-    bool more_x = na > 0, more_y = nb > 0;
-    while (more_x && more_y) {
-        size_t g = sum_groups(&x.s) < sum_groups(&y.s) ? sum_groups(&x.s) : sum_groups(&y.s);
-        for (size_t k = 0; k < g; k++) {
-            sum_group(&x.s);
-            sum_group(&y.s);
-        }
-        if (!sum_groups(&x.s))
-            more_x = run_next(&x);
-        if (!sum_groups(&y.s))
-            more_y = run_next(&y);
-    }
-    while (more_x)
-        more_x = run_next(&x);
-    while (more_y)
-        more_y = run_next(&y);
+    return bytes_checksum(p, n);
 }
 
 static uint64_t mix(uint64_t h, const void *p, size_t n)
@@ -792,36 +681,11 @@ static int check_seg_header(const struct seg_view *v, char *why, size_t whylen)
     return check_layout(v, why, whylen);
 }
 
-/* Sections first..last match their checksums, computed two at a time
- * (checksum_two()) in two runs of about the same length: each section in
- * turn, longest first, to the shorter run. */
+/* Sections first..last match their checksums. */
 static int check_sums(const struct seg_view *v, int first, int last, char *why, size_t whylen)
 {
-    int order[NSECTIONS], n = 0;
-    for (int i = first; i <= last; i++) {
-        int k = n++;
-        for (; k > 0 && v->h->sec[order[k - 1]].len < v->h->sec[i].len; k--)
-            order[k] = order[k - 1];
-        order[k] = i;
-    }
-    struct iovec run[2][NSECTIONS];
-    int at[2][NSECTIONS];
-    size_t nrun[2] = {0, 0};
-    uint64_t len[2] = {0, 0};
-    for (int k = 0; k < n; k++) {
-        int r = len[1] < len[0], i = order[k];
-        at[r][nrun[r]] = i;
-        run[r][nrun[r]++] =
-            (struct iovec){(void *)(v->p + v->h->sec[i].off), (size_t)v->h->sec[i].len};
-        len[r] += v->h->sec[i].len;
-    }
-    uint64_t got[2][NSECTIONS], sum[NSECTIONS];
-    checksum_two(run[0], nrun[0], got[0], run[1], nrun[1], got[1]);
-    for (int r = 0; r < 2; r++)
-        for (size_t k = 0; k < nrun[r]; k++)
-            sum[at[r][k]] = got[r][k];
     for (int i = first; i <= last; i++)
-        if (sum[i] != v->h->sec[i].sum)
+        if (checksum(v->p + v->h->sec[i].off, (size_t)v->h->sec[i].len) != v->h->sec[i].sum)
             return fail_in(why, whylen, i, "does not match its checksum");
     return SG_OK;
 }
@@ -837,31 +701,6 @@ static const void *section(const struct seg_view *v, int i)
 static bool before(uint32_t tree_a, const char *path_a, uint32_t tree_b, const char *path_b)
 {
     return tree_a < tree_b || (tree_a == tree_b && strcmp(path_a, path_b) < 0);
-}
-
-/* How many '\n' in p[0..n): eight bytes at a time, each byte of t 0x80
- * where the byte was a newline (no carry crosses a byte), summed in
- * bytes of acc for up to 255 words, then in halves of 16 bits. */
-static uint64_t count_newlines(const char *p, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7F * ones, nl = '\n' * ones;
-    const uint64_t halves = 0x00FF00FF00FF00FFull;
-    uint64_t count = 0;
-    size_t i = 0;
-    while (i + 8 <= n) {
-        uint64_t acc = 0;
-        for (unsigned k = 0; k < 255 && i + 8 <= n; k++, i += 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            uint64_t x = w ^ nl;
-            acc += ~(((x & low7) + low7) | x | low7) >> 7;
-        }
-        acc = (acc & halves) + (acc >> 8 & halves);
-        count += (acc * 0x0001000100010001ull) >> 48;
-    }
-    for (; i < n; i++)
-        count += p[i] == '\n';
-    return count;
 }
 
 /* File x's line table (its first entry at lines) starts at 0 and has one
@@ -880,7 +719,7 @@ static int check_lines(const char *text, const uint32_t *lines, const struct sna
         if (next <= start || next > x->len || text[next - 1] != '\n')
             return SG_ERR;
     }
-    return count_newlines(text, (size_t)x->len) == x->nlines ? SG_OK : SG_ERR;
+    return bytes_count_newlines(text, (size_t)x->len) == x->nlines ? SG_OK : SG_ERR;
 }
 
 /* File x's path lies inside the paths, NUL-terminated, and is not empty. */

@@ -53,8 +53,8 @@
 #include "corpus.h"
 
 /* The format: 2: packed posting lists, shape keys; 3: eighths; 4: the
- * base in segments. */
-#define SNAPSHOT_VERSION 4
+ * base in segments; 5: bytes.h's checksum (SSE2-friendly). */
+#define SNAPSHOT_VERSION 5
 
 /* The most segments a snapshot may hold: a garbled count is refused
  * before anything is allocated for it. */

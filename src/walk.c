@@ -6,7 +6,11 @@
  * recursive walk took about 4 KB of stack a level and crashed near 2,000
  * levels.  Each folder's entries are read with readdir() and classified
  * by lstat() (d_type is a hint only on some file systems), so links are
- * seen as links and never followed.  Ignore files are pushed on a stack
+ * seen as links and never followed.  The lstat() is of the name in the
+ * folder's own descriptor, kept open while the folder is walked (for the
+ * top WALK_FDS levels; deeper ones by their path from the root): by the
+ * path from the root, each call looked up every folder above again, and a
+ * restart with --index-dir waited on the walk.  Ignore files are pushed on a stack
  * while their folder is being walked.  A path of PATH_MAX bytes or more
  * cannot be opened by the workers: it is skipped, counted (too_long) and
  * logged, for its folder, once.
@@ -29,6 +33,9 @@
 #include "util.h"
 
 #define IGNORE_FILE_MAX (1u << 20)
+/* Folders deeper than this are not held open while walked (the limit on
+ * open descriptors is often 1,024). */
+#define WALK_FDS 64
 
 struct walker {
     const struct walk_options *opt;
@@ -113,17 +120,27 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Names in a folder, sorted so that the walk order is deterministic. */
-static char **read_names(int root_fd, const char *dir, size_t *count)
+/* Names in a folder, sorted so that the walk order is deterministic.
+ * With keep, *fd is the folder's descriptor, to be closed by the caller
+ * (-1 when it could not be kept); else it is closed here. */
+static char **read_names(int root_fd, const char *dir, size_t *count, bool keep, int *fd_out)
 {
     int fd = *dir ? fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY)
                   : openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         errno = -fd;
+    *fd_out = -1;
+    if (fd >= 0 && keep)
+        *fd_out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
+        int e = errno;
         if (fd >= 0)
             close(fd);
+        if (*fd_out >= 0)
+            close(*fd_out);
+        *fd_out = -1;
+        errno = e;
         return NULL;
     }
     char **names = NULL;
@@ -145,12 +162,13 @@ static char **read_names(int root_fd, const char *dir, size_t *count)
     return names ? names : xcalloc(1, sizeof *names);
 }
 
-/* A folder being walked: its path, its names, the next one to visit, and
- * how many ignore rule sets it pushed. */
+/* A folder being walked: its path, its names, the next one to visit, how
+ * many ignore rule sets it pushed, and its descriptor (-1: none kept). */
 struct frame {
     char *dir;
     char **names;
     size_t count, next, pushed;
+    int fd;
 };
 
 struct frames {
@@ -174,7 +192,8 @@ static bool enter(struct walker *w, struct frames *st, char *dir)
         return false;
     }
     size_t count = 0;
-    char **names = read_names(w->root_fd, dir, &count);
+    int fd;
+    char **names = read_names(w->root_fd, dir, &count, st->n < WALK_FDS, &fd);
     if (!names) {
         log_info("cannot read folder %s: %s", *dir ? dir : ".", strerror(errno));
         w->out->unreadable_dirs++;
@@ -185,7 +204,7 @@ static bool enter(struct walker *w, struct frames *st, char *dir)
         st->cap = st->cap ? st->cap * 2 : 64;
         st->v = xrealloc(st->v, st->cap * sizeof *st->v);
     }
-    st->v[st->n++] = (struct frame){dir, names, count, 0, push_ignores(w, dir)};
+    st->v[st->n++] = (struct frame){dir, names, count, 0, push_ignores(w, dir), fd};
     return true;
 }
 
@@ -198,6 +217,8 @@ static void leave(struct walker *w, struct frames *st)
         free(f->names[f->next++]);
     free(f->names);
     free(f->dir);
+    if (f->fd >= 0)
+        close(f->fd);
 }
 
 /* One entry of the folder on top: a file is listed, a folder is entered
@@ -205,6 +226,7 @@ static void leave(struct walker *w, struct frames *st)
 static void visit(struct walker *w, struct frames *st, char *name)
 {
     const char *dir = st->v[st->n - 1].dir;
+    int dir_fd = st->v[st->n - 1].fd;
     char *rel = join(dir, name);
     if (!rel) {
         w->out->too_long++;
@@ -218,8 +240,9 @@ static void visit(struct walker *w, struct frames *st, char *name)
     }
     struct stat st_;
     bool is_dir = false;
-    if (fstatat(w->root_fd, rel, &st_, AT_SYMLINK_NOFOLLOW) < 0 ||
-        (!(is_dir = S_ISDIR(st_.st_mode)) && !S_ISREG(st_.st_mode))) {
+    int at = dir_fd >= 0 ? fstatat(dir_fd, name, &st_, AT_SYMLINK_NOFOLLOW)
+                         : fstatat(w->root_fd, rel, &st_, AT_SYMLINK_NOFOLLOW);
+    if (at < 0 || (!(is_dir = S_ISDIR(st_.st_mode)) && !S_ISREG(st_.st_mode))) {
         w->out->special++; /* gone, symbolic links, sockets, devices */
     } else if (is_dir && is_vcs_dir(name)) {
         /* skipped */

@@ -34,5 +34,6 @@ Suite *suite_lang(void);
 Suite *suite_facets(void);
 Suite *suite_metrics(void);
 Suite *suite_links(void);
+Suite *suite_bytes(void);
 
 #endif

@@ -9,6 +9,7 @@
  * at two levels.  The walk's whole result is compared with the expected
  * list, so a file wrongly kept or dropped is named in the failure.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -333,6 +334,58 @@ START_TEST(test_subtree_hook_before_read)
 }
 END_TEST
 
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Folders are walked by their own descriptor down to WALK_FDS (64)
+ * levels, by their path from the root below that: a chain of 100 folders
+ * with a file, a link to a file and a link to a folder at levels 10 and
+ * 90 lists the two files, never the links, and leaves no descriptor open. */
+START_TEST(test_walk_deeper_than_held_folders)
+{
+    char path[512];
+    int len = snprintf(path, sizeof path, "%s/chain", root);
+    ck_assert(mkdir(path, 0755) == 0);
+    for (int level = 1; level <= 100; level++) {
+        len += snprintf(path + len, sizeof path - (size_t)len, "/d");
+        ck_assert(mkdir(path, 0755) == 0);
+        if (level == 10 || level == 90) {
+            char f[600];
+            snprintf(f, sizeof f, "%s/f%d.txt", path, level);
+            ck_assert(check_write_file("/", f, "x\n", 2) == 0);
+            snprintf(f, sizeof f, "%s/file-link", path);
+            ck_assert(symlink("/etc/hostname", f) == 0);
+            snprintf(f, sizeof f, "%s/folder-link", path);
+            ck_assert(symlink("/etc", f) == 0);
+        }
+    }
+    snprintf(path, sizeof path, "%s/chain", root);
+    int before = open_fds();
+    ck_assert(walk_tree(path, &(struct walk_options){.max_file_size = MAX_SIZE, .no_ignore = true},
+                        &list, err, sizeof err) == SG_OK);
+    ck_assert_int_eq(open_fds(), before);
+    ck_assert_msg(list.n == 2 && list.special == 4, "%zu files, %zu not regular; want 2 and 4",
+                  list.n, list.special);
+    for (size_t i = 0; i < list.n; i++) {
+        const char *name = strrchr(list.v[i].path, '/') + 1;
+        size_t depth = (size_t)(name - list.v[i].path) / 2;
+        ck_assert_msg((!strcmp(name, "f10.txt") && depth == 10) ||
+                          (!strcmp(name, "f90.txt") && depth == 90),
+                      "listed %s", list.v[i].path);
+    }
+    check_rm_tree(path);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* file_list_find                                                      */
 /* ------------------------------------------------------------------ */
@@ -438,6 +491,7 @@ Suite *suite_walk(void)
     tcase_add_test(tc, test_walk_missing_root);
     tcase_add_test(tc, test_walk_empty_root);
     tcase_add_test(tc, test_subtree_hook_before_read);
+    tcase_add_test(tc, test_walk_deeper_than_held_folders);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("file_list_find");
