@@ -833,6 +833,83 @@ START_TEST(test_candidates_random_literals)
 }
 END_TEST
 
+/* A live index of 3,000 files over 32 letters (about 32,000 trigrams:
+ * its table grows many times, and its lists are appended to sixteen keys
+ * at a time, which may probe to the same free slot) counts every
+ * trigram in as many files as hold it, and names exactly those files. */
+#define LIVE_FILES 3000
+#define LIVE_LEN   120
+
+/* The top bits of the shared generator: its low ones repeat too soon
+ * to draw 32,000 trigrams. */
+static unsigned rnd_top(unsigned bits)
+{
+    rnd(1);
+    return rng >> (32 - bits);
+}
+
+static uint32_t live_key(const char *p)
+{
+    return (uint32_t)(unsigned char)p[0] << 16 | (uint32_t)(unsigned char)p[1] << 8 |
+           (unsigned char)p[2];
+}
+
+START_TEST(test_live_many_keys)
+{
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz012345";
+    static char text[LIVE_FILES][LIVE_LEN];
+    static uint16_t count[32 * 32 * 32];
+    static uint16_t last[32 * 32 * 32]; /* the last file + 1 that counted it */
+    rng = 4242u;
+    memset(count, 0, sizeof count);
+    memset(last, 0, sizeof last);
+    ix = tindex_new_live();
+    for (uint32_t f = 0; f < LIVE_FILES; f++) {
+        unsigned idx[LIVE_LEN];
+        for (size_t j = 0; j < LIVE_LEN; j++) {
+            idx[j] = rnd_top(5);
+            text[f][j] = alpha[idx[j]];
+        }
+        for (size_t j = 0; j + 3 <= LIVE_LEN; j++) {
+            unsigned k = idx[j] << 10 | idx[j + 1] << 5 | idx[j + 2];
+            if (last[k] != f + 1) {
+                last[k] = (uint16_t)(f + 1);
+                count[k]++;
+            }
+        }
+        tindex_add(ix, text[f], LIVE_LEN);
+    }
+    char key[3];
+    unsigned bad = 0, present = 0;
+    for (unsigned k = 0; k < 32 * 32 * 32; k++) {
+        key[0] = alpha[k >> 10], key[1] = alpha[k >> 5 & 31], key[2] = alpha[k & 31];
+        size_t got = tindex_count(ix, live_key(key));
+        present += count[k] > 0;
+        if (got != count[k] && bad++ < 3)
+            fprintf(stderr, "live key %.3s: %zu postings, want %u\n", key, got, count[k]);
+    }
+    ck_assert_msg(present > 20000, "only %u keys: too few to grow the table", present);
+    ck_assert_msg(bad == 0, "%u keys counted wrong", bad);
+    for (unsigned t = 0; t < 200; t++) {
+        const char *at = text[rnd_top(16) % LIVE_FILES] + rnd_top(16) % (LIVE_LEN - 2);
+        char lit[4] = {at[0], at[1], at[2], 0};
+        struct qnode *q = parse_query(lit);
+        size_t n = 0;
+        uint32_t *got = tindex_candidates(ix, q, &n);
+        size_t k = 0;
+        for (uint32_t f = 0; f < LIVE_FILES; f++) {
+            bool holds = memmem(text[f], LIVE_LEN, lit, 3) != NULL;
+            if (holds)
+                ck_assert_msg(k < n && got[k] == f, "\"%s\": file %u not named", lit, f);
+            k += holds;
+        }
+        ck_assert_msg(k == n, "\"%s\": %zu candidates, %zu files hold it", lit, n, k);
+        free(got);
+        tree_free(q);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* tindex_bytes                                                        */
 /* ------------------------------------------------------------------ */
@@ -1173,6 +1250,7 @@ Suite *suite_tindex(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_candidates_small);
     tcase_add_test(tc, test_live_trimmed);
+    tcase_add_test(tc, test_live_many_keys);
     tcase_add_test(tc, test_candidates_from_plans);
     tcase_add_test(tc, test_candidates_skewed);
     tcase_add_test(tc, test_candidates_random_trees);
