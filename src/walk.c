@@ -9,11 +9,11 @@
  * seen as links and never followed.  The lstat() is of the name in the
  * folder's own descriptor, kept open while the folder is walked (for the
  * top WALK_FDS levels; deeper ones by their path from the root): by the
- * path from the root, each call looked up every folder above again, and a
- * restart with --index-dir waited on the walk.  Ignore files are pushed on a stack
- * while their folder is being walked.  A path of PATH_MAX bytes or more
- * cannot be opened by the workers: it is skipped, counted (too_long) and
- * logged, for its folder, once.
+ * path from the root, each call looked up every folder above again, and
+ * a restart with --index-dir waited on the walk.  Ignore files are pushed
+ * on a stack while their folder is being walked.  A path of PATH_MAX
+ * bytes or more cannot be opened by the workers: it is skipped, counted
+ * (too_long) and logged, for its folder, once.
  */
 #include "walk.h"
 
