@@ -277,11 +277,21 @@ static void delta_init(struct store *s)
     s->order_covers = 0;
 }
 
+/* Two delta files' order: by the base files below each first (a base
+ * file lies between them when those differ, so no path need be read),
+ * then by (tree, path).  Every entry of the order is placed among the
+ * same base (a fold's swap places them all again). */
+static int pos_cmp(const struct store *s, const struct store_pos *a, const struct store_pos *b)
+{
+    if (a->base_at != b->base_at)
+        return a->base_at < b->base_at ? -1 : 1;
+    return store_file_cmp(store_file(s, STORE_DELTA, a->fi), store_file(s, STORE_DELTA, b->fi));
+}
+
 static const struct store *order_store; /* for the qsort below (one thread) */
 static int by_order(const void *a, const void *b)
 {
-    return store_file_cmp(store_file(order_store, STORE_DELTA, ((const struct store_pos *)a)->fi),
-                          store_file(order_store, STORE_DELTA, ((const struct store_pos *)b)->fi));
+    return pos_cmp(order_store, a, b);
 }
 
 /* The number of base files that sort before f: the segment first (by its
@@ -335,8 +345,7 @@ static void order_update(struct store *s)
      * add places. */
     size_t i = old, j = add, out = old + add;
     while (j > 0) {
-        if (i > 0 && store_file_cmp(store_file(s, STORE_DELTA, s->order[i - 1].fi),
-                                    store_file(s, STORE_DELTA, fresh[j - 1].fi)) > 0)
+        if (i > 0 && pos_cmp(s, &s->order[i - 1], &fresh[j - 1]) > 0)
             s->order[--out] = s->order[--i];
         else
             s->order[--out] = fresh[--j];
