@@ -875,6 +875,7 @@ AUTH_CASES = [
 def api_requests(qid=None):
     out = [("GET", "/api/stats", None), ("GET", "/api/search?q=kv", None),
            ("POST", "/api/queries", b'{"q": "kv"}'),
+           ("POST", "/api/reindex", b"{}"),
            ("GET", "/api/files/README.md", None), ("GET", "/api/nope", None),
            ("GET", "/api", None)]
     if qid:
@@ -908,6 +909,9 @@ def check_token_server(srv, token):
     for path, status in want.items():
         r = raw(srv, "GET", path, ok)
         expect_json(r, status, "GET %s with the right token" % path)
+    r = raw(srv, "POST", "/api/reindex", dict(ok, **{
+        "Content-Type": "application/json"}), b"{}")
+    expect_json(r, 202, "POST /api/reindex with the right token")
     r = raw(srv, "GET", "/api/stats", {"Authorization": "bearer  " + token})
     expect_json(r, 200, "GET /api/stats with 'bearer' and two spaces")
     for path in ("/healthz", "/", "/app.js"):
