@@ -551,7 +551,7 @@ static void reseal_segment(uint8_t *p, size_t len)
     memcpy(&s, p, sizeof s);
     for (int i = 0; i < NSECTIONS; i++)
         if (s.sec[i].off <= len && s.sec[i].len <= len - s.sec[i].off)
-            s.sec[i].sum = checksum(p + s.sec[i].off, (size_t)s.sec[i].len);
+            s.sec[i].sum = bytes_checksum(p + s.sec[i].off, (size_t)s.sec[i].len);
     s.sum = seg_sum(&s);
     memcpy(p, &s, sizeof s);
 }

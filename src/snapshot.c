@@ -105,14 +105,9 @@ struct snap_file {
     uint32_t wide_fold, pad;
 };
 
-static uint64_t checksum(const void *p, size_t n)
-{
-    return bytes_checksum(p, n);
-}
-
 static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
-    return checksum(p, n) ^ (h * 0x100000001b3ull);
+    return bytes_checksum(p, n) ^ (h * 0x100000001b3ull);
 }
 
 uint64_t snapshot_config_hash(const char *const *roots, const char *const *names, unsigned ntrees,
@@ -143,14 +138,14 @@ static uint64_t align_to(uint64_t n, uint64_t a)
 
 static uint64_t seg_sum(const struct snap_seg *s)
 {
-    return checksum(s, offsetof(struct snap_seg, sum));
+    return bytes_checksum(s, offsetof(struct snap_seg, sum));
 }
 
 static uint64_t head_sum(const struct snap_header *h, const struct snap_extent *ext)
 {
     struct snap_header z = *h;
     z.sum = 0;
-    return mix(checksum(&z, sizeof z), ext, (size_t)h->nseg * sizeof *ext);
+    return mix(bytes_checksum(&z, sizeof z), ext, (size_t)h->nseg * sizeof *ext);
 }
 
 #define WRITE_CHUNK ((size_t)8 << 20) /* stop is read between chunks */
@@ -280,7 +275,7 @@ static int seg_prepare(const struct corpus *c, struct seg_out *s, char *err, siz
     for (int i = 0; i < NSECTIONS; i++) {
         h->sec[i].off = off;
         h->sec[i].len = len[i];
-        h->sec[i].sum = checksum(s->data[i], len[i]);
+        h->sec[i].sum = bytes_checksum(s->data[i], len[i]);
         off = align_to(off + len[i], 64);
     }
     h->sum = seg_sum(h);
@@ -685,7 +680,7 @@ static int check_seg_header(const struct seg_view *v, char *why, size_t whylen)
 static int check_sums(const struct seg_view *v, int first, int last, char *why, size_t whylen)
 {
     for (int i = first; i <= last; i++)
-        if (checksum(v->p + v->h->sec[i].off, (size_t)v->h->sec[i].len) != v->h->sec[i].sum)
+        if (bytes_checksum(v->p + v->h->sec[i].off, (size_t)v->h->sec[i].len) != v->h->sec[i].sum)
             return fail_in(why, whylen, i, "does not match its checksum");
     return SG_OK;
 }

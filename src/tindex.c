@@ -128,12 +128,18 @@ static inline size_t slot_of(uint32_t key, size_t cap)
     return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
 }
 
-static size_t hash_slot(const struct tindex *t, uint32_t key)
+/* The slot holding key, or the free one where it would go, probing
+ * from slot i on. */
+static size_t probe_from(const struct tindex *t, uint32_t key, size_t i)
 {
-    size_t i = slot_of(key, t->hcap);
     while (t->hkey[i] && t->hkey[i] != key + 1)
         i = (i + 1) & (t->hcap - 1);
     return i;
+}
+
+static size_t hash_slot(const struct tindex *t, uint32_t key)
+{
+    return probe_from(t, key, slot_of(key, t->hcap));
 }
 
 static void hash_grow(struct tindex *t)
@@ -159,8 +165,7 @@ static void hash_grow(struct tindex *t)
  * making the list if it is new.  The table has room (live_post()). */
 static void live_post_at(struct tindex *t, uint32_t key, uint32_t b, size_t i)
 {
-    while (t->hkey[i] && t->hkey[i] != key + 1)
-        i = (i + 1) & (t->hcap - 1);
+    i = probe_from(t, key, i);
     if (!t->hkey[i]) {
         if (t->nlists == t->lists_cap) {
             t->lists_cap = t->lists_cap ? 2 * t->lists_cap : 1024;
@@ -201,10 +206,7 @@ static void live_post(struct tindex *t, const uint32_t *keys, size_t n, uint32_t
             __builtin_prefetch(&t->hval[slot[j]]);
         }
         for (size_t j = 0; j < m; j++) {
-            size_t i = slot[j];
-            while (t->hkey[i] && t->hkey[i] != keys[at + j] + 1)
-                i = (i + 1) & (t->hcap - 1);
-            slot[j] = i;
+            size_t i = slot[j] = probe_from(t, keys[at + j], slot[j]);
             if (t->hkey[i])
                 __builtin_prefetch(&t->lists[t->hval[i]]);
         }
