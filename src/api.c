@@ -28,13 +28,12 @@ static void respond_text(struct api_response *res, int status, char *body, size_
     res->body_static = false;
 }
 
-/* Reserve room for a large answer of about n bytes; false: over budget. */
-static bool answer_reserve(struct answer_budget *b, size_t n)
+bool api_answer_reserve(struct answer_budget *b, size_t n)
 {
     if (!b)
         return true;
     size_t before = atomic_fetch_add(&b->held, n);
-    if (n > API_ANSWER_SMALL && before > 0 && before + n > b->max) {
+    if (n > API_ANSWER_SMALL && before > API_ANSWER_SMALL && before + n > b->max) {
         atomic_fetch_sub(&b->held, n);
         return false;
     }
@@ -107,9 +106,9 @@ static void over_budget(const struct api_context *ctx, struct api_response *res,
     struct api_error e;
     metrics_refused(ctx->metrics, MR_OVERLOADED);
     api_error_set(&e, 503, "overloaded", NULL,
-                  "large answers being sent hold %zu MiB (--answer-memory %zu MiB): try again "
+                  "large answers being sent hold %.1f MiB (--answer-memory %zu MiB): try again "
                   "shortly%s%s",
-                  (size_t)(atomic_load(&b->held) >> 20), b->max >> 20,
+                  (double)atomic_load(&b->held) / (1 << 20), b->max >> 20,
                   id ? "; the query is kept as /api/queries/" : "", id ? id : "");
     e.retry_after = 1;
     if (id)
@@ -327,7 +326,7 @@ static void respond_query(const struct api_context *ctx, struct query *q, const 
         return;
     }
     size_t guess = render_query_estimate(&v, ctx->files, ctx->links, p->offset, p->limit);
-    if (!answer_reserve(ctx->answers, guess)) {
+    if (!api_answer_reserve(ctx->answers, guess)) {
         over_budget(ctx, res, kept_id ? v.id : NULL);
         query_view_free(&v);
         return;
@@ -479,7 +478,7 @@ static void respond_file(const struct api_context *ctx, uint32_t tree_id, const 
                          struct api_response *res)
 {
     size_t need = render_file_estimate(ctx->links, tree_id, path, lines, n);
-    if (need > held && !answer_reserve(ctx->answers, need - held)) {
+    if (need > held && !api_answer_reserve(ctx->answers, need - held)) {
         api_answer_release(ctx->answers, held);
         over_budget(ctx, res, NULL);
         return;
@@ -517,7 +516,7 @@ static void handle_file(const struct api_context *ctx, const struct api_request 
      * text, take about the file's size each (checked again on the real
      * lines before rendering). */
     size_t guess = (size_t)f.stamp.size + 64;
-    if (!answer_reserve(ctx->answers, guess)) {
+    if (!api_answer_reserve(ctx->answers, guess)) {
         over_budget(ctx, res, NULL);
         return;
     }

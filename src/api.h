@@ -93,6 +93,13 @@ void api_handle(const struct api_context *ctx, const struct api_request *req,
                 struct api_response *res);
 /* Frees what the response still owns (a counted body included). */
 void api_response_free(struct api_response *res);
+/* Reserves room for an answer of about n bytes; false (nothing reserved):
+ * over budget.  Under API_ANSWER_SMALL always goes.  One answer bigger than
+ * the room left still goes when what is held is at most API_ANSWER_SMALL:
+ * a small answer the client has read, but whose connection libmicrohttpd
+ * has not yet finished, must not turn a big file view into "try again
+ * shortly".  b NULL: nothing is counted. */
+bool api_answer_reserve(struct answer_budget *b, size_t n);
 /* A counted answer of n bytes is gone. */
 void api_answer_release(struct answer_budget *b, size_t n);
 

@@ -14,7 +14,7 @@ int main(void)
         suite_shard,  suite_query,    suite_options,   suite_search,  suite_render,   suite_walk,
         suite_qplan,  suite_tindex,   suite_strsearch, suite_fsopen,  suite_registry, suite_worker,
         suite_store,  suite_listener, suite_reaper,    suite_pattern, suite_snapshot, suite_lang,
-        suite_facets, suite_metrics,  suite_links,     suite_bytes,
+        suite_facets, suite_metrics,  suite_links,     suite_bytes,   suite_api,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

@@ -35,5 +35,6 @@ Suite *suite_facets(void);
 Suite *suite_metrics(void);
 Suite *suite_links(void);
 Suite *suite_bytes(void);
+Suite *suite_api(void);
 
 #endif
