@@ -266,16 +266,18 @@ static int check_trees(const struct api_context *ctx, const struct query_spec *s
 }
 
 /* Check the pattern and register the query, then free spec; NULL when
- * refused, with the answer in res. */
+ * refused, with the answer in res.  cursor non-NULL: a stream's, attached
+ * before the query is sent. */
 static struct query *submit(const struct api_context *ctx, struct query_spec *spec,
-                            struct api_response *res)
+                            struct results_cursor **cursor, struct api_response *res)
 {
     struct api_error e;
     enum registry_refusal why = REG_OK;
     struct query *q = NULL;
     if (check_pattern(spec, &e) < 0 || check_trees(ctx, spec, &e) < 0)
         respond_error(res, &e);
-    else if (!(q = registry_submit(ctx->reg, spec, &why)))
+    else if (!(q = cursor ? registry_submit_stream(ctx->reg, spec, cursor, &why)
+                          : registry_submit(ctx->reg, spec, &why)))
         refused(ctx, why, res);
     query_spec_free(spec);
     return q;
@@ -362,14 +364,15 @@ static void handle_stream(const struct api_context *ctx, const struct api_reques
         respond_error(res, &e);
         return;
     }
-    struct query *q = submit(ctx, &spec, res);
+    struct results_cursor *cursor = NULL;
+    struct query *q = submit(ctx, &spec, &cursor, res);
     if (!q)
         return;
     enum stream_format f =
         req->accept && strstr(req->accept, "text/event-stream") ? STREAM_SSE : STREAM_NDJSON;
     res->status = 200;
     res->content_type = stream_content_type(f);
-    res->stream = stream_new(ctx->reg, ctx->files, ctx->links, q, f);
+    res->stream = stream_new(ctx->reg, ctx->files, ctx->links, q, cursor, f);
 }
 
 static void handle_search(const struct api_context *ctx, const struct api_request *req,
@@ -392,7 +395,7 @@ static void handle_search(const struct api_context *ctx, const struct api_reques
         respond_error(res, &e);
         return;
     }
-    struct query *q = submit(ctx, &spec, res);
+    struct query *q = submit(ctx, &spec, NULL, res);
     if (!q)
         return;
     /* The registry ends every query by its deadline (registry.h). */
@@ -422,7 +425,7 @@ static void handle_submit(const struct api_context *ctx, const struct api_reques
         respond_error(res, &e);
         return;
     }
-    struct query *q = submit(ctx, &spec, res);
+    struct query *q = submit(ctx, &spec, NULL, res);
     if (!q)
         return;
     struct query_view v;

@@ -494,8 +494,8 @@ static void pump(struct registry *r)
     free(target);
 }
 
-struct query *registry_submit(struct registry *r, const struct query_spec *spec,
-                              enum registry_refusal *why)
+static struct query *submit(struct registry *r, const struct query_spec *spec,
+                            struct results_cursor **cursor, enum registry_refusal *why)
 {
     bool *target = xcalloc(r->nshards, sizeof *target);
     pthread_mutex_lock(&r->lock);
@@ -511,6 +511,10 @@ struct query *registry_submit(struct registry *r, const struct query_spec *spec,
     struct query *q = new_query(r, RESULTS_SEARCH, results_max(spec));
     query_spec_copy(&q->spec, spec);
     map_insert(r, q);
+    if (cursor) { /* before a shard can answer, so the query cannot end first */
+        *cursor = results_stream_attach(q->res);
+        q->streams++;
+    }
     if (now) {
         q->refs++; /* it may finish while we send */
         dispatch_locked(r, q, target);
@@ -527,6 +531,18 @@ struct query *registry_submit(struct registry *r, const struct query_spec *spec,
     }
     free(target);
     return q;
+}
+
+struct query *registry_submit(struct registry *r, const struct query_spec *spec,
+                              enum registry_refusal *why)
+{
+    return submit(r, spec, NULL, why);
+}
+
+struct query *registry_submit_stream(struct registry *r, const struct query_spec *spec,
+                                     struct results_cursor **cursor, enum registry_refusal *why)
+{
+    return submit(r, spec, cursor, why);
 }
 
 struct query *registry_submit_file(struct registry *r, uint32_t file_id, unsigned shard,

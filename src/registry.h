@@ -166,6 +166,11 @@ void registry_sink(struct registry *r, struct aggregator_sink *sink);
  * NULL with *why set. */
 struct query *registry_submit(struct registry *r, const struct query_spec *spec,
                               enum registry_refusal *why);
+/* The same with a stream's cursor attached (registry_stream_attach())
+ * before any shard is asked: a query that ends before its stream is set
+ * up is still streamed shard by shard, not as the final list cut at max. */
+struct query *registry_submit_stream(struct registry *r, const struct query_spec *spec,
+                                     struct results_cursor **cursor, enum registry_refusal *why);
 /* Ask shard for the lines of one file.  Not listed by id. */
 struct query *registry_submit_file(struct registry *r, uint32_t file_id, unsigned shard,
                                    enum registry_refusal *why);

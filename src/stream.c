@@ -31,7 +31,8 @@ const char *stream_content_type(enum stream_format format)
 }
 
 struct stream *stream_new(struct registry *reg, const struct ftable *files,
-                          const struct links *links, struct query *q, enum stream_format format)
+                          const struct links *links, struct query *q, struct results_cursor *cursor,
+                          enum stream_format format)
 {
     struct stream *s = xcalloc(1, sizeof *s);
     s->reg = reg;
@@ -39,7 +40,7 @@ struct stream *stream_new(struct registry *reg, const struct ftable *files,
     s->links = links;
     s->q = q;
     s->format = format;
-    s->cursor = registry_stream_attach(reg, q);
+    s->cursor = cursor ? cursor : registry_stream_attach(reg, q);
     return s;
 }
 

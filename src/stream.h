@@ -37,10 +37,13 @@ enum stream_format { STREAM_NDJSON, STREAM_SSE };
 
 struct stream;
 
-/* A stream over q, whose reference it takes over; its match records
- * carry links (NULL: none). */
+/* A stream over q, whose reference it takes over, and over cursor, which
+ * it takes over too (registry_submit_stream(); NULL: attached now, and a
+ * query that has already ended is given as its final list); its match
+ * records carry links (NULL: none). */
 struct stream *stream_new(struct registry *reg, const struct ftable *files,
-                          const struct links *links, struct query *q, enum stream_format format);
+                          const struct links *links, struct query *q, struct results_cursor *cursor,
+                          enum stream_format format);
 /* Up to max bytes of the stream into buf: their count; 0 when nothing
  * came within wait_ms; STREAM_END once all of it was read. */
 ssize_t stream_read(struct stream *s, char *buf, size_t max, unsigned wait_ms);

@@ -337,6 +337,51 @@ START_TEST(test_stream_cursor)
 }
 END_TEST
 
+/* A stream submitted with its query (registry_submit_stream()) gives
+ * every shard's records, at most max each, even when the query has
+ * finished and released its shards' lists before the stream's first
+ * poll; a cursor attached only then gets the final list, cut at max (the
+ * race test_stream saw: two matches streamed where four were due). */
+START_TEST(test_stream_submitted_with_its_query)
+{
+    start();
+    struct query_spec sp = spec_of("x", 2, 5000);
+    enum registry_refusal why;
+    struct results_cursor *c = NULL;
+    struct query *q = registry_submit_stream(reg, &sp, &c, &why);
+    ck_assert_msg(q && c, "submit refused (%d)", why);
+    uint64_t seq = seq_sent();
+    static const uint32_t s0[][2] = {{0, 2}, {4, 7}, {4, 8}};
+    static const uint32_t s1[][2] = {{1, 3}, {1, 9}, {5, 1}};
+    batch(0, seq, s0, 3);
+    done(0, seq, MSG_ST_DONE, 3, 2);
+    batch(1, seq, s1, 3);
+    done(1, seq, MSG_ST_DONE, 3, 2);
+    ck_assert_msg(registry_wait(reg, q, 0), "not finished");
+
+    struct seen s = {.room = 100};
+    const struct results_stream_events ev = {.ctx = &s, .record = seen_record, .shard = seen_shard};
+    ck_assert_msg(registry_stream_poll(reg, q, c, 0, &ev) && s.nrecs == 4 && s.nends == 2,
+                  "submitted with it: %u records, %u ends", s.nrecs, s.nends);
+    static const uint32_t want[][2] = {{0, 2}, {4, 7}, {1, 3}, {1, 9}};
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_msg(s.recs[i][0] == want[i][0] && s.recs[i][1] == want[i][1],
+                      "record %u is %u:%u", i, s.recs[i][0], s.recs[i][1]);
+    registry_stream_detach(reg, q, c);
+
+    /* Attached after the finish and the release: the final list, cut. */
+    struct seen late = {.room = 100};
+    const struct results_stream_events ev_late = {
+        .ctx = &late, .record = seen_record, .shard = seen_shard};
+    struct results_cursor *lc = registry_stream_attach(reg, q);
+    ck_assert_msg(registry_stream_poll(reg, q, lc, 0, &ev_late) && late.nrecs == 2 &&
+                      late.nends == 2,
+                  "attached late: %u records, %u ends", late.nrecs, late.nends);
+    registry_stream_detach(reg, q, lc);
+    registry_put(reg, q);
+}
+END_TEST
+
 START_TEST(test_max_cuts_results_not_counts)
 {
     start();
@@ -763,6 +808,7 @@ Suite *suite_registry(void)
     tcase_add_test(tc, test_submit_sends_query);
     tcase_add_test(tc, test_results_merged_in_order);
     tcase_add_test(tc, test_stream_cursor);
+    tcase_add_test(tc, test_stream_submitted_with_its_query);
     tcase_add_test(tc, test_max_cuts_results_not_counts);
     tcase_add_test(tc, test_memory_cut_keeps_first_results);
     tcase_add_test(tc, test_admission);

@@ -11,7 +11,8 @@ Environment:
   SHARDGREP_CORPUS  the corpus served (default ../../sample-corpus)
 
 Each test script builds a Runner, registers tests with @R.test, and calls
-R.main(); the last line it prints is "N passed, N failed".  Every server a
+R.main(), which ends the process: the last line it prints is "N passed, N
+failed", and its exit status is 0 only if nothing failed.  Every server a
 script starts is stopped when the script ends, even on failure or Ctrl-C.
 """
 
@@ -1073,7 +1074,9 @@ class Runner:
     """A tiny test runner: @R.test registers a test (run in order), @R.self_check
     a check that needs no server, R.finally_(fn) a closing check run last
     (counted like a test).  main() prints one line per test and, last,
-    'N passed, N failed'; it exits 0 only if nothing failed."""
+    'N passed, N failed'; it ends the process, with status 0 only if
+    nothing failed (a script that dropped main()'s result once hid its
+    failures from make check)."""
 
     def __init__(self, name):
         self.name = name
@@ -1171,7 +1174,7 @@ class Runner:
         print("%d passed, %d failed%s" % (
             self.passed, self.failed,
             ", %d skipped" % self.skipped if self.skipped else ""), flush=True)
-        return 0 if self.failed == 0 and not interrupted else 1
+        sys.exit(0 if self.failed == 0 and not interrupted else 1)
 
 
 class Lazy:

@@ -956,4 +956,4 @@ def json_content_type_has_charset():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -330,4 +330,4 @@ def expiry_by_age():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

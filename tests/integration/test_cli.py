@@ -505,4 +505,4 @@ def man_pages_keep_their_quotes():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -390,4 +390,4 @@ def help_version_and_man_page():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -801,4 +801,4 @@ def selfcheck_regexes():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

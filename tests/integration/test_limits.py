@@ -186,4 +186,4 @@ def large_searches_under_ulimit_v():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -182,4 +182,4 @@ def help_names_the_options():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -622,4 +622,4 @@ def flip(path, off):
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

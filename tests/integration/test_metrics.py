@@ -620,4 +620,4 @@ def bad_log_format_is_refused():
     check("--log-format" in err, "the error does not name the option: %r" % err)
 
 
-sys.exit(R.main())
+R.main()

@@ -198,4 +198,4 @@ def selfcheck_queries_run_on_grep():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -1104,4 +1104,4 @@ def selfcheck_slow_tree_lines():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

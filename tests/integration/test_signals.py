@@ -244,4 +244,4 @@ def selfcheck_subreaper():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -164,4 +164,4 @@ def tree_names_must_be_unique():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()

@@ -227,4 +227,4 @@ def selfcheck_large_tree_order():
 
 
 if __name__ == "__main__":
-    sys.exit(R.main())
+    R.main()
