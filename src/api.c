@@ -481,10 +481,16 @@ static void respond_file(const struct api_context *ctx, uint32_t tree_id, const 
                          struct api_response *res)
 {
     size_t need = render_file_estimate(ctx->links, tree_id, path, lines, n);
-    if (need > held && !api_answer_reserve(ctx->answers, need - held)) {
+    if (need > held) {
+        /* Admitted again on the whole of it, as if it came now: one answer
+         * larger than the budget still goes when little else is held
+         * (topped up, it would be refused for what it holds itself). */
         api_answer_release(ctx->answers, held);
-        over_budget(ctx, res, NULL);
-        return;
+        held = 0;
+        if (!api_answer_reserve(ctx->answers, need)) {
+            over_budget(ctx, res, NULL);
+            return;
+        }
     }
     size_t reserved = need > held ? need : held;
     size_t len;

@@ -9,6 +9,8 @@ What a user must see (issue "Hardening, second round"):
     hold the budget, instead of being admitted on a sixth of its size;
   - a search refused that way has run: the 503 names its id, and the
     client pages it later without running it again;
+  - one answer larger than the whole budget (a file view) still goes when
+    nothing else is held, even when its JSON outgrows the file;
   - under an address-space limit (ulimit -v) with the default budgets,
     four large searches at once do not bring the master down: each gets a
     JSON answer (200, or 503 with a reason), and the server goes on.
@@ -140,6 +142,31 @@ def refused_search_keeps_its_id():
     finally:
         if slow:
             slow.close()
+        srv.kill()
+
+
+@R.test(timeout=120)
+def file_larger_than_the_budget_alone():
+    """A file view larger than all of --answer-memory goes when nothing else
+    is held, even once its JSON (many short lines, quotes escaped) turns
+    out larger than the file: it was admitted on the file's size, then
+    refused on the difference, for the room it held itself ("hold 0 MiB",
+    for ever)."""
+    tmp = TempDir("sglimits-")
+    with open(os.path.join(tmp.path, "many.txt"), "w") as f:
+        f.write("".join('line %06d "q"\n' % i for i in range(300000)))
+    srv = Server(["--workers", "2", "--answer-memory", "1M"], root=tmp.path).start()
+    try:
+        eq(held(srv), 0, "answer_bytes at rest")
+        r = srv.files("many.txt")
+        expect_json(r, 200, "a 4.8 MB file view, alone, with --answer-memory 1M")
+        eq(r.json["line_count"], 300000, "its lines")
+        eq(r.json["lines"][-1], 'line 299999 "q"', "its last line")
+        check(len(r.body) > os.path.getsize(os.path.join(tmp.path, "many.txt")) + 64 * 1024,
+              "the view is %d bytes: not larger than the file as assumed" % len(r.body))
+        check(wait_for(lambda: held(srv) == 0, 20), "answer_bytes once it was sent")
+        sgtest.assert_stops_clean(srv, signal.SIGTERM)
+    finally:
         srv.kill()
 
 
