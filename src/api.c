@@ -486,21 +486,20 @@ static void respond_file(const struct api_context *ctx, uint32_t tree_id, const 
          * larger than the budget still goes when little else is held
          * (topped up, it would be refused for what it holds itself). */
         api_answer_release(ctx->answers, held);
-        held = 0;
         if (!api_answer_reserve(ctx->answers, need)) {
             over_budget(ctx, res, NULL);
             return;
         }
+        held = need;
     }
-    size_t reserved = need > held ? need : held;
     size_t len;
     char *body = render_file(ctx->links, tree_id, tree, path, lines, n, &len);
     if (!body) {
-        api_answer_release(ctx->answers, reserved);
+        api_answer_release(ctx->answers, held);
         out_of_memory(res, NULL);
         return;
     }
-    respond_counted(res, ctx->answers, reserved, 200, body, len);
+    respond_counted(res, ctx->answers, held, 200, body, len);
 }
 
 static void handle_file(const struct api_context *ctx, const struct api_request *req,

@@ -40,7 +40,7 @@ struct stream *stream_new(struct registry *reg, const struct ftable *files,
     s->links = links;
     s->q = q;
     s->format = format;
-    s->cursor = cursor ? cursor : registry_stream_attach(reg, q);
+    s->cursor = cursor;
     return s;
 }
 

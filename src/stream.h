@@ -37,10 +37,8 @@ enum stream_format { STREAM_NDJSON, STREAM_SSE };
 
 struct stream;
 
-/* A stream over q, whose reference it takes over, and over cursor, which
- * it takes over too (registry_submit_stream(); NULL: attached now, and a
- * query that has already ended is given as its final list); its match
- * records carry links (NULL: none). */
+/* A stream over q and cursor (registry_submit_stream()), both of which it
+ * takes over; its match records carry links (NULL: none). */
 struct stream *stream_new(struct registry *reg, const struct ftable *files,
                           const struct links *links, struct query *q, struct results_cursor *cursor,
                           enum stream_format format);
